@@ -1,0 +1,119 @@
+/**
+ * The contract between the GRM and whatever grants nodes: the embedded simulator or a real
+ * SLURM controller. The dispatcher speaks only this interface.
+ */
+
+/** What one job needs, normalised from its JobDescription (memory in MiB, time in minutes). */
+export interface ResourceRequest {
+  jobId: number;
+  name: string;
+  user: string;
+  partition: string;
+  minNodes: number;
+  maxNodes: number;
+  /** Total tasks (SLURM_NTASKS). */
+  tasks: number;
+  /** When set, tasks are spread exactly this many per node. */
+  tasksPerNode?: number;
+  cpusPerTask: number;
+  /** MiB per node; 0 means "whatever the node has" when exclusive, else a default share. */
+  memoryPerNodeMiB?: number;
+  memoryPerCpuMiB?: number;
+  gpusPerNode: number;
+  gpuType?: string;
+  /** null = UNLIMITED (bounded by the partition's own limit). */
+  timeLimitMinutes: number | null;
+  exclusive: boolean;
+  account?: string;
+  qos?: string;
+  /** Lower runs first among equals; SLURM's nice. */
+  nice: number;
+  /** ms since epoch; FIFO order key. */
+  submitTime: number;
+}
+
+export interface AllocatedNode {
+  name: string;
+  cpus: number;
+  memoryMiB: number;
+  gpus: number;
+  gpuType?: string;
+}
+
+export interface Allocation {
+  /** The backend's own id for the allocation (SLURM job id of the holder job). */
+  backendId: string;
+  partition: string;
+  nodes: AllocatedNode[];
+  /** Compressed hostlist of nodes, e.g. "node[01-03]". */
+  nodeList: string;
+  /** ms since epoch */
+  startTime: number;
+  /** ms since epoch; null when unlimited */
+  endTime: number | null;
+}
+
+export type AllocationEndState = 'COMPLETED' | 'CANCELLED' | 'TIMEOUT' | 'NODE_FAIL' | 'FAILED';
+
+export type BackendEvent =
+  | { type: 'granted'; jobId: number; allocation: Allocation }
+  | { type: 'pending'; jobId: number; backendId: string; reason: string }
+  /** The backend ended the allocation by itself (time limit, node failure, external cancel). */
+  | { type: 'ended'; jobId: number; backendId: string; state: AllocationEndState; reason: string };
+
+export type NodeState = 'idle' | 'mixed' | 'allocated' | 'drained' | 'down';
+
+export interface NodeInfo {
+  name: string;
+  state: NodeState;
+  partitions: string[];
+  cpus: number;
+  cpusAllocated: number;
+  memoryMiB: number;
+  memoryAllocatedMiB: number;
+  gpus: number;
+  gpusAllocated: number;
+  gpuType?: string;
+  /** backend ids of the allocations on this node */
+  allocations: string[];
+  reason?: string;
+}
+
+export interface PartitionInfo {
+  name: string;
+  isDefault: boolean;
+  /** minutes; null = UNLIMITED */
+  maxTimeMinutes: number | null;
+  /** minutes applied when a job gives none; null = the max */
+  defaultTimeMinutes: number | null;
+  nodes: string[];
+  state: 'UP' | 'DOWN';
+}
+
+/** What the backend knows of an allocation now (for reconciliation). */
+export interface BackendAllocationStatus {
+  jobId: number;
+  backendId: string;
+  state: 'PENDING' | 'RUNNING' | 'ENDED';
+  reason?: string;
+}
+
+export interface ResourceBackend {
+  readonly kind: 'simulator' | 'slurm';
+  /**
+   * Throws GrmError (E_PARTITION_UNKNOWN, E_NODE_CONFIG_UNAVAILABLE) when the request can
+   * never be satisfied, so the API can refuse it at submit, as sbatch does.
+   */
+  validate(request: ResourceRequest): Promise<void>;
+  /** Queue the request; the grant arrives later as a 'granted' event. Returns the backend id. */
+  allocate(request: ResourceRequest): Promise<string>;
+  /** Give the nodes back (job finished or cancelled). Idempotent. */
+  release(backendId: string): Promise<void>;
+  /** Every allocation the backend holds for the GRM (reconciliation). */
+  list(): Promise<BackendAllocationStatus[]>;
+  nodes(): Promise<NodeInfo[]>;
+  partitions(): Promise<PartitionInfo[]>;
+  onEvent(listener: (event: BackendEvent) => void): void;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}

@@ -1,0 +1,40 @@
+/**
+ * One error family for the whole daemon. Every error a user can meet carries a stable
+ * code; the API maps codes to HTTP statuses in one place (api/error-handler.ts) and the
+ * CLI prints the message and exits 1. Messages say what is wrong and what to do.
+ */
+export type GrmErrorCode =
+  | 'E_CONFIG_INVALID'
+  | 'E_OPTION_UNKNOWN'
+  | 'E_OPTION_INVALID'
+  | 'E_SCRIPT_INVALID'
+  | 'E_REQUEST_INVALID'
+  | 'E_PARTITION_UNKNOWN'
+  | 'E_NODE_CONFIG_UNAVAILABLE'
+  | 'E_JOB_NOT_FOUND'
+  | 'E_FILE_NOT_FOUND'
+  | 'E_JOB_STATE'
+  | 'E_TRANSITION_ILLEGAL'
+  | 'E_HOSTLIST_INVALID'
+  | 'E_XML_INVALID'
+  | 'E_BACKEND_UNAVAILABLE'
+  | 'E_BACKEND'
+  | 'E_MASTER_START'
+  | 'E_INTERNAL';
+
+export class GrmError extends Error {
+  readonly code: GrmErrorCode;
+  /** The field or option the error is about, when there is one. */
+  readonly field: string | undefined;
+
+  constructor(code: GrmErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'GrmError';
+    this.code = code;
+    this.field = options.field;
+  }
+}
+
+export function isGrmError(e: unknown): e is GrmError {
+  return e instanceof GrmError;
+}

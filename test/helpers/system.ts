@@ -1,0 +1,35 @@
+/**
+ * Suites that need Debian packages (xmllint, chromium, slurm) call requireSystem() first.
+ * It installs them through scripts/system-deps.sh when run as root; otherwise the suite is
+ * skipped with the reason. Under CI=true a skip is a failure: CI must exercise everything.
+ */
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export type SystemGroup = 'xml' | 'browser' | 'slurm';
+
+export interface Tap {
+  skip(reason?: string): void;
+  fail(message: string): void;
+  end(): void;
+}
+
+/** Returns true when the group is ready; otherwise skips (or fails under CI) and returns false. */
+export function requireSystem(t: Tap, ...groups: SystemGroup[]): boolean {
+  try {
+    execFileSync(path.join(PROJECT_ROOT, 'scripts/system-deps.sh'), groups, {
+      stdio: ['ignore', 'inherit', 'pipe'],
+      timeout: 15 * 60_000,
+    });
+    return true;
+  } catch (e) {
+    const stderr = (e as { stderr?: Buffer }).stderr?.toString().trim() ?? String(e);
+    const reason = `needs system packages (${groups.join(', ')}): ${stderr}`;
+    if (process.env.CI === 'true') t.fail(`CI=true forbids skipping: ${reason}`);
+    else t.skip(reason);
+    return false;
+  }
+}
