@@ -1,0 +1,255 @@
+/**
+ * Pure placement arithmetic: what each node has free, how many tasks of a request a node can
+ * take, and where a request goes right now. No time, no queue: scheduler.ts builds on this.
+ *
+ * Rules (documented for the GRM's users in the simulator's section of the docs):
+ * - exclusive: only nodes with no allocation at all; the job gets the whole node (all CPUs,
+ *   all GPUs, all memory unless it asked for a memory amount: DefMemPerNode=all).
+ * - shared: CPU-level packing; a node takes floor(freeCpus / cpusPerTask) tasks, limited by
+ *   free memory and GPUs. Memory when none is asked: DefMemPerCPU = node memory / node CPUs
+ *   (a proportional share, so default jobs never run out of memory before CPUs, and a job on
+ *   all of a node's CPUs gets all its memory).
+ * - memoryPerNodeMiB 0 (or absent) means "not given" (the ResourceRequest contract).
+ * - tasksPerNode: a node is usable only if it can take that many tasks.
+ * - node choice: the fewest nodes between minNodes and maxNodes whose capacity holds the tasks;
+ *   among those, the first ones in partition order (first fit, so small jobs pack together).
+ * - task layout: SLURM's default block distribution: fill each chosen node in order with as
+ *   many tasks as it can take while leaving at least one task for every later node (-n 6 on
+ *   two free 4-CPU nodes → 4+2).
+ */
+import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
+import type { SimulatedClusterSpec, SimulatedNodeSpec, SimulatedPartitionSpec } from './cluster-spec.js';
+
+/** Admin state of a node: 'idle' = in service (SLURM's `scontrol update state=idle`). */
+export type NodeAdminState = 'idle' | 'drained' | 'down';
+
+/** An allocation holding resources, as the scheduler sees it. */
+export interface RunningAllocation {
+  id: string;
+  exclusive: boolean;
+  nodes: AllocatedNode[];
+  /** ms since epoch; null = no time limit */
+  endTime: number | null;
+}
+
+/** What a node has allocated now. */
+export interface NodeUsage {
+  node: SimulatedNodeSpec;
+  inService: boolean;
+  cpus: number;
+  memoryMiB: number;
+  gpus: number;
+  /** Held by an exclusive allocation: nobody else may use it. */
+  exclusive: boolean;
+  allocations: number;
+}
+
+export type UsageMap = Map<string, NodeUsage>;
+
+export interface PlacementResult {
+  nodes: AllocatedNode[];
+  /** Tasks on each node of `nodes`, same order. */
+  tasksPerNode: number[];
+}
+
+/** The per-CPU memory a shared job gets when it asks for none: node memory / node CPUs. */
+export function defaultMemPerCpuMiB(node: SimulatedNodeSpec): number {
+  return Math.floor(node.memoryMiB / node.cpus);
+}
+
+export function buildUsage(
+  spec: SimulatedClusterSpec,
+  adminStates: ReadonlyMap<string, NodeAdminState>,
+  running: readonly RunningAllocation[],
+): UsageMap {
+  const usage: UsageMap = new Map();
+  for (const node of spec.nodes) {
+    const admin = adminStates.get(node.name) ?? 'idle';
+    usage.set(node.name, {
+      node,
+      inService: admin === 'idle',
+      cpus: 0,
+      memoryMiB: 0,
+      gpus: 0,
+      exclusive: false,
+      allocations: 0,
+    });
+  }
+  for (const a of running) applyAllocation(usage, a, 1);
+  return usage;
+}
+
+/** Adds (sign 1) or removes (sign -1) an allocation's resources. */
+export function applyAllocation(usage: UsageMap, alloc: RunningAllocation, sign: 1 | -1): void {
+  for (const n of alloc.nodes) {
+    const u = usage.get(n.name);
+    if (!u) continue;
+    u.cpus += sign * n.cpus;
+    u.memoryMiB += sign * n.memoryMiB;
+    u.gpus += sign * n.gpus;
+    u.allocations += sign;
+    if (alloc.exclusive) u.exclusive = sign === 1;
+  }
+}
+
+export function cloneUsage(usage: UsageMap): UsageMap {
+  const copy: UsageMap = new Map();
+  for (const [name, u] of usage) copy.set(name, { ...u });
+  return copy;
+}
+
+/** Explicit per-CPU memory of a request, or null when it gives per-node memory or none. */
+function explicitMemPerCpu(req: ResourceRequest): number | null {
+  if ((req.memoryPerNodeMiB ?? 0) > 0) return null;
+  const mpc = req.memoryPerCpuMiB ?? 0;
+  return mpc > 0 ? mpc : null;
+}
+
+/** How many tasks of `req` this node can take now (0 = unusable). */
+export function nodeTaskCapacity(req: ResourceRequest, u: NodeUsage): number {
+  const n = u.node;
+  if (!u.inService) return 0;
+  if (req.gpusPerNode > 0 && req.gpuType !== undefined && req.gpuType !== '' && n.gpuType !== req.gpuType) {
+    return 0;
+  }
+  let freeCpus: number;
+  let freeMem: number;
+  let freeGpus: number;
+  if (req.exclusive) {
+    if (u.allocations > 0) return 0;
+    freeCpus = n.cpus;
+    freeMem = n.memoryMiB;
+    freeGpus = n.gpus;
+  } else {
+    if (u.exclusive) return 0;
+    freeCpus = n.cpus - u.cpus;
+    freeMem = n.memoryMiB - u.memoryMiB;
+    freeGpus = n.gpus - u.gpus;
+  }
+  if (freeGpus < req.gpusPerNode) return 0;
+  let tasks = Math.floor(freeCpus / req.cpusPerTask);
+  const perNode = req.memoryPerNodeMiB ?? 0;
+  if (perNode > 0) {
+    if (freeMem < perNode) return 0;
+  } else {
+    const perCpu = explicitMemPerCpu(req) ?? (req.exclusive ? 0 : defaultMemPerCpuMiB(n));
+    if (perCpu > 0) tasks = Math.min(tasks, Math.floor(freeMem / (perCpu * req.cpusPerTask)));
+  }
+  if (req.tasksPerNode !== undefined) {
+    const want = Math.min(req.tasksPerNode, req.tasks);
+    return tasks >= want ? want : 0;
+  }
+  return Math.max(0, tasks);
+}
+
+/** The resources one node gives a job that runs `tasks` tasks on it. */
+function allocatedNode(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number): AllocatedNode {
+  const perNode = req.memoryPerNodeMiB ?? 0;
+  const perCpu = explicitMemPerCpu(req);
+  let cpus: number;
+  let memoryMiB: number;
+  let gpus: number;
+  if (req.exclusive) {
+    cpus = node.cpus;
+    gpus = node.gpus;
+    memoryMiB = perNode > 0 ? perNode : perCpu !== null ? Math.min(node.memoryMiB, cpus * perCpu) : node.memoryMiB;
+  } else {
+    cpus = tasks * req.cpusPerTask;
+    gpus = req.gpusPerNode;
+    memoryMiB = perNode > 0 ? perNode : cpus * (perCpu ?? defaultMemPerCpuMiB(node));
+  }
+  const out: AllocatedNode = { name: node.name, cpus, memoryMiB, gpus };
+  if (gpus > 0 && node.gpuType !== undefined) out.gpuType = node.gpuType;
+  return out;
+}
+
+/** SLURM block distribution over nodes of the given capacities (which together hold `tasks`). */
+export function blockDistribution(capacities: readonly number[], tasks: number): number[] {
+  const out: number[] = [];
+  let remaining = tasks;
+  capacities.forEach((cap, i) => {
+    const later = capacities.length - i - 1;
+    const t = Math.min(cap, remaining - later);
+    out.push(t);
+    remaining -= t;
+  });
+  return out;
+}
+
+/** Sum of the k largest capacities, from counts[capacity] = how many nodes have it. */
+function topSum(counts: readonly number[], k: number): number {
+  let sum = 0;
+  for (let v = counts.length - 1; v > 0 && k > 0; v--) {
+    const take = Math.min(k, counts[v]!);
+    sum += take * v;
+    k -= take;
+  }
+  return sum;
+}
+
+/**
+ * Where `req` would run now on `partition` given `usage`, or null when it cannot start now.
+ * Does not modify usage.
+ */
+export function tryPlace(
+  req: ResourceRequest,
+  partition: SimulatedPartitionSpec,
+  usage: UsageMap,
+): PlacementResult | null {
+  const cands: { node: SimulatedNodeSpec; cap: number }[] = [];
+  let maxCap = 0;
+  for (const name of partition.nodes) {
+    const u = usage.get(name);
+    if (!u) continue;
+    const cap = Math.min(nodeTaskCapacity(req, u), req.tasks);
+    if (cap > 0) {
+      cands.push({ node: u.node, cap });
+      if (cap > maxCap) maxCap = cap;
+    }
+  }
+  // Capacities are small integers (<= tasks and <= a node's CPUs): count them.
+  const counts = new Array<number>(maxCap + 1).fill(0);
+  for (const c of cands) counts[c.cap]!++;
+
+  // The fewest nodes (>= minNodes) whose largest capacities hold the tasks.
+  const most = Math.min(req.maxNodes, cands.length, req.tasks);
+  let count = -1;
+  for (let k = req.minNodes; k <= most; k++) {
+    if (topSum(counts, k) >= req.tasks) {
+      count = k;
+      break;
+    }
+  }
+  if (count < 0) return null;
+
+  // The first `count` candidates in partition order, when they suffice (the usual case) ...
+  let chosen = cands.slice(0, count);
+  if (chosen.reduce((s, c) => s + c.cap, 0) < req.tasks) {
+    // ... else the lexicographically first set that does: take a node when the rest can
+    // still be completed from the nodes after it.
+    chosen = [];
+    let have = 0;
+    const rest = [...counts];
+    let restSize = cands.length;
+    for (const c of cands) {
+      if (chosen.length === count) break;
+      rest[c.cap]!--;
+      restSize--;
+      const need = count - chosen.length - 1;
+      const base = have + c.cap;
+      if (restSize < need || base + need * maxCap < req.tasks) continue;
+      if (base >= req.tasks || base + topSum(rest, need) >= req.tasks) {
+        chosen.push(c);
+        have += c.cap;
+      }
+    }
+  }
+  const tasksPerNode = blockDistribution(
+    chosen.map((c) => c.cap),
+    req.tasks,
+  );
+  return {
+    nodes: chosen.map((c, i) => allocatedNode(req, c.node, tasksPerNode[i]!)),
+    tasksPerNode,
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * The embedded SLURM simulator: a ResourceBackend that grants nodes of a described cluster
+ * with SLURM-like rules (scheduler.ts) and enforces time limits with a Clock.
+ *
+ * Events:
+ * - 'granted' when a job starts (backend ids are "sim-1", "sim-2", ... in allocate order);
+ * - 'pending' when a waiting job's reason is first known and whenever it changes;
+ * - 'ended' when the simulator ends an allocation by itself: TIMEOUT (reason 'TimeLimit') at
+ *   startTime + time limit, NODE_FAIL (reason 'NodeDown') when one of its nodes goes down.
+ *   The allocation's resources are freed at once; list() keeps reporting it as ENDED until
+ *   the GRM calls release() on it.
+ * Scheduling passes run on every submit, release, end and node state change, coalesced with
+ * setImmediate (settle() runs a due pass at once). No pass runs before start() or after stop().
+ */
+import { compressHostlist } from '../../hostlist/hostlist.js';
+import { GrmError } from '../../errors.js';
+import type {
+  Allocation,
+  AllocationEndState,
+  BackendAllocationStatus,
+  BackendEvent,
+  NodeInfo,
+  PartitionInfo,
+  ResourceBackend,
+  ResourceRequest,
+} from '../resource-backend.js';
+import { defaultClusterSpec, validateClusterSpec, type SimulatedClusterSpec } from './cluster-spec.js';
+import { wallClock, type Clock, type TimerHandle } from './clock.js';
+import { buildUsage, type NodeAdminState, type RunningAllocation } from './placement.js';
+import { compareRequestPriority, schedule, validateRequest, type QueuedRequest } from './scheduler.js';
+
+export { wallClock, ManualClock, type Clock, type TimerHandle } from './clock.js';
+
+export const END_REASONS = { TIMEOUT: 'TimeLimit', NODE_FAIL: 'NodeDown' } as const;
+
+interface Entry {
+  id: string;
+  seq: number;
+  request: ResourceRequest;
+  status: 'PENDING' | 'RUNNING' | 'ENDED';
+  /** Last pending reason emitted, or the end reason. */
+  reason?: string;
+  allocation?: Allocation;
+  running?: RunningAllocation;
+  timer?: TimerHandle;
+}
+
+export interface SimulatorBackendOptions {
+  /** The number of the first backend id ("sim-<firstId>"); default 1. */
+  firstId?: number;
+}
+
+export class SimulatorBackend implements ResourceBackend {
+  readonly kind = 'simulator' as const;
+  private readonly spec: SimulatedClusterSpec;
+  private readonly clock: Clock;
+  private readonly entries = new Map<string, Entry>();
+  private readonly adminStates = new Map<string, NodeAdminState>();
+  private readonly nodeReasons = new Map<string, string>();
+  private readonly listeners: ((event: BackendEvent) => void)[] = [];
+  private nextId: number;
+  private started = false;
+  private passHandle: NodeJS.Immediate | undefined;
+
+  constructor(spec: SimulatedClusterSpec = defaultClusterSpec(), clock: Clock = wallClock, options: SimulatorBackendOptions = {}) {
+    validateClusterSpec(spec);
+    this.spec = structuredClone(spec);
+    this.clock = clock;
+    this.nextId = options.firstId ?? 1;
+  }
+
+  async validate(request: ResourceRequest): Promise<void> {
+    validateRequest(this.spec, request);
+  }
+
+  async allocate(request: ResourceRequest): Promise<string> {
+    validateRequest(this.spec, request);
+    const seq = this.nextId++;
+    const id = `sim-${seq}`;
+    this.entries.set(id, { id, seq, request: { ...request }, status: 'PENDING' });
+    this.requestPass();
+    return id;
+  }
+
+  async release(backendId: string): Promise<void> {
+    const entry = this.entries.get(backendId);
+    if (!entry) return;
+    entry.timer?.cancel();
+    this.entries.delete(backendId);
+    if (entry.status !== 'ENDED') this.requestPass();
+  }
+
+  async list(): Promise<BackendAllocationStatus[]> {
+    return [...this.entries.values()].map((e) => {
+      const status: BackendAllocationStatus = { jobId: e.request.jobId, backendId: e.id, state: e.status };
+      if (e.status !== 'RUNNING' && e.reason !== undefined) status.reason = e.reason;
+      return status;
+    });
+  }
+
+  /** The allocation of a running job, or undefined. */
+  allocationOf(backendId: string): Allocation | undefined {
+    const e = this.entries.get(backendId);
+    return e?.status === 'RUNNING' && e.allocation ? structuredClone(e.allocation) : undefined;
+  }
+
+  async nodes(): Promise<NodeInfo[]> {
+    const running = this.runningAllocations();
+    const usage = buildUsage(this.spec, this.adminStates, running);
+    return this.spec.nodes.map((node) => {
+      const u = usage.get(node.name)!;
+      const admin = this.adminStates.get(node.name) ?? 'idle';
+      const state: NodeInfo['state'] =
+        admin !== 'idle'
+          ? admin
+          : u.allocations === 0
+            ? 'idle'
+            : u.exclusive || u.cpus >= node.cpus
+              ? 'allocated'
+              : 'mixed';
+      const info: NodeInfo = {
+        name: node.name,
+        state,
+        partitions: this.spec.partitions.filter((p) => p.nodes.includes(node.name)).map((p) => p.name),
+        cpus: node.cpus,
+        cpusAllocated: u.cpus,
+        memoryMiB: node.memoryMiB,
+        memoryAllocatedMiB: u.memoryMiB,
+        gpus: node.gpus,
+        gpusAllocated: u.gpus,
+        allocations: running.filter((a) => a.nodes.some((n) => n.name === node.name)).map((a) => a.id),
+      };
+      if (node.gpuType !== undefined) info.gpuType = node.gpuType;
+      const reason = this.nodeReasons.get(node.name);
+      if (reason !== undefined) info.reason = reason;
+      return info;
+    });
+  }
+
+  async partitions(): Promise<PartitionInfo[]> {
+    return this.spec.partitions.map((p) => ({
+      name: p.name,
+      isDefault: p.default === true,
+      maxTimeMinutes: p.maxTimeMinutes,
+      defaultTimeMinutes: p.defaultTimeMinutes ?? null,
+      nodes: [...p.nodes],
+      state: p.state ?? 'UP',
+    }));
+  }
+
+  onEvent(listener: (event: BackendEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const e of this.entries.values()) {
+      if (e.status === 'RUNNING') this.armTimer(e);
+    }
+    this.requestPass();
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    if (this.passHandle) clearImmediate(this.passHandle);
+    this.passHandle = undefined;
+    for (const e of this.entries.values()) {
+      e.timer?.cancel();
+      delete e.timer;
+    }
+  }
+
+  /** Runs a scheduling pass now if one is due (tests, trace replay). */
+  async settle(): Promise<void> {
+    if (!this.passHandle) return;
+    clearImmediate(this.passHandle);
+    this.passHandle = undefined;
+    this.runPass();
+  }
+
+  /**
+   * Admin: 'drained' keeps running jobs but takes no new ones; 'down' also ends every
+   * allocation on the node (NODE_FAIL); 'idle' puts the node back in service.
+   */
+  setNodeState(name: string, state: NodeAdminState, reason?: string): void {
+    if (!this.spec.nodes.some((n) => n.name === name)) {
+      throw new GrmError('E_REQUEST_INVALID', `unknown node ${name}`, { field: 'node' });
+    }
+    if (state === 'idle') {
+      this.adminStates.delete(name);
+      this.nodeReasons.delete(name);
+    } else {
+      this.adminStates.set(name, state);
+      if (reason !== undefined) this.nodeReasons.set(name, reason);
+      else this.nodeReasons.delete(name);
+    }
+    if (state === 'down') {
+      for (const e of [...this.entries.values()]) {
+        if (e.status === 'RUNNING' && e.running!.nodes.some((n) => n.name === name)) {
+          this.endAllocation(e, 'NODE_FAIL');
+        }
+      }
+    }
+    this.requestPass();
+  }
+
+  private runningAllocations(): RunningAllocation[] {
+    const out: RunningAllocation[] = [];
+    for (const e of this.entries.values()) if (e.status === 'RUNNING') out.push(e.running!);
+    return out;
+  }
+
+  private requestPass(): void {
+    if (!this.started || this.passHandle) return;
+    this.passHandle = setImmediate(() => {
+      this.passHandle = undefined;
+      this.runPass();
+    });
+  }
+
+  private runPass(): void {
+    if (!this.started) return;
+    const pendingEntries = [...this.entries.values()].filter((e) => e.status === 'PENDING');
+    pendingEntries.sort((a, b) => compareRequestPriority(a.request, b.request) || a.seq - b.seq);
+    const queue: QueuedRequest[] = pendingEntries.map((e) => ({ id: e.id, request: e.request }));
+    const result = schedule({
+      spec: this.spec,
+      nodeStates: this.adminStates,
+      running: this.runningAllocations(),
+      queue,
+      now: this.clock.now(),
+    });
+    const events: BackendEvent[] = [];
+    for (const p of result.placements) {
+      const e = this.entries.get(p.id)!;
+      const allocation: Allocation = {
+        backendId: p.id,
+        partition: p.partition,
+        nodes: p.nodes,
+        nodeList: compressHostlist(p.nodes.map((n) => n.name)),
+        startTime: p.startTime,
+        endTime: p.endTime,
+      };
+      e.status = 'RUNNING';
+      delete e.reason;
+      e.allocation = allocation;
+      e.running = { id: p.id, exclusive: p.exclusive, nodes: p.nodes, endTime: p.endTime };
+      this.armTimer(e);
+      events.push({ type: 'granted', jobId: e.request.jobId, allocation: structuredClone(allocation) });
+    }
+    for (const [id, reason] of result.pending) {
+      const e = this.entries.get(id)!;
+      if (e.reason === reason) continue;
+      e.reason = reason;
+      events.push({ type: 'pending', jobId: e.request.jobId, backendId: id, reason });
+    }
+    for (const ev of events) this.emit(ev);
+  }
+
+  private armTimer(e: Entry): void {
+    e.timer?.cancel();
+    delete e.timer;
+    const end = e.running?.endTime ?? null;
+    if (end === null) return;
+    e.timer = this.clock.setTimer(end, () => {
+      delete e.timer;
+      if (this.entries.get(e.id) === e && e.status === 'RUNNING') this.endAllocation(e, 'TIMEOUT');
+    });
+  }
+
+  /** The simulator ends an allocation by itself: free it, keep it as ENDED, tell listeners. */
+  private endAllocation(e: Entry, state: Extract<AllocationEndState, 'TIMEOUT' | 'NODE_FAIL'>): void {
+    e.timer?.cancel();
+    delete e.timer;
+    e.status = 'ENDED';
+    e.reason = END_REASONS[state];
+    delete e.running;
+    this.requestPass();
+    this.emit({ type: 'ended', jobId: e.request.jobId, backendId: e.id, state, reason: e.reason });
+  }
+
+  /** A throwing listener neither stops the others nor corrupts state; its error is rethrown later. */
+  private emit(event: BackendEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        setImmediate(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
