@@ -1,0 +1,298 @@
+/**
+ * Collects the lines of every job from every source (stdout, stderr, GRM's own notes,
+ * COMPSs logs...), stamps them, numbers them per job, and stores them in batches.
+ *
+ * Why batches: the store writes one SQLite transaction per flush, containing the lines and
+ * the tail offsets they came from. Lines and offsets therefore commit together, and a
+ * restarted daemon resumes each tail exactly after the last stored line: no loss, no
+ * duplicate. An offset is only handed to the sink in the flush that also holds the last
+ * line of its batch, and a batch is never split across flushes: the stored offset is always
+ * exactly the end of the stored lines.
+ *
+ * Why the sequence comes from the sink: a restart continues the per-job numbering, so a
+ * viewer that resumes "after seq N" stays correct across daemon restarts.
+ */
+import path from 'node:path';
+import { FileTailer, type FileTailerOptions, type StopOptions } from './file-tailer.js';
+
+export interface LogBatch {
+  jobId: number;
+  /** 'stdout' | 'stderr' | 'grm' | 'compss:runtime.log' ... */
+  source: string;
+  lines: string[];
+  /** Offset in `path` just past the last line of this batch, stored with it. */
+  endOffset?: number;
+  path?: string;
+}
+
+export interface StoredLogLine {
+  jobId: number;
+  /** 1, 2, 3... per job, across all sources, in ingest order. */
+  seq: number;
+  /** ms since epoch, at ingest */
+  ts: number;
+  source: string;
+  line: string;
+}
+
+export interface LogOffset {
+  jobId: number;
+  source: string;
+  path: string;
+  offset: number;
+}
+
+export interface LogSink {
+  /** Highest stored seq of the job, 0 when none. */
+  lastSeq(jobId: number): number;
+  /** Stores lines and offsets atomically (one transaction); throws when it could not. */
+  append(lines: StoredLogLine[], offsets: LogOffset[]): void;
+}
+
+export type LogSubscriber = (lines: StoredLogLine[]) => void;
+
+export interface LogAggregatorOptions {
+  /** Flush once this many lines are buffered (default 1000), after the batch that reached it. */
+  flushLines?: number;
+  /** Flush at most this long after the first buffered line (default 250 ms). */
+  flushIntervalMs?: number;
+  /** Lines stored per job before the rest is dropped; 0 = unlimited (default). */
+  maxLinesPerJob?: number;
+  now?: () => number;
+  /** Sink failures of automatic flushes and subscriber exceptions. */
+  onError?: (error: Error) => void;
+}
+
+export const GRM_SOURCE = 'grm';
+
+export function capNotice(maxLines: number): string {
+  return `GRM: output cap of ${maxLines} lines reached; further output is not stored`;
+}
+
+interface JobState {
+  nextSeq: number;
+  capped: boolean;
+}
+
+const offsetKey = (o: { jobId: number; source: string; path: string }): string =>
+  `${o.jobId}\0${o.source}\0${o.path}`;
+
+export class LogAggregator {
+  private readonly sink: LogSink;
+  private readonly flushLines: number;
+  private readonly flushIntervalMs: number;
+  private readonly maxLinesPerJob: number;
+  private readonly now: () => number;
+  private readonly onError: (error: Error) => void;
+  private buffer: StoredLogLine[] = [];
+  private offsets = new Map<string, LogOffset>();
+  private readonly jobs = new Map<number, JobState>();
+  private readonly subscribers = new Map<number, Set<LogSubscriber>>();
+  private timer: NodeJS.Timeout | null = null;
+  /** After a sink failure, size-triggered flushes wait for the timer (no retry per line). */
+  private sinkFailing = false;
+  private closed = false;
+
+  constructor(sink: LogSink, options: LogAggregatorOptions = {}) {
+    this.sink = sink;
+    this.flushLines = Math.max(1, options.flushLines ?? 1000);
+    this.flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 250);
+    this.maxLinesPerJob = Math.max(0, options.maxLinesPerJob ?? 0);
+    this.now = options.now ?? Date.now;
+    this.onError = options.onError ?? ((e) => process.emitWarning(`log aggregator: ${e.message}`));
+  }
+
+  /** Lines waiting for the next flush. */
+  get bufferedLines(): number {
+    return this.buffer.length;
+  }
+
+  ingest(batch: LogBatch): void {
+    if (this.closed) throw new Error('LogAggregator is closed');
+    const state = this.jobState(batch.jobId);
+    const ts = this.now();
+    for (const line of batch.lines) {
+      if (state.capped) continue;
+      if (this.maxLinesPerJob > 0 && state.nextSeq > this.maxLinesPerJob) {
+        state.capped = true;
+        this.push({ jobId: batch.jobId, seq: state.nextSeq++, ts, source: GRM_SOURCE, line: capNotice(this.maxLinesPerJob) });
+        continue;
+      }
+      this.push({ jobId: batch.jobId, seq: state.nextSeq++, ts, source: batch.source, line });
+    }
+    // only now, with every line of the batch buffered (dropped lines count as consumed)
+    if (batch.endOffset !== undefined && batch.path !== undefined) {
+      const o: LogOffset = { jobId: batch.jobId, source: batch.source, path: batch.path, offset: batch.endOffset };
+      this.offsets.set(offsetKey(o), o);
+    }
+    // size check after the whole batch: a flush never splits a batch, so the stored offset
+    // is always exactly the end of the stored lines (a split batch would be re-read twice)
+    if (this.buffer.length >= this.flushLines && !this.sinkFailing) this.autoFlush();
+    else this.schedule();
+  }
+
+  /** A line from GRM itself ("job cancelled", "node lost"...). */
+  note(jobId: number, line: string): void {
+    this.ingest({ jobId, source: GRM_SOURCE, lines: [line] });
+  }
+
+  /** Live lines of one job, delivered after they are stored. Returns the unsubscribe function. */
+  subscribe(jobId: number, fn: LogSubscriber): () => void {
+    let set = this.subscribers.get(jobId);
+    if (set === undefined) this.subscribers.set(jobId, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.subscribers.get(jobId) === set) this.subscribers.delete(jobId);
+    };
+  }
+
+  /** Stores everything buffered now. Throws the sink's error (the data stays buffered). */
+  flush(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.buffer.length === 0 && this.offsets.size === 0) return;
+    const lines = this.buffer;
+    const offsets = this.offsets;
+    this.buffer = [];
+    this.offsets = new Map();
+    try {
+      this.sink.append(lines, [...offsets.values()]);
+    } catch (e) {
+      // nothing was ingested meanwhile (append is synchronous): put it all back
+      this.buffer = lines;
+      this.offsets = offsets;
+      this.sinkFailing = true;
+      this.schedule();
+      throw e;
+    }
+    this.sinkFailing = false;
+    this.notify(lines);
+  }
+
+  /** Drops the cached numbering of a finished job (after its last lines were ingested). */
+  forgetJob(jobId: number): void {
+    this.jobs.delete(jobId);
+  }
+
+  /** Flushes and stops; later ingest() calls throw. */
+  close(): void {
+    if (this.closed) return;
+    try {
+      this.flush();
+    } finally {
+      this.closed = true;
+      if (this.timer !== null) clearTimeout(this.timer);
+      this.timer = null;
+      this.subscribers.clear();
+    }
+  }
+
+  private jobState(jobId: number): JobState {
+    let s = this.jobs.get(jobId);
+    if (s === undefined) {
+      const last = this.sink.lastSeq(jobId);
+      // beyond the cap only the notice can have been stored: it was already written
+      s = { nextSeq: last + 1, capped: this.maxLinesPerJob > 0 && last > this.maxLinesPerJob };
+      this.jobs.set(jobId, s);
+    }
+    return s;
+  }
+
+  private push(line: StoredLogLine): void {
+    this.buffer.push(line);
+  }
+
+  private schedule(): void {
+    if (this.timer !== null || this.closed) return;
+    if (this.buffer.length === 0 && this.offsets.size === 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.autoFlush();
+    }, this.flushIntervalMs);
+  }
+
+  private autoFlush(): void {
+    try {
+      this.flush();
+    } catch (e) {
+      this.onError(e instanceof Error ? e : new Error(String(e)));
+    }
+  }
+
+  private notify(lines: StoredLogLine[]): void {
+    if (this.subscribers.size === 0) return;
+    const byJob = new Map<number, StoredLogLine[]>();
+    for (const l of lines) {
+      if (!this.subscribers.has(l.jobId)) continue;
+      let list = byJob.get(l.jobId);
+      if (list === undefined) byJob.set(l.jobId, (list = []));
+      list.push(l);
+    }
+    for (const [jobId, list] of byJob) {
+      for (const fn of [...(this.subscribers.get(jobId) ?? [])]) {
+        try {
+          fn(list);
+        } catch (e) {
+          this.onError(e instanceof Error ? e : new Error(String(e)));
+        }
+      }
+    }
+  }
+}
+
+export interface JobOutputFile {
+  /** 'stdout', 'stderr', 'compss:runtime.log'... */
+  source: string;
+  path: string;
+  /** Stored resume offset (LogOffset.offset), default 0. */
+  offset?: number;
+}
+
+export interface WatchJobOutputOptions {
+  aggregator: LogAggregator;
+  jobId: number;
+  /** Files sharing one path (stdout and stderr to the same file) are followed once, under the first source. */
+  files: JobOutputFile[];
+  tailer?: Omit<FileTailerOptions, 'path' | 'startOffset' | 'onBatch'>;
+}
+
+export interface JobOutputWatch {
+  readonly tailers: readonly FileTailer[];
+  /** Stops the tailers (drain: read to the end, flush last partial lines), then flushes the aggregator. */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+/**
+ * Follows a job's output files into the aggregator. Once the master has exited, call
+ * stop({ drain: true }): every last line is stored before the job may be marked done.
+ */
+export function watchJobOutput(options: WatchJobOutputOptions): JobOutputWatch {
+  const { aggregator, jobId } = options;
+  const seen = new Set<string>();
+  const tailers: FileTailer[] = [];
+  for (const file of options.files) {
+    const resolved = path.resolve(file.path);
+    if (seen.has(resolved)) continue;
+    seen.add(resolved);
+    const tailer = new FileTailer({
+      ...options.tailer,
+      path: file.path,
+      startOffset: file.offset ?? 0,
+      onBatch: (b) => {
+        if (b.truncated === true) {
+          aggregator.note(jobId, `GRM: ${file.source} file ${file.path} was truncated; following it again from its start`);
+        }
+        aggregator.ingest({ jobId, source: file.source, path: file.path, lines: b.lines, endOffset: b.endOffset });
+      },
+    });
+    tailers.push(tailer.start());
+  }
+  return {
+    tailers,
+    async stop(stopOptions: StopOptions = {}): Promise<void> {
+      await Promise.all(tailers.map((t) => t.stop(stopOptions)));
+      aggregator.flush();
+    },
+  };
+}
