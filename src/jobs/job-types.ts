@@ -106,3 +106,54 @@ export interface JobDescription {
   /** COMPSs --lang when runtime is compss. */
   lang?: 'python' | 'java' | 'c';
 }
+
+/** A job as the store holds it. */
+export interface JobRecord {
+  id: number;
+  name: string;
+  user: string;
+  state: JobState;
+  /** Pending reason while waiting; why it ended once terminal ('None' otherwise). */
+  reason: string;
+  partition: string;
+  /** The request as submitted (without script text and environment). */
+  description: JobDescription;
+  script: string;
+  argv: string[];
+  runtime: RuntimeKind;
+  /** The environment resolved from --export at submit. */
+  environment: Record<string, string>;
+  /** ms since epoch */
+  submitTime: number;
+  startTime: number | null;
+  endTime: number | null;
+  /** null = UNLIMITED */
+  timeLimitMinutes: number | null;
+  backendId: string | null;
+  nodeList: string | null;
+  numNodes: number;
+  exitCode: number | null;
+  exitSignal: string | null;
+  /**
+   * The end decided before it is acted on (cancel, time limit, node failure): written first,
+   * then the master is stopped, so a crash in between still ends the job as decided.
+   */
+  endIntent: EndState | null;
+  /** The master's argv, as started. */
+  commandLine: string[] | null;
+  /** The last state change, ms since epoch. */
+  updatedTime: number;
+}
+
+export type EndState = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TIMEOUT' | 'NODE_FAIL';
+
+export interface JobEvent {
+  id: number;
+  jobId: number;
+  time: number;
+  fromState: JobState | null;
+  toState: JobState | null;
+  reason: string;
+  /** who: 'user:alice', 'dispatcher', 'backend', 'master', 'reconcile' */
+  actor: string;
+}

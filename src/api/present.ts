@@ -1,0 +1,85 @@
+/** Turns store records into the API's slurmrestd-like JSON. */
+import type { StoredAllocation } from '../store/job-store.js';
+import type { JobEvent, JobRecord } from '../jobs/job-types.js';
+import type { NodeInfo, PartitionInfo } from '../backends/resource-backend.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+export function presentJob(job: JobRecord) {
+  return {
+    job_id: job.id,
+    name: job.name,
+    user_name: job.user,
+    job_state: job.state,
+    state_reason: job.reason,
+    partition: job.partition,
+    submit_time: new Date(job.submitTime).toISOString(),
+    start_time: iso(job.startTime),
+    end_time: iso(job.endTime),
+    time_limit: job.timeLimitMinutes,
+    nodes: job.nodeList,
+    node_count: job.numNodes,
+    backend_id: job.backendId,
+    exit_code: job.exitCode,
+    exit_signal: job.exitSignal,
+    runtime: job.runtime,
+    command_line: job.commandLine,
+    argv: job.argv,
+    request: job.description as Record<string, unknown>,
+  };
+}
+
+export function presentJobDetail(job: JobRecord, events: JobEvent[], allocation: StoredAllocation | undefined) {
+  return {
+    ...presentJob(job),
+    script: job.script,
+    events: events.map((e) => ({
+      time: new Date(e.time).toISOString(),
+      from_state: e.fromState,
+      to_state: e.toState,
+      reason: e.reason,
+      actor: e.actor,
+    })),
+    allocation: allocation
+      ? {
+          backend: allocation.backend,
+          backend_id: allocation.backendId,
+          partition: allocation.partition,
+          nodes: allocation.nodeList,
+          node_list: allocation.nodes.map((n) => ({ name: n.name, cpus: n.cpus, memory_mib: n.memoryMiB, gpus: n.gpus })),
+          granted_time: new Date(allocation.grantedTime).toISOString(),
+          released_time: iso(allocation.releasedTime),
+        }
+      : null,
+  };
+}
+
+export function presentNode(node: NodeInfo, jobsByBackendId: Map<string, number>) {
+  return {
+    name: node.name,
+    state: node.state,
+    partitions: node.partitions,
+    cpus: node.cpus,
+    cpus_allocated: node.cpusAllocated,
+    memory_mib: node.memoryMiB,
+    memory_allocated_mib: node.memoryAllocatedMiB,
+    gpus: node.gpus,
+    gpus_allocated: node.gpusAllocated,
+    ...(node.gpuType ? { gpu_type: node.gpuType } : {}),
+    allocations: node.allocations,
+    jobs: node.allocations.map((a) => jobsByBackendId.get(a)).filter((id): id is number => id !== undefined),
+    ...(node.reason ? { reason: node.reason } : {}),
+  };
+}
+
+export function presentPartition(p: PartitionInfo, compress: (names: string[]) => string) {
+  return {
+    name: p.name,
+    default: p.isDefault,
+    state: p.state,
+    max_time: p.maxTimeMinutes,
+    default_time: p.defaultTimeMinutes,
+    nodes: compress(p.nodes),
+    node_count: p.nodes.length,
+  };
+}

@@ -1,0 +1,43 @@
+/** /api/v1/nodes, /api/v1/partitions (sinfo) and /api/v1/health. */
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import { NodeSchema, PartitionSchema } from '../schemas.js';
+import { presentNode, presentPartition } from '../present.js';
+import type { ApiServices } from '../services.js';
+
+export const clusterRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = async (app, { services }) => {
+  app.get(
+    '/nodes',
+    { schema: { summary: 'Nodes and their states (sinfo -N)', response: { 200: Type.Object({ nodes: Type.Array(NodeSchema) }) } } },
+    async () => {
+      const jobs = services.jobsByBackendId();
+      return { nodes: (await services.backend.nodes()).map((n) => presentNode(n, jobs)) };
+    },
+  );
+
+  app.get(
+    '/partitions',
+    { schema: { summary: 'Partitions (sinfo)', response: { 200: Type.Object({ partitions: Type.Array(PartitionSchema) }) } } },
+    async () => ({
+      partitions: (await services.backend.partitions()).map((p) => presentPartition(p, services.compressHostlist)),
+    }),
+  );
+
+  app.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Liveness and the backend in use',
+        response: {
+          200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), backend: Type.String(), uptime_s: Type.Number() }),
+        },
+      },
+    },
+    async () => ({
+      status: 'ok' as const,
+      version: services.version,
+      backend: services.backend.kind,
+      uptime_s: Math.round((Date.now() - services.startedAt) / 1000),
+    }),
+  );
+};

@@ -1,0 +1,154 @@
+/**
+ * The REST API's schemas, written once: fastify validates and serialises with them, and
+ * @fastify/swagger publishes them at /openapi.json. Field names follow slurmrestd.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { JOB_STATES } from '../jobs/job-types.js';
+
+const Name = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
+const Count = (description: string, maximum = 100000) => Type.Integer({ minimum: 1, maximum, description });
+
+export const JobStateSchema = Type.Union(JOB_STATES.map((s) => Type.Literal(s)));
+
+export const JobDescriptionSchema = Type.Object(
+  {
+    name: Type.Optional(Name('job name (-J)')),
+    minimum_nodes: Type.Optional(Count('nodes, at least (-N)')),
+    maximum_nodes: Type.Optional(Count('nodes, at most (-N min-max)')),
+    tasks: Type.Optional(Count('tasks (-n)', 1_000_000)),
+    tasks_per_node: Type.Optional(Count('tasks per node (--ntasks-per-node)')),
+    cpus_per_task: Type.Optional(Count('CPUs per task (-c)', 4096)),
+    memory_per_node: Type.Optional(Type.Integer({ minimum: 0, description: 'MiB per node (--mem); 0 = all of the node' })),
+    memory_per_cpu: Type.Optional(Type.Integer({ minimum: 1, description: 'MiB per CPU (--mem-per-cpu)' })),
+    time_limit: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 60 * 24 * 365 * 10 }), Type.Literal('UNLIMITED')], {
+        description: 'minutes, or UNLIMITED (-t)',
+      }),
+    ),
+    partition: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', maxLength: 64 })),
+    account: Type.Optional(Type.String({ maxLength: 64 })),
+    qos: Type.Optional(Type.String({ maxLength: 64 })),
+    array: Type.Optional(Type.String({ maxLength: 200 })),
+    dependency: Type.Optional(Type.String({ maxLength: 1000 })),
+    begin_time: Type.Optional(Type.String({ format: 'date-time' })),
+    standard_output: Type.Optional(Type.String({ maxLength: 4096 })),
+    standard_error: Type.Optional(Type.String({ maxLength: 4096 })),
+    current_working_directory: Type.Optional(Type.String({ maxLength: 4096 })),
+    tres_per_node: Type.Optional(Type.String({ pattern: '^(gres/)?gpu(:[A-Za-z0-9_.-]+)?(:[0-9]+)?$' })),
+    tres_per_job: Type.Optional(Type.String({ pattern: '^(gres/)?gpu(:[A-Za-z0-9_.-]+)?(:[0-9]+)?$' })),
+    exclusive: Type.Optional(Type.Boolean()),
+    nice: Type.Optional(Type.Integer({ minimum: -2147483645, maximum: 2147483645 })),
+    comment: Type.Optional(Type.String({ maxLength: 4096 })),
+    mail_type: Type.Optional(Type.String({ maxLength: 200 })),
+    mail_user: Type.Optional(Type.String({ maxLength: 200 })),
+    export: Type.Optional(Type.String({ maxLength: 100000 })),
+    environment: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String())),
+    script: Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024, description: 'the batch script text; first line #!' }),
+    argv: Type.Optional(Type.Array(Type.String({ maxLength: 100000 }), { maxItems: 10000 })),
+    runtime: Type.Optional(Type.Union([Type.Literal('command'), Type.Literal('compss')])),
+    lang: Type.Optional(Type.Union([Type.Literal('python'), Type.Literal('java'), Type.Literal('c')])),
+  },
+  { additionalProperties: false },
+);
+export type JobDescriptionBody = Static<typeof JobDescriptionSchema>;
+
+export const AllocatedNodeSchema = Type.Object({
+  name: Type.String(),
+  cpus: Type.Integer(),
+  memory_mib: Type.Integer(),
+  gpus: Type.Integer(),
+});
+
+export const JobEventSchema = Type.Object({
+  time: Type.String(),
+  from_state: Type.Union([JobStateSchema, Type.Null()]),
+  to_state: Type.Union([JobStateSchema, Type.Null()]),
+  reason: Type.String(),
+  actor: Type.String(),
+});
+
+export const JobSchema = Type.Object({
+  job_id: Type.Integer(),
+  name: Type.String(),
+  user_name: Type.String(),
+  job_state: JobStateSchema,
+  state_reason: Type.String(),
+  partition: Type.String(),
+  submit_time: Type.String(),
+  start_time: Type.Union([Type.String(), Type.Null()]),
+  end_time: Type.Union([Type.String(), Type.Null()]),
+  /** minutes; null = UNLIMITED */
+  time_limit: Type.Union([Type.Integer(), Type.Null()]),
+  nodes: Type.Union([Type.String(), Type.Null()]),
+  node_count: Type.Integer(),
+  backend_id: Type.Union([Type.String(), Type.Null()]),
+  exit_code: Type.Union([Type.Integer(), Type.Null()]),
+  exit_signal: Type.Union([Type.String(), Type.Null()]),
+  runtime: Type.String(),
+  command_line: Type.Union([Type.Array(Type.String()), Type.Null()]),
+  argv: Type.Array(Type.String()),
+  request: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export const JobDetailSchema = Type.Intersect([
+  JobSchema,
+  Type.Object({
+    events: Type.Array(JobEventSchema),
+    allocation: Type.Union([
+      Type.Object({
+        backend: Type.String(),
+        backend_id: Type.String(),
+        partition: Type.String(),
+        nodes: Type.String(),
+        node_list: Type.Array(AllocatedNodeSchema),
+        granted_time: Type.String(),
+        released_time: Type.Union([Type.String(), Type.Null()]),
+      }),
+      Type.Null(),
+    ]),
+    script: Type.String(),
+  }),
+]);
+
+export const ErrorSchema = Type.Object({
+  error: Type.Object({
+    code: Type.String(),
+    message: Type.String(),
+    field: Type.Optional(Type.String()),
+  }),
+});
+
+export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, description: 'GRM job id' }) });
+
+export const LogLineSchema = Type.Object({
+  seq: Type.Integer(),
+  time: Type.String(),
+  source: Type.String(),
+  line: Type.String(),
+});
+
+export const NodeSchema = Type.Object({
+  name: Type.String(),
+  state: Type.String(),
+  partitions: Type.Array(Type.String()),
+  cpus: Type.Integer(),
+  cpus_allocated: Type.Integer(),
+  memory_mib: Type.Integer(),
+  memory_allocated_mib: Type.Integer(),
+  gpus: Type.Integer(),
+  gpus_allocated: Type.Integer(),
+  gpu_type: Type.Optional(Type.String()),
+  allocations: Type.Array(Type.String()),
+  jobs: Type.Array(Type.Integer()),
+  reason: Type.Optional(Type.String()),
+});
+
+export const PartitionSchema = Type.Object({
+  name: Type.String(),
+  default: Type.Boolean(),
+  state: Type.String(),
+  max_time: Type.Union([Type.Integer(), Type.Null()]),
+  default_time: Type.Union([Type.Integer(), Type.Null()]),
+  nodes: Type.String(),
+  node_count: Type.Integer(),
+});

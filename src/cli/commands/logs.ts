@@ -1,0 +1,55 @@
+/** grm logs <id> [-f]: pages through /logs with `after`; -f polls until the job has ended. */
+import type { ApiClient } from '../api-client.js';
+import type { CliIo } from '../io.js';
+
+interface LogPage {
+  job_state: string;
+  lines: { seq: number; time: string; source: string; line: string }[];
+  last_seq: number;
+}
+
+const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL']);
+const PAGE = 10000;
+
+export interface LogsOptions {
+  client: ApiClient;
+  id: string;
+  io: CliIo;
+  source: string | undefined;
+  timestamps: boolean;
+  pollMs?: number;
+}
+
+async function page(o: LogsOptions, after: number): Promise<LogPage> {
+  const params = new URLSearchParams({ after: String(after), limit: String(PAGE) });
+  if (o.source) params.set('source', o.source);
+  return o.client.request<LogPage>('GET', `/api/v1/jobs/${encodeURIComponent(o.id)}/logs?${params}`);
+}
+
+function print(o: LogsOptions, lines: LogPage['lines']): void {
+  if (lines.length === 0) return;
+  const text = lines.map((l) => (o.timestamps ? `${l.time} ${l.source}: ${l.line}` : l.line)).join('\n');
+  o.io.stdout(`${text}\n`);
+}
+
+/** Prints everything stored now. Returns the last page's job state and seq. */
+export async function printLogs(o: LogsOptions, from = 0): Promise<{ state: string; after: number }> {
+  let after = from;
+  for (;;) {
+    const p = await page(o, after);
+    print(o, p.lines);
+    after = p.last_seq;
+    if (p.lines.length < PAGE) return { state: p.job_state, after };
+  }
+}
+
+export async function followLogs(o: LogsOptions): Promise<void> {
+  let after = 0;
+  for (;;) {
+    const { state, after: next } = await printLogs(o, after);
+    after = next;
+    // The state is read before the lines: once it says ended, every line was in this read.
+    if (ENDED.has(state)) return;
+    await new Promise((r) => setTimeout(r, o.pollMs ?? 500));
+  }
+}

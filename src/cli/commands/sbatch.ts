@@ -1,0 +1,52 @@
+/**
+ * grm sbatch [options] script [args...] — sbatch's options and #SBATCH directives, parsed
+ * here (so --dry-run needs no daemon) and again by the daemon for REST clients.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { GrmError } from '../../errors.js';
+import type { JobDescription } from '../../jobs/job-types.js';
+import { mergeDescriptions, parseSbatchArgs, parseScriptDirectives, resolveExport } from '../../jobs/sbatch-options.js';
+import { ApiClient, CliError } from '../api-client.js';
+import { daemonUrl, type CliIo } from '../io.js';
+
+export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> {
+  const parsed = parseSbatchArgs(argv);
+  let script: string;
+  if (parsed.scriptPath) {
+    const file = path.resolve(io.cwd, parsed.scriptPath);
+    try {
+      script = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new CliError(`Unable to open file ${parsed.scriptPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  } else if (io.readStdin) {
+    script = await io.readStdin();
+  } else {
+    throw new CliError('no batch script given: grm sbatch [options] script.sh [args...]');
+  }
+  const fromScript = parseScriptDirectives(script);
+  const description: JobDescription = mergeDescriptions(fromScript.description, parsed.description);
+  if (!description.name) description.name = parsed.scriptPath ? path.basename(parsed.scriptPath) : 'sbatch';
+  // --export as sbatch: the submitting environment (ALL by default) travels with the job.
+  description.environment = resolveExport(description.export, io.env);
+  description.script = script;
+  description.argv = parsed.scriptArgs;
+  for (const w of [...parsed.warnings, ...fromScript.warnings]) io.stderr(`sbatch: warning: ${w}\n`);
+
+  if (parsed.flags.dryRun) {
+    const shown = parsed.flags.json ? description : { ...description, environment: `(${Object.keys(description.environment).length} variables)` };
+    io.stdout(`${JSON.stringify(shown, null, 2)}\n`);
+    return 0;
+  }
+  const client = new ApiClient({ baseUrl: daemonUrl(io.env) });
+  const result = await client.request<{ job_id: number; warnings: string[] }>('POST', '/api/v1/jobs', description);
+  if (parsed.flags.json) io.stdout(`${JSON.stringify(result)}\n`);
+  else if (parsed.flags.parsable) io.stdout(`${result.job_id}\n`);
+  else io.stdout(`Submitted batch job ${result.job_id}\n`);
+  return 0;
+}
+
+export function isGrmOrCliError(e: unknown): e is GrmError | CliError {
+  return e instanceof GrmError || e instanceof CliError;
+}

@@ -1,0 +1,184 @@
+/**
+ * The composition root: the one place that builds every part and wires them together.
+ * Tests build the same daemon with other settings (a temp data dir, port 0, a small cluster).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from './api/app.js';
+import type { ResourceBackend } from './backends/resource-backend.js';
+import { SimulatorBackend, wallClock } from './backends/simulator/simulator-backend.js';
+import { clusterSpecFromConfig } from './config/cluster-from-config.js';
+import type { GrmConfig } from './config/config-schema.js';
+import { loadConfig } from './config/load-config.js';
+import { GrmError, isGrmError } from './errors.js';
+import { compressHostlist } from './hostlist/hostlist.js';
+import { Dispatcher } from './jobs/dispatcher.js';
+import { JobRunner, jobDirOf } from './jobs/job-runner.js';
+import { JobService } from './jobs/job-service.js';
+import { LogPipeline } from './logs/log-pipeline.js';
+import { Maintenance } from './maintenance.js';
+import { openDatabase, type Db } from './store/database.js';
+import { JobStore } from './store/job-store.js';
+import { LogStore } from './store/log-store.js';
+
+export const VERSION = '0.1.0';
+
+export interface Daemon {
+  config: GrmConfig;
+  app: FastifyInstance;
+  db: Db;
+  store: JobStore;
+  logStore: LogStore;
+  backend: ResourceBackend;
+  dispatcher: Dispatcher;
+  runner: JobRunner;
+  jobs: JobService;
+  logs: LogPipeline;
+  maintenance: Maintenance;
+  /** Listens; resolves to the base URL. */
+  listen(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export interface CreateDaemonOptions {
+  env?: NodeJS.ProcessEnv;
+  /** A backend built by the caller (tests); default: from config. */
+  backend?: ResourceBackend;
+  /** Start cron schedules (reconcile, retention); tests call them directly instead. */
+  schedules?: boolean;
+}
+
+function buildBackend(config: GrmConfig, db: Db): ResourceBackend {
+  if (config.backend === 'simulator') {
+    // Ids continue after the last one stored, so a restarted simulator never reuses one.
+    const last = db.prepare("SELECT max(CAST(substr(backend_id, 5) AS INTEGER)) AS n FROM jobs WHERE backend_id LIKE 'sim-%'").get() as {
+      n: number | null;
+    };
+    return new SimulatorBackend(clusterSpecFromConfig(config.cluster), wallClock, { firstId: (last.n ?? 0) + 1 });
+  }
+  throw new GrmError('E_CONFIG_INVALID', 'backend "slurm" is not available in this build yet; use backend "simulator"', { field: 'backend' });
+}
+
+export async function createDaemon(config: GrmConfig, options: CreateDaemonOptions = {}): Promise<Daemon> {
+  const env = options.env ?? process.env;
+  fs.mkdirSync(path.join(config.dataDir, 'jobs'), { recursive: true });
+  const db = openDatabase(path.join(config.dataDir, 'grm.sqlite'));
+  const store = new JobStore(db);
+  const logStore = new LogStore(db);
+  const backend = options.backend ?? buildBackend(config, db);
+  let app: FastifyInstance | undefined;
+  const onError = (error: unknown, context: string) => {
+    if (app) app.log.error({ err: error }, context);
+    else console.error(context, error);
+  };
+  const logs = new LogPipeline({ store: logStore, config: config.logs, onError });
+  // Every recorded job event is also a line of the job's log, source "grm".
+  store.onEvent((event) => logs.grmLine(event.jobId, event.toState ? `${event.fromState ?? 'new'} -> ${event.toState}: ${event.reason}` : event.reason));
+
+  let dispatcher: Dispatcher | undefined;
+  const runner = new JobRunner({
+    store,
+    backend,
+    output: logs,
+    dataDir: config.dataDir,
+    killGraceMs: config.runtime.killGraceMs,
+    envAllowList: config.runtime.envAllowList,
+    daemonEnv: env,
+    compss: config.compss,
+    masterHost: os.hostname(),
+    onJobEnded: () => dispatcher?.wake(),
+    onError,
+  });
+  dispatcher = new Dispatcher({ store, backend, runner, maxConcurrentMasters: config.maxConcurrentMasters, onError });
+  const jobs = new JobService(store, backend, dispatcher);
+  const maintenance = new Maintenance({
+    db,
+    store,
+    backend,
+    runner,
+    dataDir: config.dataDir,
+    retention: config.retention,
+    onJobEnded: () => dispatcher?.wake(),
+    onReport: (what, report) => app?.log.info({ report }, `${what} done`),
+    onError,
+  });
+
+  const startedAt = Date.now();
+  app = await buildApp({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    services: {
+      jobs,
+      logs: logStore,
+      backend,
+      jobDir: (id) => jobDirOf(config.dataDir, id),
+      compressHostlist,
+      jobsByBackendId: () =>
+        new Map(store.inStates(['ALLOCATING', 'RUNNING', 'COMPLETING']).flatMap((j) => (j.backendId ? [[j.backendId, j.id] as const] : []))),
+      version: VERSION,
+      startedAt,
+    },
+  });
+
+  await backend.start();
+  runner.recover();
+  await maintenance.recoverAfterRestart();
+  dispatcher.start();
+  if (options.schedules !== false) maintenance.schedule(config.reconcile.schedule, config.retention.schedule);
+
+  let stopped = false;
+  return {
+    config,
+    app,
+    db,
+    store,
+    logStore,
+    backend,
+    dispatcher,
+    runner,
+    jobs,
+    logs,
+    maintenance,
+    async listen() {
+      return app!.listen({ host: config.host, port: config.port });
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      maintenance.stop();
+      dispatcher!.stop();
+      await app!.close();
+      // Masters keep running (they outlive the daemon); their output waits in their files.
+      await logs.close();
+      await backend.stop();
+      db.close();
+    },
+  };
+}
+
+/** `grm daemon` / `npm start`: load config, start, stop cleanly on SIGINT/SIGTERM. */
+export async function runDaemon(options: { env: NodeJS.ProcessEnv; cwd: string }): Promise<void> {
+  let daemon: Daemon;
+  try {
+    const config = loadConfig({ env: options.env, cwd: options.cwd });
+    daemon = await createDaemon(config, { env: options.env });
+    const url = await daemon.listen();
+    daemon.app.log.info(`GRM ${VERSION} listening on ${url} (backend ${config.backend}, data ${config.dataDir})`);
+  } catch (e) {
+    if (isGrmError(e)) {
+      process.stderr.write(`grm daemon: error: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+  const shutdown = (signal: string) => {
+    daemon.app.log.info(`${signal}: stopping`);
+    daemon.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}

@@ -1,0 +1,273 @@
+/**
+ * From granted nodes to an ended job: writes the COMPSs files for exactly those nodes,
+ * starts the isolated master, follows its output, and when it exits releases the nodes,
+ * drains the last lines and records how the job ended. Each state change is written before
+ * the step it announces.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Allocation, BackendEvent, ResourceBackend } from '../backends/resource-backend.js';
+import { compssFilesForAllocation } from '../compss/allocation-xml.js';
+import type { CompssConfig } from '../compss/compss-config.js';
+import { pickPortRange, type PortRange } from '../compss/ports.js';
+import { writeCompssFiles } from '../compss/write-job-files.js';
+import { isGrmError } from '../errors.js';
+import { buildMasterEnv } from '../runtime/master-env.js';
+import { launchMaster, reattachMaster, type ExitStatus, type MasterHandle } from '../runtime/master-launcher.js';
+import type { JobStore } from '../store/job-store.js';
+import type { JobRunnerPort } from './dispatcher.js';
+import { finalState } from './job-state.js';
+import type { JobRecord } from './job-types.js';
+import { expandOutputPattern } from './sbatch-options.js';
+import { masterCommandLine } from './master-command.js';
+
+/** What the runner needs from log aggregation. */
+export interface JobOutputPort {
+  /** Follows these files (from the stored offsets) until stopped. */
+  watch(jobId: number, files: { source: string; path: string }[]): { stop(options: { drain: boolean }): Promise<void> };
+}
+
+export interface JobRunnerOptions {
+  store: JobStore;
+  backend: ResourceBackend;
+  output: JobOutputPort;
+  dataDir: string;
+  killGraceMs: number;
+  envAllowList: string[];
+  daemonEnv: NodeJS.ProcessEnv;
+  compss: Partial<CompssConfig> & { runcompss: string };
+  /** Host name the COMPSs workers reach the master at. */
+  masterHost: string;
+  onJobEnded: (job: JobRecord) => void;
+  onError: (error: unknown, context: string) => void;
+}
+
+interface RunningMaster {
+  handle: MasterHandle;
+  watch: { stop(options: { drain: boolean }): Promise<void> };
+  finished: Promise<void>;
+}
+
+export function jobDirOf(dataDir: string, jobId: number): string {
+  return path.join(dataDir, 'jobs', String(jobId));
+}
+
+export class JobRunner implements JobRunnerPort {
+  private readonly masters = new Map<number, RunningMaster>();
+  /** Jobs between "RUNNING written" and "master supervised": reconciliation leaves them alone. */
+  private readonly starting = new Set<number>();
+  /** COMPSs port blocks of the jobs this daemon started, so concurrent jobs never share one. */
+  private readonly ports = new Map<number, PortRange>();
+
+  constructor(private readonly o: JobRunnerOptions) {}
+
+  async onGranted(event: Extract<BackendEvent, { type: 'granted' }>): Promise<void> {
+    const { store, backend } = this.o;
+    const { allocation } = event;
+    const job = store.get(event.jobId);
+    if (!job) {
+      await backend.release(allocation.backendId);
+      return;
+    }
+    store.saveAllocation(job.id, backend.kind, allocation);
+    store.patch(job.id, { backendId: allocation.backendId, nodeList: allocation.nodeList, numNodes: allocation.nodes.length });
+    store.addEvent(job.id, `allocated ${allocation.nodeList} (${backend.kind} ${allocation.backendId})`, 'backend');
+    const current = store.require(job.id);
+    if (current.state !== 'ALLOCATING' || current.endIntent) {
+      // Cancelled while waiting for nodes: give them straight back.
+      await this.release(current);
+      if (current.state === 'ALLOCATING') {
+        this.end(store.transition(job.id, 'ALLOCATING', current.endIntent ?? 'CANCELLED', 'ended before its master started', 'dispatcher', { endTime: Date.now() }));
+      }
+      return;
+    }
+    await this.startMaster(current, allocation);
+  }
+
+  private async startMaster(job: JobRecord, allocation: Allocation): Promise<void> {
+    const { store } = this.o;
+    const jobDir = jobDirOf(this.o.dataDir, job.id);
+    let running: JobRecord | undefined;
+    this.starting.add(job.id);
+    try {
+      const prepared = await this.prepare(job, allocation, jobDir);
+      // Written before the launch: a crash right after finds a RUNNING job to reattach or fail.
+      running = store.transition(job.id, 'ALLOCATING', 'RUNNING', 'master starting', 'dispatcher', {
+        startTime: Date.now(),
+        commandLine: [prepared.command, ...prepared.args],
+      });
+      const handle = await launchMaster({ jobId: job.id, jobDir, ...prepared });
+      store.addEvent(job.id, `master started (pid ${handle.pid ?? '-'}, process group ${handle.pgid})`, 'master');
+      this.follow(running, handle, prepared.files);
+      // A cancel that came while the master was starting found nothing to stop: honour it now.
+      if (store.require(job.id).endIntent) await this.stopMaster(job.id);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.o.onError(e, `starting the master of job ${job.id}`);
+      this.ports.delete(job.id);
+      const from = running ? 'RUNNING' : 'ALLOCATING';
+      store.transition(job.id, from, 'COMPLETING', `master could not start: ${message}`, 'dispatcher', { endIntent: 'FAILED' });
+      await this.release(store.require(job.id));
+      this.end(store.transition(job.id, 'COMPLETING', 'FAILED', `master could not start: ${message}`, 'dispatcher', { endTime: Date.now() }));
+    } finally {
+      this.starting.delete(job.id);
+    }
+  }
+
+  private async prepare(job: JobRecord, allocation: Allocation, jobDir: string) {
+    const workDir = job.description.current_working_directory ?? path.join(jobDir, 'work');
+    fs.mkdirSync(path.join(jobDir, 'work'), { recursive: true });
+    if (!fs.statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new Error(`working directory ${workDir} (-D/--chdir) does not exist`);
+    }
+    const scriptPath = path.join(jobDir, job.runtime === 'compss' ? appFileName(job) : 'script');
+    fs.writeFileSync(scriptPath, job.script, { mode: 0o700 });
+    const tasksPerNode = Object.fromEntries(allocation.nodes.map((n) => [n.name, n.cpus]));
+    const ports = pickPortRange(job.id, this.o.compss, this.ports.values());
+    this.ports.set(job.id, ports);
+    const compss = compssFilesForAllocation({ grmJobId: job.id, allocation, tasksPerNode, config: this.o.compss, ports });
+    const { projectPath, resourcesPath } = await writeCompssFiles(jobDir, compss);
+    const names = { jobId: job.id, jobName: job.name, user: job.user, nodeName: allocation.nodes[0]?.name ?? 'localhost' };
+    const stdoutPath = job.description.standard_output
+      ? path.resolve(workDir, expandOutputPattern(job.description.standard_output, names))
+      : path.join(jobDir, 'stdout.log');
+    const stderrPath = job.description.standard_error
+      ? path.resolve(workDir, expandOutputPattern(job.description.standard_error, names))
+      : job.description.standard_output
+        ? stdoutPath // sbatch: without -e, stderr goes where stdout goes
+        : path.join(jobDir, 'stderr.log');
+    const slurmJobId = this.o.backend.kind === 'slurm' ? allocation.backendId : String(job.id);
+    const env = buildMasterEnv({
+      allowList: this.o.envAllowList,
+      daemonEnv: this.o.daemonEnv,
+      exported: job.environment,
+      slurm: {
+        jobId: slurmJobId,
+        nodeList: allocation.nodeList,
+        numNodes: allocation.nodes.length,
+        ntasks: job.description.tasks ?? (job.description.tasks_per_node ?? 1) * allocation.nodes.length,
+        ...(job.description.cpus_per_task ? { cpusPerTask: job.description.cpus_per_task } : {}),
+        jobName: job.name,
+        partition: allocation.partition,
+        submitDir: job.description.current_working_directory ?? workDir,
+      },
+      grm: { jobId: job.id, projectXml: projectPath, resourcesXml: resourcesPath, jobDir },
+    });
+    const { command, args } = masterCommandLine(job, {
+      scriptPath,
+      projectPath,
+      resourcesPath,
+      jobDir,
+      runcompss: this.o.compss.runcompss,
+      masterHost: this.o.masterHost,
+      masterPort: compss.ports.masterPort,
+    });
+    const files =
+      stderrPath === stdoutPath
+        ? [{ source: 'stdout', path: stdoutPath }]
+        : [
+            { source: 'stdout', path: stdoutPath },
+            { source: 'stderr', path: stderrPath },
+          ];
+    return { command, args, cwd: workDir, env, stdoutPath, stderrPath, files };
+  }
+
+  private follow(job: JobRecord, handle: MasterHandle, files: { source: string; path: string }[]): void {
+    const watch = this.o.output.watch(job.id, files);
+    const finished = handle.exited
+      .then((status) => this.onMasterExit(job.id, status))
+      .catch((e) => this.o.onError(e, `finishing job ${job.id}`))
+      .finally(() => {
+        this.masters.delete(job.id);
+        this.ports.delete(job.id);
+      });
+    this.masters.set(job.id, { handle, watch, finished });
+  }
+
+  private async onMasterExit(jobId: number, status: ExitStatus): Promise<void> {
+    const { store } = this.o;
+    const job = store.require(jobId);
+    const how = status.signal ? `killed by ${status.signal}` : `exit code ${status.exitCode}`;
+    store.transition(jobId, 'RUNNING', 'COMPLETING', `master ended: ${how}${status.reason ? ` (${status.reason})` : ''}`, 'master', {
+      exitCode: status.exitCode,
+      exitSignal: status.signal,
+    });
+    await this.masters.get(jobId)?.watch.stop({ drain: true });
+    await this.release(job);
+    const end = finalState(job.endIntent, status.exitCode, status.signal);
+    const reason = end === 'FAILED' ? (status.signal ? `Signal ${status.signal}` : 'NonZeroExitCode') : end === 'COMPLETED' ? 'None' : job.reason;
+    this.end(store.transition(jobId, 'COMPLETING', end, `job ended ${end}`, 'dispatcher', { endTime: Date.now(), reason }));
+  }
+
+  async onBackendEnded(event: Extract<BackendEvent, { type: 'ended' }>): Promise<void> {
+    const { store } = this.o;
+    const job = store.get(event.jobId);
+    if (!job || job.backendId !== event.backendId) return;
+    if (job.state === 'RUNNING') {
+      // Written first: the master's exit, whenever it comes, ends the job this way.
+      store.patch(job.id, { endIntent: job.endIntent ?? event.state, reason: event.reason });
+      store.addEvent(job.id, `backend ended the allocation: ${event.state} (${event.reason})`, 'backend');
+      await this.stopMaster(job.id);
+    } else if (job.state === 'ALLOCATING') {
+      store.markReleased(job.id);
+      const end = event.state === 'TIMEOUT' || event.state === 'COMPLETED' ? 'CANCELLED' : event.state;
+      this.end(store.transition(job.id, 'ALLOCATING', end, `backend ended the allocation: ${event.reason}`, 'backend', { endTime: Date.now() }));
+    }
+  }
+
+  async stopMaster(jobId: number): Promise<boolean> {
+    const master = this.masters.get(jobId);
+    if (!master) return false;
+    await master.handle.terminate(this.o.killGraceMs);
+    await master.finished;
+    return true;
+  }
+
+  /** A restarted daemon picks up the masters an earlier one started. */
+  recover(): void {
+    const { store } = this.o;
+    for (const job of store.inStates(['RUNNING'])) {
+      const jobDir = jobDirOf(this.o.dataDir, job.id);
+      const handle = reattachMaster(jobDir);
+      if (handle) {
+        store.addEvent(job.id, `master reattached after a daemon restart (process group ${handle.pgid})`, 'reconcile');
+        const files = [{ source: 'stdout', path: path.join(jobDir, 'stdout.log') }, { source: 'stderr', path: path.join(jobDir, 'stderr.log') }];
+        this.follow(job, handle, files);
+      } else {
+        void this.onMasterExit(job.id, { exitCode: null, signal: null, endedAt: new Date().toISOString(), reason: 'master lost across a daemon restart' });
+      }
+    }
+  }
+
+  /** Waits for every master's end to be recorded (shutdown, tests). */
+  async settle(): Promise<void> {
+    await Promise.all([...this.masters.values()].map((m) => m.finished));
+  }
+
+  runningJobIds(): number[] {
+    return [...this.masters.keys(), ...this.starting];
+  }
+
+  private async release(job: JobRecord): Promise<void> {
+    const allocation = this.o.store.allocation(job.id);
+    const backendId = allocation?.backendId ?? job.backendId;
+    if (!backendId) return;
+    try {
+      await this.o.backend.release(backendId);
+      this.o.store.markReleased(job.id);
+    } catch (e) {
+      // Reconciliation retries releases the backend still holds.
+      this.o.onError(e, `releasing ${backendId} of job ${job.id}`);
+      if (!isGrmError(e)) throw e;
+    }
+  }
+
+  private end(job: JobRecord): void {
+    this.o.onJobEnded(job);
+  }
+}
+
+function appFileName(job: JobRecord): string {
+  const lang = job.description.lang ?? 'python';
+  return lang === 'python' ? 'app.py' : lang === 'java' ? 'app.jar' : 'app';
+}

@@ -1,0 +1,36 @@
+/**
+ * The argv of a job's master. `command` runs the job's script itself; `compss` runs
+ * runcompss on the job's application with the job's own project/resources files, log dir
+ * and master port. Always an argv array: nothing here passes through a shell.
+ */
+import path from 'node:path';
+import type { JobRecord } from './job-types.js';
+
+export interface MasterCommandContext {
+  scriptPath: string;
+  projectPath: string;
+  resourcesPath: string;
+  jobDir: string;
+  runcompss: string;
+  masterHost: string;
+  masterPort: number;
+}
+
+export function masterCommandLine(job: JobRecord, ctx: MasterCommandContext): { command: string; args: string[] } {
+  if (job.runtime !== 'compss') return { command: ctx.scriptPath, args: job.argv };
+  const lang = job.description.lang ?? 'python';
+  return {
+    command: ctx.runcompss,
+    args: [
+      `--project=${ctx.projectPath}`,
+      `--resources=${ctx.resourcesPath}`,
+      `--lang=${lang}`,
+      `--master_name=${ctx.masterHost}`,
+      `--master_port=${ctx.masterPort}`,
+      `--specific_log_dir=${path.join(ctx.jobDir, 'compss')}`,
+      '--log_level=off',
+      ctx.scriptPath,
+      ...job.argv,
+    ],
+  };
+}

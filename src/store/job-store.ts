@@ -1,0 +1,360 @@
+/**
+ * Jobs, their events and their allocations. `transition` is the only way a job's state
+ * changes: it checks the state machine, compare-and-sets the row and records the event in
+ * one transaction, so what the daemon acts on has always been written first.
+ */
+import type { Allocation, AllocatedNode } from '../backends/resource-backend.js';
+import { GrmError } from '../errors.js';
+import { assertTransition } from '../jobs/job-state.js';
+import type { EndState, JobDescription, JobEvent, JobRecord, JobState, RuntimeKind } from '../jobs/job-types.js';
+import type { Db } from './database.js';
+
+interface JobRow {
+  id: number;
+  name: string;
+  user: string;
+  state: JobState;
+  reason: string;
+  partition: string;
+  description: string;
+  script: string;
+  argv: string;
+  runtime: RuntimeKind;
+  environment: string;
+  submit_time: number;
+  start_time: number | null;
+  end_time: number | null;
+  time_limit: number | null;
+  nice: number;
+  backend_id: string | null;
+  node_list: string | null;
+  num_nodes: number;
+  exit_code: number | null;
+  exit_signal: string | null;
+  end_intent: EndState | null;
+  command_line: string | null;
+  updated_time: number;
+}
+
+export interface NewJob {
+  name: string;
+  user: string;
+  partition: string;
+  description: JobDescription;
+  script: string;
+  argv: string[];
+  runtime: RuntimeKind;
+  environment: Record<string, string>;
+  timeLimitMinutes: number | null;
+  nice: number;
+  submitTime: number;
+}
+
+/** Fields a transition (or a patch) may set beside the state. */
+export interface JobPatch {
+  reason?: string;
+  startTime?: number | null;
+  endTime?: number | null;
+  backendId?: string | null;
+  nodeList?: string | null;
+  numNodes?: number;
+  exitCode?: number | null;
+  exitSignal?: string | null;
+  endIntent?: EndState | null;
+  commandLine?: string[] | null;
+}
+
+const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
+  reason: 'reason',
+  startTime: 'start_time',
+  endTime: 'end_time',
+  backendId: 'backend_id',
+  nodeList: 'node_list',
+  numNodes: 'num_nodes',
+  exitCode: 'exit_code',
+  exitSignal: 'exit_signal',
+  endIntent: 'end_intent',
+  commandLine: 'command_line',
+};
+
+export interface JobFilter {
+  states?: JobState[];
+  user?: string;
+  partition?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export interface StoredAllocation extends Allocation {
+  jobId: number;
+  backend: string;
+  grantedTime: number;
+  releasedTime: number | null;
+}
+
+export type JobEventListener = (event: JobEvent) => void;
+
+export class JobStore {
+  private readonly listeners: JobEventListener[] = [];
+
+  constructor(private readonly db: Db) {}
+
+  /** Called after each recorded event is committed (the GRM's own log lines come from here). */
+  onEvent(listener: JobEventListener): void {
+    this.listeners.push(listener);
+  }
+
+  insert(job: NewJob, actor: string): JobRecord {
+    return this.tx(() => {
+      const info = this.db
+        .prepare(
+          `INSERT INTO jobs (name, user, state, reason, partition, description, script, argv, runtime, environment,
+             submit_time, time_limit, nice, updated_time)
+           VALUES (?, ?, 'PENDING', 'None', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          job.name,
+          job.user,
+          job.partition,
+          JSON.stringify(job.description),
+          job.script,
+          JSON.stringify(job.argv),
+          job.runtime,
+          JSON.stringify(job.environment),
+          job.submitTime,
+          job.timeLimitMinutes,
+          job.nice,
+          job.submitTime,
+        );
+      const id = Number(info.lastInsertRowid);
+      this.insertEvent(id, null, 'PENDING', 'submitted', actor, job.submitTime);
+      return this.require(id);
+    });
+  }
+
+  get(id: number): JobRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as JobRow | undefined;
+    return row && toRecord(row);
+  }
+
+  require(id: number): JobRecord {
+    const job = this.get(id);
+    if (!job) throw new GrmError('E_JOB_NOT_FOUND', `Invalid job id specified: ${id} (no such job)`, { field: 'id' });
+    return job;
+  }
+
+  list(filter: JobFilter = {}): { jobs: JobRecord[]; total: number } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (filter.states?.length) {
+      where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
+      params.push(...filter.states);
+    }
+    if (filter.user) {
+      where.push('user = ?');
+      params.push(filter.user);
+    }
+    if (filter.partition) {
+      where.push('partition = ?');
+      params.push(filter.partition);
+    }
+    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
+    const rows = this.db
+      .prepare(`SELECT * FROM jobs ${clause} ORDER BY id LIMIT ? OFFSET ?`)
+      .all(...params, filter.limit ?? -1, filter.offset ?? 0) as JobRow[];
+    return { jobs: rows.map(toRecord), total };
+  }
+
+  /** Jobs in `states`, in scheduling order (nice, then submit time, then id). */
+  inStates(states: JobState[]): JobRecord[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM jobs WHERE state IN (${states.map(() => '?').join(',')}) ORDER BY nice, submit_time, id`)
+      .all(...states) as JobRow[];
+    return rows.map(toRecord);
+  }
+
+  countInStates(states: JobState[]): number {
+    return (
+      this.db.prepare(`SELECT count(*) AS n FROM jobs WHERE state IN (${states.map(() => '?').join(',')})`).get(...states) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  /**
+   * Moves a job from `from` to `to` if it is still in `from`; records the event. Throws
+   * E_JOB_STATE when another actor changed it first (the caller re-reads and decides).
+   */
+  transition(id: number, from: JobState, to: JobState, reason: string, actor: string, patch: JobPatch = {}): JobRecord {
+    assertTransition(id, from, to);
+    return this.tx(() => {
+      const now = Date.now();
+      const { sets, values } = patchSql({ reason: patch.reason ?? reason, ...patch });
+      const info = this.db
+        .prepare(`UPDATE jobs SET state = ?, updated_time = ?, ${sets.join(', ')} WHERE id = ? AND state = ?`)
+        .run(to, now, ...values, id, from);
+      if (info.changes !== 1) {
+        const current = this.require(id);
+        throw new GrmError('E_JOB_STATE', `job ${id} is ${current.state}, not ${from}`, { field: 'state' });
+      }
+      this.insertEvent(id, from, to, reason, actor, now);
+      return this.require(id);
+    });
+  }
+
+  /** Changes fields that are not the state (backend id, end intent, ...). */
+  patch(id: number, patch: JobPatch): JobRecord {
+    const { sets, values } = patchSql(patch);
+    if (sets.length > 0) this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    return this.require(id);
+  }
+
+  /** Sets the pending reason and records an event only when it changes. */
+  setReason(id: number, reason: string, actor: string): boolean {
+    return this.tx(() => {
+      const info = this.db.prepare('UPDATE jobs SET reason = ? WHERE id = ? AND reason <> ?').run(reason, id, reason);
+      if (info.changes === 1) this.insertEvent(id, null, null, `reason: ${reason}`, actor, Date.now());
+      return info.changes === 1;
+    });
+  }
+
+  addEvent(id: number, reason: string, actor: string): void {
+    this.insertEvent(id, null, null, reason, actor, Date.now());
+  }
+
+  events(id: number): JobEvent[] {
+    return (
+      this.db.prepare('SELECT * FROM job_events WHERE job_id = ? ORDER BY id').all(id) as {
+        id: number;
+        job_id: number;
+        time: number;
+        from_state: JobState | null;
+        to_state: JobState | null;
+        reason: string;
+        actor: string;
+      }[]
+    ).map((r) => ({ id: r.id, jobId: r.job_id, time: r.time, fromState: r.from_state, toState: r.to_state, reason: r.reason, actor: r.actor }));
+  }
+
+  saveAllocation(jobId: number, backend: string, allocation: Allocation): void {
+    this.db
+      .prepare(
+        `INSERT INTO allocations (job_id, backend, backend_id, partition, node_list, nodes, granted_time, end_time)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(job_id) DO UPDATE SET backend_id = excluded.backend_id, partition = excluded.partition,
+           node_list = excluded.node_list, nodes = excluded.nodes, granted_time = excluded.granted_time,
+           end_time = excluded.end_time, released_time = NULL`,
+      )
+      .run(
+        jobId,
+        backend,
+        allocation.backendId,
+        allocation.partition,
+        allocation.nodeList,
+        JSON.stringify(allocation.nodes),
+        allocation.startTime,
+        allocation.endTime,
+      );
+  }
+
+  allocation(jobId: number): StoredAllocation | undefined {
+    const r = this.db.prepare('SELECT * FROM allocations WHERE job_id = ?').get(jobId) as
+      | {
+          job_id: number;
+          backend: string;
+          backend_id: string;
+          partition: string;
+          node_list: string;
+          nodes: string;
+          granted_time: number;
+          end_time: number | null;
+          released_time: number | null;
+        }
+      | undefined;
+    if (!r) return undefined;
+    return {
+      jobId: r.job_id,
+      backend: r.backend,
+      backendId: r.backend_id,
+      partition: r.partition,
+      nodeList: r.node_list,
+      nodes: JSON.parse(r.nodes) as AllocatedNode[],
+      startTime: r.granted_time,
+      endTime: r.end_time,
+      grantedTime: r.granted_time,
+      releasedTime: r.released_time,
+    };
+  }
+
+  markReleased(jobId: number): void {
+    this.db.prepare('UPDATE allocations SET released_time = ? WHERE job_id = ? AND released_time IS NULL').run(Date.now(), jobId);
+  }
+
+  private insertEvent(id: number, from: JobState | null, to: JobState | null, reason: string, actor: string, time: number): void {
+    const info = this.db
+      .prepare('INSERT INTO job_events (job_id, time, from_state, to_state, reason, actor) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, time, from, to, reason, actor);
+    if (this.listeners.length === 0) return;
+    const event: JobEvent = { id: Number(info.lastInsertRowid), jobId: id, time, fromState: from, toState: to, reason, actor };
+    // Listeners hear of the event once the enclosing transaction has committed.
+    const notify = () => this.listeners.forEach((l) => l(event));
+    if (this.db.inTransaction) this.pendingNotifications.push(notify);
+    else notify();
+  }
+
+  private pendingNotifications: (() => void)[] = [];
+
+  /** Runs `fn` in a transaction and notifies listeners after it commits. */
+  private tx<T>(fn: () => T): T {
+    try {
+      const result = this.db.transaction(fn)();
+      const pending = this.pendingNotifications;
+      this.pendingNotifications = [];
+      pending.forEach((n) => n());
+      return result;
+    } catch (e) {
+      this.pendingNotifications = [];
+      throw e;
+    }
+  }
+}
+
+function patchSql(patch: JobPatch): { sets: string[]; values: unknown[] } {
+  const sets: string[] = [];
+  const values: unknown[] = [];
+  for (const [key, value] of Object.entries(patch) as [keyof JobPatch, unknown][]) {
+    if (value === undefined) continue;
+    sets.push(`${PATCH_COLUMNS[key]} = ?`);
+    values.push(key === 'commandLine' && value !== null ? JSON.stringify(value) : value);
+  }
+  return { sets, values };
+}
+
+function toRecord(r: JobRow): JobRecord {
+  return {
+    id: r.id,
+    name: r.name,
+    user: r.user,
+    state: r.state,
+    reason: r.reason,
+    partition: r.partition,
+    description: JSON.parse(r.description) as JobDescription,
+    script: r.script,
+    argv: JSON.parse(r.argv) as string[],
+    runtime: r.runtime,
+    environment: JSON.parse(r.environment) as Record<string, string>,
+    submitTime: r.submit_time,
+    startTime: r.start_time,
+    endTime: r.end_time,
+    timeLimitMinutes: r.time_limit,
+    backendId: r.backend_id,
+    nodeList: r.node_list,
+    numNodes: r.num_nodes,
+    exitCode: r.exit_code,
+    exitSignal: r.exit_signal,
+    endIntent: r.end_intent,
+    commandLine: r.command_line ? (JSON.parse(r.command_line) as string[]) : null,
+    updatedTime: r.updated_time,
+  };
+}

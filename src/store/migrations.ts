@@ -1,0 +1,89 @@
+/**
+ * Numbered schema migrations, applied in order at start inside one transaction each.
+ * Never edit a released migration: add the next number.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'jobs, events, allocations, logs',
+    sql: `
+      CREATE TABLE jobs (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        name            TEXT    NOT NULL,
+        user            TEXT    NOT NULL,
+        state           TEXT    NOT NULL,
+        reason          TEXT    NOT NULL DEFAULT 'None',
+        partition       TEXT    NOT NULL,
+        description     TEXT    NOT NULL,   -- JSON JobDescription without script/environment
+        script          TEXT    NOT NULL,
+        argv            TEXT    NOT NULL,   -- JSON string[]
+        runtime         TEXT    NOT NULL,
+        environment     TEXT    NOT NULL,   -- JSON object
+        submit_time     INTEGER NOT NULL,
+        start_time      INTEGER,
+        end_time        INTEGER,
+        time_limit      INTEGER,            -- minutes; NULL = UNLIMITED
+        nice            INTEGER NOT NULL DEFAULT 0,
+        backend_id      TEXT,
+        node_list       TEXT,
+        num_nodes       INTEGER NOT NULL DEFAULT 0,
+        exit_code       INTEGER,
+        exit_signal     TEXT,
+        end_intent      TEXT,
+        command_line    TEXT,               -- JSON string[]
+        updated_time    INTEGER NOT NULL
+      );
+      CREATE INDEX jobs_state ON jobs(state, submit_time);
+      CREATE INDEX jobs_user ON jobs(user, submit_time);
+      CREATE INDEX jobs_end_time ON jobs(end_time);
+
+      CREATE TABLE job_events (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        job_id      INTEGER NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+        time        INTEGER NOT NULL,
+        from_state  TEXT,
+        to_state    TEXT,
+        reason      TEXT    NOT NULL,
+        actor       TEXT    NOT NULL
+      );
+      CREATE INDEX job_events_job ON job_events(job_id, id);
+
+      CREATE TABLE allocations (
+        job_id       INTEGER PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
+        backend      TEXT    NOT NULL,
+        backend_id   TEXT    NOT NULL,
+        partition    TEXT    NOT NULL,
+        node_list    TEXT    NOT NULL,
+        nodes        TEXT    NOT NULL,      -- JSON AllocatedNode[]
+        granted_time INTEGER NOT NULL,
+        end_time     INTEGER,               -- backend's end (time limit); NULL = none
+        released_time INTEGER
+      );
+
+      CREATE TABLE log_lines (
+        id      INTEGER PRIMARY KEY,
+        job_id  INTEGER NOT NULL,
+        seq     INTEGER NOT NULL,
+        ts      INTEGER NOT NULL,
+        source  TEXT    NOT NULL,
+        line    TEXT    NOT NULL
+      );
+      CREATE UNIQUE INDEX log_lines_job_seq ON log_lines(job_id, seq);
+
+      -- where each tailed file was read up to, stored in the same transaction as its lines
+      CREATE TABLE log_offsets (
+        job_id  INTEGER NOT NULL,
+        source  TEXT    NOT NULL,
+        path    TEXT    NOT NULL,
+        offset  INTEGER NOT NULL,
+        PRIMARY KEY (job_id, source)
+      );
+    `,
+  },
+];
