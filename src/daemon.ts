@@ -150,6 +150,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       dispatcher!.stop();
       await app!.close();
       // Masters keep running (they outlive the daemon); their output waits in their files.
+      await runner.detach();
       await logs.close();
       await backend.stop();
       db.close();

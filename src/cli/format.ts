@@ -53,8 +53,9 @@ export function elapsedSeconds(job: JobView, now: number): number {
   return (end - Date.parse(job.start_time)) / 1000;
 }
 
-function table(rows: string[][], rightAligned: boolean[]): string {
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+/** Columns at least as wide as SLURM's default formats make them, wider when a value needs it. */
+function table(rows: string[][], rightAligned: boolean[], minWidths: number[] = []): string {
+  const widths = rows[0]!.map((_, i) => Math.max(minWidths[i] ?? 0, ...rows.map((r) => r[i]!.length)));
   return rows
     .map((r) => r.map((cell, i) => (rightAligned[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(' ').trimEnd())
     .join('\n');
@@ -76,7 +77,8 @@ export function formatSqueue(jobs: JobView[], now: number): string {
       waiting ? `(${j.state_reason})` : (j.nodes ?? ''),
     ]);
   }
-  return table(rows, [true, true, true, true, true, true, true, false]);
+  // squeue's default format: "%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R"
+  return table(rows, [true, true, true, true, true, true, true, false], [18, 9, 8, 8, 2, 10, 6, 0]);
 }
 
 export interface NodeView {
@@ -115,7 +117,8 @@ export function formatSinfo(partitions: PartitionView[], nodes: NodeView[], comp
       rows.push([`${p.name}${p.default ? '*' : ''}`, p.state.toLowerCase(), formatTimeLimit(p.max_time), String(names.length), state, compress(names)]);
     }
   }
-  return table(rows, [false, true, true, true, true, false]);
+  // sinfo's default format: "%#P %.5a %.10l %.6D %.6t %N"
+  return table(rows, [false, true, true, true, true, false], [9, 5, 10, 6, 6, 0]);
 }
 
 /** sinfo -N -l: one line per node. */

@@ -132,9 +132,10 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
     .argument('<id>', 'job id')
     .option('-f, --follow', 'keep printing new lines until the job ends')
     .option('-s, --source <source>', 'only this source (stdout, stderr, grm, ...)')
+    .option('-a, --all', "also the GRM's own lines (state changes, allocation)")
     .addOption(new Option('--timestamps', 'prefix each line with its time and source'))
-    .action(async (id: string, o: { follow?: boolean; source?: string; timestamps?: boolean }) => {
-      const options = { client: client(), id, io, source: o.source, timestamps: Boolean(o.timestamps) };
+    .action(async (id: string, o: { follow?: boolean; source?: string; all?: boolean; timestamps?: boolean }) => {
+      const options = { client: client(), id, io, source: o.source, all: Boolean(o.all), timestamps: Boolean(o.timestamps) };
       if (o.follow) await followLogs(options);
       else await printLogs(options);
     });

@@ -40,6 +40,8 @@ export class Dispatcher implements JobLifecycle {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
+  /** Jobs held by --begin, until when: a pass skips them without re-reading their request. */
+  private readonly heldUntil = new Map<number, number>();
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -123,16 +125,27 @@ export class Dispatcher implements JobLifecycle {
   private async dispatchPending(): Promise<void> {
     const { store, backend, maxConcurrentMasters } = this.options;
     const pending = store.inStates(['PENDING']);
+    const pendingIds = new Set(pending.map((j) => j.id));
+    for (const id of this.heldUntil.keys()) if (!pendingIds.has(id)) this.heldUntil.delete(id);
     if (pending.length === 0) return;
     let active = store.countInStates(['ALLOCATING', 'RUNNING', 'COMPLETING']);
     let partitions: PartitionInfo[] | undefined;
     let nextWakeAt = Infinity;
     for (const job of pending) {
       const now = Date.now();
+      const heldUntil = this.heldUntil.get(job.id);
+      if (heldUntil !== undefined && heldUntil > now) {
+        nextWakeAt = Math.min(nextWakeAt, heldUntil);
+        continue;
+      }
+      this.heldUntil.delete(job.id);
       const blocker = this.blocker(job, now);
       if (blocker) {
         store.setReason(job.id, blocker.reason, ACTOR);
-        if (blocker.retryAt) nextWakeAt = Math.min(nextWakeAt, blocker.retryAt);
+        if (blocker.retryAt) {
+          this.heldUntil.set(job.id, blocker.retryAt);
+          nextWakeAt = Math.min(nextWakeAt, blocker.retryAt);
+        }
         continue;
       }
       if (active >= maxConcurrentMasters) {

@@ -54,6 +54,8 @@ export function jobDirOf(dataDir: string, jobId: number): string {
 
 export class JobRunner implements JobRunnerPort {
   private readonly masters = new Map<number, RunningMaster>();
+  /** Set when the daemon stops: masters go on without it; a later daemon reattaches them. */
+  private detached = false;
   /** Jobs between "RUNNING written" and "master supervised": reconciliation leaves them alone. */
   private readonly starting = new Set<number>();
   /** COMPSs port blocks of the jobs this daemon started, so concurrent jobs never share one. */
@@ -175,7 +177,7 @@ export class JobRunner implements JobRunnerPort {
   private follow(job: JobRecord, handle: MasterHandle, files: { source: string; path: string }[]): void {
     const watch = this.o.output.watch(job.id, files);
     const finished = handle.exited
-      .then((status) => this.onMasterExit(job.id, status))
+      .then((status) => (this.detached ? undefined : this.onMasterExit(job.id, status)))
       .catch((e) => this.o.onError(e, `finishing job ${job.id}`))
       .finally(() => {
         this.masters.delete(job.id);
@@ -237,6 +239,19 @@ export class JobRunner implements JobRunnerPort {
         void this.onMasterExit(job.id, { exitCode: null, signal: null, endedAt: new Date().toISOString(), reason: 'master lost across a daemon restart' });
       }
     }
+  }
+
+  /**
+   * Daemon shutdown: stop following the masters without ending them. Their output stays in
+   * their files, and the next daemon resumes each tail from the stored offset.
+   */
+  async detach(): Promise<void> {
+    this.detached = true;
+    for (const master of this.masters.values()) {
+      master.handle.release();
+      await master.watch.stop({ drain: false });
+    }
+    this.masters.clear();
   }
 
   /** Waits for every master's end to be recorded (shutdown, tests). */

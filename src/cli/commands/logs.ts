@@ -16,6 +16,8 @@ export interface LogsOptions {
   id: string;
   io: CliIo;
   source: string | undefined;
+  /** Include the GRM's own lines (state changes...) besides the master's output. */
+  all: boolean;
   timestamps: boolean;
   pollMs?: number;
 }
@@ -26,7 +28,9 @@ async function page(o: LogsOptions, after: number): Promise<LogPage> {
   return o.client.request<LogPage>('GET', `/api/v1/jobs/${encodeURIComponent(o.id)}/logs?${params}`);
 }
 
-function print(o: LogsOptions, lines: LogPage['lines']): void {
+function print(o: LogsOptions, all: LogPage['lines']): void {
+  // Without --source or --all: the master's output only, as `grm logs` promises.
+  const lines = o.source || o.all ? all : all.filter((l) => l.source !== 'grm');
   if (lines.length === 0) return;
   const text = lines.map((l) => (o.timestamps ? `${l.time} ${l.source}: ${l.line}` : l.line)).join('\n');
   o.io.stdout(`${text}\n`);
