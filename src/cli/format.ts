@@ -1,4 +1,5 @@
 /** squeue/sinfo/scontrol-like text output. Pure: data in, text out. */
+import { STATE_CODES } from '../jobs/job-types.js';
 
 export interface JobView {
   job_id: number;
@@ -18,17 +19,6 @@ export interface JobView {
   [key: string]: unknown;
 }
 
-const STATE_CODES: Record<string, string> = {
-  PENDING: 'PD',
-  ALLOCATING: 'CF',
-  RUNNING: 'R',
-  COMPLETING: 'CG',
-  COMPLETED: 'CD',
-  FAILED: 'F',
-  CANCELLED: 'CA',
-  TIMEOUT: 'TO',
-  NODE_FAIL: 'NF',
-};
 
 /** SLURM's elapsed-time spelling: M:SS, H:MM:SS, D-HH:MM:SS. */
 export function formatDuration(seconds: number): string {
@@ -71,7 +61,7 @@ export function formatSqueue(jobs: JobView[], now: number): string {
       j.partition,
       j.name.slice(0, 8),
       j.user_name.slice(0, 8),
-      STATE_CODES[j.job_state] ?? j.job_state,
+      STATE_CODES[j.job_state as keyof typeof STATE_CODES] ?? j.job_state,
       formatDuration(elapsedSeconds(j, now)),
       String(j.node_count || (j.request as { minimum_nodes?: number } | undefined)?.minimum_nodes || 1),
       waiting ? `(${j.state_reason})` : (j.nodes ?? ''),

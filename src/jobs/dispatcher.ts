@@ -76,7 +76,7 @@ export class Dispatcher implements JobLifecycle {
   async cancel(job: JobRecord, actor: string): Promise<JobRecord> {
     const { store, backend, runner } = this.options;
     if (isTerminal(job.state)) {
-      throw new GrmError('E_JOB_STATE', `Kill job error on job id ${job.id}: Job/step already completing or completed (${job.state})`, {
+      throw new GrmError('E_JOB_STATE', `Job/step already completing or completed (${job.state})`, {
         field: 'id',
       });
     }

@@ -156,3 +156,43 @@ t.test('the installed grm command talks to a daemon through GRM_URL', async (t) 
   t.equal(unreachable.code, 1);
   t.match(unreachable.stderr, /squeue: error: cannot reach the GRM daemon at http:\/\/127\.0\.0\.1:9/);
 });
+
+t.test('grm daemon (npm start) serves on its port and stops cleanly on SIGTERM', async (t) => {
+  const net = await import('node:net');
+  const port = await new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-daemon-'));
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/grm.js'), 'daemon'], {
+    env: { PATH: process.env.PATH ?? '', GRM_PORT: String(port), GRM_DATA_DIR: dataDir, GRM_LOG_LEVEL: 'warn' },
+    stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => {
+    child.kill('SIGKILL');
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+  let health: any;
+  for (let i = 0; i < 100 && !health; i++) {
+    health = await fetch(`http://127.0.0.1:${port}/api/v1/health`).then((r) => r.json(), () => undefined);
+    if (!health) await new Promise((r) => setTimeout(r, 100));
+  }
+  t.equal(health?.status, 'ok');
+  t.equal(health?.backend, 'simulator');
+  t.ok(fs.existsSync(path.join(dataDir, 'grm.sqlite')), 'data in GRM_DATA_DIR');
+  child.kill('SIGTERM');
+  t.equal(await exited, 0);
+});
+
+t.test('a wrong config value stops the daemon with a message naming the key', async (t) => {
+  const out = await run(process.execPath, [path.join(PROJECT_ROOT, 'bin/grm.js'), 'daemon'], {
+    env: { PATH: process.env.PATH ?? '', GRM_BACKEND: 'pbs', GRM_DATA_DIR: os.tmpdir() },
+  }).catch((e) => e);
+  t.equal(out.code, 1);
+  t.match(out.stderr, /grm daemon: error: invalid configuration:\n\s+backend: must be one of "simulator", "slurm" \(got "pbs"\)/);
+  t.notMatch(out.stderr, /\n\s+at /);
+});
