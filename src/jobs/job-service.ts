@@ -9,7 +9,7 @@ import type { JobFilter, JobStore } from '../store/job-store.js';
 import { dependencyJobIds } from './dependency.js';
 import type { JobDescription, JobRecord } from './job-types.js';
 import { choosePartition, effectiveTimeLimit, toResourceRequest } from './resource-request.js';
-import { mergeDescriptions, parseScriptDirectives } from './sbatch-options.js';
+import { mergeDescriptions, parseScriptDirectives, recordedOnlyWarnings } from './sbatch-options.js';
 
 export interface SubmitResult {
   job: JobRecord;
@@ -69,7 +69,8 @@ export class JobService {
       `user:${user}`,
     );
     this.lifecycle.wake();
-    return { job, warnings: fromScript.warnings };
+    const warnings = [...new Set([...fromScript.warnings, ...recordedOnlyWarnings(description, this.backend.kind)])];
+    return { job, warnings };
   }
 
   get(id: number): JobRecord {

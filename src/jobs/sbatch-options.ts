@@ -141,7 +141,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { short: 'e', long: 'error', arg: 'required', scope: 'sbatch', field: 'standard_error', set: text('standard_error') },
   { short: 'D', long: 'chdir', arg: 'required', scope: 'sbatch', field: 'current_working_directory', set: text('current_working_directory') },
   { long: 'export', arg: 'required', scope: 'sbatch', field: 'export', set: parsed('export', (v, o) => (parseExportSpec(v, o), v)) },
-  { short: 'a', long: 'array', arg: 'required', scope: 'sbatch', field: 'array', set: parsed('array', validateArraySpec) },
+  { short: 'a', long: 'array', arg: 'required', scope: 'sbatch', field: 'array', recordedOnly: 'always', set: parsed('array', validateArraySpec) },
   { short: 'd', long: 'dependency', arg: 'required', scope: 'sbatch', field: 'dependency', set: parsed('dependency', validateDependencySpec) },
   { long: 'begin', arg: 'required', scope: 'sbatch', field: 'begin_time', set: parsed('begin_time', (v, o, s) => parseBeginTime(v, s.context.now ?? new Date(), o)) },
   {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { isProcessAlive } from '../../src/runtime/proc.js';
 import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
+import { validateWithXmllint, xmllintReady } from '../helpers/xmllint.js';
 
 const sh = (body: string) => `#!/bin/bash\n${body}\n`;
 
@@ -64,6 +65,18 @@ t.test('the master runs with a clean environment describing its allocation', asy
   t.ok(lines.includes(path.join(d.dataDir, 'jobs', String(id), 'work')), 'runs in its own working dir');
   const project = await d.api('GET', `/api/v1/jobs/${id}/files/project.xml`);
   t.equal(project.status, 200);
+  const resources = await d.api('GET', `/api/v1/jobs/${id}/files/resources.xml`);
+  if (xmllintReady(t)) {
+    const p = validateWithXmllint(project.body, 'project');
+    t.ok(p.ok, `project.xml valid: ${p.output}`);
+    const r = validateWithXmllint(resources.body, 'resources');
+    t.ok(r.ok, `resources.xml valid: ${r.output}`);
+  }
+  t.same([...resources.body.matchAll(/<ComputeNode Name="([^"]+)"/g)].map((m: RegExpMatchArray) => m[1]), ['node01', 'node02', 'node03']);
+  const detail = (await d.api('GET', `/api/v1/jobs/${id}`)).body;
+  const units = [...resources.body.matchAll(/<ComputingUnits>(\d+)<\/ComputingUnits>/g)].map((m: RegExpMatchArray) => Number(m[1]));
+  t.same(units, detail.allocation.node_list.map((n: any) => n.cpus), 'ComputingUnits are the CPUs allocated on each node');
+  t.equal(units.reduce((a: number, b: number) => a + b, 0), 6, '6 tasks of 1 CPU');
   t.same([...project.body.matchAll(/<ComputeNode Name="([^"]+)"/g)].map((m: RegExpMatchArray) => m[1]), ['node01', 'node02', 'node03']);
 });
 

@@ -32,7 +32,8 @@ export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> 
   description.environment = resolveExport(description.export, io.env);
   description.script = script;
   description.argv = parsed.scriptArgs;
-  for (const w of [...parsed.warnings, ...fromScript.warnings]) io.stderr(`sbatch: warning: ${w}\n`);
+  const printed = new Set([...parsed.warnings, ...fromScript.warnings]);
+  for (const w of printed) io.stderr(`sbatch: warning: ${w}\n`);
 
   if (parsed.flags.dryRun) {
     const shown = parsed.flags.json ? description : { ...description, environment: `(${Object.keys(description.environment).length} variables)` };
@@ -41,6 +42,8 @@ export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> 
   }
   const client = new ApiClient({ baseUrl: daemonUrl(io.env) });
   const result = await client.request<{ job_id: number; warnings: string[] }>('POST', '/api/v1/jobs', description);
+  // The daemon knows its backend: it adds warnings the CLI could not give (e.g. --account on the simulator).
+  for (const w of result.warnings) if (!printed.has(w)) io.stderr(`sbatch: warning: ${w}\n`);
   if (parsed.flags.json) io.stdout(`${JSON.stringify(result)}\n`);
   else if (parsed.flags.parsable) io.stdout(`${result.job_id}\n`);
   else io.stdout(`Submitted batch job ${result.job_id}\n`);
