@@ -121,6 +121,13 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     },
   });
 
+  if (backend instanceof SimulatorBackend) {
+    // The simulator lives in this process: give it back what running jobs still hold.
+    for (const job of store.inStates(['RUNNING', 'COMPLETING'])) {
+      const allocation = store.allocation(job.id);
+      if (allocation && allocation.releasedTime === null) backend.restore(job.id, allocation, job.description.exclusive ?? false);
+    }
+  }
   await backend.start();
   runner.recover();
   await maintenance.recoverAfterRestart();

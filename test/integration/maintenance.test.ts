@@ -82,6 +82,8 @@ t.test('a daemon restart while a job runs loses no line and doubles none', async
   const second = await createDaemon(config, { schedules: false });
   t.teardown(() => second.stop());
   const url = await second.listen();
+  const nodes: any = await (await fetch(`${url}/api/v1/nodes`)).json();
+  t.same(nodes.nodes.find((n: any) => n.name === 'node01').jobs, [id], 'the restarted simulator still knows the running job holds node01');
   let job: any;
   for (let i = 0; i < 200; i++) {
     job = await (await fetch(`${url}/api/v1/jobs/${id}`)).json();

@@ -98,6 +98,42 @@ export class SimulatorBackend implements ResourceBackend {
     });
   }
 
+  /**
+   * A restarted daemon hands back the allocations its running jobs still hold: the simulator
+   * keeps no state of its own, and must not give those nodes away (nor forget their time limit).
+   */
+  restore(jobId: number, allocation: Allocation, exclusive: boolean): void {
+    if (this.entries.has(allocation.backendId)) return;
+    const seq = Number(allocation.backendId.replace(/^sim-/, '')) || 0;
+    const count = allocation.nodes.length;
+    const request: ResourceRequest = {
+      jobId,
+      name: 'restored',
+      user: '',
+      partition: allocation.partition,
+      minNodes: count,
+      maxNodes: count,
+      tasks: count,
+      cpusPerTask: 1,
+      gpusPerNode: 0,
+      timeLimitMinutes: null,
+      exclusive,
+      nice: 0,
+      submitTime: allocation.startTime,
+    };
+    const entry: Entry = {
+      id: allocation.backendId,
+      seq,
+      request,
+      status: 'RUNNING',
+      allocation: structuredClone(allocation),
+      running: { id: allocation.backendId, exclusive, nodes: structuredClone(allocation.nodes), endTime: allocation.endTime },
+    };
+    this.entries.set(entry.id, entry);
+    this.nextId = Math.max(this.nextId, seq + 1);
+    if (this.started) this.armTimer(entry);
+  }
+
   /** The allocation of a running job, or undefined. */
   allocationOf(backendId: string): Allocation | undefined {
     const e = this.entries.get(backendId);
