@@ -88,6 +88,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     daemonEnv: env,
     compss: config.compss,
     masterHost: os.hostname(),
+    logScanIntervalMs: Math.max(config.logs.pollIntervalMs, 200),
     onJobEnded: () => dispatcher?.wake(),
     onError,
   });

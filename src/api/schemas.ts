@@ -47,6 +47,9 @@ export const JobDescriptionSchema = Type.Object(
     argv: Type.Optional(Type.Array(Type.String({ maxLength: 100000 }), { maxItems: 10000 })),
     runtime: Type.Optional(Type.Union([Type.Literal('command'), Type.Literal('compss')])),
     lang: Type.Optional(Type.Union([Type.Literal('python'), Type.Literal('java'), Type.Literal('c')])),
+    compss_flags: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 200, description: 'extra runcompss flags, one argv element each' })),
+    compss_log_level: Type.Optional(Type.Union(['off', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)))),
+    python_interpreter: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   },
   { additionalProperties: false },
 );

@@ -18,13 +18,18 @@ import type { JobStore } from '../store/job-store.js';
 import type { JobRunnerPort } from './dispatcher.js';
 import { finalState } from './job-state.js';
 import type { JobRecord } from './job-types.js';
+import { DirectoryFollower } from '../logs/dir-follower.js';
 import { expandOutputPattern } from './sbatch-options.js';
 import { masterCommandLine } from './master-command.js';
+
+export interface OutputWatch {
+  stop(options: { drain: boolean }): Promise<void>;
+}
 
 /** What the runner needs from log aggregation. */
 export interface JobOutputPort {
   /** Follows these files (from the stored offsets) until stopped. */
-  watch(jobId: number, files: { source: string; path: string }[]): { stop(options: { drain: boolean }): Promise<void> };
+  watch(jobId: number, files: { source: string; path: string }[]): OutputWatch;
 }
 
 export interface JobRunnerOptions {
@@ -38,13 +43,15 @@ export interface JobRunnerOptions {
   compss: Partial<CompssConfig> & { runcompss: string };
   /** Host name the COMPSs workers reach the master at. */
   masterHost: string;
+  /** How often a COMPSs job's log folder is scanned for new files. */
+  logScanIntervalMs: number;
   onJobEnded: (job: JobRecord) => void;
   onError: (error: unknown, context: string) => void;
 }
 
 interface RunningMaster {
   handle: MasterHandle;
-  watch: { stop(options: { drain: boolean }): Promise<void> };
+  watch: OutputWatch;
   finished: Promise<void>;
 }
 
@@ -175,7 +182,7 @@ export class JobRunner implements JobRunnerPort {
   }
 
   private follow(job: JobRecord, handle: MasterHandle, files: { source: string; path: string }[]): void {
-    const watch = this.o.output.watch(job.id, files);
+    const watch = this.followOutput(job, files);
     const finished = handle.exited
       .then((status) => (this.detached ? undefined : this.onMasterExit(job.id, status)))
       .catch((e) => this.o.onError(e, `finishing job ${job.id}`))
@@ -184,6 +191,27 @@ export class JobRunner implements JobRunnerPort {
         this.ports.delete(job.id);
       });
     this.masters.set(job.id, { handle, watch, finished });
+  }
+
+  /**
+   * The master's stdout/stderr, and for COMPSs jobs every file COMPSs writes under the job's
+   * log folder, each as its own source, found as it appears.
+   */
+  private followOutput(job: JobRecord, files: { source: string; path: string }[]): OutputWatch {
+    const watches: OutputWatch[] = [this.o.output.watch(job.id, files)];
+    if (job.runtime !== 'compss') return watches[0]!;
+    const follower = new DirectoryFollower({
+      dir: path.join(jobDirOf(this.o.dataDir, job.id), 'compss'),
+      prefix: 'compss',
+      intervalMs: this.o.logScanIntervalMs,
+      onFile: (source, file) => watches.push(this.o.output.watch(job.id, [{ source, path: file }])),
+    }).start();
+    return {
+      async stop(options) {
+        follower.stop();
+        await Promise.all(watches.map((w) => w.stop(options)));
+      },
+    };
   }
 
   private async onMasterExit(jobId: number, status: ExitStatus): Promise<void> {

@@ -105,6 +105,12 @@ export interface JobDescription {
   runtime?: RuntimeKind;
   /** COMPSs --lang when runtime is compss. */
   lang?: 'python' | 'java' | 'c';
+  /** Extra runcompss flags (already split into argv). */
+  compss_flags?: string[];
+  /** runcompss --log_level (default off). */
+  compss_log_level?: 'off' | 'info' | 'debug' | 'trace';
+  /** runcompss --python_interpreter. */
+  python_interpreter?: string;
 }
 
 /** A job as the store holds it. */

@@ -18,7 +18,8 @@ export interface MasterCommandContext {
 
 export function masterCommandLine(job: JobRecord, ctx: MasterCommandContext): { command: string; args: string[] } {
   if (job.runtime !== 'compss') return { command: ctx.scriptPath, args: job.argv };
-  const lang = job.description.lang ?? 'python';
+  const d = job.description;
+  const lang = d.lang ?? 'python';
   return {
     command: ctx.runcompss,
     args: [
@@ -28,7 +29,10 @@ export function masterCommandLine(job: JobRecord, ctx: MasterCommandContext): { 
       `--master_name=${ctx.masterHost}`,
       `--master_port=${ctx.masterPort}`,
       `--specific_log_dir=${path.join(ctx.jobDir, 'compss')}`,
-      '--log_level=off',
+      `--log_level=${d.compss_log_level ?? 'off'}`,
+      ...(d.python_interpreter && lang === 'python' ? [`--python_interpreter=${d.python_interpreter}`] : []),
+      // The job's own flags come last among runcompss options so they can refine GRM's.
+      ...(d.compss_flags ?? []),
       ctx.scriptPath,
       ...job.argv,
     ],

@@ -10,6 +10,7 @@
 import type { ResourceBackend } from '../backends/resource-backend.js';
 import { GrmError } from '../errors.js';
 import type { JobDescription } from './job-types.js';
+import { splitCompssFlags } from './compss-flags.js';
 import { closestName, splitDirectiveLine } from './sbatch-tokens.js';
 import {
   parseExportSpec,
@@ -175,6 +176,15 @@ const OPTIONS: readonly OptionSpec[] = [
   { long: 'json', arg: 'none', scope: 'cli', set: flag('json') },
   { long: 'runtime', arg: 'required', scope: 'grm', field: 'runtime', set: oneOf('runtime', ['command', 'compss'] as const) },
   { long: 'lang', arg: 'required', scope: 'grm', field: 'lang', set: oneOf('lang', ['python', 'java', 'c'] as const) },
+  { long: 'compss-flags', arg: 'required', scope: 'grm', field: 'compss_flags', set: parsed('compss_flags', (v, o) => splitCompssFlags(v, o)) },
+  {
+    long: 'compss-log-level',
+    arg: 'required',
+    scope: 'grm',
+    field: 'compss_log_level',
+    set: oneOf('compss_log_level', ['off', 'info', 'debug', 'trace'] as const),
+  },
+  { long: 'python-interpreter', arg: 'required', scope: 'grm', field: 'python_interpreter', set: text('python_interpreter') },
 ];
 
 const BY_LONG = new Map(OPTIONS.map((o) => [o.long, o]));
@@ -213,7 +223,7 @@ function checkScope(spec: OptionSpec, state: ParseState): void {
     fail(`${o} is a GRM option: put it in a '#GRM ${o}=...' line or on the command line, not in #SBATCH`);
   }
   if (state.source === 'grm-directive' && spec.scope !== 'grm') {
-    fail(`#GRM lines take only GRM options (--runtime, --lang); put ${o} in an #SBATCH line`);
+    fail(`#GRM lines take only GRM options (--runtime, --lang, --compss-*, --python-interpreter); put ${o} in an #SBATCH line`);
   }
   if (state.source === 'sbatch-directive' && spec.scope === 'cli' && spec.long !== 'parsable') {
     fail(`${o} is a command-line flag of GRM's sbatch and cannot be used in a script directive`);

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../store/database.js';
+import { keepIdFloor } from '../store/log-store.js';
 
 export interface RetentionPolicy {
   maxAgeDays: number;
@@ -75,6 +76,7 @@ export function runRetention(db: Db, jobsDir: string, policy: RetentionPolicy, n
   const note = db.prepare("INSERT INTO job_events (job_id, time, reason, actor) VALUES (?, ?, ?, 'retention')");
   for (const c of candidates.filter((c) => doomed.has(c.id))) {
     const lines = db.transaction(() => {
+      keepIdFloor(db); // the search index is keyed by line id: never hand a deleted id out again
       const n = deleteLines.run(c.id).changes;
       deleteOffsets.run(c.id);
       note.run(c.id, now, `retention removed ${n} log lines and the job folder (${c.logBytes + c.dirBytes} bytes)`);

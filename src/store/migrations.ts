@@ -86,4 +86,24 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'log levels, line-id floor for the search index',
+    sql: `
+      -- 1 error, 2 warn, 3 info, 4 debug; NULL when the line has no recognisable marker
+      -- (derived at ingest by log-store.ts lineLevel; lines stored before this migration stay NULL)
+      ALTER TABLE log_lines ADD COLUMN level INTEGER;
+
+      -- the first error-like lines of a job (report) without scanning all its lines
+      CREATE INDEX log_lines_errors ON log_lines(job_id, seq) WHERE level = 1 OR source = 'stderr';
+
+      -- key/value counters of the log store. 'id_floor': the highest log_lines.id ever used,
+      -- kept when retention deletes lines, so ids are never reused (the search index is keyed
+      -- by id and indexes ids above a high-water mark: a reused id would be missed or misfiled)
+      CREATE TABLE log_meta (
+        key    TEXT PRIMARY KEY,
+        value  INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -3,6 +3,7 @@
  * simulated cluster, quick kill grace. Stopped (and its masters killed) when the test ends,
  * also when it fails.
  */
+import './no-spawn-hook.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';

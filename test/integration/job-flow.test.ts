@@ -60,8 +60,8 @@ t.test('the master runs with a clean environment describing its allocation', asy
   t.equal(env.get('GRM_PROJECT_XML'), path.join(d.dataDir, 'jobs', String(id), 'project.xml'));
   t.equal(env.get('GRM_RESOURCES_XML'), path.join(d.dataDir, 'jobs', String(id), 'resources.xml'));
   t.equal(env.get('MY_VAR'), 'hello');
-  // (NODE_OPTIONS is not checked: tap's process-info hook injects it into every child it sees.)
   t.notOk(env.has('GRM_TEST_DAEMON_SECRET'), 'nothing of the daemon outside the allow-list');
+  t.notOk(env.has('NODE_OPTIONS'), `no NODE_OPTIONS: ${env.get('NODE_OPTIONS')}`);
   t.ok(lines.includes(path.join(d.dataDir, 'jobs', String(id), 'work')), 'runs in its own working dir');
   const project = await d.api('GET', `/api/v1/jobs/${id}/files/project.xml`);
   t.equal(project.status, 200);

@@ -10,11 +10,7 @@ import { LogAggregator, watchJobOutput, type LogOffset, type LogSink, type Store
 import { launchMaster, type MasterHandle } from '../../src/runtime/master-launcher.js';
 import { signalGroup } from '../../src/runtime/proc.js';
 
-// tap's processinfo would add its NODE_OPTIONS to every spawned process (see runtime tests)
-const spawnHook = (globalThis as Record<symbol, { listeners?: unknown[] } | undefined>)[
-  Symbol.for('process-on-spawn@*:singletonId')
-];
-if (spawnHook?.listeners) spawnHook.listeners.length = 0;
+import '../helpers/no-spawn-hook.js';
 
 const N = 100_000;
 const SCRIPT = `for i in $(seq 1 ${N}); do echo "line $i"; if (( i % 10000 == 0 )); then echo "err $i" >&2; fi; done`;

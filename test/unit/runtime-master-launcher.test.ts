@@ -9,16 +9,7 @@ import { launchMaster, reattachMaster, type MasterHandle, type MasterSpec } from
 import { readExitStatus, readMasterRecord } from '../../src/runtime/master-files.js';
 import { isGroupAlive, isProcessAlive, readProcStat, signalGroup } from '../../src/runtime/proc.js';
 
-/*
- * tap's processinfo adds NODE_OPTIONS and _TAPJS_* variables to every process this test
- * spawns (through process-on-spawn's hook of ChildProcess#spawn). That would load tap into
- * each supervisor and leak into the masters' environment, which these tests check exactly.
- * Production has no such hook; switch it off for this file.
- */
-const spawnHook = (globalThis as Record<symbol, { listeners?: unknown[] } | undefined>)[
-  Symbol.for('process-on-spawn@*:singletonId')
-];
-if (spawnHook?.listeners) spawnHook.listeners.length = 0;
+import '../helpers/no-spawn-hook.js';
 
 const ENV = { PATH: '/usr/bin:/bin', LANG: 'C' };
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

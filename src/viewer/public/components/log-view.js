@@ -1,0 +1,271 @@
+// The log panel of a job: a virtualised list (only the rows on screen plus a small overscan
+// exist in the DOM; fixed row height), appended in batches once per animation frame, that
+// follows the tail until the user scrolls up; a source filter, find-in-log with <mark>ed
+// matches (Enter / Shift+Enter, or n / N in the log), jump to the first error, download.
+import { el, setText, formatClock, formatNumber, debounce } from '../util.js';
+import { LogStore, LogView as FilteredView, LogSearch } from './log-store.js';
+
+export const ROW_HEIGHT = 18; // px; matches .log-row in viewer.css
+const OVERSCAN = 20;
+
+export class LogPanel {
+  constructor({ jobId, downloadHref }) {
+    this.store = new LogStore();
+    this.view = new FilteredView(this.store);
+    this.search = new LogSearch(this.view);
+    this.pending = [];
+    this.frame = 0;
+    this.following = true;
+    this.unseen = 0;
+    this.flash = -1; // store index of a line to emphasise (first error)
+    this.renderKey = 0; // bumped when every visible row must be redrawn
+    this.pool = [];
+    this.state = '';
+
+    const id = `log-${jobId}`;
+    this.sourceSelect = el('select', { id: `${id}-source` }, el('option', { value: '' }, 'All sources'));
+    this.searchInput = el('input', { id: `${id}-find`, type: 'search', autocomplete: 'off', spellcheck: 'false', placeholder: 'text in the log', 'aria-describedby': `${id}-matches` });
+    this.matchStatus = el('span', { id: `${id}-matches`, class: 'match-status', role: 'status', 'aria-live': 'polite' }, '');
+    this.prevButton = el('button', { type: 'button', class: 'secondary', title: 'Previous match (Shift+Enter)', disabled: true }, 'Previous');
+    this.nextButton = el('button', { type: 'button', class: 'secondary', title: 'Next match (Enter)', disabled: true }, 'Next');
+    this.errorButton = el('button', { type: 'button', class: 'secondary', disabled: true, title: 'The first stderr line, or the first line mentioning error, exception or traceback' }, 'First error');
+    this.followButton = el('button', { type: 'button', class: 'follow', 'aria-pressed': 'true', title: 'Keep the newest line in view' }, 'Following');
+    this.download = el('a', { class: 'button secondary', href: downloadHref, download: `job-${jobId}.log` }, 'Download');
+    this.info = el('p', { class: 'log-info' }, 'Loading the log…');
+
+    this.spacer = el('div', { class: 'log-spacer' });
+    this.viewport = el('div', {
+      class: 'log-viewport', tabindex: '0', role: 'region',
+      'aria-label': `Log of job ${jobId}. Arrow keys and Page Up/Down scroll, End follows the tail, n and N move between matches, / finds.`,
+    }, this.spacer);
+
+    this.element = el('section', { class: 'log-panel', 'aria-labelledby': `${id}-h` },
+      el('h3', { id: `${id}-h` }, 'Log'),
+      el('div', { class: 'log-toolbar' },
+        el('div', { class: 'field' }, el('label', { for: `${id}-source` }, 'Source'), this.sourceSelect),
+        el('div', { class: 'field find' }, el('label', { for: `${id}-find` }, 'Find'), this.searchInput),
+        this.prevButton, this.nextButton, this.matchStatus,
+        el('span', { class: 'spacer' }),
+        this.errorButton, this.followButton, this.download),
+      this.info, this.viewport);
+
+    this.sourceSelect.addEventListener('change', () => this.setSource(this.sourceSelect.value));
+    this.searchInput.addEventListener('input', debounce(() => this.setTerm(this.searchInput.value), 120));
+    this.searchInput.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') { e.preventDefault(); this.setTerm(this.searchInput.value, true); this.step(e.shiftKey ? -1 : 1); }
+    });
+    this.prevButton.addEventListener('click', () => this.step(-1));
+    this.nextButton.addEventListener('click', () => this.step(1));
+    this.errorButton.addEventListener('click', () => this.jumpToFirstError());
+    this.followButton.addEventListener('click', () => (this.following ? this.setFollowing(false) : this.scrollToEnd()));
+    this.viewport.addEventListener('scroll', () => {
+      const atBottom = this.viewport.scrollTop + this.viewport.clientHeight >= this.viewport.scrollHeight - ROW_HEIGHT;
+      if (atBottom !== this.following) this.setFollowing(atBottom);
+      this.schedule();
+    }, { passive: true });
+    this.viewport.addEventListener('keydown', (e) => {
+      if (e.key === 'End' && !e.ctrlKey) { e.preventDefault(); this.scrollToEnd(); }
+      else if (e.key === 'Home') { e.preventDefault(); this.setFollowing(false); this.viewport.scrollTop = 0; }
+      else if (e.key === 'n' && !e.ctrlKey && !e.metaKey && !e.altKey) { e.preventDefault(); this.step(1); }
+      else if (e.key === 'N' && !e.ctrlKey && !e.metaKey && !e.altKey) { e.preventDefault(); this.step(-1); }
+      else if (e.key === '/') { e.preventDefault(); this.searchInput.focus(); this.searchInput.select(); }
+    });
+    this.resizeObserver = new ResizeObserver(() => this.schedule());
+    this.resizeObserver.observe(this.viewport);
+  }
+
+  /** Queues lines ({seq, time, source, line}) for the next frame. */
+  append(lines) {
+    if (!lines.length) return;
+    this.pending.push(lines);
+    this.schedule();
+  }
+
+  /** The job's state as the feed knows it ('' while unknown); `mode` says how lines arrive. */
+  setState(state, mode) {
+    this.state = state;
+    this.mode = mode;
+    this.schedule();
+  }
+
+  schedule() {
+    if (!this.frame) this.frame = requestAnimationFrame(() => this.flush());
+  }
+
+  flush() {
+    this.frame = 0;
+    if (this.pending.length) {
+      const batches = this.pending;
+      this.pending = [];
+      const sourcesBefore = this.store.sources.length;
+      let added = 0;
+      for (const b of batches) added += this.store.append(b);
+      const start = this.view.sync();
+      this.search.scan();
+      if (!this.following) this.unseen += this.view.length - start;
+      if (this.store.sources.length !== sourcesBefore) this.updateSources();
+      if (added) this.updateInfo();
+      if (this.store.firstError >= 0 && this.errorButton.disabled) this.errorButton.disabled = false;
+    }
+    this.spacer.style.height = `${this.view.length * ROW_HEIGHT}px`;
+    if (this.following) this.viewport.scrollTop = this.viewport.scrollHeight;
+    this.renderRows();
+    this.updateInfo();
+  }
+
+  updateSources() {
+    const current = this.sourceSelect.value;
+    const opts = [el('option', { value: '' }, 'All sources'), ...this.store.sources.map((s) => el('option', { value: s }, s))];
+    this.sourceSelect.replaceChildren(...opts);
+    this.sourceSelect.value = current;
+  }
+
+  updateInfo() {
+    const s = this.store;
+    const counts = s.sources.map((name, i) => `${name} ${formatNumber(s.counts[i])}`).join(' · ');
+    const shown = this.view.idx ? `${formatNumber(this.view.length)} of ` : '';
+    const live = this.state && ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL'].includes(this.state)
+      ? `job ended (${this.state}), every line loaded`
+      : this.mode ? `live: ${this.mode}` : 'loading…';
+    const paused = !this.following && this.unseen ? ` · ${formatNumber(this.unseen)} new below` : '';
+    setText(this.info, `${shown}${formatNumber(s.length)} lines${counts ? ` (${counts})` : ''} · ${live}${paused}`);
+    setText(this.followButton, this.following ? 'Following' : this.unseen ? `Follow (${formatNumber(this.unseen)} new)` : 'Follow');
+  }
+
+  renderRows() {
+    const vp = this.viewport;
+    const count = this.view.length;
+    const first = Math.max(0, Math.floor(vp.scrollTop / ROW_HEIGHT) - OVERSCAN);
+    const last = Math.min(count, Math.ceil((vp.scrollTop + vp.clientHeight) / ROW_HEIGHT) + OVERSCAN);
+    const needed = Math.max(0, last - first);
+    while (this.pool.length < needed) {
+      const row = el('div', { class: 'log-row' }, el('span', { class: 'ln' }), el('span', { class: 'ts' }), el('span', { class: 'src' }), el('span', { class: 'tx' }));
+      row.dataset.k = '-1';
+      this.pool.push(row);
+      this.spacer.append(row);
+    }
+    while (this.pool.length > needed) this.pool.pop().remove();
+    const currentHit = this.search.current >= 0 ? this.search.hits[this.search.current] : -1;
+    for (let j = 0; j < needed; j++) this.fillRow(this.pool[j], first + j, currentHit);
+  }
+
+  fillRow(row, k, currentHit) {
+    const i = this.view.at(k);
+    const key = `${k}:${this.renderKey}:${k === currentHit}:${i === this.flash}`;
+    if (row.dataset.key === key) return;
+    row.dataset.key = key;
+    const s = this.store;
+    const source = s.source(i);
+    row.style.top = `${k * ROW_HEIGHT}px`;
+    row.className = `log-row src-${source.replace(/[^A-Za-z0-9_-]/g, '_')}${k === currentHit ? ' current' : ''}${i === this.flash ? ' flash' : ''}`;
+    row.dataset.seq = String(s.seq.get(i));
+    const [ln, ts, src, tx] = row.children;
+    ln.textContent = String(s.seq.get(i));
+    ts.textContent = formatClock(s.time.get(i));
+    src.textContent = source;
+    const text = s.text[i];
+    const re = this.search.re;
+    if (!re || !this.search.hits.length) { tx.textContent = text; return; }
+    // Matches become <mark> elements around text nodes: never parsed as HTML.
+    const parts = [];
+    let at = 0;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m; m = re.exec(text)) {
+      if (m.index > at) parts.push(document.createTextNode(text.slice(at, m.index)));
+      const mark = document.createElement('mark');
+      mark.textContent = m[0];
+      parts.push(mark);
+      at = m.index + m[0].length;
+      if (m[0].length === 0) re.lastIndex++;
+    }
+    if (at < text.length) parts.push(document.createTextNode(text.slice(at)));
+    tx.replaceChildren(...parts);
+  }
+
+  setSource(name) {
+    const anchor = this.topStoreIndex();
+    this.view.setSource(name);
+    this.search.reset();
+    this.unseen = 0;
+    this.spacer.style.height = `${this.view.length * ROW_HEIGHT}px`;
+    this.renderKey++;
+    if (!this.following && anchor >= 0) {
+      // keep the same place in the log: the first shown line at or after the old top line
+      let k = this.view.positionOf(anchor);
+      if (k < 0) { k = 0; while (k < this.view.length && this.view.at(k) < anchor) k++; }
+      this.viewport.scrollTop = k * ROW_HEIGHT;
+    }
+    this.updateMatches();
+    this.schedule();
+  }
+
+  topStoreIndex() {
+    const k = Math.floor(this.viewport.scrollTop / ROW_HEIGHT);
+    return k < this.view.length ? this.view.at(k) : -1;
+  }
+
+  setTerm(term, keepIfSame = false) {
+    if (keepIfSame && term === this.search.term) return;
+    this.search.setTerm(term);
+    this.renderKey++;
+    this.updateMatches();
+    this.schedule();
+  }
+
+  updateMatches() {
+    const n = this.search.hits.length;
+    this.prevButton.disabled = this.nextButton.disabled = n === 0;
+    if (!this.search.term) setText(this.matchStatus, '');
+    else if (!n) setText(this.matchStatus, 'No match');
+    else if (this.search.current < 0) setText(this.matchStatus, `${formatNumber(n)} matches`);
+    else setText(this.matchStatus, `Match ${formatNumber(this.search.current + 1)} of ${formatNumber(n)}`);
+  }
+
+  step(dir) {
+    const from = Math.floor((this.viewport.scrollTop + this.viewport.clientHeight / 2) / ROW_HEIGHT);
+    const k = this.search.step(dir, from);
+    if (k < 0) { this.updateMatches(); return; }
+    this.scrollToRow(k);
+    this.updateMatches();
+    const i = this.view.at(k);
+    this.matchStatus.title = `line ${this.store.seq.get(i)}: ${this.store.text[i]}`;
+  }
+
+  scrollToRow(k) {
+    this.setFollowing(false);
+    const vp = this.viewport;
+    const top = k * ROW_HEIGHT;
+    if (top < vp.scrollTop || top + ROW_HEIGHT > vp.scrollTop + vp.clientHeight) {
+      vp.scrollTop = Math.max(0, top - vp.clientHeight / 2 + ROW_HEIGHT / 2);
+    }
+    this.schedule();
+  }
+
+  jumpToFirstError() {
+    const i = this.store.firstError;
+    if (i < 0) return;
+    if (this.view.positionOf(i) < 0) { this.sourceSelect.value = ''; this.setSource(''); }
+    this.flash = i;
+    this.scrollToRow(this.view.positionOf(i));
+    setText(this.matchStatus, `First error at line ${this.store.seq.get(i)} (${this.store.source(i)})`);
+    this.viewport.focus({ preventScroll: true });
+  }
+
+  setFollowing(on) {
+    this.following = on;
+    if (on) this.unseen = 0;
+    this.followButton.setAttribute('aria-pressed', String(on));
+    this.updateInfo();
+  }
+
+  scrollToEnd() {
+    this.setFollowing(true);
+    this.viewport.scrollTop = this.viewport.scrollHeight;
+    this.schedule();
+  }
+
+  destroy() {
+    cancelAnimationFrame(this.frame);
+    this.resizeObserver.disconnect();
+  }
+}
