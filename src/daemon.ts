@@ -130,8 +130,9 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     }
   }
   await backend.start();
-  runner.recover();
+  // Jobs caught between steps first (ALLOCATING, COMPLETING), then the masters still running.
   await maintenance.recoverAfterRestart();
+  runner.recover();
   dispatcher.start();
   if (options.schedules !== false) maintenance.schedule(config.reconcile.schedule, config.retention.schedule);
 

@@ -136,15 +136,9 @@ export class JobRunner implements JobRunnerPort {
     this.ports.set(job.id, ports);
     const compss = compssFilesForAllocation({ grmJobId: job.id, allocation, tasksPerNode, config: this.o.compss, ports });
     const { projectPath, resourcesPath } = await writeCompssFiles(jobDir, compss);
-    const names = { jobId: job.id, jobName: job.name, user: job.user, nodeName: allocation.nodes[0]?.name ?? 'localhost' };
-    const stdoutPath = job.description.standard_output
-      ? path.resolve(workDir, expandOutputPattern(job.description.standard_output, names))
-      : path.join(jobDir, 'stdout.log');
-    const stderrPath = job.description.standard_error
-      ? path.resolve(workDir, expandOutputPattern(job.description.standard_error, names))
-      : job.description.standard_output
-        ? stdoutPath // sbatch: without -e, stderr goes where stdout goes
-        : path.join(jobDir, 'stderr.log');
+    const files = outputFiles(job, jobDir, allocation.nodes[0]?.name ?? 'localhost');
+    const stdoutPath = files[0]!.path;
+    const stderrPath = files[1]?.path ?? stdoutPath;
     const slurmJobId = this.o.backend.kind === 'slurm' ? allocation.backendId : String(job.id);
     const env = buildMasterEnv({
       allowList: this.o.envAllowList,
@@ -171,13 +165,6 @@ export class JobRunner implements JobRunnerPort {
       masterHost: this.o.masterHost,
       masterPort: compss.ports.masterPort,
     });
-    const files =
-      stderrPath === stdoutPath
-        ? [{ source: 'stdout', path: stdoutPath }]
-        : [
-            { source: 'stdout', path: stdoutPath },
-            { source: 'stderr', path: stderrPath },
-          ];
     return { command, args, cwd: workDir, env, stdoutPath, stderrPath, files };
   }
 
@@ -260,11 +247,13 @@ export class JobRunner implements JobRunnerPort {
       const jobDir = jobDirOf(this.o.dataDir, job.id);
       const handle = reattachMaster(jobDir);
       if (handle) {
+        // Its exit status, if it ended meanwhile, is in exit.json; its output resumes from the stored offsets.
         store.addEvent(job.id, `master reattached after a daemon restart (process group ${handle.pgid})`, 'reconcile');
-        const files = [{ source: 'stdout', path: path.join(jobDir, 'stdout.log') }, { source: 'stderr', path: path.join(jobDir, 'stderr.log') }];
-        this.follow(job, handle, files);
+        this.follow(job, handle, outputFiles(job, jobDir, store.allocation(job.id)?.nodes[0]?.name ?? 'localhost'));
       } else {
-        void this.onMasterExit(job.id, { exitCode: null, signal: null, endedAt: new Date().toISOString(), reason: 'master lost across a daemon restart' });
+        // RUNNING was written but the master never started (a crash in between).
+        const lost: ExitStatus = { exitCode: null, signal: null, endedAt: new Date().toISOString(), reason: 'master lost across a daemon restart' };
+        this.onMasterExit(job.id, lost).catch((e) => this.o.onError(e, `finishing job ${job.id}`));
       }
     }
   }
@@ -308,6 +297,22 @@ export class JobRunner implements JobRunnerPort {
   private end(job: JobRecord): void {
     this.o.onJobEnded(job);
   }
+}
+
+/** Where the master's stdout and stderr go: -o/-e when given (sbatch patterns), else the job folder. */
+function outputFiles(job: JobRecord, jobDir: string, firstNode: string): { source: string; path: string }[] {
+  const workDir = job.description.current_working_directory ?? path.join(jobDir, 'work');
+  const names = { jobId: job.id, jobName: job.name, user: job.user, nodeName: firstNode };
+  const { standard_output: out, standard_error: err } = job.description;
+  const stdoutPath = out ? path.resolve(workDir, expandOutputPattern(out, names)) : path.join(jobDir, 'stdout.log');
+  // sbatch: without -e, stderr goes where stdout goes
+  const stderrPath = err ? path.resolve(workDir, expandOutputPattern(err, names)) : out ? stdoutPath : path.join(jobDir, 'stderr.log');
+  return stderrPath === stdoutPath
+    ? [{ source: 'stdout', path: stdoutPath }]
+    : [
+        { source: 'stdout', path: stdoutPath },
+        { source: 'stderr', path: stderrPath },
+      ];
 }
 
 function appFileName(job: JobRecord): string {

@@ -95,3 +95,32 @@ t.test('a daemon restart while a job runs loses no line and doubles none', async
   t.same(logs.lines.map((l: any) => l.line), Array.from({ length: 40 }, (_, i) => `n ${i + 1}`));
   t.ok(job.events.some((e: any) => /reattached/.test(e.reason)), 'the new daemon reattached the master');
 });
+
+t.test('a job that ends while the daemon is down is recorded with its exit code and every line', async (t) => {
+  const first = await startDaemon(t, SMALL_CLUSTER);
+  const dataDir = first.dataDir;
+  const id = (await first.api('POST', '/api/v1/jobs', { script: sh('for i in $(seq 1 20); do echo "m $i"; sleep 0.05; done; exit 4') })).body.job_id;
+  await first.waitForState(id, ['RUNNING']);
+  await first.daemon.stop();
+  // The master finishes on its own while no daemon runs.
+  const exitFile = path.join(dataDir, 'jobs', String(id), 'exit.json');
+  for (let i = 0; i < 200 && !fs.existsSync(exitFile); i++) await new Promise((r) => setTimeout(r, 50));
+  t.ok(fs.existsSync(exitFile), 'the supervisor recorded the exit status without a daemon');
+
+  const config = validateConfig({ host: '127.0.0.1', port: 0, dataDir, logLevel: 'silent', logs: { flushIntervalMs: 20, pollIntervalMs: 50 }, ...SMALL_CLUSTER });
+  const second = await createDaemon(config, { schedules: false });
+  t.teardown(() => second.stop());
+  const url = await second.listen();
+  let job: any;
+  for (let i = 0; i < 200; i++) {
+    job = await (await fetch(`${url}/api/v1/jobs/${id}`)).json();
+    if (['COMPLETED', 'FAILED'].includes(job.job_state)) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.equal(job.job_state, 'FAILED');
+  t.equal(job.exit_code, 4);
+  const logs: any = await (await fetch(`${url}/api/v1/jobs/${id}/logs?source=stdout`)).json();
+  t.same(logs.lines.map((l: any) => l.line), Array.from({ length: 20 }, (_, i) => `m ${i + 1}`));
+  const nodes: any = await (await fetch(`${url}/api/v1/nodes`)).json();
+  t.ok(nodes.nodes.every((n: any) => n.state === 'idle'), 'its nodes were released');
+});
