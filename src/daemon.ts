@@ -2,6 +2,7 @@
  * The composition root: the one place that builds every part and wires them together.
  * Tests build the same daemon with other settings (a temp data dir, port 0, a small cluster).
  */
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,10 +10,11 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import type { ResourceBackend } from './backends/resource-backend.js';
 import { SimulatorBackend, wallClock } from './backends/simulator/simulator-backend.js';
+import { SlurmBackend } from './backends/slurm/slurm-backend.js';
 import { clusterSpecFromConfig } from './config/cluster-from-config.js';
 import type { GrmConfig } from './config/config-schema.js';
 import { loadConfig } from './config/load-config.js';
-import { GrmError, isGrmError } from './errors.js';
+import { isGrmError } from './errors.js';
 import { compressHostlist } from './hostlist/hostlist.js';
 import { Dispatcher } from './jobs/dispatcher.js';
 import { JobRunner, jobDirOf } from './jobs/job-runner.js';
@@ -50,7 +52,7 @@ export interface CreateDaemonOptions {
   schedules?: boolean;
 }
 
-function buildBackend(config: GrmConfig, db: Db): ResourceBackend {
+function buildBackend(config: GrmConfig, db: Db, onError: (e: unknown, context: string) => void): ResourceBackend {
   if (config.backend === 'simulator') {
     // Ids continue after the last one stored, so a restarted simulator never reuses one.
     const last = db.prepare("SELECT max(CAST(substr(backend_id, 5) AS INTEGER)) AS n FROM jobs WHERE backend_id LIKE 'sim-%'").get() as {
@@ -58,7 +60,14 @@ function buildBackend(config: GrmConfig, db: Db): ResourceBackend {
     };
     return new SimulatorBackend(clusterSpecFromConfig(config.cluster), wallClock, { firstId: (last.n ?? 0) + 1 });
   }
-  throw new GrmError('E_CONFIG_INVALID', 'backend "slurm" is not available in this build yet; use backend "simulator"', { field: 'backend' });
+  return new SlurmBackend({
+    instance: instanceId(config.dataDir),
+    ...(config.slurm.binDir ? { binDir: config.slurm.binDir } : {}),
+    ...(config.slurm.slurmConf ? { slurmConf: config.slurm.slurmConf } : {}),
+    pollIntervalMs: config.slurm.pollIntervalMs,
+    commandTimeoutMs: config.slurm.commandTimeoutMs,
+    onError: (e) => onError(e, 'SLURM poll'),
+  });
 }
 
 export async function createDaemon(config: GrmConfig, options: CreateDaemonOptions = {}): Promise<Daemon> {
@@ -67,12 +76,12 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   const db = openDatabase(path.join(config.dataDir, 'grm.sqlite'));
   const store = new JobStore(db);
   const logStore = new LogStore(db);
-  const backend = options.backend ?? buildBackend(config, db);
   let app: FastifyInstance | undefined;
   const onError = (error: unknown, context: string) => {
     if (app) app.log.error({ err: error }, context);
     else console.error(context, error);
   };
+  const backend = options.backend ?? buildBackend(config, db, onError);
   const logs = new LogPipeline({ store: logStore, config: config.logs, onError });
   // Every recorded job event is also a line of the job's log, source "grm".
   store.onEvent((event) => logs.grmLine(event.jobId, event.toState ? `${event.fromState ?? 'new'} -> ${event.toState}: ${event.reason}` : event.reason));
@@ -88,6 +97,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     daemonEnv: env,
     compss: config.compss,
     masterHost: os.hostname(),
+    // With SLURM, a master runs srun/squeue into its allocation: it needs the cluster's config.
+    slurmEnv: backend.kind === 'slurm' ? slurmClientEnv(config, env) : {},
     logScanIntervalMs: Math.max(config.logs.pollIntervalMs, 200),
     onJobEnded: () => dispatcher?.wake(),
     onError,
@@ -122,12 +133,11 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     },
   });
 
-  if (backend instanceof SimulatorBackend) {
-    // The simulator lives in this process: give it back what running jobs still hold.
-    for (const job of store.inStates(['RUNNING', 'COMPLETING'])) {
-      const allocation = store.allocation(job.id);
-      if (allocation && allocation.releasedTime === null) backend.restore(job.id, allocation, job.description.exclusive ?? false);
-    }
+  // Give the backend back what running jobs still hold (the simulator keeps no state; the
+  // SLURM backend follows the holder jobs again).
+  for (const job of store.inStates(['RUNNING', 'COMPLETING'])) {
+    const allocation = store.allocation(job.id);
+    if (allocation && allocation.releasedTime === null) backend.restore(job.id, allocation, job.description.exclusive ?? false);
   }
   await backend.start();
   // Jobs caught between steps first (ALLOCATING, COMPLETING), then the masters still running.
@@ -165,6 +175,23 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       db.close();
     },
   };
+}
+
+/** This GRM's id, made once per data dir: it marks the SLURM holder jobs that are ours. */
+function instanceId(dataDir: string): string {
+  const file = path.join(dataDir, 'instance-id');
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    const id = randomBytes(6).toString('hex');
+    fs.writeFileSync(file, `${id}\n`, { flag: 'wx' });
+    return fs.readFileSync(file, 'utf8').trim();
+  }
+}
+
+function slurmClientEnv(config: GrmConfig, env: NodeJS.ProcessEnv): Record<string, string> {
+  const conf = config.slurm.slurmConf || env.SLURM_CONF;
+  return conf ? { SLURM_CONF: conf } : {};
 }
 
 /** `grm daemon` / `npm start`: load config, start, stop cleanly on SIGINT/SIGTERM. */

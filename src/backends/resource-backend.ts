@@ -114,6 +114,11 @@ export interface ResourceBackend {
   nodes(): Promise<NodeInfo[]>;
   partitions(): Promise<PartitionInfo[]>;
   onEvent(listener: (event: BackendEvent) => void): void;
+  /**
+   * A restarted daemon hands back an allocation its running job still holds, so the backend
+   * follows it again (time limit, node failure) without granting it anew.
+   */
+  restore(jobId: number, allocation: Allocation, exclusive: boolean): void;
   start(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -202,7 +202,7 @@ const FORBIDDEN_IN_NAME = /[[\],\s]/;
  * Compress host names into a SLURM hostlist expression, e.g.
  * `node01,node02,node03,node07` → `node[01-03,07]`. Duplicates are dropped; a single
  * name stays plain. Names containing brackets, commas or whitespace throw
- * E_HOSTLIST_INVALID. Grouping is by the text before and after the last run of digits;
+ * E_HOSTLIST_INVALID. Grouping is by the text before a trailing run of digits;
  * within a group, numbers are kept in zero-padding classes so that expanding the result
  * gives back exactly the same names. `compressHostlist([])` is ''.
  */
@@ -213,14 +213,16 @@ export function compressHostlist(names: string[]): string {
     if (FORBIDDEN_IN_NAME.test(name)) {
       throw invalid(`invalid host name '${name}': brackets, commas and whitespace are not allowed`);
     }
-    const m = /^(.*\D)?(\d+)(\D*)$/.exec(name);
+    // Only a trailing number is bracketed: SLURM 22.05 refuses text after the last bracket
+    // ("n[1-2]-ib" is an invalid hostlist to scontrol), so "n1-ib" stays a plain name.
+    const m = /^(.*\D)?(\d+)$/.exec(name);
     const value = m ? Number(m[2]) : NaN;
     if (!m || !Number.isSafeInteger(value)) {
       groups.set(`\u0000${name}`, { prefix: name, suffix: '', numbered: false, members: [] });
       continue;
     }
     const prefix = m[1] ?? '';
-    const suffix = m[3] ?? '';
+    const suffix = '';
     const key = `${prefix}\u0001${suffix}`;
     let g = groups.get(key);
     if (!g) {

@@ -43,6 +43,8 @@ export interface JobRunnerOptions {
   compss: Partial<CompssConfig> & { runcompss: string };
   /** Host name the COMPSs workers reach the master at. */
   masterHost: string;
+  /** SLURM_* client settings (SLURM_CONF) the master needs to reach its allocation. */
+  slurmEnv: Record<string, string>;
   /** How often a COMPSs job's log folder is scanned for new files. */
   logScanIntervalMs: number;
   onJobEnded: (job: JobRecord) => void;
@@ -153,6 +155,7 @@ export class JobRunner implements JobRunnerPort {
         jobName: job.name,
         partition: allocation.partition,
         submitDir: job.description.current_working_directory ?? workDir,
+        extra: this.o.slurmEnv,
       },
       grm: { jobId: job.id, projectXml: projectPath, resourcesXml: resourcesPath, jobDir },
     });

@@ -4,7 +4,7 @@
  * is refused at once with SLURM's reason, as sbatch does.
  */
 import type { ResourceBackend } from '../backends/resource-backend.js';
-import { GrmError } from '../errors.js';
+import { GrmError, isGrmError } from '../errors.js';
 import type { JobFilter, JobStore } from '../store/job-store.js';
 import { dependencyJobIds } from './dependency.js';
 import type { JobDescription, JobRecord } from './job-types.js';
@@ -40,11 +40,22 @@ export class JobService {
     const fromScript = parseScriptDirectives(script);
     const { script: _s, environment: _e, argv: _a, ...requestOptions } = body;
     const description = mergeDescriptions(fromScript.description, requestOptions);
-    const partitions = await this.backend.partitions();
-    const partition = choosePartition(description.partition, partitions);
     const submitTime = Date.now();
-    // Checked before storing: a request that can never run is refused, nothing is written.
-    await this.backend.validate(toResourceRequest(0, user, description, partition, submitTime));
+    const warnings = [...fromScript.warnings];
+    let partitionName = description.partition ?? '';
+    let timeLimit: number | null = description.time_limit === undefined || description.time_limit === 'UNLIMITED' ? null : description.time_limit;
+    try {
+      const partition = choosePartition(description.partition, await this.backend.partitions());
+      // Checked before storing: a request that can never run is refused, nothing is written.
+      await this.backend.validate(toResourceRequest(0, user, description, partition, submitTime));
+      partitionName = partition.name;
+      timeLimit = effectiveTimeLimit(description, partition);
+    } catch (e) {
+      // An unreachable backend does not stop submissions: the job waits (BackendUnavailable)
+      // and is checked and sent when the backend answers again.
+      if (!(isGrmError(e) && e.code === 'E_BACKEND_UNAVAILABLE')) throw e;
+      warnings.push(`the ${this.backend.kind} backend is unreachable (${e.message}); the job is queued and checked when it answers`);
+    }
     if (description.dependency) {
       for (const id of dependencyJobIds(description.dependency)) {
         if (!this.store.get(id)) {
@@ -56,21 +67,20 @@ export class JobService {
       {
         name: description.name ?? 'sbatch',
         user,
-        partition: partition.name,
-        description: { ...description, partition: partition.name },
+        partition: partitionName,
+        description: partitionName ? { ...description, partition: partitionName } : description,
         script,
         argv: body.argv ?? [],
         runtime: description.runtime ?? 'command',
         environment: body.environment ?? {},
-        timeLimitMinutes: effectiveTimeLimit(description, partition),
+        timeLimitMinutes: timeLimit,
         nice: description.nice ?? 0,
         submitTime,
       },
       `user:${user}`,
     );
     this.lifecycle.wake();
-    const warnings = [...new Set([...fromScript.warnings, ...recordedOnlyWarnings(description, this.backend.kind)])];
-    return { job, warnings };
+    return { job, warnings: [...new Set([...warnings, ...recordedOnlyWarnings(description, this.backend.kind)])] };
   }
 
   get(id: number): JobRecord {

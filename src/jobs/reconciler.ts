@@ -32,8 +32,9 @@ export class Reconciler {
   ) {}
 
   /**
-   * After a restart: ALLOCATING jobs go back to PENDING (their request or grant may be lost
-   * with the old process; the backend's own copy is released), COMPLETING jobs are finished.
+   * After a restart: ALLOCATING jobs go back to PENDING and are asked for again (a backend
+   * that still holds their request, as SLURM does, adopts it instead of submitting twice);
+   * COMPLETING jobs are finished.
    */
   async recoverAfterRestart(): Promise<ReconcileReport> {
     const report: ReconcileReport = { releasedOrphans: [], requeued: [], ended: [] };
@@ -44,7 +45,6 @@ export class Reconciler {
         report.ended.push(job.id);
         continue;
       }
-      await this.releaseQuietly(job);
       this.store.transition(job.id, 'ALLOCATING', 'PENDING', 'requeued after a daemon restart', ACTOR, {
         backendId: null,
         nodeList: null,

@@ -1,0 +1,415 @@
+/**
+ * The SLURM backend: each GRM job becomes one "holder" batch job (holder-job.ts) that owns
+ * the allocation; the GRM runs the job's master itself with SLURM_JOB_ID=<holder>.
+ *
+ * Events (same semantics as the simulator):
+ * - 'granted' once, the first time a poll sees the holder running, with its Allocation;
+ * - 'pending' when a waiting holder's reason (SLURM's state_reason) is first known or changes;
+ * - 'ended' when a holder the GRM has not released ends by itself: TIMEOUT, NODE_FAIL,
+ *   CANCELLED (someone else's scancel, or the holder vanished from squeue), FAILED otherwise.
+ *   The holder stays tracked (list() reports ENDED) until release().
+ * One poller (setTimeout chain, unref'd) runs `squeue --json` once per poll for all holders.
+ * A failed poll goes to onError and the poller keeps going. allocate() first looks for a
+ * live holder with comment grm:<jobId> and adopts it, so a retried allocate never submits twice.
+ */
+import { compressHostlist, expandHostlist } from '../../hostlist/hostlist.js';
+import { GrmError } from '../../errors.js';
+import type {
+  Allocation,
+  AllocationEndState,
+  BackendAllocationStatus,
+  BackendEvent,
+  NodeInfo,
+  PartitionInfo,
+  ResourceBackend,
+  ResourceRequest,
+} from '../resource-backend.js';
+import { HOLDER_SCRIPT, holderSbatchArgs } from './holder-job.js';
+import { parseScontrolPartitions, parseSinfoJson, type ScontrolPartition } from './sinfo-parse.js';
+import { SlurmCommands } from './slurm-commands.js';
+import { parseSqueueJson, type SqueueJobStatus } from './squeue-parse.js';
+
+export interface SlurmBackendOptions {
+  /** Directory of sbatch/squeue/...; default PATH. */
+  binDir?: string;
+  /** slurm.conf to use (SLURM_CONF); default the environment's. */
+  slurmConf?: string;
+  /** Poll interval; default 2000 ms. */
+  pollIntervalMs?: number;
+  /** Timeout of each SLURM command; default 30 000 ms. */
+  commandTimeoutMs?: number;
+  /** --chdir of holder jobs; default /tmp. */
+  holderWorkDir?: string;
+  /** This GRM's id, in every holder's comment: holders of other GRMs on the cluster are not ours. */
+  instance: string;
+  /** Failed polls (slurmctld unreachable, ...); the poller keeps going. Default: ignored. */
+  onError?: (error: unknown) => void;
+  /** Base environment of the commands; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** How long sinfo/partition answers are reused by validate(); default 5000 ms. */
+  infoCacheMs?: number;
+}
+
+interface Tracked {
+  backendId: string;
+  request: ResourceRequest;
+  status: 'PENDING' | 'RUNNING' | 'ENDED';
+  reason?: string;
+  allocation?: Allocation;
+  /** Poll sequence number when tracking began: a poll started earlier cannot judge it. */
+  since: number;
+}
+
+/** What Slurm 22.05 shows as the time limit of a running job that has none (365 days). */
+const UNLIMITED_MINUTES = 525_600;
+
+const END_STATES: Record<string, AllocationEndState> = {
+  TIMEOUT: 'TIMEOUT',
+  DEADLINE: 'TIMEOUT',
+  NODE_FAIL: 'NODE_FAIL',
+  BOOT_FAIL: 'NODE_FAIL',
+  CANCELLED: 'CANCELLED',
+  PREEMPTED: 'CANCELLED',
+};
+
+/** AllocationEndState for a holder that ended by itself, from SLURM's job_state. */
+export function endStateOf(slurmState: string): AllocationEndState {
+  return END_STATES[slurmState.toUpperCase()] ?? 'FAILED';
+}
+
+export class SlurmBackend implements ResourceBackend {
+  readonly kind = 'slurm' as const;
+  readonly commands: SlurmCommands;
+  private readonly pollIntervalMs: number;
+  private readonly holderWorkDir: string | undefined;
+  private readonly onError: (error: unknown) => void;
+  private readonly infoCacheMs: number;
+  private readonly tracked = new Map<string, Tracked>();
+  /** Holders this GRM released: list() no longer reports them while SLURM remembers them. */
+  private readonly released = new Set<string>();
+  private readonly listeners: ((event: BackendEvent) => void)[] = [];
+  private started = false;
+  private timer: NodeJS.Timeout | undefined;
+  private pollSeq = 0;
+  private pollChain: Promise<void> = Promise.resolve();
+  private partitionCache: { at: number; value: Promise<ScontrolPartition[]> } | undefined;
+  private nodeCache: { at: number; value: Promise<NodeInfo[]> } | undefined;
+
+  private readonly instance: string;
+
+  constructor(options: SlurmBackendOptions) {
+    this.commands = new SlurmCommands({
+      ...(options.binDir !== undefined ? { binDir: options.binDir } : {}),
+      ...(options.slurmConf !== undefined ? { slurmConf: options.slurmConf } : {}),
+      ...(options.commandTimeoutMs !== undefined ? { timeoutMs: options.commandTimeoutMs } : {}),
+      ...(options.env !== undefined ? { env: options.env } : {}),
+    });
+    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.holderWorkDir = options.holderWorkDir;
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.instance)) throw new Error(`invalid GRM instance id ${JSON.stringify(options.instance)}`);
+    this.instance = options.instance;
+    this.onError = options.onError ?? (() => {});
+    this.infoCacheMs = options.infoCacheMs ?? 5000;
+  }
+
+  // ------------------------------------------------------------------ validation
+
+  async validate(request: ResourceRequest): Promise<void> {
+    const partitions = await this.cachedPartitions();
+    const partition = partitions.find((p) => p.name === request.partition);
+    if (!partition) {
+      throw new GrmError(
+        'E_PARTITION_UNKNOWN',
+        `Invalid partition name specified: '${request.partition}' (SLURM has ${partitions.map((p) => p.name).join(', ') || 'none'})`,
+        { field: 'partition' },
+      );
+    }
+    const unavailable = (why: string, field?: string) =>
+      new GrmError('E_NODE_CONFIG_UNAVAILABLE', `Requested node configuration is not available: ${why}`, field ? { field } : {});
+    if (request.minNodes > partition.totalNodes) {
+      throw unavailable(`${request.minNodes} node(s) requested, partition ${partition.name} has ${partition.totalNodes}`, 'nodes');
+    }
+    if (partition.maxNodes !== null && request.minNodes > partition.maxNodes) {
+      throw unavailable(`${request.minNodes} node(s) requested, partition ${partition.name} allows at most ${partition.maxNodes} per job`, 'nodes');
+    }
+    if (request.timeLimitMinutes !== null && partition.maxTimeMinutes !== null && request.timeLimitMinutes > partition.maxTimeMinutes) {
+      throw new GrmError(
+        'E_NODE_CONFIG_UNAVAILABLE',
+        `Requested time limit is invalid: ${request.timeLimitMinutes} min exceeds partition ${partition.name}'s MaxTime of ${partition.maxTimeMinutes} min`,
+        { field: 'timeLimit' },
+      );
+    }
+    const members = new Set(partition.nodes);
+    const nodes = (await this.cachedNodes()).filter((n) => members.has(n.name));
+    const nodesNeeded = Math.max(1, request.minNodes);
+    const perNodeTasks = request.tasksPerNode ?? Math.ceil(request.tasks / Math.max(1, request.maxNodes));
+    const cpusPerNode = perNodeTasks * request.cpusPerTask;
+    const memPerNode = request.memoryPerCpuMiB ? request.memoryPerCpuMiB * cpusPerNode : (request.memoryPerNodeMiB ?? 0);
+    const fitting = nodes.filter(
+      (n) =>
+        n.cpus >= cpusPerNode &&
+        n.memoryMiB >= memPerNode &&
+        n.gpus >= request.gpusPerNode &&
+        (request.gpusPerNode === 0 || !request.gpuType || n.gpuType === request.gpuType),
+    );
+    if (fitting.length < nodesNeeded) {
+      throw unavailable(
+        `${nodesNeeded} node(s) with ${cpusPerNode} cpu(s), ${memPerNode} MiB` +
+          (request.gpusPerNode > 0 ? `, ${request.gpusPerNode} gpu(s)${request.gpuType ? ` of type ${request.gpuType}` : ''}` : '') +
+          ` each requested; partition ${partition.name} has ${fitting.length} such node(s)`,
+      );
+    }
+    // SLURM's own final word (its messages are kept by the command wrapper).
+    await this.commands.sbatchTestOnly(this.sbatchArgs(request), HOLDER_SCRIPT);
+  }
+
+  // ------------------------------------------------------------------ allocations
+
+  async allocate(request: ResourceRequest): Promise<string> {
+    const existing = (await this.squeue()).find(
+      (j) => j.grmJobId === request.jobId && j.phase !== 'ENDED' && !this.released.has(j.slurmJobId),
+    );
+    const backendId = existing ? existing.slurmJobId : await this.commands.sbatch(this.sbatchArgs(request), HOLDER_SCRIPT);
+    if (!this.tracked.has(backendId)) {
+      this.tracked.set(backendId, { backendId, request: { ...request }, status: 'PENDING', since: this.pollSeq + 1 });
+    }
+    this.kick();
+    return backendId;
+  }
+
+  async release(backendId: string): Promise<void> {
+    this.tracked.delete(backendId);
+    this.released.add(backendId);
+    await this.commands.scancel([backendId]);
+  }
+
+  async list(): Promise<BackendAllocationStatus[]> {
+    const jobs = await this.squeue();
+    const out: BackendAllocationStatus[] = [];
+    for (const j of jobs) {
+      if (j.grmJobId === null || this.released.has(j.slurmJobId)) continue;
+      const status: BackendAllocationStatus = { jobId: j.grmJobId, backendId: j.slurmJobId, state: j.phase };
+      if (j.phase === 'PENDING') status.reason = j.reason;
+      if (j.phase === 'ENDED') status.reason = j.state;
+      out.push(status);
+    }
+    return out;
+  }
+
+  restore(jobId: number, allocation: Allocation, exclusive: boolean): void {
+    if (this.tracked.has(allocation.backendId)) return;
+    const count = allocation.nodes.length;
+    const request: ResourceRequest = {
+      jobId,
+      name: 'restored',
+      user: '',
+      partition: allocation.partition,
+      minNodes: count,
+      maxNodes: count,
+      tasks: count,
+      cpusPerTask: 1,
+      gpusPerNode: 0,
+      timeLimitMinutes: null,
+      exclusive,
+      nice: 0,
+      submitTime: allocation.startTime,
+    };
+    this.tracked.set(allocation.backendId, {
+      backendId: allocation.backendId,
+      request,
+      status: 'RUNNING',
+      allocation: structuredClone(allocation),
+      since: this.pollSeq + 1,
+    });
+    this.kick();
+  }
+
+  /** The allocation of a granted holder this backend tracks, or undefined. */
+  allocationOf(backendId: string): Allocation | undefined {
+    const t = this.tracked.get(backendId);
+    return t?.status === 'RUNNING' && t.allocation ? structuredClone(t.allocation) : undefined;
+  }
+
+  async nodes(): Promise<NodeInfo[]> {
+    const [nodes, jobs] = await Promise.all([this.freshNodes(), this.squeue()]);
+    const byNode = new Map<string, string[]>();
+    for (const j of jobs) {
+      if (j.phase !== 'RUNNING') continue;
+      for (const n of j.nodes) {
+        const list = byNode.get(n.name) ?? [];
+        list.push(j.slurmJobId);
+        byNode.set(n.name, list);
+      }
+    }
+    for (const n of nodes) n.allocations = byNode.get(n.name) ?? [];
+    return nodes;
+  }
+
+  async partitions(): Promise<PartitionInfo[]> {
+    return (await this.freshPartitions()).map((p) => ({
+      name: p.name,
+      isDefault: p.isDefault,
+      maxTimeMinutes: p.maxTimeMinutes,
+      defaultTimeMinutes: p.defaultTimeMinutes,
+      nodes: [...p.nodes],
+      state: p.state,
+    }));
+  }
+
+  onEvent(listener: (event: BackendEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.started = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.pollChain;
+  }
+
+  /** One poll now (after any poll in flight); rejects when squeue fails. */
+  pollNow(): Promise<void> {
+    const run = this.pollChain.then(() => this.poll());
+    this.pollChain = run.catch(() => {});
+    return run;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private sbatchArgs(request: ResourceRequest): string[] {
+    return holderSbatchArgs(request, { instance: this.instance, ...(this.holderWorkDir !== undefined ? { workDir: this.holderWorkDir } : {}) });
+  }
+
+  private async squeue(): Promise<SqueueJobStatus[]> {
+    // Another GRM's holders are plain SLURM jobs to this one.
+    return parseSqueueJson(await this.commands.squeueJson(), expandHostlist).map((j) =>
+      j.grmInstance === this.instance ? j : { ...j, grmJobId: null },
+    );
+  }
+
+  private freshPartitions(): Promise<ScontrolPartition[]> {
+    const value = this.commands.showPartitions().then((t) => parseScontrolPartitions(t, expandHostlist));
+    this.partitionCache = { at: Date.now(), value };
+    value.catch(() => (this.partitionCache = undefined));
+    return value;
+  }
+
+  private freshNodes(): Promise<NodeInfo[]> {
+    const value = this.commands.sinfoJson().then(parseSinfoJson);
+    this.nodeCache = { at: Date.now(), value };
+    value.catch(() => (this.nodeCache = undefined));
+    return value.then((nodes) => structuredClone(nodes));
+  }
+
+  private cachedPartitions(): Promise<ScontrolPartition[]> {
+    const c = this.partitionCache;
+    return c && Date.now() - c.at < this.infoCacheMs ? c.value : this.freshPartitions();
+  }
+
+  private cachedNodes(): Promise<NodeInfo[]> {
+    const c = this.nodeCache;
+    return c && Date.now() - c.at < this.infoCacheMs ? c.value : this.freshNodes();
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.started) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.pollNow()
+        .catch((e) => this.onError(e))
+        .finally(() => this.schedule(this.pollIntervalMs));
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** A poll soon (after a submit: SLURM usually starts a fitting job at once). */
+  private kick(): void {
+    if (this.started) this.schedule(50);
+  }
+
+  private async poll(): Promise<void> {
+    const seq = ++this.pollSeq;
+    if (this.tracked.size === 0) return;
+    const jobs = new Map((await this.squeue()).map((j) => [j.slurmJobId, j]));
+    for (const id of this.released) if (!jobs.has(id)) this.released.delete(id);
+    const events: BackendEvent[] = [];
+    for (const t of [...this.tracked.values()]) {
+      if (t.status === 'ENDED' || t.since > seq) continue;
+      const job = jobs.get(t.backendId);
+      const jobId = t.request.jobId;
+      if (!job) {
+        t.status = 'ENDED';
+        t.reason = 'holder job vanished';
+        events.push({ type: 'ended', jobId, backendId: t.backendId, state: 'CANCELLED', reason: t.reason });
+        continue;
+      }
+      if (job.phase === 'PENDING') {
+        if (t.status === 'PENDING' && t.reason !== job.reason) {
+          t.reason = job.reason;
+          events.push({ type: 'pending', jobId, backendId: t.backendId, reason: job.reason });
+        }
+        continue;
+      }
+      if (job.phase === 'RUNNING' || t.status === 'PENDING') {
+        if (t.status === 'PENDING' && job.nodes.length > 0) {
+          t.status = 'RUNNING';
+          delete t.reason;
+          t.allocation = this.allocationFrom(t, job);
+          events.push({ type: 'granted', jobId, allocation: structuredClone(t.allocation) });
+        }
+        if (job.phase === 'RUNNING') continue;
+      }
+      // ENDED by itself (the GRM's own release stops tracking first).
+      t.status = 'ENDED';
+      const state = endStateOf(job.state);
+      t.reason = job.reason !== 'None' ? job.reason : `holder ${job.state}`;
+      if (state === 'FAILED') t.reason = `holder ${job.state}${job.exitCode ? ` (wait status ${job.exitCode})` : ''}: ${job.reason}`;
+      events.push({ type: 'ended', jobId, backendId: t.backendId, state, reason: t.reason });
+    }
+    for (const ev of events) {
+      // A release() while squeue ran has the last word.
+      const id = ev.type === 'granted' ? ev.allocation.backendId : ev.backendId;
+      if (this.tracked.has(id)) this.emit(ev);
+    }
+  }
+
+  private allocationFrom(t: Tracked, job: SqueueJobStatus): Allocation {
+    const r = t.request;
+    const nodes = job.nodes.map((n) => {
+      const node = { ...n };
+      if (node.cpus <= 0) node.cpus = (r.tasksPerNode ?? Math.ceil(r.tasks / job.nodes.length)) * r.cpusPerTask;
+      if (node.gpus === 0 && r.gpusPerNode > 0) node.gpus = r.gpusPerNode;
+      if (node.gpuType === undefined && r.gpuType !== undefined && node.gpus > 0) node.gpuType = r.gpuType;
+      return node;
+    });
+    return {
+      backendId: t.backendId,
+      partition: job.partition || r.partition,
+      nodes,
+      nodeList: compressHostlist(nodes.map((n) => n.name)),
+      startTime: job.startTime ?? Date.now(),
+      // SLURM gives a running job without a limit 365 days (525600 min): that is UNLIMITED.
+      endTime: r.timeLimitMinutes === null && (job.timeLimitMinutes ?? UNLIMITED_MINUTES) >= UNLIMITED_MINUTES ? null : job.endTime,
+    };
+  }
+
+  /** A throwing listener neither stops the others nor the poller; its error is rethrown later. */
+  private emit(event: BackendEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        setImmediate(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * Thin wrappers over SLURM's client commands (sbatch, squeue, scancel, scontrol, sinfo).
+ *
+ * - Always argv arrays through execa, never a shell.
+ * - Every call has a timeout (default 30 s: above the ~10 s a SLURM client spends retrying a
+ *   controller that does not answer, so that case ends with SLURM's own message).
+ * - Failures become GrmErrors that keep SLURM's words (classifySlurmError):
+ *     "Unable to contact slurm controller", a timeout, a missing binary → E_BACKEND_UNAVAILABLE
+ *     "Invalid partition name specified"                              → E_PARTITION_UNKNOWN
+ *     "Requested node configuration is not available",
+ *     "Requested time limit is invalid", "Node count specification invalid" → E_NODE_CONFIG_UNAVAILABLE
+ *     anything else                                                   → E_BACKEND (stderr's text)
+ * Gotchas (Slurm 22.05): scancel exits 0 even when it prints "Invalid job id specified";
+ * `squeue --json` ignores -j/-t and returns every job the controller remembers.
+ */
+import path from 'node:path';
+import { execa } from 'execa';
+import { GrmError, type GrmErrorCode } from '../../errors.js';
+
+export type SlurmCommandName = 'sbatch' | 'squeue' | 'scancel' | 'scontrol' | 'sinfo' | 'srun';
+
+export interface SlurmCommandOptions {
+  /** Directory of the SLURM client binaries; default: found on PATH. */
+  binDir?: string;
+  /** Path of slurm.conf, passed as SLURM_CONF; default: the environment's. */
+  slurmConf?: string;
+  /** Per-command timeout; default 30 000 ms. */
+  timeoutMs?: number;
+  /** Base environment; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+
+export interface CommandOutput {
+  stdout: string;
+  stderr: string;
+}
+
+/** stderr patterns, checked in order; the first that matches gives the code. */
+const ERROR_PATTERNS: [RegExp, GrmErrorCode][] = [
+  [/Unable to contact slurm controller/i, 'E_BACKEND_UNAVAILABLE'],
+  [/Socket timed out on send\/recv operation/i, 'E_BACKEND_UNAVAILABLE'],
+  [/Could not establish a configuration source/i, 'E_BACKEND_UNAVAILABLE'],
+  [/Invalid partition name specified/i, 'E_PARTITION_UNKNOWN'],
+  [/invalid partition specified/i, 'E_PARTITION_UNKNOWN'],
+  [/Requested node configuration is not available/i, 'E_NODE_CONFIG_UNAVAILABLE'],
+  [/Requested time limit is invalid/i, 'E_NODE_CONFIG_UNAVAILABLE'],
+  [/Node count specification invalid/i, 'E_NODE_CONFIG_UNAVAILABLE'],
+];
+
+/** SLURM's own message: stderr's lines without the "sbatch: error: " prefixes, joined. */
+export function slurmMessage(stderr: string): string {
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim().replace(/^[a-z]+: (?:error|fatal): /i, ''))
+    .filter((l) => l !== '');
+  return lines.join('; ');
+}
+
+/** A GrmError for a failed SLURM command, keeping SLURM's own message. */
+export function classifySlurmError(command: string, stderr: string, detail?: string): GrmError {
+  const message = slurmMessage(stderr) || detail || 'failed without a message';
+  for (const [re, code] of ERROR_PATTERNS) {
+    if (re.test(stderr)) return new GrmError(code, `${command}: ${message}`);
+  }
+  return new GrmError('E_BACKEND', `${command}: ${message}`);
+}
+
+interface ExecaFailure {
+  code?: string;
+  timedOut?: boolean;
+  stderr?: unknown;
+  exitCode?: number;
+  signal?: string;
+  shortMessage?: string;
+  message?: string;
+}
+
+export class SlurmCommands {
+  readonly timeoutMs: number;
+  private readonly binDir: string | undefined;
+  private readonly env: NodeJS.ProcessEnv;
+
+  constructor(options: SlurmCommandOptions = {}) {
+    this.binDir = options.binDir;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+    const env = { ...(options.env ?? process.env) };
+    if (options.slurmConf !== undefined) env.SLURM_CONF = options.slurmConf;
+    this.env = env;
+  }
+
+  /** The environment commands run with (SLURM_CONF set when configured). */
+  get environment(): NodeJS.ProcessEnv {
+    return { ...this.env };
+  }
+
+  /** The path (or bare name, for PATH lookup) of a SLURM binary. */
+  binary(name: SlurmCommandName): string {
+    return this.binDir ? path.join(this.binDir, name) : name;
+  }
+
+  /** Runs one command; throws a classified GrmError on a non-zero exit, timeout or missing binary. */
+  async run(name: SlurmCommandName, args: string[], input?: string): Promise<CommandOutput> {
+    const file = this.binary(name);
+    try {
+      const result = await execa(file, args, {
+        env: this.env,
+        extendEnv: false,
+        timeout: this.timeoutMs,
+        killSignal: 'SIGKILL',
+        stripFinalNewline: false,
+        ...(input !== undefined ? { input } : { stdin: 'ignore' as const }),
+      });
+      return { stdout: String(result.stdout), stderr: String(result.stderr) };
+    } catch (e) {
+      const err = e as ExecaFailure;
+      if (err.code === 'ENOENT' || err.code === 'EACCES') {
+        throw new GrmError(
+          'E_BACKEND_UNAVAILABLE',
+          `${name}: cannot run ${file} (${err.code}); install slurm-client or set slurm.binDir to the directory of the SLURM commands`,
+          { cause: e },
+        );
+      }
+      if (err.timedOut) {
+        throw new GrmError('E_BACKEND_UNAVAILABLE', `${name}: no answer after ${this.timeoutMs} ms (slurmctld unreachable?)`, {
+          cause: e,
+        });
+      }
+      const stderr = typeof err.stderr === 'string' ? err.stderr : '';
+      const detail = err.exitCode !== undefined ? `exit code ${err.exitCode}` : (err.shortMessage ?? err.message);
+      throw classifySlurmError(name, stderr, detail);
+    }
+  }
+
+  /** sbatch --parsable ARGS with the script on stdin; returns the job id. */
+  async sbatch(args: string[], script: string): Promise<string> {
+    const { stdout, stderr } = await this.run('sbatch', args, script);
+    const id = stdout.trim().split('\n').pop()?.split(';')[0]?.trim() ?? '';
+    if (!/^\d+$/.test(id)) {
+      throw new GrmError('E_BACKEND', `sbatch printed no job id: ${JSON.stringify(stdout.trim())} ${slurmMessage(stderr)}`.trim());
+    }
+    return id;
+  }
+
+  /** sbatch --test-only: resolves when SLURM would accept the job, throws its reason otherwise. */
+  async sbatchTestOnly(args: string[], script: string): Promise<string> {
+    const { stdout, stderr } = await this.run('sbatch', ['--test-only', ...args.filter((a) => a !== '--parsable')], script);
+    return (stderr + stdout).trim();
+  }
+
+  /** squeue --json: every job the controller remembers (raw text). */
+  async squeueJson(): Promise<string> {
+    return (await this.run('squeue', ['--json'])).stdout;
+  }
+
+  /** sinfo --json (raw text). */
+  async sinfoJson(): Promise<string> {
+    return (await this.run('sinfo', ['--json'])).stdout;
+  }
+
+  /** scontrol show partition -o (raw text, one partition a line). */
+  async showPartitions(): Promise<string> {
+    return (await this.run('scontrol', ['show', 'partition', '-o'])).stdout;
+  }
+
+  /** scontrol show job -o ID (raw text). */
+  async showJob(id: string): Promise<string> {
+    return (await this.run('scontrol', ['show', 'job', '-o', id])).stdout;
+  }
+
+  /** scontrol show hostnames EXPR: one name a line. */
+  async showHostnames(expr: string): Promise<string[]> {
+    const { stdout, stderr } = await this.run('scontrol', ['show', 'hostnames', expr]);
+    // 22.05 exits 0 on a bad hostlist, saying "Invalid hostlist: EXPR" on stderr.
+    if (/Invalid hostlist/i.test(stderr)) throw new GrmError('E_HOSTLIST_INVALID', `scontrol: ${slurmMessage(stderr)}`);
+    return stdout.split('\n').filter((l) => l !== '');
+  }
+
+  /**
+   * scancel IDS. Idempotent: a job that is already finished or unknown is not an error
+   * (scancel exits 0 and prints "Invalid job id specified" / "already completing or completed").
+   */
+  async scancel(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    let stderr: string;
+    try {
+      ({ stderr } = await this.run('scancel', ids));
+    } catch (e) {
+      if (e instanceof GrmError && e.code === 'E_BACKEND' && onlyHarmlessCancelErrors(e.message)) return;
+      throw e;
+    }
+    const errors = stderr.split('\n').filter((l) => /error|fatal/i.test(l));
+    const real = errors.filter((l) => !HARMLESS_CANCEL.test(l));
+    if (real.length > 0) throw classifySlurmError('scancel', real.join('\n'));
+  }
+}
+
+const HARMLESS_CANCEL = /Invalid job id specified|already completing or completed|Job\/step already completing/i;
+
+function onlyHarmlessCancelErrors(message: string): boolean {
+  const parts = message.replace(/^scancel: /, '').split('; ');
+  return parts.every((p) => HARMLESS_CANCEL.test(p) || /^scancel: Terminating job/i.test(p));
+}

@@ -1,0 +1,157 @@
+/**
+ * The GRM daemon on its SLURM backend, against a REAL single-host SLURM cluster
+ * (scripts/slurm-cluster.sh: slurmctld + 4 slurmd, 2 CPUs and 2000 MiB each). One cluster
+ * for the file; each subtest its own daemon (free port, temp dir).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execa } from 'execa';
+import t from 'tap';
+import { isProcessAlive } from '../../src/runtime/proc.js';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startSlurmctld, startTestCluster, stopSlurmctld, type TestCluster } from '../helpers/slurm-cluster.js';
+import { PROJECT_ROOT } from '../helpers/system.js';
+import { xmllintReady } from '../helpers/xmllint.js';
+
+const sh = (body: string) => `#!/bin/bash\n${body}\n`;
+const RUNCOMPSS = path.join(PROJECT_ROOT, 'test/fixtures/runcompss-double/runcompss.mjs');
+
+interface Holder {
+  job_id: number;
+  job_state: string;
+  nodes: string;
+  comment: string;
+}
+
+async function holders(cluster: TestCluster): Promise<Holder[]> {
+  const { stdout } = await execa('squeue', ['--json'], { env: cluster.env });
+  return (JSON.parse(stdout).jobs as Holder[]).filter((j) => /^grm:/.test(j.comment ?? ''));
+}
+const live = (h: Holder) => h.job_state === 'RUNNING' || h.job_state === 'PENDING';
+
+async function grm(t: Parameters<typeof startDaemon>[0], cluster: TestCluster, extra: Record<string, unknown> = {}): Promise<TestDaemon> {
+  return startDaemon(t, { backend: 'slurm', slurm: { slurmConf: cluster.slurmConf, pollIntervalMs: 300 }, ...extra });
+}
+
+async function runAll(cluster: TestCluster): Promise<void> {
+  t.test('bad requests come back 4xx with SLURM reasons, nothing stored', async (t) => {
+    const d = await grm(t, cluster);
+    const badPartition = await d.api('POST', '/api/v1/jobs', { partition: 'nope', script: sh('true') });
+    t.equal(badPartition.status, 400);
+    t.equal(badPartition.body.error.code, 'E_PARTITION_UNKNOWN');
+    t.match(badPartition.body.error.message, /nope/);
+    const tooMany = await d.api('POST', '/api/v1/jobs', { minimum_nodes: 5, script: sh('true') });
+    t.equal(tooMany.status, 400);
+    t.equal(tooMany.body.error.code, 'E_NODE_CONFIG_UNAVAILABLE');
+    t.match(tooMany.body.error.message, /Requested node configuration is not available/);
+    t.equal((await d.api('GET', '/api/v1/jobs')).body.total, 0);
+  });
+
+  t.test('a 3-node job: project.xml lists the holder\'s nodes, srun reaches them, the holder is gone after', async (t) => {
+    const d = await grm(t, cluster);
+    const script = sh(`srun --jobid=$SLURM_JOB_ID --overlap -N3 bash -c 'echo on $SLURMD_NODENAME'\nsleep 2`);
+    const id = (await d.api('POST', '/api/v1/jobs', { minimum_nodes: 3, script })).body.job_id;
+    const running = await d.waitForState(id, ['RUNNING'], 60_000);
+    const holder = (await holders(cluster)).find((h) => String(h.job_id) === running.backend_id);
+    t.ok(holder, `holder ${running.backend_id} in squeue`);
+    const squeueNodes = (await execa('scontrol', ['show', 'hostnames', holder!.nodes], { env: cluster.env })).stdout.split('\n');
+    const project = (await d.api('GET', `/api/v1/jobs/${id}/files/project.xml`)).body as string;
+    t.same([...project.matchAll(/<ComputeNode Name="([^"]+)"/g)].map((m) => m[1]), squeueNodes, 'exactly the nodes squeue shows');
+    const job = await d.waitForState(id, ['COMPLETED', 'FAILED'], 60_000);
+    t.equal(job.job_state, 'COMPLETED', JSON.stringify(job.events));
+    const lines = (await d.cli('logs', String(id))).stdout.trim().split('\n').sort();
+    t.same(lines, squeueNodes.map((n) => `on ${n}`).sort(), 'the three node names are in the log');
+    t.notOk((await holders(cluster)).some((h) => String(h.job_id) === running.backend_id && live(h)), 'no holder left');
+  });
+
+  t.test('6 jobs of 2 nodes on 4 nodes: at most 2 at once, all complete, SLURM\'s pending reason shows', async (t) => {
+    const d = await grm(t, cluster);
+    const ids: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      ids.push((await d.api('POST', '/api/v1/jobs', { minimum_nodes: 2, exclusive: true, script: sh('sleep 1') })).body.job_id);
+    }
+    const jobs = [];
+    for (const id of ids) jobs.push(await d.waitForState(id, ['COMPLETED', 'FAILED', 'CANCELLED'], 120_000));
+    t.ok(jobs.every((j) => j.job_state === 'COMPLETED'), jobs.map((j) => j.job_state).join(','));
+    const edges = jobs.flatMap((j) => [{ at: Date.parse(j.start_time), d: 1 }, { at: Date.parse(j.end_time), d: -1 }]).sort((a, b) => a.at - b.at || a.d - b.d);
+    let now = 0;
+    let peak = 0;
+    for (const e of edges) peak = Math.max(peak, (now += e.d));
+    t.ok(peak <= 2, `peak ${peak} <= 2`);
+    t.ok(jobs.some((j) => j.events.some((e: any) => e.actor === 'backend' && /reason: (Resources|Priority)/.test(e.reason))), 'a SLURM pending reason was recorded');
+  });
+
+  t.test('time limit, cancel and an external scancel, side by side', async (t) => {
+    const d = await grm(t, cluster);
+    const timeout = (await d.api('POST', '/api/v1/jobs', { time_limit: 1, script: sh('echo start; sleep 600') })).body.job_id;
+
+    const pidFile = path.join(d.dataDir, 'pids');
+    const cancelled = (await d.api('POST', '/api/v1/jobs', { script: sh(`sleep 300 & echo $! >> ${pidFile}\necho $$ >> ${pidFile}\nwait`) })).body.job_id;
+    const c = await d.waitForState(cancelled, ['RUNNING'], 60_000);
+    for (let i = 0; i < 100 && (!fs.existsSync(pidFile) || fs.readFileSync(pidFile, 'utf8').trim().split('\n').length < 2); i++) await new Promise((r) => setTimeout(r, 50));
+    const pids = fs.readFileSync(pidFile, 'utf8').trim().split('\n').map(Number);
+    t.equal((await d.api('DELETE', `/api/v1/jobs/${cancelled}`)).status, 200);
+    t.equal((await d.waitForState(cancelled, ['CANCELLED', 'FAILED', 'COMPLETED'])).job_state, 'CANCELLED');
+    t.same(pids.filter((p) => isProcessAlive(p)), [], 'the master\'s processes are gone');
+    t.notOk((await holders(cluster)).some((h) => String(h.job_id) === c.backend_id && live(h)), 'the holder is gone');
+
+    const external = (await d.api('POST', '/api/v1/jobs', { script: sh('sleep 300') })).body.job_id;
+    const e = await d.waitForState(external, ['RUNNING'], 60_000);
+    await execa('scancel', [e.backend_id], { env: cluster.env });
+    const ended = await d.waitForState(external, ['CANCELLED', 'FAILED', 'COMPLETED'], 60_000);
+    t.equal(ended.job_state, 'CANCELLED');
+    t.match(JSON.stringify(ended.events), /backend ended the allocation: CANCELLED/);
+
+    const timedOut = await d.waitForState(timeout, ['TIMEOUT', 'FAILED', 'COMPLETED', 'CANCELLED'], 200_000);
+    t.equal(timedOut.job_state, 'TIMEOUT', JSON.stringify(timedOut.events));
+  });
+
+  t.test('with slurmctld down, submissions wait (BackendUnavailable) and run exactly once when it is back', async (t) => {
+    if (!cluster.managed) return t.skip('the reused cluster was not started by scripts/slurm-cluster.sh', () => {});
+    const d = await grm(t, cluster, { slurm: { slurmConf: cluster.slurmConf, pollIntervalMs: 300, commandTimeoutMs: 15000 } });
+    await stopSlurmctld(cluster.dir);
+    let restarted = false;
+    t.teardown(async () => {
+      if (!restarted) await startSlurmctld(cluster.dir);
+    });
+    const ids: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await d.api('POST', '/api/v1/jobs', { script: sh('echo ran') });
+      t.equal(res.status, 201, JSON.stringify(res.body));
+      t.match(res.body.warnings.join(' '), /unreachable/);
+      ids.push(res.body.job_id);
+    }
+    const waiting = await d.waitForState(ids[0]!, ['PENDING'], 5000);
+    t.equal(waiting.job_state, 'PENDING');
+    for (let i = 0; i < 200; i++) {
+      if ((await d.api('GET', `/api/v1/jobs/${ids[0]}`)).body.state_reason === 'BackendUnavailable') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.equal((await d.api('GET', `/api/v1/jobs/${ids[0]}`)).body.state_reason, 'BackendUnavailable');
+    await startSlurmctld(cluster.dir);
+    restarted = true;
+    for (const id of ids) t.equal((await d.waitForState(id, ['COMPLETED', 'FAILED'], 120_000)).job_state, 'COMPLETED');
+    const all = await holders(cluster);
+    const instance = fs.readFileSync(path.join(d.dataDir, 'instance-id'), 'utf8').trim();
+    for (const id of ids) t.equal(all.filter((h) => h.comment === `grm:${instance}:${id}`).length, 1, `job ${id} had exactly one holder`);
+  });
+
+  t.test('a COMPSs job on SLURM: the test master\'s tasks run on the 3 allocated nodes', async (t) => {
+    if (!xmllintReady(t)) return;
+    const d = await grm(t, cluster, { compss: { runcompss: RUNCOMPSS } });
+    const app = d.writeScript('app.py', '#!/usr/bin/env python3\n#GRM --runtime=compss\nprint("app done")\n');
+    t.equal((await d.cli('sbatch', '-N', '3', app)).code, 0);
+    const job = await d.waitForState(1, ['COMPLETED', 'FAILED'], 120_000);
+    t.equal(job.job_state, 'COMPLETED', (await d.cli('logs', '1')).stdout);
+    const nodes = (await execa('scontrol', ['show', 'hostnames', job.nodes], { env: cluster.env })).stdout.split('\n');
+    const out = (await d.cli('logs', '--source', 'stdout', '1')).stdout;
+    for (const [i, node] of nodes.entries()) t.match(out, new RegExp(`task ${i + 1} ran on ${node}\\n`));
+    t.equal((await d.cli('logs', '--source', 'compss:jobs/job2_NEW.out', '1')).stdout, `task 2 ran on ${nodes[1]}\n`);
+    const show = (await d.cli('show', 'job', '1')).stdout;
+    t.match(show, /Command=\S*runcompss\.mjs --project=\S+\/jobs\/1\/project\.xml --resources=\S+\/jobs\/1\/resources\.xml/);
+  });
+}
+
+const cluster = await startTestCluster(t, { nodes: 4 });
+if (!cluster) t.end();
+else await runAll(cluster);

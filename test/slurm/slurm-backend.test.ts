@@ -1,0 +1,325 @@
+/**
+ * SlurmBackend against a REAL single-host SLURM cluster (scripts/slurm-cluster.sh: one
+ * slurmctld and 4 slurmd, 2 CPUs and 2000 MiB each). One cluster for the whole file.
+ */
+import { execa } from 'execa';
+import t from 'tap';
+import { SlurmBackend } from '../../src/backends/slurm/slurm-backend.js';
+import { SlurmCommands } from '../../src/backends/slurm/slurm-commands.js';
+import { parseSqueueJson, type SqueueJobStatus } from '../../src/backends/slurm/squeue-parse.js';
+import type { BackendEvent, ResourceRequest } from '../../src/backends/resource-backend.js';
+import { expandHostlist } from '../../src/hostlist/hostlist.js';
+import { isGrmError } from '../../src/errors.js';
+import { startSlurmctld, startTestCluster, stopSlurmctld, type TestCluster } from '../helpers/slurm-cluster.js';
+
+
+/** One GRM instance id for the file: a second backend with it stands for a restarted GRM. */
+const INSTANCE = `test${process.pid}`;
+
+let nextJobId = 1000 + Math.floor(Math.random() * 1000) * 100;
+
+function request(over: Partial<ResourceRequest> = {}): ResourceRequest {
+  return {
+    jobId: nextJobId++,
+    name: 'test',
+    user: 'root',
+    partition: 'debug',
+    minNodes: 1,
+    maxNodes: 1,
+    tasks: 1,
+    cpusPerTask: 1,
+    memoryPerNodeMiB: 256,
+    gpusPerNode: 0,
+    timeLimitMinutes: 10,
+    exclusive: false,
+    nice: 0,
+    submitTime: Date.now(),
+    ...over,
+  };
+}
+
+/** Collects events; waitFor polls the backend until one matches. */
+class Recorder {
+  readonly events: BackendEvent[] = [];
+  constructor(private readonly backend: SlurmBackend) {
+    backend.onEvent((e) => this.events.push(e));
+  }
+  async waitFor(pred: (e: BackendEvent) => boolean, what: string, timeoutMs = 30_000): Promise<BackendEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = this.events.find(pred);
+      if (hit) return hit;
+      if (Date.now() > deadline) throw new Error(`no event ${what} after ${timeoutMs} ms; got ${JSON.stringify(this.events)}`);
+      await this.backend.pollNow().catch(() => {});
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  }
+}
+
+async function runAll(c: TestCluster): Promise<void> {
+  const cmds = new SlurmCommands({ env: c.env });
+  const squeue = async (): Promise<SqueueJobStatus[]> => parseSqueueJson(await cmds.squeueJson(), expandHostlist);
+  const holder = async (id: string) => (await squeue()).find((j) => j.slurmJobId === id);
+  const idleNodes = async () => (await execa('sinfo', ['-h', '-N', '-t', 'idle', '-o', '%N'], { env: c.env })).stdout.split('\n').filter(Boolean);
+  const waitUntil = async (ok: () => Promise<boolean>, what: string, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await ok())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  };
+  const newBackend = () => new SlurmBackend({ instance: INSTANCE, env: c.env, pollIntervalMs: 500 });
+
+  await t.test('grant 3 nodes, srun on them, release', async (tt) => {
+    const b = newBackend();
+    const rec = new Recorder(b);
+    await b.start();
+    tt.teardown(() => b.stop());
+    const req = request({ minNodes: 3, maxNodes: 3, tasks: 3, name: 'three' });
+    const id = await b.allocate(req);
+    tt.match(id, /^\d+$/);
+    const g = await rec.waitFor((e) => e.type === 'granted', 'granted');
+    if (g.type !== 'granted') throw new Error('unreachable');
+    const seen = await holder(id);
+    tt.equal(seen?.state, 'RUNNING');
+    const names = g.allocation.nodes.map((n) => n.name);
+    tt.same(names, expandHostlist(seen!.nodeList), 'exactly the nodes squeue shows');
+    tt.equal(names.length, 3);
+    tt.equal(g.allocation.nodeList, seen!.nodeList);
+    tt.equal(g.jobId, req.jobId);
+    for (const n of g.allocation.nodes) {
+      tt.equal(n.cpus, 1, `${n.name} cpus`);
+      tt.equal(n.memoryMiB, 256, `${n.name} memory`);
+    }
+    tt.ok(g.allocation.endTime! - g.allocation.startTime >= 9 * 60_000, 'endTime from the time limit');
+    tt.same(b.allocationOf(id), g.allocation);
+
+    const out = await execa('srun', [`--jobid=${id}`, '--overlap', '-N3', 'bash', '-c', 'echo $SLURMD_NODENAME'], {
+      env: c.env,
+      timeout: 60_000,
+    });
+    tt.same(out.stdout.split('\n').filter(Boolean).sort(), [...names].sort(), 'srun ran on the allocated nodes');
+
+    const listed = await b.list();
+    tt.match(listed.find((l) => l.backendId === id), { jobId: req.jobId, state: 'RUNNING' }, 'list() finds it by comment');
+
+    await b.release(id);
+    await b.release(id); // idempotent
+    await waitUntil(async () => {
+      const h = await holder(id);
+      return !h || h.phase === 'ENDED';
+    }, 'holder gone');
+    await waitUntil(async () => (await idleNodes()).length === 4, 'nodes idle');
+    await b.pollNow();
+    tt.notOk(rec.events.some((e) => e.type === 'ended'), 'no ended event for our own release');
+    tt.notOk((await b.list()).some((l) => l.backendId === id), 'released holder no longer listed');
+  });
+
+  await t.test('3 x 2 nodes on 4 nodes: third pends, granted after a release', async (tt) => {
+    const b = newBackend();
+    const rec = new Recorder(b);
+    await b.start();
+    tt.teardown(() => b.stop());
+    const reqs = [1, 2, 3].map(() => request({ minNodes: 2, maxNodes: 2, tasks: 2, exclusive: true, memoryPerNodeMiB: 0 }));
+    const ids: string[] = [];
+    for (const r of reqs) ids.push(await b.allocate(r));
+    await rec.waitFor((e) => e.type === 'granted' && e.jobId === reqs[1]!.jobId, 'second granted');
+    await rec.waitFor((e) => e.type === 'granted' && e.jobId === reqs[0]!.jobId, 'first granted');
+    const p = await rec.waitFor((e) => e.type === 'pending' && e.jobId === reqs[2]!.jobId, 'third pending');
+    tt.match(p, { type: 'pending', backendId: ids[2], reason: /^(Resources|Priority)$/ });
+    tt.notOk(rec.events.some((e) => e.type === 'granted' && e.jobId === reqs[2]!.jobId));
+    await b.release(ids[0]!);
+    const g3 = await rec.waitFor((e) => e.type === 'granted' && e.jobId === reqs[2]!.jobId, 'third granted', 30_000);
+    if (g3.type === 'granted') {
+      tt.equal(g3.allocation.nodes.length, 2);
+      tt.same(g3.allocation.nodes.map((n) => n.cpus), [2, 2], 'exclusive: all cpus of each node');
+    }
+    const pendings = rec.events.filter((e) => e.type === 'pending' && e.jobId === reqs[2]!.jobId);
+    tt.ok(pendings.length >= 1 && pendings.length <= 3, 'pending only when the reason changes');
+    const grants = rec.events.filter((e) => e.type === 'granted');
+    tt.equal(grants.length, 3, 'each granted once');
+    await b.release(ids[1]!);
+    await b.release(ids[2]!);
+  });
+
+  await t.test('an external scancel ends the holder with CANCELLED', async (tt) => {
+    const b = newBackend();
+    const rec = new Recorder(b);
+    await b.start();
+    tt.teardown(() => b.stop());
+    const id = await b.allocate(request());
+    await rec.waitFor((e) => e.type === 'granted', 'granted');
+    await execa('scancel', [id], { env: c.env });
+    const e = await rec.waitFor((ev) => ev.type === 'ended', 'ended');
+    tt.match(e, { type: 'ended', backendId: id, state: 'CANCELLED' });
+    await b.release(id);
+  });
+
+  // The TIMEOUT case takes over a minute: its holder (1 cpu of one node) runs while the tests
+  // below, which need no free nodes, do.
+  const tb = newBackend();
+  const trec = new Recorder(tb);
+  t.teardown(() => tb.stop());
+  const timeoutReq = request({ timeLimitMinutes: 1, memoryPerNodeMiB: 100, name: 'timeout' });
+  let timeoutId = '';
+  // (inside a subtest: tap ends the root test when it has no subtest to wait for)
+  await t.test('submit a holder with a 1-minute limit', async (tt) => {
+    await tb.start();
+    timeoutId = await tb.allocate(timeoutReq);
+    tt.match(timeoutId, /^\d+$/);
+  });
+
+  await t.test('validate refuses with SLURM reasons', async (tt) => {
+    const b = newBackend();
+    await tt.rejects(b.validate(request({ partition: 'nope' })), { code: 'E_PARTITION_UNKNOWN', message: /Invalid partition name/ });
+    await tt.rejects(b.validate(request({ minNodes: 5, maxNodes: 5, tasks: 5 })), {
+      code: 'E_NODE_CONFIG_UNAVAILABLE',
+      message: /Requested node configuration is not available/,
+    });
+    await tt.rejects(b.validate(request({ cpusPerTask: 8 })), { code: 'E_NODE_CONFIG_UNAVAILABLE' });
+    await tt.rejects(b.validate(request({ gpusPerNode: 1 })), { code: 'E_NODE_CONFIG_UNAVAILABLE' });
+    await tt.resolves(b.validate(request({ minNodes: 4, maxNodes: 4, tasks: 4 })));
+    // sbatch itself says the same at allocate
+    const err = await b.allocate(request({ partition: 'nope' })).catch((e: unknown) => e);
+    tt.ok(isGrmError(err) && err.code === 'E_PARTITION_UNKNOWN', `allocate: ${String(err)}`);
+  });
+
+  await t.test('allocate twice for one GRM job adopts the first holder', async (tt) => {
+    const b1 = newBackend();
+    const req = request({ name: 'adopt' });
+    const id1 = await b1.allocate(req);
+    const id2 = await b1.allocate(req);
+    tt.equal(id2, id1);
+    const b2 = newBackend(); // a restarted GRM
+    const rec2 = new Recorder(b2);
+    const id3 = await b2.allocate(req);
+    tt.equal(id3, id1);
+    const holders = (await squeue()).filter((j) => j.grmJobId === req.jobId && j.phase !== 'ENDED');
+    tt.equal(holders.length, 1, 'one holder in squeue');
+    await rec2.waitFor((e) => e.type === 'granted', 'adopted holder granted');
+    tt.match((await b2.list()).find((l) => l.jobId === req.jobId), { backendId: id1, state: 'RUNNING' });
+    await b2.release(id1);
+  });
+
+  await t.test('nodes() and partitions()', async (tt) => {
+    const b = newBackend();
+    const nodes = await b.nodes();
+    tt.equal(nodes.length, 4);
+    for (const n of nodes) {
+      tt.match(n, { cpus: 2, memoryMiB: 2000, partitions: ['debug'], gpus: 0 });
+      tt.ok(['idle', 'mixed', 'allocated'].includes(n.state), `${n.name} ${n.state}`);
+    }
+    const parts = await b.partitions();
+    tt.match(parts, [{ name: 'debug', isDefault: true, maxTimeMinutes: null, nodes: c.nodes, state: 'UP' }]);
+  });
+
+  await t.test('missing binaries and a missing slurm.conf: E_BACKEND_UNAVAILABLE', async (tt) => {
+    const missing = new SlurmBackend({ instance: INSTANCE, env: c.env, binDir: '/nonexistent/bin' });
+    await tt.rejects(missing.list(), { code: 'E_BACKEND_UNAVAILABLE', message: /slurm\.binDir/ });
+    const noConf = new SlurmBackend({ instance: INSTANCE, env: c.env, slurmConf: '/nonexistent/slurm.conf', commandTimeoutMs: 3000 });
+    await tt.rejects(noConf.allocate(request()), { code: 'E_BACKEND_UNAVAILABLE' });
+  });
+
+  await t.test('hostlist expansion agrees with scontrol show hostnames', async (tt) => {
+    let seed = 12345; // mulberry32: a fixed seed, so a failure repeats
+    const rand = (n: number) => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+      return (((x ^ (x >>> 14)) >>> 0) % n);
+    };
+    const range = () => {
+      const width = rand(3) + 1;
+      const pad = (v: number) => String(v).padStart(width, '0');
+      const parts: string[] = [];
+      for (let k = rand(3) + 1; k > 0; k--) {
+        const lo = rand(rand(2) ? 12 : 120);
+        parts.push(rand(2) ? `${pad(lo)}-${pad(lo + rand(12))}` : pad(lo));
+      }
+      return `[${parts.join(',')}]`;
+    };
+    // NB: Slurm 22.05 rejects text after the last bracket ("Invalid hostlist: n[1-2]-ib"),
+    // so a suffix here always ends with a bracket.
+    const hostlist = () => {
+      const terms: string[] = [];
+      for (let k = rand(3) + 1; k > 0; k--) {
+        const prefix = ['n', 'node', 'gpu', 'a', 'rack1-n'][rand(5)]!;
+        let term = rand(8) === 0 ? `${prefix}${rand(100)}` : prefix + range();
+        if (rand(3) === 0) term += `x${range()}`;
+        if (rand(5) === 0) term += `-ib${range()}`;
+        terms.push(term);
+      }
+      return terms.join(',');
+    };
+    const lists = Array.from({ length: 200 }, hostlist);
+    // batches of 20, separated by a marker name scontrol passes through
+    let compared = 0;
+    for (let i = 0; i < lists.length; i += 20) {
+      const batch = lists.slice(i, i + 20);
+      const names = await cmds.showHostnames(batch.join(',zzsep,'));
+      const groups: string[][] = [[]];
+      for (const n of names) {
+        if (n === 'zzsep') groups.push([]);
+        else groups[groups.length - 1]!.push(n);
+      }
+      tt.equal(groups.length, batch.length);
+      batch.forEach((hl, k) => {
+        const ours = expandHostlist(hl);
+        if (JSON.stringify(ours) !== JSON.stringify(groups[k])) tt.same(ours, groups[k], hl);
+        else compared++;
+      });
+    }
+    tt.equal(compared, 200, 'all 200 hostlists agree');
+    // A known difference: SLURM 22.05 refuses a suffix after the last bracket, which
+    // expandHostlist accepts and compressHostlist emits (n1-ib,n2-ib → n[1-2]-ib).
+    await tt.rejects(cmds.showHostnames('n[1-2]-ib'), { message: /Invalid hostlist/ }, 'scontrol rejects n[1-2]-ib');
+  });
+
+  await t.test('a holder past its time limit ends with TIMEOUT', { timeout: 240_000 }, async (tt) => {
+    const g = await trec.waitFor((e) => e.type === 'granted', 'granted');
+    tt.match(g, { type: 'granted', jobId: timeoutReq.jobId });
+    const ended = await trec.waitFor((e) => e.type === 'ended', 'ended', 200_000);
+    tt.match(ended, { type: 'ended', backendId: timeoutId, jobId: timeoutReq.jobId, state: 'TIMEOUT' });
+    const startTime = g.type === 'granted' ? g.allocation.startTime : 0;
+    tt.comment(`ended ${((Date.now() - startTime) / 1000).toFixed(0)} s after its start, reason ${(ended as { reason: string }).reason}`);
+    tt.match((await tb.list()).find((l) => l.backendId === timeoutId), { jobId: timeoutReq.jobId, state: 'ENDED' }, 'listed as ENDED until released');
+    tt.equal(trec.events.filter((e) => e.type === 'ended').length, 1, 'ended once');
+    await tb.release(timeoutId);
+    await tb.stop();
+  });
+
+  await t.test('slurmctld down: polls report errors and go on, allocate throws E_BACKEND_UNAVAILABLE', { skip: !c.managed && 'cluster not started by the script' }, async (tt) => {
+    const errors: unknown[] = [];
+    const b = new SlurmBackend({ instance: INSTANCE, env: c.env, pollIntervalMs: 300, onError: (e) => errors.push(e) });
+    const rec = new Recorder(b);
+    const req = request({ name: 'ctld-down' });
+    const id = await b.allocate(req);
+    await b.start();
+    tt.teardown(() => b.stop());
+    await rec.waitFor((e) => e.type === 'granted', 'granted');
+    await stopSlurmctld(c.dir);
+    try {
+      const err = await b.allocate(request()).catch((e: unknown) => e);
+      tt.match(err, { code: 'E_BACKEND_UNAVAILABLE' });
+      tt.comment(`allocate with slurmctld down: ${String(err)}`);
+      await waitUntil(async () => errors.length > 0, 'a poll error', 60_000);
+      tt.match(errors[0], { code: 'E_BACKEND_UNAVAILABLE' });
+    } finally {
+      await startSlurmctld(c.dir);
+    }
+    const before = rec.events.length;
+    await b.pollNow();
+    tt.equal(rec.events.length, before, 'the holder survived the restart: no event');
+    tt.match((await b.list()).find((l) => l.backendId === id), { state: 'RUNNING' });
+    // the retried allocate adopts it
+    tt.equal(await b.allocate(req), id);
+    await b.release(id);
+  });
+}
+
+const cluster = await startTestCluster(t, { nodes: 4 });
+if (!cluster) {
+  t.end();
+} else {
+  await runAll(cluster);
+}

@@ -1,0 +1,236 @@
+/**
+ * The SLURM backend's pure parts on outputs captured from a real Slurm 22.05.8 cluster
+ * (scripts/slurm-cluster.sh) in test/slurm/fixtures/.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { HOLDER_SCRIPT, holderSbatchArgs, parseHolderComment } from '../../src/backends/slurm/holder-job.js';
+import { nodeStateFromSlurm, parseScontrolPartitions, parseSinfoJson, parseSlurmMinutes } from '../../src/backends/slurm/sinfo-parse.js';
+import { classifySlurmError } from '../../src/backends/slurm/slurm-commands.js';
+import { endStateOf } from '../../src/backends/slurm/slurm-backend.js';
+import { parseGpuGres, parseScontrolRecords, parseSqueueJson, phaseOf } from '../../src/backends/slurm/squeue-parse.js';
+import type { ResourceRequest } from '../../src/backends/resource-backend.js';
+import { expandHostlist } from '../../src/hostlist/hostlist.js';
+
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8');
+
+t.test('squeue --json: running, pending, cancelled, timed out, foreign', async (t) => {
+  const jobs = parseSqueueJson(fixture('squeue-22.05.json'), expandHostlist);
+  const byId = new Map(jobs.map((j) => [j.slurmJobId, j]));
+  t.equal(jobs.length, 5);
+  t.match(byId.get('9'), {
+    grmJobId: 21,
+    state: 'TIMEOUT',
+    phase: 'ENDED',
+    reason: 'TimeLimit',
+    nodeList: 'node1',
+    nodes: [{ name: 'node1', cpus: 1, memoryMiB: 1000, gpus: 0 }],
+    startTime: 1795610937000,
+    endTime: 1795611000000,
+    timeLimitMinutes: 1,
+    exitCode: 15,
+  });
+  t.match(byId.get('10'), {
+    grmJobId: 22,
+    name: 'grm-22-run',
+    partition: 'debug',
+    state: 'RUNNING',
+    phase: 'RUNNING',
+    reason: 'None',
+    nodeList: 'node[1-2]',
+    nodes: [
+      { name: 'node1', cpus: 1, memoryMiB: 512 },
+      { name: 'node2', cpus: 1, memoryMiB: 512 },
+    ],
+    startTime: 1795610937000,
+  });
+  t.match(byId.get('11'), { grmJobId: 23, state: 'CANCELLED', phase: 'ENDED', exitCode: 15 });
+  t.match(byId.get('12'), { grmJobId: 24, state: 'PENDING', phase: 'PENDING', reason: 'Resources', nodes: [], startTime: null, endTime: null, timeLimitMinutes: null });
+  t.match(byId.get('13'), { grmJobId: null, name: 'other', phase: 'RUNNING' });
+});
+
+t.test('squeue --json: exclusive job and GPUs per node', async (t) => {
+  const [gpu] = parseSqueueJson(fixture('squeue-gpu-22.05.json'), expandHostlist);
+  t.match(gpu, {
+    grmJobId: 31,
+    phase: 'RUNNING',
+    nodes: [
+      { name: 'node1', gpus: 1, gpuType: 'tesla' },
+      { name: 'node2', gpus: 1, gpuType: 'tesla' },
+    ],
+  });
+  t.throws(() => parseSqueueJson('not json', expandHostlist), { code: 'E_BACKEND' });
+  t.throws(() => parseSqueueJson('{"errors":[{"error":"boom"}]}', expandHostlist), { code: 'E_BACKEND' });
+  // slurmctld down: exit 0, errors[] and an empty jobs[] — never "no jobs"
+  t.throws(() => parseSqueueJson(fixture('squeue-ctld-down-22.05.json'), expandHostlist), {
+    code: 'E_BACKEND_UNAVAILABLE',
+    message: /Failed while looking for jobs/,
+  });
+});
+
+t.test('sinfo --json nodes, with a drained node and GPUs', async (t) => {
+  const nodes = parseSinfoJson(fixture('sinfo-22.05.json'));
+  t.equal(nodes.length, 4);
+  t.match(nodes[0], { name: 'node1', cpus: 2, memoryMiB: 2000, partitions: ['debug'], gpus: 0, allocations: [] });
+  t.same(
+    nodes.map((n) => n.state),
+    ['allocated', 'mixed', 'mixed', 'idle'],
+  );
+  t.same(nodes.map((n) => n.cpusAllocated), [2, 1, 1, 0]);
+  const drained = parseSinfoJson(fixture('sinfo-drain-22.05.json'));
+  t.match(drained[3], { name: 'node4', state: 'drained', reason: 'test drain' });
+  const gpus = parseSinfoJson(fixture('sinfo-gpu-22.05.json'));
+  t.match(gpus[0], { gpus: 2, gpusAllocated: 1, gpuType: 'tesla' });
+});
+
+t.test('node state words', async (t) => {
+  const cases: [string, string[], string][] = [
+    ['idle', [], 'idle'],
+    ['idle*', [], 'idle'],
+    ['IDLE', ['NOT_RESPONDING'], 'idle'],
+    ['idle', ['DRAIN'], 'drained'],
+    ['drain', [], 'drained'],
+    ['drained', [], 'drained'],
+    ['draining', [], 'drained'],
+    ['down*', [], 'down'],
+    ['down', ['DRAIN'], 'down'],
+    ['unknown', [], 'down'],
+    ['alloc', [], 'allocated'],
+    ['allocated', [], 'allocated'],
+    ['mix~', [], 'mixed'],
+    ['MIXED', [], 'mixed'],
+    ['completing', [], 'allocated'],
+  ];
+  for (const [word, flags, want] of cases) t.equal(nodeStateFromSlurm(word, flags), want, `${word} ${flags.join(',')}`);
+});
+
+t.test('scontrol show partition -o', async (t) => {
+  const parts = parseScontrolPartitions(fixture('scontrol-partition-22.05.txt'), expandHostlist);
+  t.same(parts, [
+    {
+      name: 'debug',
+      isDefault: true,
+      maxTimeMinutes: null,
+      defaultTimeMinutes: null,
+      nodes: ['node1', 'node2', 'node3', 'node4'],
+      state: 'UP',
+      nodeList: 'node[1-4]',
+      maxNodes: null,
+      totalNodes: 4,
+    },
+  ]);
+  const [rec] = parseScontrolRecords('JobId=1 JobName=a b Comment=grm:7  StdErr=/dev/null TRES=cpu=3,mem=1.50G AllocNode:Sid=localhost:49');
+  t.match(rec, { JobId: '1', JobName: 'a b', Comment: 'grm:7', StdErr: '/dev/null', TRES: 'cpu=3,mem=1.50G', 'AllocNode:Sid': 'localhost:49' });
+  t.equal(parseSlurmMinutes('UNLIMITED'), null);
+  t.equal(parseSlurmMinutes('NONE'), null);
+  t.equal(parseSlurmMinutes('1-02:03:00'), 1563);
+  t.equal(parseSlurmMinutes('02:30:00'), 150);
+  t.equal(parseSlurmMinutes('30'), 30);
+  t.equal(parseSlurmMinutes('05:30'), 6);
+});
+
+t.test('gres, phases, end states, comments', async (t) => {
+  t.same(parseGpuGres('gpu:tesla:2(IDX:0-1)'), { count: 2, type: 'tesla' });
+  t.same(parseGpuGres('gres:gpu:1'), { count: 1 });
+  t.same(parseGpuGres('(null)'), { count: 0 });
+  t.same(parseGpuGres(''), { count: 0 });
+  t.equal(phaseOf('PENDING'), 'PENDING');
+  t.equal(phaseOf('COMPLETING'), 'RUNNING');
+  t.equal(phaseOf('COMPLETED'), 'ENDED');
+  t.equal(endStateOf('TIMEOUT'), 'TIMEOUT');
+  t.equal(endStateOf('NODE_FAIL'), 'NODE_FAIL');
+  t.equal(endStateOf('CANCELLED'), 'CANCELLED');
+  t.equal(endStateOf('COMPLETED'), 'FAILED');
+  t.equal(endStateOf('OUT_OF_MEMORY'), 'FAILED');
+  t.same(parseHolderComment('grm:ab12:42'), { instance: 'ab12', jobId: 42 });
+  t.equal(parseHolderComment('grm:42'), null, 'a comment without an instance is not ours');
+  t.equal(parseHolderComment('grm:ab12:x'), null);
+  t.equal(parseHolderComment(''), null);
+});
+
+const base: ResourceRequest = {
+  jobId: 7,
+  name: 'my train',
+  user: 'u',
+  partition: 'gpu',
+  minNodes: 2,
+  maxNodes: 4,
+  tasks: 8,
+  tasksPerNode: 4,
+  cpusPerTask: 2,
+  memoryPerNodeMiB: 2048,
+  gpusPerNode: 2,
+  gpuType: 'a100',
+  timeLimitMinutes: 90,
+  exclusive: true,
+  account: 'proj',
+  qos: 'high',
+  nice: 10,
+  submitTime: 0,
+};
+
+t.test('holder sbatch argv', async (t) => {
+  t.same(holderSbatchArgs(base, { workDir: '/scratch', instance: 'i1' }), [
+    '--parsable',
+    '--job-name=grm-7-my_train',
+    '--comment=grm:i1:7',
+    '--nodes=2-4',
+    '--ntasks=8',
+    '--ntasks-per-node=4',
+    '--cpus-per-task=2',
+    '--mem=2048M',
+    '--gres=gpu:a100:2',
+    '--time=90',
+    '--partition=gpu',
+    '--account=proj',
+    '--qos=high',
+    '--exclusive',
+    '--nice=10',
+    '--output=/dev/null',
+    '--error=/dev/null',
+    '--chdir=/scratch',
+  ]);
+  const minimal: ResourceRequest = { ...base, maxNodes: 2, tasksPerNode: undefined, memoryPerNodeMiB: undefined, memoryPerCpuMiB: 500, gpusPerNode: 0, gpuType: undefined, timeLimitMinutes: null, exclusive: false, account: undefined, qos: undefined, nice: 0 };
+  t.same(holderSbatchArgs(minimal, { instance: 'i1' }), [
+    '--parsable',
+    '--job-name=grm-7-my_train',
+    '--comment=grm:i1:7',
+    '--nodes=2',
+    '--ntasks=8',
+    '--cpus-per-task=2',
+    '--mem-per-cpu=500M',
+    '--partition=gpu',
+    '--output=/dev/null',
+    '--error=/dev/null',
+    '--chdir=/tmp',
+  ]);
+  t.ok(holderSbatchArgs({ ...base, memoryPerNodeMiB: 0 }, { instance: 'i1' }).includes('--mem=0'), 'exclusive + 0 MiB = whole node');
+  t.notOk(holderSbatchArgs({ ...base, memoryPerNodeMiB: 0, exclusive: false }, { instance: 'i1' }).some((a) => a.startsWith('--mem')));
+  t.ok(holderSbatchArgs({ ...base, gpuType: undefined }, { instance: 'i1' }).includes('--gres=gpu:2'));
+  t.match(HOLDER_SCRIPT, /^#!\/bin\/sh\n[\s\S]*exec sleep infinity\n$/);
+});
+
+t.test('SLURM error messages keep their words and get a code', async (t) => {
+  const cases: [string, string][] = [
+    ['sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)\n', 'E_BACKEND_UNAVAILABLE'],
+    ['sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified\n', 'E_PARTITION_UNKNOWN'],
+    ['sbatch: error: CPU count per node can not be satisfied\nsbatch: error: Batch job submission failed: Requested node configuration is not available\n', 'E_NODE_CONFIG_UNAVAILABLE'],
+    ['sbatch: error: Batch job submission failed: Requested time limit is invalid (missing or exceeds some limit)\n', 'E_NODE_CONFIG_UNAVAILABLE'],
+    ['sbatch: error: Batch job submission failed: Node count specification invalid\n', 'E_NODE_CONFIG_UNAVAILABLE'],
+    ['allocation failure: Requested node configuration is not available\n', 'E_NODE_CONFIG_UNAVAILABLE'],
+    ['sbatch: error: Invalid --time specification\n', 'E_BACKEND'],
+  ];
+  for (const [stderr, code] of cases) {
+    const e = classifySlurmError('sbatch', stderr);
+    t.equal(e.code, code, stderr);
+    t.notMatch(e.message, /sbatch: error:/);
+    t.match(e.message, /^sbatch: \S/);
+  }
+  t.equal(
+    classifySlurmError('sbatch', 'sbatch: error: invalid partition specified: nope\nsbatch: error: Batch job submission failed: Invalid partition name specified\n').message,
+    'sbatch: invalid partition specified: nope; Batch job submission failed: Invalid partition name specified',
+  );
+});
