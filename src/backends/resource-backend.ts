@@ -115,6 +115,11 @@ export interface ResourceBackend {
   partitions(): Promise<PartitionInfo[]>;
   onEvent(listener: (event: BackendEvent) => void): void;
   /**
+   * Checks that every node of a granted allocation answers (before a master that would hang
+   * on a dead node is started). Returns the nodes that did not, with why; [] when all did.
+   */
+  preflight(allocation: Allocation): Promise<{ node: string; reason: string }[]>;
+  /**
    * A restarted daemon hands back an allocation its running job still holds, so the backend
    * follows it again (time limit, node failure) without granting it anew.
    */

@@ -13,8 +13,9 @@ import { pickPortRange, type PortRange } from '../compss/ports.js';
 import { writeCompssFiles } from '../compss/write-job-files.js';
 import { isGrmError } from '../errors.js';
 import { buildMasterEnv } from '../runtime/master-env.js';
+import { SPEC_FILE } from '../runtime/master-files.js';
 import { launchMaster, reattachMaster, type ExitStatus, type MasterHandle } from '../runtime/master-launcher.js';
-import type { JobStore } from '../store/job-store.js';
+import type { JobPatch, JobStore } from '../store/job-store.js';
 import type { JobRunnerPort } from './dispatcher.js';
 import { finalState } from './job-state.js';
 import type { JobRecord } from './job-types.js';
@@ -56,6 +57,9 @@ interface RunningMaster {
   watch: OutputWatch;
   finished: Promise<void>;
 }
+
+/** How long a restarted daemon waits for a supervisor that an earlier one was still launching. */
+const LAUNCH_WAIT_MS = 30_000;
 
 export function jobDirOf(dataDir: string, jobId: number): string {
   return path.join(dataDir, 'jobs', String(jobId));
@@ -101,6 +105,15 @@ export class JobRunner implements JobRunnerPort {
     let running: JobRecord | undefined;
     this.starting.add(job.id);
     try {
+      if (job.runtime === 'compss') {
+        // COMPSs starts its workers over the network: a node that does not answer would
+        // leave the master hanging, so the job fails now, naming the node.
+        const silent = await this.o.backend.preflight(allocation);
+        if (silent.length > 0) {
+          throw new Error(`pre-flight: ${silent.map((s) => `node ${s.node} did not answer (${s.reason.split('\n')[0]})`).join('; ')}`);
+        }
+        store.addEvent(job.id, `pre-flight: ${allocation.nodes.length} node(s) answered`, 'dispatcher');
+      }
       const prepared = await this.prepare(job, allocation, jobDir);
       // Written before the launch: a crash right after finds a RUNNING job to reattach or fail.
       running = store.transition(job.id, 'ALLOCATING', 'RUNNING', 'master starting', 'dispatcher', {
@@ -119,7 +132,8 @@ export class JobRunner implements JobRunnerPort {
       const from = running ? 'RUNNING' : 'ALLOCATING';
       store.transition(job.id, from, 'COMPLETING', `master could not start: ${message}`, 'dispatcher', { endIntent: 'FAILED' });
       await this.release(store.require(job.id));
-      this.end(store.transition(job.id, 'COMPLETING', 'FAILED', `master could not start: ${message}`, 'dispatcher', { endTime: Date.now() }));
+      const reason = message.startsWith('pre-flight:') ? message.slice(0, 300) : 'MasterStartFailed';
+      this.end(store.transition(job.id, 'COMPLETING', 'FAILED', `master could not start: ${message}`, 'dispatcher', { endTime: Date.now(), reason }));
     } finally {
       this.starting.delete(job.id);
     }
@@ -172,6 +186,8 @@ export class JobRunner implements JobRunnerPort {
   }
 
   private follow(job: JobRecord, handle: MasterHandle, files: { source: string; path: string }[]): void {
+    // A launch that finishes after the daemon began stopping: the next daemon reattaches it.
+    if (this.detached) return handle.release();
     const watch = this.followOutput(job, files);
     const finished = handle.exited
       .then((status) => (this.detached ? undefined : this.onMasterExit(job.id, status)))
@@ -215,8 +231,9 @@ export class JobRunner implements JobRunnerPort {
     await this.masters.get(jobId)?.watch.stop({ drain: true });
     await this.release(job);
     const end = finalState(job.endIntent, status.exitCode, status.signal);
-    const reason = end === 'FAILED' ? (status.signal ? `Signal ${status.signal}` : 'NonZeroExitCode') : end === 'COMPLETED' ? 'None' : job.reason;
-    this.end(store.transition(jobId, 'COMPLETING', end, `job ended ${end}`, 'dispatcher', { endTime: Date.now(), reason }));
+    const patch: JobPatch = { endTime: Date.now() };
+    if (end === 'FAILED') patch.reason = status.signal ? `Signal ${status.signal}` : status.exitCode === null ? 'MasterLost' : 'NonZeroExitCode';
+    this.end(store.transition(jobId, 'COMPLETING', end, `job ended ${end}`, 'dispatcher', patch));
   }
 
   async onBackendEnded(event: Extract<BackendEvent, { type: 'ended' }>): Promise<void> {
@@ -225,7 +242,7 @@ export class JobRunner implements JobRunnerPort {
     if (!job || job.backendId !== event.backendId) return;
     if (job.state === 'RUNNING') {
       // Written first: the master's exit, whenever it comes, ends the job this way.
-      store.patch(job.id, { endIntent: job.endIntent ?? event.state, reason: event.reason });
+      store.patch(job.id, { endIntent: job.endIntent ?? event.state });
       store.addEvent(job.id, `backend ended the allocation: ${event.state} (${event.reason})`, 'backend');
       await this.stopMaster(job.id);
     } else if (job.state === 'ALLOCATING') {
@@ -247,18 +264,32 @@ export class JobRunner implements JobRunnerPort {
   recover(): void {
     const { store } = this.o;
     for (const job of store.inStates(['RUNNING'])) {
-      const jobDir = jobDirOf(this.o.dataDir, job.id);
-      const handle = reattachMaster(jobDir);
+      this.reattach(job).catch((e) => this.o.onError(e, `reattaching the master of job ${job.id}`));
+    }
+  }
+
+  private async reattach(job: JobRecord): Promise<void> {
+    const { store } = this.o;
+    const jobDir = jobDirOf(this.o.dataDir, job.id);
+    let handle = reattachMaster(jobDir);
+    // The previous daemon stopped while launching: the supervisor may still be starting.
+    for (let waited = 0; !handle && fs.existsSync(path.join(jobDir, SPEC_FILE)) && waited < LAUNCH_WAIT_MS; waited += 100) {
+      await new Promise((r) => setTimeout(r, 100));
+      handle = reattachMaster(jobDir);
+    }
+    this.starting.add(job.id);
+    try {
       if (handle) {
         // Its exit status, if it ended meanwhile, is in exit.json; its output resumes from the stored offsets.
         store.addEvent(job.id, `master reattached after a daemon restart (process group ${handle.pgid})`, 'reconcile');
         this.follow(job, handle, outputFiles(job, jobDir, store.allocation(job.id)?.nodes[0]?.name ?? 'localhost'));
-      } else {
-        // RUNNING was written but the master never started (a crash in between).
-        const lost: ExitStatus = { exitCode: null, signal: null, endedAt: new Date().toISOString(), reason: 'master lost across a daemon restart' };
-        this.onMasterExit(job.id, lost).catch((e) => this.o.onError(e, `finishing job ${job.id}`));
+        return;
       }
+    } finally {
+      this.starting.delete(job.id);
     }
+    // RUNNING was written but the master never started (a crash in between).
+    await this.onMasterExit(job.id, { exitCode: null, signal: null, endedAt: new Date().toISOString(), reason: 'master lost across a daemon restart' });
   }
 
   /**

@@ -64,6 +64,19 @@ export interface JobPatch {
   commandLine?: string[] | null;
 }
 
+/** A job's reason after a transition that names none, as squeue would show it. */
+const DEFAULT_REASON: Record<JobState, string> = {
+  PENDING: 'None',
+  ALLOCATING: 'None',
+  RUNNING: 'None',
+  COMPLETING: 'None',
+  COMPLETED: 'None',
+  FAILED: 'Failed',
+  CANCELLED: 'Cancelled',
+  TIMEOUT: 'TimeLimit',
+  NODE_FAIL: 'NodeDown',
+};
+
 const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   reason: 'reason',
   startTime: 'start_time',
@@ -190,7 +203,8 @@ export class JobStore {
     assertTransition(id, from, to);
     return this.tx(() => {
       const now = Date.now();
-      const { sets, values } = patchSql({ reason: patch.reason ?? reason, ...patch });
+      // The reason column holds SLURM-style reason codes; the free text goes to the event.
+      const { sets, values } = patchSql({ ...patch, reason: patch.reason ?? DEFAULT_REASON[to] });
       const info = this.db
         .prepare(`UPDATE jobs SET state = ?, updated_time = ?, ${sets.join(', ')} WHERE id = ? AND state = ?`)
         .run(to, now, ...values, id, from);

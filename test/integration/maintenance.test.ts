@@ -72,7 +72,9 @@ t.test('a daemon restart while a job runs loses no line and doubles none', async
   const dataDir = first.dataDir;
   const id = (await first.api('POST', '/api/v1/jobs', { script: sh('for i in $(seq 1 40); do echo "n $i"; sleep 0.05; done') })).body.job_id;
   await first.waitForState(id, ['RUNNING']);
-  await new Promise((r) => setTimeout(r, 600));
+  for (let i = 0; i < 200 && !(await first.api('GET', `/api/v1/jobs/${id}/logs?source=stdout`)).body.lines.length; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   // Stop the daemon as a crash would leave things: the master keeps running and writing.
   const runningMasters = first.daemon.runner.runningJobIds();
   t.same(runningMasters, [id]);

@@ -150,6 +150,23 @@ async function runAll(cluster: TestCluster): Promise<void> {
     const show = (await d.cli('show', 'job', '1')).stdout;
     t.match(show, /Command=\S*runcompss\.mjs --project=\S+\/jobs\/1\/project\.xml --resources=\S+\/jobs\/1\/resources\.xml/);
   });
+
+  t.test('a node that does not answer the pre-flight fails a COMPSs job, naming the node', async (t) => {
+    if (!cluster.managed) return t.skip('the reused cluster was not started by scripts/slurm-cluster.sh', () => {});
+    if (!xmllintReady(t)) return;
+    // Stop node4's slurmd: slurmctld still counts it as up for a while and allocates it.
+    const pidFile = path.join(cluster.dir, 'run', 'slurmd-node4.pid');
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    process.kill(pid, 'SIGKILL');
+    t.teardown(() => execa(path.join(PROJECT_ROOT, 'scripts/slurm-cluster.sh'), ['start', '--dir', cluster.dir]).catch(() => undefined));
+    const d = await grm(t, cluster, { compss: { runcompss: RUNCOMPSS } });
+    const app = d.writeScript('app.py', '#!/usr/bin/env python3\n#GRM --runtime=compss\nprint("never")\n');
+    t.equal((await d.cli('sbatch', '-N', '4', app)).code, 0);
+    const job = await d.waitForState(1, ['FAILED', 'COMPLETED'], 120_000);
+    t.equal(job.job_state, 'FAILED');
+    t.match(job.state_reason, /pre-flight: node node4 did not answer/);
+    t.equal(job.command_line, null, 'no master was started');
+  });
 }
 
 const cluster = await startTestCluster(t, { nodes: 4 });

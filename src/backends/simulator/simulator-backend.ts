@@ -134,6 +134,13 @@ export class SimulatorBackend implements ResourceBackend {
     if (this.started) this.armTimer(entry);
   }
 
+  /** Simulated nodes run nothing: a node in service answers, a down one does not. */
+  async preflight(allocation: Allocation): Promise<{ node: string; reason: string }[]> {
+    return allocation.nodes
+      .filter((n) => this.adminStates.get(n.name) === 'down')
+      .map((n) => ({ node: n.name, reason: this.nodeReasons.get(n.name) ?? 'node is down' }));
+  }
+
   /** The allocation of a running job, or undefined. */
   allocationOf(backendId: string): Allocation | undefined {
     const e = this.entries.get(backendId);

@@ -224,6 +224,21 @@ export class SlurmBackend implements ResourceBackend {
     this.kick();
   }
 
+  /** `srun --jobid=<holder> --overlap -w <node> true` on every node, at once, each bounded in time. */
+  async preflight(allocation: Allocation): Promise<{ node: string; reason: string }[]> {
+    const results = await Promise.all(
+      allocation.nodes.map(async (n) => {
+        try {
+          await this.commands.run('srun', [`--jobid=${allocation.backendId}`, '--overlap', '-N1', '-n1', '-w', n.name, 'true']);
+          return undefined;
+        } catch (e) {
+          return { node: n.name, reason: e instanceof Error ? e.message : String(e) };
+        }
+      }),
+    );
+    return results.filter((r): r is { node: string; reason: string } => r !== undefined);
+  }
+
   /** The allocation of a granted holder this backend tracks, or undefined. */
   allocationOf(backendId: string): Allocation | undefined {
     const t = this.tracked.get(backendId);
