@@ -71,3 +71,122 @@ const latencies = await withDaemon({ maxConcurrentMasters: 4 }, async (url, daem
 console.log(
   `allocation -> master started: median ${median(latencies).toFixed(0)} ms, min ${Math.min(...latencies)} ms, max ${Math.max(...latencies)} ms (${STARTS} jobs, 4 at a time)`,
 );
+
+// 3. Log ingest WITH the search index: LogStore.append in 20,000-line transactions (the
+//    aggregator's big-batch path) while the indexer worker indexes in parallel. "sustained" is
+//    lines / time until the last line is searchable.
+const { openDatabase } = await import('../dist/store/database.js');
+const { LogStore } = await import('../dist/store/log-store.js');
+const { LogSearch } = await import('../dist/store/log-search.js');
+const INGEST = Number(process.env.BENCH_INGEST_LINES ?? 2_000_000);
+const SEARCH_LINES = Number(process.env.BENCH_SEARCH_LINES ?? 10_000_000);
+const WORDS = ['epoch', 'loss', 'accuracy', 'worker', 'task', 'transfer', 'completed', 'scheduled', 'gradient', 'batch'];
+// ~100-byte lines of 12 tokens, 1 in 97 an ERROR; built once (building them costs more than
+// storing them) and reused cyclically, so each distinct id-N occurs every POOL lines
+const POOL = 200_000;
+const pool = Array.from(
+  { length: POOL },
+  (_, i) => `${i % 97 === 0 ? 'ERROR' : 'INFO'} [${WORDS[i % 10]}] task ${i % 5003} on node${String(i % 64).padStart(2, '0')} ${WORDS[(i * 7) % 10]} value=${(i % 1000) / 1000} id-${i}`,
+);
+const logLine = (i) => pool[i % POOL];
+
+async function fill(dir, total, { jobs = 100, batch = 20_000, onProgress } = {}) {
+  const db = openDatabase(path.join(dir, 'grm.sqlite'));
+  const store = new LogStore(db);
+  const search = new LogSearch({ db, file: path.join(dir, 'grm-search.sqlite') }).start();
+  const seqs = new Array(jobs + 1).fill(0);
+  const ts = Date.now();
+  const t0 = performance.now();
+  for (let done = 0; done < total; done += batch) {
+    const lines = [];
+    const job = 1 + ((done / batch) % jobs);
+    for (let i = done; i < Math.min(total, done + batch); i++) lines.push({ jobId: job, seq: ++seqs[job], ts: ts + Math.floor(i / 1000), source: 'stdout', line: logLine(i) });
+    store.append(lines);
+    // let the indexer's messages through, as the daemon's event loop would
+    if ((done / batch) % 10 === 0) await new Promise((r) => setImmediate(r));
+    onProgress?.(done);
+  }
+  const stored = (performance.now() - t0) / 1000;
+  await search.catchUp();
+  const indexed = (performance.now() - t0) / 1000;
+  return { db, store, search, stored, indexed };
+}
+
+{
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-bench-logs-'));
+  const { db, search, stored, indexed } = await fill(dir, INGEST);
+  console.log(
+    `log ingest with search index: ${INGEST} lines stored in ${stored.toFixed(2)} s = ${(INGEST / stored).toFixed(0)} lines/s; ` +
+      `all searchable after ${indexed.toFixed(2)} s = ${(INGEST / indexed).toFixed(0)} lines/s sustained (index lag at end of ingest ${(indexed - stored).toFixed(2)} s) (BENCH_INGEST_LINES=${INGEST})`,
+  );
+  await search.close();
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// 4. Search latency over SEARCH_LINES stored and indexed lines (100 jobs).
+{
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-bench-search-'));
+  const t0 = performance.now();
+  const { db, search } = await fill(dir, SEARCH_LINES, { batch: 100_000 });
+  console.log(`search corpus: ${SEARCH_LINES} lines stored and indexed in ${((performance.now() - t0) / 1000).toFixed(1)} s (BENCH_SEARCH_LINES=${SEARCH_LINES})`);
+  const pct = (values, p) => {
+    const s = [...values].sort((a, b) => a - b);
+    return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  };
+  const queries = [
+    [`rare phrase (${Math.ceil(SEARCH_LINES / POOL)} hits)`, () => ({ q: `"id-${Math.floor(Math.random() * POOL)}"` })],
+    ['common term, newest 100', () => ({ q: WORDS[Math.floor(Math.random() * 10)], limit: 100 })],
+    ['two terms AND', () => ({ q: `gradient AND node${String(Math.floor(Math.random() * 64)).padStart(2, '0')}`, limit: 100 })],
+    ['one job, level=error', () => ({ q: 'task', job: 1 + Math.floor(Math.random() * 100), level: 'error', limit: 100 })],
+  ];
+  for (const [name, make] of queries) {
+    const times = [];
+    for (let i = 0; i < 200; i++) {
+      const q = make();
+      const s = performance.now();
+      search.search(q);
+      times.push(performance.now() - s);
+    }
+    console.log(`search over ${SEARCH_LINES} lines, ${name}: p50 ${pct(times, 50).toFixed(2)} ms, p99 ${pct(times, 99).toFixed(2)} ms (200 queries)`);
+  }
+  await search.close();
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+// 5. Live tail: a real master prints its clock every 20 ms; the SSE client measures arrival - print.
+{
+  const TAIL = Number(process.env.BENCH_TAIL_LINES ?? 200);
+  const delays = await withDaemon({}, async (url) => {
+    const script = `#!/bin/bash\nfor i in $(seq 1 ${TAIL}); do echo "t $(date +%s%3N)"; sleep 0.02; done\n`;
+    const id = (await post(url, { name: 'tail', script })).job_id;
+    const res = await fetch(`${url}/api/v1/jobs/${id}/logs/stream?source=stdout`);
+    const out = [];
+    const decoder = new TextDecoder();
+    let text = '';
+    for await (const chunk of res.body) {
+      const now = Date.now();
+      text += decoder.decode(chunk, { stream: true });
+      let cut;
+      while ((cut = text.indexOf('\n\n')) >= 0) {
+        const block = text.slice(0, cut);
+        text = text.slice(cut + 2);
+        const m = /"line":"t (\d+)"/.exec(block);
+        if (m) out.push(now - Number(m[1]));
+        if (block.startsWith('event: end')) return out;
+      }
+    }
+    return out;
+  });
+  const s = [...delays].sort((a, b) => a - b);
+  console.log(`live tail, master line -> SSE client: p50 ${s[Math.floor(s.length / 2)]} ms, p99 ${s[Math.floor(s.length * 0.99)]} ms (${s.length} lines, default logs config)`);
+}
+
+// 6. The SLURM backend, when a cluster is given.
+if (process.env.SLURM_CONF) {
+  const { slurmBench } = await import('./slurm.mjs');
+  await slurmBench({ withDaemon, post, median });
+} else {
+  console.log('slurm: skipped (set SLURM_CONF to a cluster, e.g. eval "$(scripts/slurm-cluster.sh start)")');
+}

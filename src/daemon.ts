@@ -23,7 +23,10 @@ import { LogPipeline } from './logs/log-pipeline.js';
 import { Maintenance } from './maintenance.js';
 import { openDatabase, type Db } from './store/database.js';
 import { JobStore } from './store/job-store.js';
+import { LogSearch } from './store/log-search.js';
 import { LogStore } from './store/log-store.js';
+import { ReportStore } from './store/report-store.js';
+import { TERMINAL_STATES } from './jobs/job-types.js';
 
 export const VERSION = '0.1.0';
 
@@ -33,6 +36,8 @@ export interface Daemon {
   db: Db;
   store: JobStore;
   logStore: LogStore;
+  /** Full-text index of the log lines (its own file, built by a worker thread). */
+  logSearch: LogSearch;
   backend: ResourceBackend;
   dispatcher: Dispatcher;
   runner: JobRunner;
@@ -83,8 +88,13 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   };
   const backend = options.backend ?? buildBackend(config, db, onError);
   const logs = new LogPipeline({ store: logStore, config: config.logs, onError });
-  // Every recorded job event is also a line of the job's log, source "grm".
-  store.onEvent((event) => logs.grmLine(event.jobId, event.toState ? `${event.fromState ?? 'new'} -> ${event.toState}: ${event.reason}` : event.reason));
+  const logSearch = new LogSearch({ db, file: path.join(config.dataDir, 'grm-search.sqlite'), onError: (e) => onError(e, 'log search index') });
+  // Every recorded job event is also a line of the job's log, source "grm"; a terminal one
+  // (after its line) also tells live log readers that the job's log is complete.
+  store.onEvent((event) => {
+    logs.grmLine(event.jobId, event.toState ? `${event.fromState ?? 'new'} -> ${event.toState}: ${event.reason}` : event.reason);
+    if (event.toState !== null && TERMINAL_STATES.has(event.toState)) logs.jobEnded(event.jobId, event.toState);
+  });
 
   let dispatcher: Dispatcher | undefined;
   const runner = new JobRunner({
@@ -123,6 +133,9 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     services: {
       jobs,
       logs: logStore,
+      logFeed: logs,
+      search: logSearch,
+      reports: new ReportStore(db),
       backend,
       jobDir: (id) => jobDirOf(config.dataDir, id),
       compressHostlist,
@@ -140,6 +153,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     if (allocation && allocation.releasedTime === null) backend.restore(job.id, allocation, job.description.exclusive ?? false);
   }
   await backend.start();
+  logSearch.start();
   // Jobs caught between steps first (ALLOCATING, COMPLETING), then the masters still running.
   await maintenance.recoverAfterRestart();
   runner.recover();
@@ -153,6 +167,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     db,
     store,
     logStore,
+    logSearch,
     backend,
     dispatcher,
     runner,
@@ -171,6 +186,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       // Masters keep running (they outlive the daemon); their output waits in their files.
       await runner.detach();
       await logs.close();
+      await logSearch.close();
       await backend.stop();
       db.close();
     },

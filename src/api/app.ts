@@ -11,7 +11,10 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { installErrorHandler } from './error-handler.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { jobRoutes } from './routes/jobs.js';
+import { logStreamRoutes } from './routes/log-stream.js';
 import { logRoutes } from './routes/logs.js';
+import { reportRoutes } from './routes/reports.js';
+import { searchRoutes } from './routes/search.js';
 import type { ApiServices } from './services.js';
 
 export interface AppOptions {
@@ -42,6 +45,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     async (api) => {
       await api.register(jobRoutes, { services: options.services });
       await api.register(logRoutes, { services: options.services });
+      await api.register(logStreamRoutes, { services: options.services });
+      await api.register(searchRoutes, { services: options.services });
+      await api.register(reportRoutes, { services: options.services });
       await api.register(clusterRoutes, { services: options.services });
     },
     { prefix: '/api/v1' },

@@ -155,3 +155,57 @@ export const PartitionSchema = Type.Object({
   nodes: Type.String(),
   node_count: Type.Integer(),
 });
+
+// --- log search and reports ---
+
+export const SearchResultSchema = Type.Object({
+  hits: Type.Array(
+    Type.Object({
+      job_id: Type.Integer(),
+      seq: Type.Integer(),
+      time: Type.String(),
+      source: Type.String(),
+      line: Type.String(),
+      level: Type.Optional(Type.Union(['error', 'warn', 'info', 'debug'].map((l) => Type.Literal(l)))),
+    }),
+  ),
+  /** more hits exist than `limit` */
+  truncated: Type.Boolean(),
+});
+
+const ReportAllocationSchema = Type.Union([
+  Type.Object({
+    backend: Type.String(),
+    backend_id: Type.String(),
+    partition: Type.String(),
+    nodes: Type.String(),
+    node_list: Type.Array(AllocatedNodeSchema),
+    granted_time: Type.String(),
+    released_time: Type.Union([Type.String(), Type.Null()]),
+  }),
+  Type.Null(),
+]);
+
+export const JobReportSchema = Type.Object({
+  job: JobSchema,
+  allocation: ReportAllocationSchema,
+  timeline: Type.Array(JobEventSchema),
+  exit: Type.Object({
+    code: Type.Union([Type.Integer(), Type.Null()]),
+    signal: Type.Union([Type.String(), Type.Null()]),
+    state: JobStateSchema,
+    reason: Type.String(),
+  }),
+  line_counts: Type.Record(Type.String(), Type.Integer()),
+  first_errors: Type.Array(LogLineSchema),
+});
+
+export const PeriodReportSchema = Type.Object({
+  since: Type.String(),
+  until: Type.String(),
+  jobs_by_state: Type.Record(Type.String(), Type.Integer()),
+  node_hours_by_user: Type.Record(Type.String(), Type.Number()),
+  node_hours_by_partition: Type.Record(Type.String(), Type.Number()),
+  failure_reasons: Type.Array(Type.Object({ reason: Type.String(), count: Type.Integer() })),
+  utilisation: Type.Array(Type.Object({ time: Type.String(), nodes_busy: Type.Number(), nodes_total: Type.Integer() })),
+});

@@ -1,11 +1,25 @@
 /** What the API needs from the rest of the daemon; the composition root passes it in. */
 import type { ResourceBackend } from '../backends/resource-backend.js';
 import type { JobService } from '../jobs/job-service.js';
+import type { LogSubscriber } from '../logs/log-aggregator.js';
+import type { LogSearch } from '../store/log-search.js';
 import type { LogStore } from '../store/log-store.js';
+import type { ReportStore } from '../store/report-store.js';
+
+/** The live side of the logs (the LogPipeline): lines as they are stored, and job ends. */
+export interface LogFeed {
+  subscribe(jobId: number, fn: LogSubscriber): () => void;
+  /** Stores the aggregator's buffer now. */
+  flush(): void;
+  onJobEnded(jobId: number, fn: (state: string) => void): () => void;
+}
 
 export interface ApiServices {
   jobs: JobService;
   logs: LogStore;
+  logFeed: LogFeed;
+  search: LogSearch;
+  reports: ReportStore;
   backend: ResourceBackend;
   /** The folder of a job (project.xml, resources.xml, outputs). */
   jobDir(id: number): string;

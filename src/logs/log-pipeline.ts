@@ -2,7 +2,9 @@
  * The daemon's log pipeline: one aggregator over the store, tails of each job's output files
  * resumed from the offsets stored with the lines, and the GRM's own lines per job.
  */
-import { LogAggregator, watchJobOutput, type LogSink } from './log-aggregator.js';
+import { LogAggregator, watchJobOutput, type LogSink, type LogSubscriber } from './log-aggregator.js';
+
+export type JobEndListener = (state: string) => void;
 
 export interface LogPipelineConfig {
   batchLines: number;
@@ -25,6 +27,7 @@ export interface LogPipelineOptions {
 
 export class LogPipeline {
   readonly aggregator: LogAggregator;
+  private readonly endListeners = new Map<number, Set<JobEndListener>>();
 
   constructor(private readonly o: LogPipelineOptions) {
     this.aggregator = new LogAggregator(o.store, {
@@ -55,7 +58,52 @@ export class LogPipeline {
     this.aggregator.note(jobId, text);
   }
 
+  /** Live lines of a job, delivered right after they are stored (SSE). Returns the unsubscribe function. */
+  subscribe(jobId: number, fn: LogSubscriber): () => void {
+    return this.aggregator.subscribe(jobId, fn);
+  }
+
+  /** Stores what is buffered now (a reader about to finish a job's log wants its last GRM lines). */
+  flush(): void {
+    this.aggregator.flush();
+  }
+
+  /** Called once a job has reached a terminal state (its output was drained before that). */
+  onJobEnded(jobId: number, fn: JobEndListener): () => void {
+    let set = this.endListeners.get(jobId);
+    if (set === undefined) this.endListeners.set(jobId, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+      if (set.size === 0 && this.endListeners.get(jobId) === set) this.endListeners.delete(jobId);
+    };
+  }
+
+  /** The composition root reports terminal transitions here (after the event's GRM line was ingested). */
+  jobEnded(jobId: number, state: string): void {
+    // Stored now, in the same tick as the terminal state: whoever sees the job ended finds
+    // every line of it, the GRM's last one included.
+    try {
+      this.aggregator.flush();
+    } catch (e) {
+      this.o.onError(e, `storing the last lines of job ${jobId}`);
+    }
+    const set = this.endListeners.get(jobId);
+    if (set === undefined) return;
+    // deferred: listeners write to sockets, which the store's commit callback should not wait for
+    setImmediate(() => {
+      for (const fn of [...set]) {
+        try {
+          fn(state);
+        } catch (e) {
+          this.o.onError(e, `log listeners of job ${jobId}`);
+        }
+      }
+    });
+  }
+
   async close(): Promise<void> {
     this.aggregator.close();
+    this.endListeners.clear();
   }
 }

@@ -249,11 +249,14 @@ export class LogSearch {
     this.worker = null;
     for (const w of this.waiters.splice(0)) w.reject(new Error('log search closed'));
     if (worker !== null) {
+      worker.ref(); // unref'd while running so it never holds the process; now we wait for it
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
       worker.postMessage({ type: 'close' });
       // a chunk in progress finishes first (bounded); past that, stop it (its transaction rolls back)
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, 10_000).unref());
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, 10_000)));
       await Promise.race([exited, timeout]);
+      clearTimeout(timer);
       await worker.terminate();
     }
     try {

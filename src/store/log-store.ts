@@ -44,26 +44,31 @@ export const levelName = (code: number | null): LogLevel | undefined => (code ? 
 // Python tracebacks. Lower-case prose ("0 errors") is deliberately not a marker. Stderr
 // alone does not make a line an error: Python logging, progress bars and COMPSs write
 // ordinary information there (the job report lists stderr lines separately).
-const LEVEL_RE =
-  /\b(FATAL|CRITICAL|SEVERE|ERROR|WARNING|WARN|INFO|DEBUG|TRACE)\b|\[(fatal|critical|error|err|warning|warn|info|debug|trace)\]|\blevel=["']?(fatal|critical|error|err|warning|warn|info|debug|trace)\b|^(Traceback \(most recent call last\)|Exception in thread )/i;
+// Separate patterns, each tried only when it can match (a cheap includes() first): this runs
+// for every stored line, on the ingest path.
+const UPPER_RE = /\b(FATAL|CRITICAL|SEVERE|ERROR|WARNING|WARN|INFO|DEBUG|TRACE)\b/;
+const BRACKET_RE = /\[(fatal|critical|error|err|warning|warn|info|debug|trace)\]/i;
+const LOGFMT_RE = /\blevel=["']?(fatal|critical|error|err|warning|warn|info|debug|trace)\b/i;
 const LEVEL_OF: Record<string, number> = {
-  fatal: 1, critical: 1, severe: 1, error: 1, err: 1, traceback: 1, exception: 1,
+  fatal: 1, critical: 1, severe: 1, error: 1, err: 1,
   warning: 2, warn: 2,
   info: 3,
   debug: 4, trace: 4,
 };
 
-/** The level a line announces (1 error ... 4 debug), or null. The first marker wins. */
+/** The level a line announces (1 error ... 4 debug), or null. The leftmost marker wins. */
 export function lineLevel(line: string): number | null {
-  const m = LEVEL_RE.exec(line);
-  if (m === null) return null;
-  if (m[1] !== undefined) {
-    // bare words count only in upper case ("Error handling enabled" is prose)
-    if (m[1] !== m[1].toUpperCase()) return lineLevel(line.slice(m.index + m[1].length));
-    return LEVEL_OF[m[1].toLowerCase()] ?? null;
+  if (line.startsWith('Traceback (most recent call last)') || line.startsWith('Exception in thread ')) return 1;
+  let best: RegExpExecArray | null = UPPER_RE.exec(line);
+  if (line.includes('[')) {
+    const m = BRACKET_RE.exec(line);
+    if (m !== null && (best === null || m.index < best.index)) best = m;
   }
-  const word = (m[2] ?? m[3] ?? m[4]!.split(' ')[0]!).toLowerCase();
-  return LEVEL_OF[word] ?? null;
+  if (line.includes('level=')) {
+    const m = LOGFMT_RE.exec(line);
+    if (m !== null && (best === null || m.index < best.index)) best = m;
+  }
+  return best === null ? null : (LEVEL_OF[best[1]!.toLowerCase()] ?? null);
 }
 
 const ROWS_PER_STATEMENT = 128;

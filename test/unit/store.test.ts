@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { openDatabase } from '../../src/store/database.js';
+import { MIGRATIONS } from '../../src/store/migrations.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { LogStore } from '../../src/store/log-store.js';
 
@@ -20,9 +21,9 @@ const newJob = { name: 'j', user: 'u', partition: 'batch', description: { minimu
 
 t.test('migrations are applied once and recorded', async (t) => {
   const { db, file } = store(t);
-  t.same(db.prepare('SELECT version FROM schema_migrations').all(), [{ version: 1 }]);
+  t.same(db.prepare('SELECT version FROM schema_migrations ORDER BY version').all(), MIGRATIONS.map((m) => ({ version: m.version })));
   const again = openDatabase(file);
-  t.same(again.prepare('SELECT count(*) AS n FROM schema_migrations').get(), { n: 1 });
+  t.same(again.prepare('SELECT count(*) AS n FROM schema_migrations').get(), { n: MIGRATIONS.length });
   again.close();
   t.equal(db.pragma('journal_mode', { simple: true }), 'wal');
 });

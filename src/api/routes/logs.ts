@@ -1,4 +1,5 @@
-/** /api/v1/jobs/:id/logs: a job's stored lines, in order, resumable with `after`. */
+/** /api/v1/jobs/:id/logs: a job's stored lines, in order, resumable with `after`; logs.txt: all of them as text. */
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ErrorSchema, IdParams, JobStateSchema, LogLineSchema } from '../schemas.js';
@@ -44,4 +45,39 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
       };
     },
   );
+
+  app.get(
+    '/jobs/:id/logs.txt',
+    {
+      schema: {
+        summary: "A job's whole log as text: `<ISO time> <source>: <line>` per line (a download)",
+        params: IdParams,
+        response: { '4xx': ErrorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      services.jobs.get(id);
+      const logs = services.logs;
+      // pages read on demand as the client takes them: a big job is never held in memory
+      async function* text() {
+        let after = 0;
+        for (;;) {
+          const page = logs.read(id, { after, limit: TEXT_PAGE });
+          if (page.length === 0) return;
+          let chunk = '';
+          for (const l of page) chunk += `${new Date(l.ts).toISOString()} ${l.source}: ${l.line}\n`;
+          yield chunk;
+          after = page[page.length - 1]!.seq;
+          if (page.length < TEXT_PAGE) return;
+        }
+      }
+      return reply
+        .type('text/plain; charset=utf-8')
+        .header('content-disposition', `attachment; filename="grm-job-${id}.log"`)
+        .send(Readable.from(text(), { objectMode: false }) as never); // a stream: the typed (JSON) response does not apply
+    },
+  );
 };
+
+const TEXT_PAGE = 5000;
