@@ -74,9 +74,9 @@ export function areaChart({ title, points, valueLabel = 'Busy', totalLabel = 'To
       `peak ${formatNumber(peak)} ${valueLabel.toLowerCase()}, mean utilisation ${formatNumber(mean * 100)}%.`
     : 'No data in this period.';
   if (pts.length < 1) return figure({ title, description, graphic: el('p', { class: 'muted' }, 'No data in this period.'), table: el('p', {}, 'No data.') });
-  const W = 720;
-  const H = 240;
-  const m = { l: 44, r: 12, t: 12, b: 36 };
+  const W = 1000;
+  const H = 260;
+  const m = { l: 44, r: 12, t: 30, b: 30 };
   const t0 = pts[0].t;
   const t1 = pts.length > 1 ? pts[pts.length - 1].t : t0 + 1;
   const yMax = Math.max(1, ...pts.map((p) => Math.max(p.v, p.total ?? 0)));
@@ -104,7 +104,7 @@ export function areaChart({ title, points, valueLabel = 'Busy', totalLabel = 'To
     svg('path', { d: area, class: 'area' }),
     svg('path', { d: line((p) => p.v), class: 'line' }),
     pts.some((p) => p.total !== undefined) ? svg('path', { d: line((p) => p.total ?? 0), class: 'total' }) : '',
-    svg('g', { class: 'chart-legend', transform: `translate(${m.l + 8},${m.t + 4})` },
+    svg('g', { class: 'chart-legend', transform: `translate(${m.l},4)` },
       svg('rect', { width: 12, height: 12, class: 'area' }), svg('text', { x: 18, y: 10 }, valueLabel),
       svg('line', { x1: 110, x2: 130, y1: 6, y2: 6, class: 'total' }), svg('text', { x: 136, y: 10 }, totalLabel)));
   const rows = pts.map((p) => [formatTime(new Date(p.t).toISOString()), formatNumber(p.v), p.total === undefined ? '' : formatNumber(p.total)]);

@@ -36,8 +36,10 @@ export class LogPanel {
     this.spacer = el('div', { class: 'log-spacer' });
     this.viewport = el('div', {
       class: 'log-viewport', tabindex: '0', role: 'region',
-      'aria-label': `Log of job ${jobId}. Arrow keys and Page Up/Down scroll, End follows the tail, n and N move between matches, / finds.`,
+      'aria-label': `Log lines of job ${jobId}`, 'aria-describedby': `${id}-keys`,
     }, this.spacer);
+    this.keys = el('p', { id: `${id}-keys`, class: 'visually-hidden' },
+      'Arrow keys and Page Up/Down scroll, Home goes to the first line, End to the last and follows new lines, n and Shift+N move between matches, slash finds.');
 
     this.element = el('section', { class: 'log-panel', 'aria-labelledby': `${id}-h` },
       el('h3', { id: `${id}-h` }, 'Log'),
@@ -47,10 +49,10 @@ export class LogPanel {
         this.prevButton, this.nextButton, this.matchStatus,
         el('span', { class: 'spacer' }),
         this.errorButton, this.followButton, this.download),
-      this.info, this.viewport);
+      this.info, this.keys, this.viewport);
 
     this.sourceSelect.addEventListener('change', () => this.setSource(this.sourceSelect.value));
-    this.searchInput.addEventListener('input', debounce(() => this.setTerm(this.searchInput.value), 120));
+    this.searchInput.addEventListener('input', debounce(() => this.setTerm(this.searchInput.value, true), 120));
     this.searchInput.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') { e.preventDefault(); this.setTerm(this.searchInput.value, true); this.step(e.shiftKey ? -1 : 1); }
     });
@@ -222,7 +224,8 @@ export class LogPanel {
   }
 
   step(dir) {
-    const from = Math.floor((this.viewport.scrollTop + this.viewport.clientHeight / 2) / ROW_HEIGHT);
+    // The first move goes from the top line in view; while following the tail, from the start.
+    const from = this.following ? 0 : Math.floor(this.viewport.scrollTop / ROW_HEIGHT);
     const k = this.search.step(dir, from);
     if (k < 0) { this.updateMatches(); return; }
     this.scrollToRow(k);

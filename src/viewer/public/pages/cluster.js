@@ -54,8 +54,9 @@ export async function mountCluster(root) {
       if (stopped) return;
       render({ nodes: n.nodes, partitions: p.partitions });
       status.classList.remove('error');
-      const busy = n.nodes.filter((x) => x.jobs.length || x.allocations.length).length;
-      setText(status, `${n.nodes.length} nodes, ${busy} running jobs. Updated ${formatTime(new Date().toISOString()).slice(11)}.`);
+      const busy = n.nodes.filter((x) => x.allocations.length).length;
+      const jobs = new Set(n.nodes.flatMap((x) => x.jobs)).size;
+      setText(status, `${n.nodes.length} nodes, ${busy} in use by ${jobs} job${jobs === 1 ? '' : 's'}. Updated ${formatTime(new Date().toISOString()).slice(11)}.`);
     } catch (e) {
       if (stopped) return;
       status.classList.add('error');

@@ -76,7 +76,6 @@ export async function mountJobs(root) {
     st.className = `state state-${j.job_state}`;
     st.title = j.job_state;
     r.cells[2].title = j.name;
-    r.tr.setAttribute('aria-label', `Job ${j.job_id} ${j.name}, ${j.job_state}, user ${j.user_name}, submitted ${formatTime(j.submit_time)}`);
   }
 
   function syncTabStop() {

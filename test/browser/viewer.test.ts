@@ -1,0 +1,247 @@
+/**
+ * The web viewer in a real (Debian) chromium against a real daemon: the jobs table and its
+ * keyboard use, a live log, find-in-log, the cluster, the report, and a 200,000-line log that
+ * stays virtualised. No request may leave 127.0.0.1. Screenshots go to the test's temp dir
+ * and /tmp/grm-screens/.
+ */
+import t, { type Test } from 'tap';
+import { requireSystem } from '../helpers/system.js';
+import { SMALL_CLUSTER, startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startBrowser, type TestBrowser } from '../helpers/browser.js';
+
+// page.evaluate callbacks run in the page; this project compiles without the DOM library.
+declare const document: any;
+declare const window: any;
+type HTMLElement = any;
+
+const sh = (body: string) => `#!/bin/bash\n${body}\n`;
+
+if (requireSystem(t, 'browser')) {
+  let d: TestDaemon;
+  let b: TestBrowser;
+
+  t.before(async () => {
+    d = await startDaemon(t, SMALL_CLUSTER);
+    b = await startBrowser(t);
+  });
+
+  /** A subtest that ends by checking the page made no script error and asked no other host. */
+  const pageTest = (name: string, fn: (t: Test) => Promise<void>) =>
+    t.test(name, async (t) => {
+      await fn(t);
+      t.same(b.pageErrors.splice(0), [], 'no script error in the page');
+      t.same(b.blocked, [], 'the viewer asked no host but the daemon');
+    });
+
+  const submit = async (body: Record<string, unknown>) => {
+    const res = await d.api('POST', '/api/v1/jobs', body, { 'x-grm-user': 'alice' });
+    if (res.status !== 201) throw new Error(`submit: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.job_id as number;
+  };
+
+  pageTest('the jobs page lists a submitted job, keeps its filters and focus while refreshing, and opens it from the keyboard', async (t) => {
+    const id = await submit({ name: 'web-list', minimum_nodes: 2, script: sh('sleep 30') });
+    await d.waitForState(id, ['RUNNING']);
+    const { page } = b;
+    await page.goto(`${d.url}/#/`);
+    const row = page.locator(`tr[data-job-id="${id}"]`);
+    await row.waitFor();
+    const cells = await row.locator('td').allTextContents();
+    t.equal(cells[0], String(id), 'JOBID');
+    t.equal(cells[2], 'web-list', 'NAME');
+    t.equal(cells[3], 'alice', 'USER');
+    t.equal(cells[4], 'R', 'ST');
+    t.equal(cells[6], '2', 'NODES');
+    t.match(cells[7], /^node\[\d+-\d+\]$/, 'NODELIST');
+    t.same(await page.locator('table.jobs thead th').allTextContents(), ['JOBID', 'PARTITION', 'NAME', 'USER', 'ST', 'TIME', 'NODES', 'NODELIST(REASON)', 'EXIT']);
+
+    // Filters are labelled controls; the free text filters the rows; the focus survives polls.
+    await page.getByLabel('Search').fill('web-l');
+    await page.getByLabel('Search').focus();
+    await page.waitForTimeout(2600); // more than one refresh
+    t.equal(await page.evaluate(() => document.activeElement?.id), 'f-text', 'the focus stays in the filter across refreshes');
+    t.equal(await page.getByLabel('Search').inputValue(), 'web-l', 'the filter keeps its value');
+    t.equal(await row.count(), 1);
+    t.match(page.url(), /q=web-l/, 'the filters are in the address');
+    await page.getByLabel('Search').fill('no-such-job');
+    await page.locator('.empty:not([hidden])').waitFor();
+    t.equal(await row.count(), 0, 'filtered out');
+    await page.getByLabel('State').selectOption('RUNNING');
+    await page.getByLabel('Search').fill('');
+    await row.waitFor();
+    await b.screenshot('jobs');
+
+    // Keyboard: Tab from the last filter reaches the rows; Enter opens the job.
+    await page.getByRole('button', { name: 'Clear filters' }).focus();
+    let onRow = false;
+    for (let i = 0; i < 5 && !onRow; i++) {
+      await page.keyboard.press('Tab');
+      onRow = await page.evaluate(() => document.activeElement?.tagName === 'TR');
+    }
+    t.ok(onRow, 'Tab reaches the jobs table rows');
+    const focused = await page.evaluate(() => (document.activeElement as HTMLElement).dataset.jobId);
+    t.equal(focused, String(id), 'the newest job is the first row');
+    await page.keyboard.press('Enter');
+    await page.waitForURL(new RegExp(`#/jobs/${id}$`));
+    await page.locator('h2', { hasText: `Job ${id}: web-list` }).waitFor();
+    t.pass('Enter on a row opens the job');
+    await d.api('DELETE', `/api/v1/jobs/${id}`);
+  });
+
+  pageTest('the job page shows its log live while the job runs', async (t) => {
+    const id = await submit({ name: 'ticker', script: sh('seq -f "warm-up %g" 1 60\nfor i in $(seq 1 150); do echo "tick $i"; sleep 0.2; done') });
+    await d.waitForState(id, ['RUNNING']);
+    const { page } = b;
+    await page.goto(`${d.url}/#/jobs/${id}`);
+    await page.evaluate(() => ((window as any).__noReload = true));
+    const maxTick = () =>
+      page.evaluate(() =>
+        Math.max(0, ...[...document.querySelectorAll('.log-row .tx')].map((e) => Number(/^tick (\d+)$/.exec(e.textContent ?? '')?.[1] ?? 0))),
+      );
+    await page.locator('.log-row .tx', { hasText: /^tick \d+$/ }).first().waitFor();
+    const first = await maxTick();
+    await page.waitForFunction((n) => [...document.querySelectorAll('.log-row .tx')].some((e) => e.textContent === `tick ${n}`), first + 5, { timeout: 15_000 });
+    t.ok((await maxTick()) >= first + 5, `lines printed after the page opened appear (from tick ${first} to ${await maxTick()})`);
+    t.equal(await page.evaluate(() => (window as any).__noReload), true, 'without a reload');
+    t.match(await page.locator('.log-info').textContent(), /live: (streaming|polling)/, 'says how it follows');
+    t.equal(await page.getByRole('button', { name: /^Following$/ }).getAttribute('aria-pressed'), 'true', 'following the tail');
+    t.ok(await page.getByRole('button', { name: 'Cancel job…' }).isVisible(), 'a live job can be cancelled');
+
+    // Scrolling up pauses following; the button resumes it.
+    await page.locator('.log-viewport').evaluate((e) => (e.scrollTop = 0));
+    await page.getByRole('button', { name: /^Follow/ }).and(page.locator('[aria-pressed="false"]')).waitFor();
+    await page.waitForTimeout(600);
+    t.ok(await page.locator('.log-row .tx', { hasText: /^warm-up 1$/ }).isVisible(), 'stays where the user scrolled');
+    await page.locator('.log-panel').scrollIntoViewIfNeeded();
+    await b.screenshot('job-live-paused');
+    await page.getByRole('button', { name: /^Follow/ }).click();
+    const before = await maxTick();
+    await page.waitForFunction((n) => [...document.querySelectorAll('.log-row .tx')].some((e) => e.textContent === `tick ${n}`), before + 2);
+    t.pass('following again shows the newest lines');
+    await b.screenshot('job-live');
+    await d.api('DELETE', `/api/v1/jobs/${id}`);
+  });
+
+  pageTest('find in the log highlights matches; first error jumps to stderr', async (t) => {
+    const id = await submit({
+      name: 'needle',
+      script: sh('for i in $(seq 1 400); do echo "hay $i"; done\necho "the Needle is here"\necho "oops: disk full" >&2\nfor i in $(seq 1 400); do echo "more hay $i"; done\necho "second needle"'),
+    });
+    await d.waitForState(id, ['COMPLETED']);
+    const { page } = b;
+    await page.goto(`${d.url}/#/jobs/${id}`);
+    await page.locator('.log-info', { hasText: 'every line loaded' }).waitFor();
+    const find = page.getByLabel('Find', { exact: true });
+    await find.fill('needle');
+    await find.press('Enter');
+    const mark = page.locator('.log-row.current mark');
+    await mark.waitFor();
+    t.equal((await mark.textContent())?.toLowerCase(), 'needle', 'the match is a <mark>');
+    t.match(await page.locator('.match-status').textContent(), /Match 1 of 2/);
+    t.ok(await mark.isVisible(), 'the match is scrolled into view');
+    await find.press('Enter');
+    await page.locator('.log-row.current .tx', { hasText: 'second needle' }).waitFor();
+    t.match(await page.locator('.match-status').textContent(), /Match 2 of 2/, 'Enter goes to the next match');
+    await find.press('Shift+Enter');
+    await page.locator('.log-row.current .tx', { hasText: 'the Needle is here' }).waitFor();
+    t.pass('Shift+Enter goes back');
+    await page.locator('.log-panel').scrollIntoViewIfNeeded();
+    await b.screenshot('job-search');
+    await page.getByRole('button', { name: 'First error' }).click();
+    const flash = page.locator('.log-row.flash');
+    await flash.waitFor();
+    t.equal(await flash.locator('.tx').textContent(), 'oops: disk full');
+    t.equal(await page.locator('button.follow').getAttribute('aria-pressed'), 'false', 'jumping stops following');
+    await page.getByLabel('Source', { exact: true }).selectOption('stderr');
+    await page.waitForFunction(() => document.querySelectorAll('.log-row').length === 1);
+    t.equal(await page.locator('.log-row .tx').textContent(), 'oops: disk full', 'the source filter');
+    t.ok(await page.getByRole('button', { name: 'Cancel job…' }).isHidden(), 'an ended job has no cancel button');
+    t.equal(await page.getByRole('link', { name: 'Download' }).getAttribute('href'), `/api/v1/jobs/${id}/logs.txt`);
+    await page.locator('summary', { hasText: 'project.xml' }).click();
+    await page.locator('pre.xml', { hasText: '<Project' }).first().waitFor();
+    t.pass('project.xml shows as text');
+    await page.locator('summary', { hasText: 'project.xml' }).scrollIntoViewIfNeeded();
+    await b.screenshot('job-done');
+  });
+
+  pageTest('the cluster page shows the 8 nodes and a running job on its node', async (t) => {
+    const id = await submit({ name: 'where', minimum_nodes: 1, script: sh('sleep 30') });
+    const job = await d.waitForState(id, ['RUNNING']);
+    const { page } = b;
+    await page.goto(`${d.url}/#/cluster`);
+    await page.locator('.node-tile').first().waitFor();
+    t.equal(await page.locator('.node-tile').count(), 8, '8 node tiles');
+    t.equal(await page.locator('table.data tbody tr[data-node]').count(), 8, '8 rows in the node table');
+    const tile = page.locator(`.node-tile[data-node="${job.nodes}"]`);
+    await tile.locator(`a[href="#/jobs/${id}"]`).waitFor();
+    t.match(await tile.locator('.state').textContent(), /^(alloc|mix)$/, 'the state in words, not colour alone');
+    t.ok(await page.locator('.legend li').count() >= 3, 'a legend');
+    await b.screenshot('cluster');
+    await tile.locator(`a[href="#/jobs/${id}"]`).click();
+    await page.locator('h2', { hasText: `Job ${id}: where` }).waitFor();
+    t.pass('a job on a node links to the job');
+    await d.api('DELETE', `/api/v1/jobs/${id}`);
+  });
+
+  pageTest('the report page renders its charts', async (t) => {
+    const failing = await submit({ name: 'fails', script: sh('echo bad >&2; exit 3') });
+    await d.waitForState(failing, ['FAILED']);
+    const probe = await d.api('GET', `/api/v1/report?since=${new Date(Date.now() - 86400_000).toISOString()}&until=${new Date().toISOString()}`);
+    const { page } = b;
+    await page.goto(`${d.url}/#/report`);
+    await page.locator('figure.chart svg').first().waitFor();
+    const source = await page.locator('.report-body').getAttribute('data-source');
+    t.ok(await page.locator('figure.chart svg[role="img"] title').count() >= 4, 'charts with a text title');
+    t.ok((await page.locator('figure.chart svg desc').first().textContent())!.length > 0, 'and a description');
+    await page.getByRole('button', { name: 'Show as table' }).first().click();
+    await page.locator('.chart-table:not([hidden]) table').first().waitFor();
+    t.pass('each chart can show its numbers as a table');
+    t.ok(await page.locator('.failures td', { hasText: /exit 3|FAILED|NonZero/ }).count(), 'the failure shows among the reasons');
+    await page.getByLabel('Last 7 days').check();
+    await page.waitForURL(/range=7d/);
+    await b.screenshot('report');
+    if (probe.status === 404) {
+      t.equal(source, 'local', 'without the report API the page computes the report from the job list');
+      t.skip('GET /api/v1/report answered 404: the report API is not on this daemon yet, so the API-backed report is untested', () => {});
+      return;
+    }
+    t.equal(probe.status, 200, JSON.stringify(probe.body));
+    t.equal(source, 'api', 'the report comes from GET /api/v1/report');
+    t.ok(await page.locator('.chart-svg .area').count(), 'the utilisation area chart');
+  });
+
+  pageTest('a 200,000-line log stays virtualised and scrolls to its end', async (t) => {
+    const id = await submit({ name: 'big', script: sh('seq 1 200000') });
+    await d.waitForState(id, ['COMPLETED'], 120_000);
+    const { page } = b;
+    const started = Date.now();
+    await page.goto(`${d.url}/#/jobs/${id}`);
+    await page.locator('.log-info', { hasText: 'every line loaded' }).waitFor({ timeout: 60_000 });
+    await page.locator('.log-row .tx', { hasText: /^200000$/ }).waitFor();
+    t.comment(`200,000 lines loaded and shown in ${Date.now() - started} ms`);
+    const rows = () => page.locator('.log-row').count();
+    t.ok((await rows()) < 300, `few row elements in the DOM (${await rows()})`);
+    t.ok(await page.locator('.log-row .tx', { hasText: /^200000$/ }).isVisible(), 'the last line is on screen (following)');
+    const viewport = page.locator('.log-viewport');
+    await viewport.focus();
+    await page.keyboard.press('Home');
+    await page.locator('.log-row .tx', { hasText: /^1$/ }).waitFor();
+    t.ok((await rows()) < 300, 'still few rows at the top');
+    await viewport.evaluate((e) => (e.scrollTop = e.scrollHeight / 2));
+    await page.locator('.log-row .tx', { hasText: /^100000$/ }).waitFor();
+    await page.locator('.log-panel').scrollIntoViewIfNeeded();
+    await b.screenshot('job-200k-middle');
+    await page.keyboard.press('End');
+    await page.locator('.log-row .tx', { hasText: /^200000$/ }).waitFor();
+    t.ok(await page.locator('.log-row .tx', { hasText: /^200000$/ }).isVisible(), 'End shows line 200000');
+    t.ok((await rows()) < 300, `still few rows at the end (${await rows()})`);
+    const find = page.getByLabel('Find', { exact: true });
+    const t0 = Date.now();
+    await find.fill('199999');
+    await find.press('Enter');
+    await page.locator('.log-row.current mark', { hasText: '199999' }).waitFor();
+    t.comment(`find over 200,000 lines: ${Date.now() - t0} ms`);
+    await page.locator('.log-panel').scrollIntoViewIfNeeded();
+    await b.screenshot('job-200k');
+  });
+}
