@@ -28,6 +28,7 @@ import { defaultClusterSpec, validateClusterSpec, type SimulatedClusterSpec } fr
 import { wallClock, type Clock, type TimerHandle } from './clock.js';
 import { buildUsage, type NodeAdminState, type RunningAllocation } from './placement.js';
 import { compareRequestPriority, schedule, validateRequest, type QueuedRequest } from './scheduler.js';
+import { restoredRequest } from '../restored-request.js';
 
 export { wallClock, ManualClock, type Clock, type TimerHandle } from './clock.js';
 
@@ -105,22 +106,7 @@ export class SimulatorBackend implements ResourceBackend {
   restore(jobId: number, allocation: Allocation, exclusive: boolean): void {
     if (this.entries.has(allocation.backendId)) return;
     const seq = Number(allocation.backendId.replace(/^sim-/, '')) || 0;
-    const count = allocation.nodes.length;
-    const request: ResourceRequest = {
-      jobId,
-      name: 'restored',
-      user: '',
-      partition: allocation.partition,
-      minNodes: count,
-      maxNodes: count,
-      tasks: count,
-      cpusPerTask: 1,
-      gpusPerNode: 0,
-      timeLimitMinutes: null,
-      exclusive,
-      nice: 0,
-      submitTime: allocation.startTime,
-    };
+    const request = restoredRequest(jobId, allocation, exclusive);
     const entry: Entry = {
       id: allocation.backendId,
       seq,

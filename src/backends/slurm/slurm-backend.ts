@@ -28,6 +28,7 @@ import { HOLDER_SCRIPT, holderSbatchArgs } from './holder-job.js';
 import { parseScontrolPartitions, parseSinfoJson, type ScontrolPartition } from './sinfo-parse.js';
 import { SlurmCommands } from './slurm-commands.js';
 import { parseSqueueJson, type SqueueJobStatus } from './squeue-parse.js';
+import { restoredRequest } from '../restored-request.js';
 
 export interface SlurmBackendOptions {
   /** Directory of sbatch/squeue/...; default PATH. */
@@ -198,22 +199,7 @@ export class SlurmBackend implements ResourceBackend {
 
   restore(jobId: number, allocation: Allocation, exclusive: boolean): void {
     if (this.tracked.has(allocation.backendId)) return;
-    const count = allocation.nodes.length;
-    const request: ResourceRequest = {
-      jobId,
-      name: 'restored',
-      user: '',
-      partition: allocation.partition,
-      minNodes: count,
-      maxNodes: count,
-      tasks: count,
-      cpusPerTask: 1,
-      gpusPerNode: 0,
-      timeLimitMinutes: null,
-      exclusive,
-      nice: 0,
-      submitTime: allocation.startTime,
-    };
+    const request = restoredRequest(jobId, allocation, exclusive);
     this.tracked.set(allocation.backendId, {
       backendId: allocation.backendId,
       request,
