@@ -106,6 +106,7 @@ export class LogSearch {
   private readonly chunkRows: number;
   private readonly onError: (error: Error) => void;
   private readonly jobBounds;
+  private readonly jobLastId;
   private readonly topId;
 
   constructor(private readonly o: LogSearchOptions) {
@@ -124,6 +125,7 @@ export class LogSearch {
     `);
     this.indexed = this.readIndexedTo();
     this.jobBounds = db.prepare('SELECT id FROM log_lines WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT 1');
+    this.jobLastId = db.prepare('SELECT id FROM log_lines WHERE job_id = ? ORDER BY seq DESC LIMIT 1');
     this.topId = db.prepare('SELECT coalesce(max(id), 0) AS n FROM log_lines');
   }
 
@@ -183,8 +185,9 @@ export class LogSearch {
       // a job's lines have increasing ids in seq order: bound the FTS scan to its id range
       const first = this.jobBounds.get(query.job, query.after ?? 0) as { id: number } | undefined;
       if (first === undefined) return { hits: [], truncated: false };
-      where.push('f.rowid >= ?', 'l.job_id = ?');
-      params.push(first.id, query.job);
+      const last = this.jobLastId.get(query.job) as { id: number };
+      where.push('f.rowid >= ?', 'f.rowid <= ?', 'l.job_id = ?');
+      params.push(first.id, last.id, query.job);
       if (query.after) {
         where.push('l.seq > ?');
         params.push(query.after);
