@@ -164,7 +164,10 @@ export class Dispatcher implements JobLifecycle {
       store.transition(job.id, 'PENDING', 'ALLOCATING', 'sent to backend', ACTOR, { reason: 'None' });
       active++;
       try {
-        const request = toResourceRequest(job.id, job.user, job.description, choosePartition(job.partition || undefined, partitions), job.submitTime);
+        const partition = choosePartition(job.partition || undefined, partitions);
+        // Submitted while the backend was unreachable: the partition is known only now.
+        if (!job.partition) store.patch(job.id, { partition: partition.name });
+        const request = toResourceRequest(job.id, job.user, job.description, partition, job.submitTime);
         const backendId = await backend.allocate(request);
         const current = store.get(job.id);
         if (current && !current.backendId && !isTerminal(current.state)) store.patch(job.id, { backendId });

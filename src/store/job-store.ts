@@ -53,6 +53,7 @@ export interface NewJob {
 /** Fields a transition (or a patch) may set beside the state. */
 export interface JobPatch {
   reason?: string;
+  partition?: string;
   startTime?: number | null;
   endTime?: number | null;
   backendId?: string | null;
@@ -79,6 +80,7 @@ const DEFAULT_REASON: Record<JobState, string> = {
 
 const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   reason: 'reason',
+  partition: 'partition',
   startTime: 'start_time',
   endTime: 'end_time',
   backendId: 'backend_id',

@@ -130,7 +130,11 @@ async function runAll(cluster: TestCluster): Promise<void> {
     t.equal((await d.api('GET', `/api/v1/jobs/${ids[0]}`)).body.state_reason, 'BackendUnavailable');
     await startSlurmctld(cluster.dir);
     restarted = true;
-    for (const id of ids) t.equal((await d.waitForState(id, ['COMPLETED', 'FAILED'], 120_000)).job_state, 'COMPLETED');
+    for (const id of ids) {
+      const done = await d.waitForState(id, ['COMPLETED', 'FAILED'], 120_000);
+      t.equal(done.job_state, 'COMPLETED');
+      t.equal(done.partition, 'debug', 'the default partition, known once SLURM answered');
+    }
     const all = await holders(cluster);
     const instance = fs.readFileSync(path.join(d.dataDir, 'instance-id'), 'utf8').trim();
     for (const id of ids) t.equal(all.filter((h) => h.comment === `grm:${instance}:${id}`).length, 1, `job ${id} had exactly one holder`);
