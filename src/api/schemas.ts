@@ -62,6 +62,20 @@ export const AllocatedNodeSchema = Type.Object({
   gpus: Type.Integer(),
 });
 
+/** A job's allocation (null before nodes are granted); shared by the job detail and its report. */
+export const AllocationSchema = Type.Union([
+  Type.Object({
+    backend: Type.String(),
+    backend_id: Type.String(),
+    partition: Type.String(),
+    nodes: Type.String(),
+    node_list: Type.Array(AllocatedNodeSchema),
+    granted_time: Type.String(),
+    released_time: Type.Union([Type.String(), Type.Null()]),
+  }),
+  Type.Null(),
+]);
+
 export const JobEventSchema = Type.Object({
   time: Type.String(),
   from_state: Type.Union([JobStateSchema, Type.Null()]),
@@ -97,18 +111,7 @@ export const JobDetailSchema = Type.Intersect([
   JobSchema,
   Type.Object({
     events: Type.Array(JobEventSchema),
-    allocation: Type.Union([
-      Type.Object({
-        backend: Type.String(),
-        backend_id: Type.String(),
-        partition: Type.String(),
-        nodes: Type.String(),
-        node_list: Type.Array(AllocatedNodeSchema),
-        granted_time: Type.String(),
-        released_time: Type.Union([Type.String(), Type.Null()]),
-      }),
-      Type.Null(),
-    ]),
+    allocation: AllocationSchema,
     script: Type.String(),
   }),
 ]);
@@ -173,22 +176,10 @@ export const SearchResultSchema = Type.Object({
   truncated: Type.Boolean(),
 });
 
-const ReportAllocationSchema = Type.Union([
-  Type.Object({
-    backend: Type.String(),
-    backend_id: Type.String(),
-    partition: Type.String(),
-    nodes: Type.String(),
-    node_list: Type.Array(AllocatedNodeSchema),
-    granted_time: Type.String(),
-    released_time: Type.Union([Type.String(), Type.Null()]),
-  }),
-  Type.Null(),
-]);
 
 export const JobReportSchema = Type.Object({
   job: JobSchema,
-  allocation: ReportAllocationSchema,
+  allocation: AllocationSchema,
   timeline: Type.Array(JobEventSchema),
   exit: Type.Object({
     code: Type.Union([Type.Integer(), Type.Null()]),

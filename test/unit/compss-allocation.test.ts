@@ -3,10 +3,10 @@ import fc from 'fast-check';
 import t from 'tap';
 import type { AllocatedNode, Allocation } from '../../src/backends/resource-backend.js';
 import { type CompssJobInput, compssFilesForAllocation, memoryMiBToGB } from '../../src/compss/allocation-xml.js';
-import { GrmError } from '../../src/errors.js';
 import { buildProjectXml, parseProjectXml } from '../../src/compss/project-xml.js';
 import { buildResourcesXml, parseResourcesXml } from '../../src/compss/resources-xml.js';
 import { validateWithXmllint, xmllintReady } from '../helpers/xmllint.js';
+import { refusal } from '../helpers/refusal.js';
 
 function allocation(nodes: AllocatedNode[]): Allocation {
   return { backendId: '100', partition: 'batch', nodes, nodeList: nodes.map((n) => n.name).join(','), startTime: 0, endTime: null };
@@ -211,15 +211,6 @@ t.test('a port range chosen by the caller is the one written', async (t) => {
   t.strictSame(files.resources.computeNodes[0]!.adaptors[0]!.ports, { minPort: 50000, maxPort: 50008 });
 });
 
-function refusal(fn: () => unknown): GrmError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GrmError) return e;
-    throw e;
-  }
-  throw new Error('expected a GrmError');
-}
 
 t.test('an allocation without nodes is refused', async (t) => {
   t.equal(refusal(() => compssFilesForAllocation({ grmJobId: 1, allocation: allocation([]) })).code, 'E_XML_INVALID');

@@ -1,17 +1,8 @@
 import t from 'tap';
 import { COMPSS_CONFIG_DEFAULTS, jobWorkingDir, resolveCompssConfig } from '../../src/compss/compss-config.js';
 import { type PortRange, pickPortRange, portRangeForJob, rangesOverlap } from '../../src/compss/ports.js';
-import { GrmError } from '../../src/errors.js';
+import { refusal } from '../helpers/refusal.js';
 
-function refusal(fn: () => unknown): GrmError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GrmError) return e;
-    throw e;
-  }
-  throw new Error('expected a GrmError');
-}
 
 t.test('defaults: /opt/COMPSs/, /tmp/COMPSsWorker, 100 blocks of 20 ports from 43001', async (t) => {
   t.strictSame(resolveCompssConfig(), {

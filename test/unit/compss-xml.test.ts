@@ -1,12 +1,12 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { GrmError } from '../../src/errors.js';
 import type { ProjectModel, ResourcesModel } from '../../src/compss/compss-model.js';
 import { buildProjectXml, parseProjectXml } from '../../src/compss/project-xml.js';
 import { buildResourcesXml, parseResourcesXml } from '../../src/compss/resources-xml.js';
 import { PROJECT_ROOT } from '../helpers/system.js';
 import { validateWithXmllint, xmllintReady } from '../helpers/xmllint.js';
+import { refusal } from '../helpers/refusal.js';
 
 const EXAMPLES = path.join(PROJECT_ROOT, 'test/fixtures/compss-examples');
 const LEGACY = 'eubr-bigsea-docker-compss-legacy';
@@ -173,15 +173,6 @@ t.test('elements outside the model are reported, not silently dropped', async (t
   t.strictSame(skipped.sort(), ['Project/Cloud', 'Project/DataNode', 'Project/MasterNode/Price', 'Project/Service']);
 });
 
-function refusal(fn: () => unknown): GrmError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof GrmError) return e;
-    throw e;
-  }
-  throw new Error('expected a GrmError');
-}
 
 t.test('the COMPSs 1.x project file is refused with a conversion hint', async (t) => {
   const xml = readFileSync(path.join(EXAMPLES, LEGACY, 'project.xml'), 'utf8');
