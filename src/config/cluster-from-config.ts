@@ -8,7 +8,7 @@ import type { SimulatedClusterSpec, SimulatedNodeSpec } from '../backends/simula
 import { validateClusterSpec } from '../backends/simulator/cluster-spec.js';
 import { GrmError, isGrmError } from '../errors.js';
 import { expandHostlist } from '../hostlist/hostlist.js';
-import { parseMemoryMiB, parseTimeLimit } from '../jobs/slurm-units.js';
+import { parseMemoryMiB, parseTimeLimit } from '../sbatch/slurm-units.js';
 import type { GrmConfig } from './config-schema.js';
 
 function configError(key: string, message: string): GrmError {

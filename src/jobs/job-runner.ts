@@ -20,7 +20,7 @@ import type { JobRunnerPort } from './dispatcher.js';
 import { finalState } from './job-state.js';
 import type { JobRecord } from './job-types.js';
 import { DirectoryFollower } from '../logs/dir-follower.js';
-import { expandOutputPattern } from './sbatch-options.js';
+import { expandOutputPattern } from '../sbatch/sbatch-options.js';
 import { masterCommandLine } from './master-command.js';
 
 export interface OutputWatch {

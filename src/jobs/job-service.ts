@@ -9,7 +9,7 @@ import type { JobFilter, JobStore } from '../store/job-store.js';
 import { dependencyJobIds } from './dependency.js';
 import type { JobDescription, JobRecord } from './job-types.js';
 import { choosePartition, effectiveTimeLimit, toResourceRequest } from './resource-request.js';
-import { mergeDescriptions, parseScriptDirectives, recordedOnlyWarnings } from './sbatch-options.js';
+import { mergeDescriptions, parseScriptDirectives, recordedOnlyWarnings } from '../sbatch/sbatch-options.js';
 
 export interface SubmitResult {
   job: JobRecord;

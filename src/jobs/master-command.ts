@@ -1,9 +1,8 @@
 /**
  * The argv of a job's master. `command` runs the job's script itself; `compss` runs
- * runcompss on the job's application with the job's own project/resources files, log dir
- * and master port. Always an argv array: nothing here passes through a shell.
+ * runcompss (src/compss) on the job's application with the job's own files and port.
  */
-import path from 'node:path';
+import { runcompssCommand } from '../compss/runcompss-command.js';
 import type { JobRecord } from './job-types.js';
 
 export interface MasterCommandContext {
@@ -19,22 +18,18 @@ export interface MasterCommandContext {
 export function masterCommandLine(job: JobRecord, ctx: MasterCommandContext): { command: string; args: string[] } {
   if (job.runtime !== 'compss') return { command: ctx.scriptPath, args: job.argv };
   const d = job.description;
-  const lang = d.lang ?? 'python';
-  return {
-    command: ctx.runcompss,
-    args: [
-      `--project=${ctx.projectPath}`,
-      `--resources=${ctx.resourcesPath}`,
-      `--lang=${lang}`,
-      `--master_name=${ctx.masterHost}`,
-      `--master_port=${ctx.masterPort}`,
-      `--specific_log_dir=${path.join(ctx.jobDir, 'compss')}`,
-      `--log_level=${d.compss_log_level ?? 'off'}`,
-      ...(d.python_interpreter && lang === 'python' ? [`--python_interpreter=${d.python_interpreter}`] : []),
-      // The job's own flags come last among runcompss options so they can refine GRM's.
-      ...(d.compss_flags ?? []),
-      ctx.scriptPath,
-      ...job.argv,
-    ],
-  };
+  return runcompssCommand({
+    runcompss: ctx.runcompss,
+    projectPath: ctx.projectPath,
+    resourcesPath: ctx.resourcesPath,
+    jobDir: ctx.jobDir,
+    masterHost: ctx.masterHost,
+    masterPort: ctx.masterPort,
+    ...(d.lang ? { lang: d.lang } : {}),
+    ...(d.compss_log_level ? { logLevel: d.compss_log_level } : {}),
+    ...(d.python_interpreter ? { pythonInterpreter: d.python_interpreter } : {}),
+    ...(d.compss_flags ? { flags: d.compss_flags } : {}),
+    application: ctx.scriptPath,
+    args: job.argv,
+  });
 }

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { splitCompssFlags } from '../../src/jobs/compss-flags.js';
+import { splitCompssFlags } from '../../src/compss/compss-flags.js';
 import { masterCommandLine } from '../../src/jobs/master-command.js';
 import type { JobRecord } from '../../src/jobs/job-types.js';
-import { parseSbatchArgs, parseScriptDirectives } from '../../src/jobs/sbatch-options.js';
+import { parseSbatchArgs, parseScriptDirectives } from '../../src/sbatch/sbatch-options.js';
 
 const ctx = {
   scriptPath: '/var/jobs/7/app.py',

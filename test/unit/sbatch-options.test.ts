@@ -7,7 +7,7 @@ import {
   parseScriptDirectives,
   recordedOnlyWarnings,
   resolveExport,
-} from '../../src/jobs/sbatch-options.js';
+} from '../../src/sbatch/sbatch-options.js';
 
 /** The description parsed from a command line. */
 const cli = (...argv: string[]) => parseSbatchArgs(argv).description;

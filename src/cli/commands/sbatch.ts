@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GrmError } from '../../errors.js';
 import type { JobDescription } from '../../jobs/job-types.js';
-import { mergeDescriptions, parseSbatchArgs, parseScriptDirectives, resolveExport } from '../../jobs/sbatch-options.js';
+import { mergeDescriptions, parseSbatchArgs, parseScriptDirectives, resolveExport } from '../../sbatch/sbatch-options.js';
 import { ApiClient, CliError } from '../api-client.js';
 import { daemonUrl, type CliIo } from '../io.js';
 

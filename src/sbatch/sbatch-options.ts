@@ -9,8 +9,8 @@
  */
 import type { ResourceBackend } from '../backends/resource-backend.js';
 import { GrmError } from '../errors.js';
-import type { JobDescription } from './job-types.js';
-import { splitCompssFlags } from './compss-flags.js';
+import type { JobDescription } from '../jobs/job-types.js';
+import { splitCompssFlags } from '../compss/compss-flags.js';
 import { closestName, splitDirectiveLine } from './sbatch-tokens.js';
 import {
   parseExportSpec,
