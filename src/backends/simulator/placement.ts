@@ -16,6 +16,11 @@
  * - task layout: SLURM's default block distribution: fill each chosen node in order with as
  *   many tasks as it can take while leaving at least one task for every later node (-n 6 on
  *   two free 4-CPU nodes → 4+2).
+ *
+ * Cost: tryPlace is O(nodes looked at). The scheduler narrows those to the nodes that have
+ * anything free (PlaceHint.nodes) and tells it the most tasks a node can hold
+ * (PlaceHint.maxTasksPerNode), so the usual first-fit answer stops at the first nodes that
+ * hold the job instead of reading the whole partition; the answer is the same either way.
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import type { SimulatedClusterSpec, SimulatedNodeSpec, SimulatedPartitionSpec } from './cluster-spec.js';
@@ -45,6 +50,11 @@ export interface NodeUsage {
 }
 
 export type UsageMap = Map<string, NodeUsage>;
+
+/** Read access to node usage: a UsageMap, or a view of it (the usage at a future time). */
+export interface UsageView {
+  get(name: string): NodeUsage | undefined;
+}
 
 export interface PlacementResult {
   nodes: AllocatedNode[];
@@ -177,7 +187,7 @@ export function blockDistribution(capacities: readonly number[], tasks: number):
 }
 
 /** Sum of the k largest capacities, from counts[capacity] = how many nodes have it. */
-function topSum(counts: readonly number[], k: number): number {
+export function topSum(counts: readonly number[], k: number): number {
   let sum = 0;
   for (let v = counts.length - 1; v > 0 && k > 0; v--) {
     const take = Math.min(k, counts[v]!);
@@ -188,23 +198,61 @@ function topSum(counts: readonly number[], k: number): number {
 }
 
 /**
+ * Whether nodes whose task capacities are counted in `counts` (counts[c] = how many nodes can
+ * take c tasks, c >= 1; `usable` = how many nodes have c >= 1) can hold `req`: exactly when
+ * tryPlace finds a placement on them.
+ */
+export function capacitiesHold(req: ResourceRequest, counts: readonly number[], usable: number): boolean {
+  const most = Math.min(req.maxNodes, usable, req.tasks);
+  return most >= req.minNodes && topSum(counts, most) >= req.tasks;
+}
+
+/** What the caller knows that lets tryPlace look at fewer nodes; the answer does not change. */
+export interface PlaceHint {
+  /**
+   * The nodes to look at, in partition order: a subsequence of partition.nodes that holds
+   * every node on which the request could get a task (e.g. the nodes with a free CPU).
+   */
+  nodes?: readonly string[];
+  /** An upper bound of the tasks of `req` any node of the partition can take. */
+  maxTasksPerNode?: number;
+}
+
+/**
  * Where `req` would run now on `partition` given `usage`, or null when it cannot start now.
  * Does not modify usage.
  */
 export function tryPlace(
   req: ResourceRequest,
   partition: SimulatedPartitionSpec,
-  usage: UsageMap,
+  usage: UsageView,
+  hint: PlaceHint = {},
 ): PlacementResult | null {
+  const names = hint.nodes ?? partition.nodes;
+  // The fewest nodes any placement needs: when the first `least` usable nodes hold the job,
+  // they are the answer (the fewest nodes, first in partition order) and the scan can stop.
+  const want = req.tasksPerNode !== undefined ? Math.min(req.tasksPerNode, req.tasks) : req.tasks;
+  const bound = Math.max(1, Math.min(req.tasks, want, hint.maxTasksPerNode ?? Infinity));
+  const least = Math.max(req.minNodes, Math.ceil(req.tasks / bound));
+  const earlyExit = least <= req.maxNodes && least <= req.tasks;
   const cands: { node: SimulatedNodeSpec; cap: number }[] = [];
   let maxCap = 0;
-  for (const name of partition.nodes) {
+  let firstSum = 0;
+  for (const name of names) {
     const u = usage.get(name);
     if (!u) continue;
     const cap = Math.min(nodeTaskCapacity(req, u), req.tasks);
-    if (cap > 0) {
-      cands.push({ node: u.node, cap });
-      if (cap > maxCap) maxCap = cap;
+    if (cap <= 0) continue;
+    if (req.minNodes <= 1 && cap >= req.tasks) {
+      // One node holds the whole job: one node is the fewest, and the first such node is
+      // the first-fit choice whatever comes before or after it.
+      return { nodes: [allocatedNode(req, u.node, req.tasks)], tasksPerNode: [req.tasks] };
+    }
+    cands.push({ node: u.node, cap });
+    if (cap > maxCap) maxCap = cap;
+    if (earlyExit && cands.length <= least) {
+      firstSum += cap;
+      if (cands.length === least && firstSum >= req.tasks) return layout(req, cands);
     }
   }
   // Capacities are small integers (<= tasks and <= a node's CPUs): count them.
@@ -244,6 +292,10 @@ export function tryPlace(
       }
     }
   }
+  return layout(req, chosen);
+}
+
+function layout(req: ResourceRequest, chosen: readonly { node: SimulatedNodeSpec; cap: number }[]): PlacementResult {
   const tasksPerNode = blockDistribution(
     chosen.map((c) => c.cap),
     req.tasks,

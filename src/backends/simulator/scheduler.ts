@@ -3,21 +3,39 @@
  * the queue (already in priority order) and `now`, it decides which jobs start now and why
  * the others wait. No timers, no events: simulator-backend.ts calls it on every change.
  *
- * Policy: strict priority with EASY backfill.
+ * Policy: strict priority with EASY backfill, bounded per pass like slurmctld.
  * - Jobs are taken in queue order. A job that fits now starts, unless it would delay a
  *   reservation held by a higher-priority job.
  * - The first job of each partition that cannot start gets a reservation: the earliest time
  *   it could start, found by releasing running allocations at their end times (allocations
  *   without a time limit never end, so that time may be "never").
+ * - Main scheduler (sched/builtin, default_queue_depth = options.queueDepth, default 100):
+ *   only the first queueDepth jobs are looked at; once a job of a partition cannot start,
+ *   the later jobs of that partition only start through backfill (else reason 'Priority').
+ * - Backfill (sched/backfill, bf_max_job_test = options.backfillMaxJobTest, default 500):
+ *   the first backfillMaxJobTest jobs are tested against the reservations. Backfill exists
+ *   for the reservations, so it looks past queueDepth only when the pass holds one; on a
+ *   cluster with nothing blocked the jobs past queueDepth wait for the next pass (the
+ *   backend runs one as soon as a bounded pass has started jobs). Both run in the same pass
+ *   here, at the same instant (no bf_interval, no bf_resolution: times are exact ms).
  * - A lower-priority job may start while a reservation exists (backfill) when it uses none of
  *   the reserved job's partition nodes, or when it ends (now + its time limit) by the reserved
  *   start, or when the reserved job could still start by its reserved time with this job
  *   running (EASY's "extra nodes"). A job without a time limit never ends, so it can only use
  *   the last rule, and never when the reserved start is unknown.
+ * - Jobs past both bounds are not examined: the result's `pending` has no entry for them and
+ *   `examined` says how many of the queue's first jobs were looked at.
  * - Pending reasons: 'Resources' when the job does not fit in what is free now; 'Priority'
- *   when it would fit but a higher-priority job's reservation holds it back; partition
- *   limits ('PartitionTimeLimit', 'PartitionNodeLimit', 'PartitionDown') come first and such
- *   jobs neither start nor reserve.
+ *   when it would fit but a higher-priority job's reservation holds it back, or when its
+ *   partition is blocked and backfill does not reach it; partition limits
+ *   ('PartitionTimeLimit', 'PartitionNodeLimit', 'PartitionDown') come first and such jobs
+ *   neither start nor reserve.
+ *
+ * Cost of a pass: O(nodes + running) to build the usage, plus per examined job a placement
+ * over the partition's nodes that had a free CPU when the pass began (it stops at the first
+ * nodes that hold the job; a job shape that did not fit is not tried again in the pass, since
+ * nothing is freed during a pass), plus one availability-profile walk per reservation and
+ * O(nodes of the job) per backfill test (availability.ts).
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import type { PendingReason } from '../../jobs/job-types.js';
@@ -28,16 +46,28 @@ import {
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
 import {
-  applyAllocation,
   buildUsage,
-  cloneUsage,
   tryPlace,
   type NodeAdminState,
+  type PlacementResult,
   type RunningAllocation,
   type UsageMap,
 } from './placement.js';
+import {
+  byEnd,
+  capBound,
+  delaysReservation,
+  hasEnd,
+  mergeByEnd,
+  planOutlook,
+  startAllocation,
+  type EndingAllocation,
+  type HeldReservation,
+  type NodeSet,
+} from './availability.js';
 
 export { validateRequest } from './validate-request.js';
+export { earliestStart } from './availability.js';
 
 /**
  * Why a job still waits. 'PartitionDown' is SLURM's reason for a DOWN partition; it is not
@@ -87,10 +117,23 @@ export interface Reservation {
 
 export interface SchedulerResult {
   placements: Placement[];
-  /** Every queued job that does not start, with its reason. */
+  /** Every examined job that does not start, with its reason (none for unexamined jobs). */
   pending: Map<string, SimPendingReason>;
   reservations: Reservation[];
+  /** How many of the queue's first jobs this pass examined; the others were not looked at. */
+  examined: number;
 }
+
+/** The bounds of one pass, named after slurm.conf's SchedulerParameters. */
+export interface ScheduleOptions {
+  /** default_queue_depth: jobs the main scheduler examines per pass (default 100). */
+  queueDepth?: number;
+  /** bf_max_job_test: jobs backfill tests per pass (default 500). */
+  backfillMaxJobTest?: number;
+}
+
+export const DEFAULT_QUEUE_DEPTH = 100;
+export const DEFAULT_BF_MAX_JOB_TEST = 500;
 
 /**
  * Queue order: FIFO by submitTime; at equal submit times the lower nice first (SLURM's nice
@@ -100,40 +143,8 @@ export function compareRequestPriority(a: ResourceRequest, b: ResourceRequest): 
   return a.submitTime - b.submitTime || a.nice - b.nice || a.jobId - b.jobId;
 }
 
+
 const MINUTE_MS = 60_000;
-
-interface HeldReservation {
-  id: string;
-  request: ResourceRequest;
-  partition: SimulatedPartitionSpec;
-  partitionNodes: Set<string>;
-  /** ms; Infinity = unknown */
-  time: number;
-}
-
-/**
- * The earliest time >= now at which `req` could start, releasing `running` allocations at
- * their end times; Infinity when it never fits with the known end times.
- */
-export function earliestStart(
-  req: ResourceRequest,
-  partition: SimulatedPartitionSpec,
-  usage: UsageMap,
-  running: readonly RunningAllocation[],
-  now: number,
-): number {
-  if (tryPlace(req, partition, usage)) return now;
-  const ending = running
-    .filter((a): a is RunningAllocation & { endTime: number } => a.endTime !== null)
-    .sort((a, b) => a.endTime - b.endTime);
-  const u = cloneUsage(usage);
-  for (let i = 0; i < ending.length; ) {
-    const t = ending[i]!.endTime;
-    while (i < ending.length && ending[i]!.endTime === t) applyAllocation(u, ending[i++]!, -1);
-    if (tryPlace(req, partition, u)) return Math.max(t, now);
-  }
-  return Infinity;
-}
 
 function partitionReason(
   req: ResourceRequest,
@@ -148,41 +159,57 @@ function partitionReason(
   return null;
 }
 
-export function schedule(input: SchedulerInput): SchedulerResult {
-  const { spec, now } = input;
-  const usage = buildUsage(spec, input.nodeStates, input.running);
-  const running: RunningAllocation[] = [...input.running];
-  const placements: Placement[] = [];
-  const pending = new Map<string, SimPendingReason>();
-  const reservations: HeldReservation[] = [];
+/** What tryPlace reads of a request: equal keys place alike on the same usage. */
+function shapeKey(partition: string, r: ResourceRequest): string {
+  return `${partition}|${r.exclusive ? 1 : 0}|${r.minNodes}|${r.maxNodes}|${r.tasks}|${r.tasksPerNode ?? ''}|${r.cpusPerTask}|${r.memoryPerNodeMiB ?? ''}|${r.memoryPerCpuMiB ?? ''}|${r.gpusPerNode}|${r.gpuType ?? ''}`;
+}
 
-  /** Would starting `alloc` (ending at endTime) delay reservation r? */
-  const delays = (alloc: RunningAllocation, r: HeldReservation): boolean => {
-    if (!alloc.nodes.some((n) => r.partitionNodes.has(n.name))) return false;
-    if (alloc.endTime !== null && alloc.endTime <= r.time) return false;
-    if (r.time === Infinity) return true;
-    const u = cloneUsage(usage);
-    applyAllocation(u, alloc, 1);
-    return earliestStart(r.request, r.partition, u, [...running, alloc], now) > r.time;
-  };
+/** Per-pass facts about a partition, computed on first use. */
+interface PartitionFacts {
+  /** Its nodes that had a free CPU when first needed (usage only grows during a pass). */
+  withFreeCpu: string[];
+  maxNodeCpus: number;
+  /** Built when a reservation needs it. */
+  nodeSet?: NodeSet;
+}
 
-  for (const { id, request: req } of input.queue) {
-    const partition = findPartition(spec, req.partition);
-    const limitReason = partitionReason(req, partition);
-    if (limitReason || !partition) {
-      pending.set(id, limitReason ?? 'PartitionDown');
-      continue;
-    }
+function bound(value: number | undefined, fallback: number, name: string): number {
+  const v = value ?? fallback;
+  if (!(v >= 0)) throw new RangeError(`${name} must be a number >= 0, got ${v}`);
+  return v;
+}
+
+/** One pass's state: the live usage (growing as jobs start), its results, its reservations. */
+class SchedulingPass {
+  readonly usage: UsageMap;
+  readonly placements: Placement[] = [];
+  readonly pending = new Map<string, SimPendingReason>();
+  readonly reservations: HeldReservation[] = [];
+  readonly reservedPartitions = new Set<string>();
+  /** Allocations started by this pass that end, sorted by end time. */
+  private readonly startedEnding: EndingAllocation[] = [];
+  private runningEnding: EndingAllocation[] | undefined;
+  private readonly facts = new Map<string, PartitionFacts>();
+  /** Shapes that did not fit: they will not fit later in the pass either. */
+  private readonly unplaceable = new Set<string>();
+
+  constructor(private readonly input: SchedulerInput) {
+    this.usage = buildUsage(input.spec, input.nodeStates, input.running);
+  }
+
+  /** Starts the job now, or records why it waits and reserves for its partition if first. */
+  consider(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec): void {
+    const now = this.input.now;
     const limit = effectiveTimeLimit(partition, req.timeLimitMinutes);
     const endTime = limit === null ? null : now + limit * MINUTE_MS;
-    const placed = tryPlace(req, partition, usage);
+    const placed = this.place(req, partition);
     let reason: SimPendingReason = 'Resources';
     if (placed) {
       const alloc: RunningAllocation = { id, exclusive: req.exclusive, nodes: placed.nodes, endTime };
-      if (!reservations.some((r) => delays(alloc, r))) {
-        applyAllocation(usage, alloc, 1);
-        running.push(alloc);
-        placements.push({
+      if (!this.reservations.some((r) => delaysReservation(r, alloc, this.usage))) {
+        const backfilled = this.reservations.length > 0;
+        this.start(alloc);
+        this.placements.push({
           id,
           jobId: req.jobId,
           partition: partition.name,
@@ -191,31 +218,95 @@ export function schedule(input: SchedulerInput): SchedulerResult {
           tasksPerNode: placed.tasksPerNode,
           startTime: now,
           endTime,
-          backfilled: reservations.length > 0,
+          backfilled,
         });
-        continue;
+        return;
       }
       reason = 'Priority';
     }
-    pending.set(id, reason);
-    if (!reservations.some((r) => r.partition.name === partition.name)) {
-      reservations.push({
-        id,
-        request: req,
-        partition,
-        partitionNodes: new Set(partition.nodes),
-        time: earliestStart(req, partition, usage, running, now),
-      });
-    }
+    this.pending.set(id, reason);
+    if (!this.reservedPartitions.has(partition.name)) this.reserve(id, req, partition);
   }
 
-  return {
-    placements,
-    pending,
-    reservations: reservations.map((r) => ({
+  result(examined: number): SchedulerResult {
+    const reservations = this.reservations.map((r) => ({
       id: r.id,
       partition: r.partition.name,
       startTime: r.time === Infinity ? null : r.time,
-    })),
-  };
+    }));
+    return { placements: this.placements, pending: this.pending, reservations, examined };
+  }
+
+  private factsOf(p: SimulatedPartitionSpec): PartitionFacts {
+    let f = this.facts.get(p.name);
+    if (!f) {
+      const withFreeCpu: string[] = [];
+      let maxNodeCpus = 0;
+      for (const name of p.nodes) {
+        const u = this.usage.get(name);
+        if (!u) continue;
+        maxNodeCpus = Math.max(maxNodeCpus, u.node.cpus);
+        if (u.inService && !u.exclusive && u.cpus < u.node.cpus) withFreeCpu.push(name);
+      }
+      f = { withFreeCpu, maxNodeCpus };
+      this.facts.set(p.name, f);
+    }
+    return f;
+  }
+
+  private place(req: ResourceRequest, p: SimulatedPartitionSpec): PlacementResult | null {
+    const key = shapeKey(p.name, req);
+    if (this.unplaceable.has(key)) return null;
+    const f = this.factsOf(p);
+    const hint = { nodes: f.withFreeCpu, maxTasksPerNode: capBound(req, f.maxNodeCpus) };
+    const placed = tryPlace(req, p, this.usage, hint);
+    if (!placed) this.unplaceable.add(key);
+    return placed;
+  }
+
+  private start(alloc: RunningAllocation): void {
+    startAllocation(this.usage, this.reservations, alloc);
+    if (alloc.endTime === null) return;
+    const e = alloc as EndingAllocation;
+    const list = this.startedEnding;
+    let k = list.length;
+    while (k > 0 && list[k - 1]!.endTime > e.endTime) k--;
+    list.splice(k, 0, e);
+  }
+
+  private reserve(id: string, req: ResourceRequest, p: SimulatedPartitionSpec): void {
+    const { spec, running, now } = this.input;
+    this.runningEnding ??= running.filter(hasEnd).sort(byEnd);
+    const f = this.factsOf(p);
+    // A partition of every node (validateClusterSpec: its names are unique and known) needs
+    // no set of its own.
+    f.nodeSet ??= p.nodes.length === spec.nodes.length ? this.usage : new Set(p.nodes);
+    const ending = mergeByEnd(this.runningEnding, this.startedEnding);
+    const outlook = planOutlook(req, p, f.nodeSet, f.maxNodeCpus, this.usage, ending, now);
+    this.reservations.push({ id, request: req, partition: p, partitionNodes: f.nodeSet, ...outlook });
+    this.reservedPartitions.add(p.name);
+  }
+}
+
+export function schedule(input: SchedulerInput, options: ScheduleOptions = {}): SchedulerResult {
+  const queueDepth = bound(options.queueDepth, DEFAULT_QUEUE_DEPTH, 'queueDepth');
+  const bfMaxJobTest = bound(options.backfillMaxJobTest, DEFAULT_BF_MAX_JOB_TEST, 'backfillMaxJobTest');
+  const { spec, queue } = input;
+  const pass = new SchedulingPass(input);
+  const partitions = new Map<string, SimulatedPartitionSpec | undefined>();
+  let examined = 0;
+  for (let i = 0; i < queue.length; i++) {
+    // Past the main scheduler's depth, only backfill looks on, and only for a reservation.
+    if (i >= queueDepth && !(pass.reservations.length > 0 && i < bfMaxJobTest)) break;
+    examined = i + 1;
+    const { id, request: req } = queue[i]!;
+    if (!partitions.has(req.partition)) partitions.set(req.partition, findPartition(spec, req.partition));
+    const partition = partitions.get(req.partition);
+    const limitReason = partitionReason(req, partition);
+    if (limitReason || !partition) pass.pending.set(id, limitReason ?? 'PartitionDown');
+    // Past backfill's reach, the main scheduler starts nothing more in a blocked partition.
+    else if (i >= bfMaxJobTest && pass.reservedPartitions.has(partition.name)) pass.pending.set(id, 'Priority');
+    else pass.consider(id, req, partition);
+  }
+  return pass.result(examined);
 }

@@ -11,6 +11,15 @@
  *   the GRM calls release() on it.
  * Scheduling passes run on every submit, release, end and node state change, coalesced with
  * setImmediate (settle() runs a due pass at once). No pass runs before start() or after stop().
+ * A pass examines at most queueDepth / backfillMaxJobTest jobs (slurm.conf's
+ * default_queue_depth / bf_max_job_test, see scheduler.ts); jobs it did not examine keep
+ * their last reason and get no event. A bounded pass that started jobs asks for the next
+ * pass at once, so a long queue of startable jobs drains pass after pass.
+ *
+ * Cost per pass: the pending jobs are kept in priority order as they come and go
+ * (pending-queue.ts), and the running ones in their own set, so a pass reads only the
+ * queue's head and the running allocations: O(depth + running + nodes), not
+ * O(queue log queue).
  */
 import { compressHostlist } from '../../hostlist/hostlist.js';
 import { GrmError } from '../../errors.js';
@@ -27,7 +36,9 @@ import type {
 import { defaultClusterSpec, validateClusterSpec, type SimulatedClusterSpec } from './cluster-spec.js';
 import { wallClock, type Clock, type TimerHandle } from './clock.js';
 import { buildUsage, type NodeAdminState, type RunningAllocation } from './placement.js';
-import { compareRequestPriority, schedule, validateRequest, type QueuedRequest } from './scheduler.js';
+import { compareRequestPriority, schedule, type ScheduleOptions } from './scheduler.js';
+import { RequestValidator } from './validate-request.js';
+import { SortedQueue } from './pending-queue.js';
 import { restoredRequest } from '../restored-request.js';
 
 export { wallClock, ManualClock, type Clock, type TimerHandle } from './clock.js';
@@ -46,9 +57,14 @@ interface Entry {
   timer?: TimerHandle;
 }
 
-export interface SimulatorBackendOptions {
+export interface SimulatorBackendOptions extends ScheduleOptions {
   /** The number of the first backend id ("sim-<firstId>"); default 1. */
   firstId?: number;
+}
+
+/** Queue order of pending entries: the request's priority, then allocate order. */
+function entryOrder(a: Entry, b: Entry): number {
+  return compareRequestPriority(a.request, b.request) || a.seq - b.seq;
 }
 
 export class SimulatorBackend implements ResourceBackend {
@@ -56,6 +72,14 @@ export class SimulatorBackend implements ResourceBackend {
   private readonly spec: SimulatedClusterSpec;
   private readonly clock: Clock;
   private readonly entries = new Map<string, Entry>();
+  /** The PENDING entries, in queue order. */
+  private readonly queue = new SortedQueue<Entry>(entryOrder);
+  /** The RUNNING entries. */
+  private readonly runningEntries = new Set<Entry>();
+  private readonly validator: RequestValidator;
+  /** Node name -> the partitions it is in (spec order). */
+  private readonly partitionsOfNode = new Map<string, string[]>();
+  private readonly scheduleOptions: ScheduleOptions;
   private readonly adminStates = new Map<string, NodeAdminState>();
   private readonly nodeReasons = new Map<string, string>();
   private readonly listeners: ((event: BackendEvent) => void)[] = [];
@@ -68,17 +92,30 @@ export class SimulatorBackend implements ResourceBackend {
     this.spec = structuredClone(spec);
     this.clock = clock;
     this.nextId = options.firstId ?? 1;
+    this.validator = new RequestValidator(this.spec);
+    this.scheduleOptions = {};
+    if (options.queueDepth !== undefined) this.scheduleOptions.queueDepth = options.queueDepth;
+    if (options.backfillMaxJobTest !== undefined) this.scheduleOptions.backfillMaxJobTest = options.backfillMaxJobTest;
+    for (const p of this.spec.partitions) {
+      for (const n of p.nodes) {
+        const list = this.partitionsOfNode.get(n);
+        if (list) list.push(p.name);
+        else this.partitionsOfNode.set(n, [p.name]);
+      }
+    }
   }
 
   async validate(request: ResourceRequest): Promise<void> {
-    validateRequest(this.spec, request);
+    this.validator.check(request);
   }
 
   async allocate(request: ResourceRequest): Promise<string> {
-    validateRequest(this.spec, request);
+    this.validator.check(request);
     const seq = this.nextId++;
     const id = `sim-${seq}`;
-    this.entries.set(id, { id, seq, request: { ...request }, status: 'PENDING' });
+    const entry: Entry = { id, seq, request: { ...request }, status: 'PENDING' };
+    this.entries.set(id, entry);
+    this.queue.insert(entry);
     this.requestPass();
     return id;
   }
@@ -88,6 +125,8 @@ export class SimulatorBackend implements ResourceBackend {
     if (!entry) return;
     entry.timer?.cancel();
     this.entries.delete(backendId);
+    if (entry.status === 'PENDING') this.queue.remove(entry);
+    if (entry.status === 'RUNNING') this.runningEntries.delete(entry);
     if (entry.status !== 'ENDED') this.requestPass();
   }
 
@@ -116,6 +155,7 @@ export class SimulatorBackend implements ResourceBackend {
       running: { id: allocation.backendId, exclusive, nodes: structuredClone(allocation.nodes), endTime: allocation.endTime },
     };
     this.entries.set(entry.id, entry);
+    this.runningEntries.add(entry);
     this.nextId = Math.max(this.nextId, seq + 1);
     if (this.started) this.armTimer(entry);
   }
@@ -136,6 +176,14 @@ export class SimulatorBackend implements ResourceBackend {
   async nodes(): Promise<NodeInfo[]> {
     const running = this.runningAllocations();
     const usage = buildUsage(this.spec, this.adminStates, running);
+    const allocationsOf = new Map<string, string[]>();
+    for (const a of running) {
+      for (const n of a.nodes) {
+        const list = allocationsOf.get(n.name);
+        if (list) list.push(a.id);
+        else allocationsOf.set(n.name, [a.id]);
+      }
+    }
     return this.spec.nodes.map((node) => {
       const u = usage.get(node.name)!;
       const admin = this.adminStates.get(node.name) ?? 'idle';
@@ -150,14 +198,14 @@ export class SimulatorBackend implements ResourceBackend {
       const info: NodeInfo = {
         name: node.name,
         state,
-        partitions: this.spec.partitions.filter((p) => p.nodes.includes(node.name)).map((p) => p.name),
+        partitions: [...(this.partitionsOfNode.get(node.name) ?? [])],
         cpus: node.cpus,
         cpusAllocated: u.cpus,
         memoryMiB: node.memoryMiB,
         memoryAllocatedMiB: u.memoryMiB,
         gpus: node.gpus,
         gpusAllocated: u.gpus,
-        allocations: running.filter((a) => a.nodes.some((n) => n.name === node.name)).map((a) => a.id),
+        allocations: allocationsOf.get(node.name) ?? [],
       };
       if (node.gpuType !== undefined) info.gpuType = node.gpuType;
       const reason = this.nodeReasons.get(node.name);
@@ -184,9 +232,7 @@ export class SimulatorBackend implements ResourceBackend {
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
-    for (const e of this.entries.values()) {
-      if (e.status === 'RUNNING') this.armTimer(e);
-    }
+    for (const e of this.runningEntries) this.armTimer(e);
     this.requestPass();
   }
 
@@ -194,7 +240,7 @@ export class SimulatorBackend implements ResourceBackend {
     this.started = false;
     if (this.passHandle) clearImmediate(this.passHandle);
     this.passHandle = undefined;
-    for (const e of this.entries.values()) {
+    for (const e of this.runningEntries) {
       e.timer?.cancel();
       delete e.timer;
     }
@@ -225,8 +271,8 @@ export class SimulatorBackend implements ResourceBackend {
       else this.nodeReasons.delete(name);
     }
     if (state === 'down') {
-      for (const e of [...this.entries.values()]) {
-        if (e.status === 'RUNNING' && e.running!.nodes.some((n) => n.name === name)) {
+      for (const e of [...this.runningEntries]) {
+        if (e.running!.nodes.some((n) => n.name === name)) {
           this.endAllocation(e, 'NODE_FAIL');
         }
       }
@@ -236,7 +282,7 @@ export class SimulatorBackend implements ResourceBackend {
 
   private runningAllocations(): RunningAllocation[] {
     const out: RunningAllocation[] = [];
-    for (const e of this.entries.values()) if (e.status === 'RUNNING') out.push(e.running!);
+    for (const e of this.runningEntries) out.push(e.running!);
     return out;
   }
 
@@ -250,16 +296,17 @@ export class SimulatorBackend implements ResourceBackend {
 
   private runPass(): void {
     if (!this.started) return;
-    const pendingEntries = [...this.entries.values()].filter((e) => e.status === 'PENDING');
-    pendingEntries.sort((a, b) => compareRequestPriority(a.request, b.request) || a.seq - b.seq);
-    const queue: QueuedRequest[] = pendingEntries.map((e) => ({ id: e.id, request: e.request }));
-    const result = schedule({
-      spec: this.spec,
-      nodeStates: this.adminStates,
-      running: this.runningAllocations(),
-      queue,
-      now: this.clock.now(),
-    });
+    // An Entry is a QueuedRequest ({ id, request }): the queue is handed over as it is.
+    const result = schedule(
+      {
+        spec: this.spec,
+        nodeStates: this.adminStates,
+        running: this.runningAllocations(),
+        queue: this.queue.view,
+        now: this.clock.now(),
+      },
+      this.scheduleOptions,
+    );
     const events: BackendEvent[] = [];
     for (const p of result.placements) {
       const e = this.entries.get(p.id)!;
@@ -275,14 +322,22 @@ export class SimulatorBackend implements ResourceBackend {
       delete e.reason;
       e.allocation = allocation;
       e.running = { id: p.id, exclusive: p.exclusive, nodes: p.nodes, endTime: p.endTime };
+      this.runningEntries.add(e);
       this.armTimer(e);
       events.push({ type: 'granted', jobId: e.request.jobId, allocation: structuredClone(allocation) });
     }
+    // Every started job is among the `examined` first ones: drop them from the queue.
+    if (result.placements.length > 0) this.queue.filterHead(result.examined, (e) => e.status === 'PENDING');
+    // Only examined jobs are in result.pending: the others keep their reason, silently.
     for (const [id, reason] of result.pending) {
       const e = this.entries.get(id)!;
       if (e.reason === reason) continue;
       e.reason = reason;
       events.push({ type: 'pending', jobId: e.request.jobId, backendId: id, reason });
+    }
+    // A bounded pass that started jobs: the queue's next jobs get their pass at once.
+    if (result.placements.length > 0 && result.examined < this.queue.length + result.placements.length) {
+      this.requestPass();
     }
     for (const ev of events) this.emit(ev);
   }
@@ -305,6 +360,7 @@ export class SimulatorBackend implements ResourceBackend {
     e.status = 'ENDED';
     e.reason = END_REASONS[state];
     delete e.running;
+    this.runningEntries.delete(e);
     this.requestPass();
     this.emit({ type: 'ended', jobId: e.request.jobId, backendId: e.id, state, reason: e.reason });
   }

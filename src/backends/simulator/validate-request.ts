@@ -6,8 +6,8 @@
  */
 import { GrmError } from '../../errors.js';
 import type { ResourceRequest } from '../resource-backend.js';
-import { findPartition, type SimulatedClusterSpec } from './cluster-spec.js';
-import { buildUsage, nodeTaskCapacity, tryPlace } from './placement.js';
+import { findPartition, type SimulatedClusterSpec, type SimulatedNodeSpec } from './cluster-spec.js';
+import { nodeTaskCapacity, tryPlace, type NodeUsage } from './placement.js';
 
 const NODE_CONFIG = 'Requested node configuration is not available';
 const TIME_LIMIT = 'Requested time limit is invalid (missing or exceeds some limit)';
@@ -55,6 +55,15 @@ const mib = (n: number): string => `${n} MiB`;
  * E_REQUEST_INVALID for a malformed request. An empty partition name means the default one.
  */
 export function validateRequest(spec: SimulatedClusterSpec, req: ResourceRequest): void {
+  validateRequestLimits(spec, req);
+  validateRequestHardware(spec, req);
+}
+
+/**
+ * The first half of validateRequest, O(1): the partition exists, the request is well formed,
+ * its time limit and node count are within the partition's. Throws as validateRequest does.
+ */
+export function validateRequestLimits(spec: SimulatedClusterSpec, req: ResourceRequest): void {
   const partition = findPartition(spec, req.partition);
   if (!partition) {
     throw new GrmError('E_PARTITION_UNKNOWN', `invalid partition specified: ${req.partition || '(default)'}`, {
@@ -78,8 +87,19 @@ export function validateRequest(spec: SimulatedClusterSpec, req: ResourceRequest
       'minimum_nodes',
     );
   }
+}
 
-  const nodes = spec.nodes.filter((n) => partition.nodes.includes(n.name));
+/**
+ * The second half of validateRequest, O(partition nodes): the request fits the partition's
+ * hardware (CPUs, GPUs, memory, all at once, and its tasks on an empty cluster). Assumes
+ * validateRequestLimits passed; reads neither the time limit nor anything but the shape.
+ */
+export function validateRequestHardware(spec: SimulatedClusterSpec, req: ResourceRequest): void {
+  const partition = findPartition(spec, req.partition);
+  if (!partition) return;
+  const pname = partition.name;
+  const inPartition = new Set(partition.nodes);
+  const nodes = spec.nodes.filter((n) => inPartition.has(n.name));
   const most = (f: (n: (typeof nodes)[number]) => number, among = nodes): number =>
     among.reduce((m, n) => Math.max(m, f(n)), 0);
 
@@ -119,19 +139,87 @@ export function validateRequest(spec: SimulatedClusterSpec, req: ResourceRequest
     );
   }
 
-  // Each limit alone fits somewhere; now together, on an empty cluster.
-  const empty = buildUsage(spec, new Map(), []);
-  const usable = nodes.filter((n) => nodeTaskCapacity(req, empty.get(n.name)!) > 0);
-  if (usable.length === 0) {
+  // Each limit alone fits somewhere; now together, on an empty cluster (node usage made on
+  // demand: a partition of thousands of nodes is read, not copied).
+  const empty = (node: SimulatedNodeSpec): NodeUsage => ({
+    node,
+    inService: true,
+    cpus: 0,
+    memoryMiB: 0,
+    gpus: 0,
+    exclusive: false,
+    allocations: 0,
+  });
+  let usable = 0;
+  let maxTasksPerNode = 0;
+  for (const n of nodes) {
+    const cap = nodeTaskCapacity(req, empty(n));
+    if (cap > 0) {
+      usable++;
+      maxTasksPerNode = Math.max(maxTasksPerNode, cap);
+    }
+  }
+  if (usable === 0) {
     const parts = [`${cpusNeeded} CPUs`];
     if (memNeeded > 0) parts.push(mib(memNeeded));
     if (req.gpusPerNode > 0) parts.push(`${req.gpusPerNode} ${req.gpuType ? `${req.gpuType} ` : ''}GPUs`);
     throw unavailable(`no node of partition ${pname} has ${parts.join(', ')} at once`, 'partition');
   }
-  if (!tryPlace(req, partition, empty)) {
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const emptyView = {
+    get(name: string): NodeUsage | undefined {
+      const n = byName.get(name);
+      return n && empty(n);
+    },
+  };
+  if (!tryPlace(req, partition, emptyView, { maxTasksPerNode })) {
     throw unavailable(
-      `${req.tasks} tasks of ${req.cpusPerTask} CPUs do not fit on ${req.minNodes === req.maxNodes ? '' : 'at most '}${Math.min(req.maxNodes, usable.length)} usable nodes of partition ${pname}`,
+      `${req.tasks} tasks of ${req.cpusPerTask} CPUs do not fit on ${req.minNodes === req.maxNodes ? '' : 'at most '}${Math.min(req.maxNodes, usable)} usable nodes of partition ${pname}`,
       'tasks',
     );
+  }
+}
+
+/**
+ * What validateRequestHardware reads of a request, types included: equal keys validate alike
+ * (the time limit is not among them: job shapes repeat, time limits vary).
+ */
+function hardwareKey(r: ResourceRequest): string {
+  return [
+    r.partition,
+    r.minNodes,
+    r.maxNodes,
+    r.tasks,
+    r.tasksPerNode,
+    r.cpusPerTask,
+    r.memoryPerNodeMiB,
+    r.memoryPerCpuMiB,
+    r.gpusPerNode,
+    r.gpuType,
+    r.exclusive,
+  ]
+    .map((v: unknown) => `${typeof v}:${typeof v === 'string' ? JSON.stringify(v) : String(v)}`)
+    .join(',');
+}
+
+/** Accepted request shapes kept at most (a cache, not a record). */
+const VALIDATED_MAX = 10_000;
+
+/**
+ * validateRequest for a spec that never changes: its O(1) half every time, its O(nodes) half
+ * once per request shape (a shape accepted once is accepted again).
+ */
+export class RequestValidator {
+  private readonly accepted = new Set<string>();
+
+  constructor(private readonly spec: SimulatedClusterSpec) {}
+
+  check(req: ResourceRequest): void {
+    validateRequestLimits(this.spec, req);
+    const key = hardwareKey(req);
+    if (this.accepted.has(key)) return;
+    validateRequestHardware(this.spec, req);
+    if (this.accepted.size >= VALIDATED_MAX) this.accepted.clear();
+    this.accepted.add(key);
   }
 }

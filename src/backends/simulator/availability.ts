@@ -1,0 +1,238 @@
+/**
+ * The availability profile behind the scheduler's reservations, PURE (SLURM's node_space):
+ * when a waiting job could start, found by releasing the allocations at their end times, and
+ * whether starting another job now would push that time back (EASY backfill).
+ *
+ * A reservation keeps the reserved job's outlook at its reserved time: the usage of the nodes
+ * that differ from the live usage then, and the job's task capacity on every partition node
+ * then as counts by capacity. Planning it is one walk over the allocations sorted by end time;
+ * "does this job delay it" is then O(nodes of the job) instead of a new walk per job, and
+ * gives the same answer: node capacities only grow as allocations end, so the reserved job
+ * fits by its reserved time exactly when it fits at that time.
+ */
+import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
+import type { SimulatedPartitionSpec } from './cluster-spec.js';
+import {
+  applyAllocation,
+  capacitiesHold,
+  nodeTaskCapacity,
+  type NodeUsage,
+  type RunningAllocation,
+  type UsageMap,
+  type UsageView,
+} from './placement.js';
+
+export type EndingAllocation = RunningAllocation & { endTime: number };
+
+export const hasEnd = (a: RunningAllocation): a is EndingAllocation => a.endTime !== null;
+export const byEnd = (a: EndingAllocation, b: EndingAllocation): number => a.endTime - b.endTime;
+
+/** Membership in a partition's nodes. */
+export interface NodeSet {
+  has(name: string): boolean;
+}
+
+/**
+ * A job's outlook on its partition at one future time: the usage of the nodes that differ
+ * from the live usage then (`atTime`), and the job's task capacity on every partition node
+ * then, kept as counts by capacity (counts[c] = nodes that take c tasks, `usable` = nodes
+ * that take any).
+ */
+export interface Outlook {
+  /** ms; Infinity = the job never fits with the known end times */
+  time: number;
+  atTime: Map<string, NodeUsage>;
+  counts: number[];
+  usable: number;
+}
+
+export interface HeldReservation extends Outlook {
+  id: string;
+  request: ResourceRequest;
+  partition: SimulatedPartitionSpec;
+  partitionNodes: NodeSet;
+}
+
+/** Tasks of `req` a node can take, as tryPlace counts them. */
+const capOf = (req: ResourceRequest, u: NodeUsage): number => Math.min(nodeTaskCapacity(req, u), req.tasks);
+
+/** A node's usage with one more allocation's share on it (as applyAllocation adds it). */
+function withShare(u: NodeUsage, n: AllocatedNode, exclusive: boolean): NodeUsage {
+  return {
+    ...u,
+    cpus: u.cpus + n.cpus,
+    memoryMiB: u.memoryMiB + n.memoryMiB,
+    gpus: u.gpus + n.gpus,
+    allocations: u.allocations + 1,
+    exclusive: u.exclusive || exclusive,
+  };
+}
+
+/** One node more (d = 1) or less (d = -1) that takes c tasks in the outlook's counts. */
+function count(o: Outlook, c: number, d: number): void {
+  if (c <= 0) return;
+  while (o.counts.length <= c) o.counts.push(0);
+  o.counts[c]! += d;
+  o.usable += d;
+}
+
+/** The most tasks of `req` one node of at most maxNodeCpus CPUs can ever take. */
+export function capBound(req: ResourceRequest, maxNodeCpus: number): number {
+  const want = req.tasksPerNode !== undefined ? Math.min(req.tasksPerNode, req.tasks) : req.tasks;
+  return Math.max(0, Math.min(req.tasks, want, Math.floor(maxNodeCpus / req.cpusPerTask)));
+}
+
+/**
+ * The availability profile walk: the earliest time >= now at which `req` fits on its
+ * partition, releasing the `ending` allocations (sorted by end time) from `usage`, with the
+ * job's outlook at that time. O(partition nodes + nodes of the released allocations).
+ */
+export function planOutlook(
+  req: ResourceRequest,
+  partition: SimulatedPartitionSpec,
+  partitionNodes: NodeSet,
+  maxNodeCpus: number,
+  usage: UsageView,
+  ending: Iterable<EndingAllocation>,
+  now: number,
+): Outlook {
+  const atTime = new Map<string, NodeUsage>();
+  const counts = new Array<number>(capBound(req, maxNodeCpus) + 1).fill(0);
+  const out: Outlook = { time: now, atTime, counts, usable: 0 };
+  for (const name of partition.nodes) {
+    const u = usage.get(name);
+    if (u) count(out, capOf(req, u), 1);
+  }
+  const release = (a: EndingAllocation): void => {
+    for (const n of a.nodes) {
+      if (!partitionNodes.has(n.name)) continue;
+      let u = atTime.get(n.name);
+      if (!u) {
+        const live = usage.get(n.name);
+        if (!live) continue;
+        u = { ...live };
+        atTime.set(n.name, u);
+      }
+      count(out, capOf(req, u), -1);
+      u.cpus -= n.cpus;
+      u.memoryMiB -= n.memoryMiB;
+      u.gpus -= n.gpus;
+      u.allocations -= 1;
+      if (a.exclusive) u.exclusive = false;
+      count(out, capOf(req, u), 1);
+    }
+  };
+  // The outlook at a time holds every allocation that ends by then released: those already
+  // overdue at `now` too, whether or not the job needs them.
+  let time = now;
+  for (const a of ending) {
+    if (a.endTime > time) {
+      if (capacitiesHold(req, out.counts, out.usable)) break;
+      time = a.endTime;
+    }
+    release(a);
+  }
+  out.time = capacitiesHold(req, out.counts, out.usable) ? time : Infinity;
+  return out;
+}
+
+/** Two lists sorted by end time, merged. */
+export function* mergeByEnd(
+  a: readonly EndingAllocation[],
+  b: readonly EndingAllocation[],
+): Generator<EndingAllocation> {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]!.endTime <= b[j]!.endTime)) yield a[i++]!;
+    else yield b[j++]!;
+  }
+}
+
+/**
+ * The earliest time >= now at which `req` could start, releasing `running` allocations at
+ * their end times; Infinity when it never fits with the known end times.
+ */
+export function earliestStart(
+  req: ResourceRequest,
+  partition: SimulatedPartitionSpec,
+  usage: UsageMap,
+  running: readonly RunningAllocation[],
+  now: number,
+): number {
+  let maxNodeCpus = 0;
+  for (const name of partition.nodes) maxNodeCpus = Math.max(maxNodeCpus, usage.get(name)?.node.cpus ?? 0);
+  const ending = running.filter(hasEnd).sort(byEnd);
+  return planOutlook(req, partition, new Set(partition.nodes), maxNodeCpus, usage, ending, now).time;
+}
+
+const atReservedTime = (r: HeldReservation, usage: UsageView, name: string): NodeUsage | undefined =>
+  r.atTime.get(name) ?? usage.get(name);
+
+/**
+ * Would starting `alloc` now delay reservation r? Not when it uses none of the partition's
+ * nodes or ends by the reserved time; else (EASY's extra nodes) only when the reserved job no
+ * longer fits at its reserved time with `alloc` still running. An unknown time cannot be
+ * checked: any job that touches the partition and never ends delays it.
+ */
+export function delaysReservation(r: HeldReservation, alloc: RunningAllocation, usage: UsageView): boolean {
+  const touched = alloc.nodes.filter((n) => r.partitionNodes.has(n.name));
+  if (touched.length === 0) return false;
+  if (alloc.endTime !== null && alloc.endTime <= r.time) return false;
+  if (r.time === Infinity) return true;
+  const changes: [number, number][] = [];
+  for (const n of touched) {
+    const u = atReservedTime(r, usage, n.name);
+    if (u) changes.push([capOf(r.request, u), capOf(r.request, withShare(u, n, alloc.exclusive))]);
+  }
+  for (const [before, after] of changes) {
+    count(r, before, -1);
+    count(r, after, 1);
+  }
+  const fits = capacitiesHold(r.request, r.counts, r.usable);
+  for (const [before, after] of changes) {
+    count(r, after, -1);
+    count(r, before, 1);
+  }
+  return !fits;
+}
+
+/**
+ * Starts `alloc` now: adds it to the live `usage`, and keeps every reservation's outlook at
+ * its time true (the nodes it still holds then lose capacity; on the nodes it has left by
+ * then, the usage then is pinned to what it is now).
+ */
+export function startAllocation(
+  usage: UsageMap,
+  reservations: readonly HeldReservation[],
+  alloc: RunningAllocation,
+): void {
+  const recount: { r: HeldReservation; nodes: AllocatedNode[]; before: number[] }[] = [];
+  for (const r of reservations) {
+    if (r.time === Infinity) continue;
+    const touched = alloc.nodes.filter((n) => r.partitionNodes.has(n.name));
+    if (touched.length === 0) continue;
+    if (alloc.endTime !== null && alloc.endTime <= r.time) {
+      for (const n of touched) {
+        const live = usage.get(n.name);
+        if (live && !r.atTime.has(n.name)) r.atTime.set(n.name, { ...live });
+      }
+    } else {
+      const before = touched.map((n) => {
+        const u = atReservedTime(r, usage, n.name);
+        return u ? capOf(r.request, u) : 0;
+      });
+      recount.push({ r, nodes: touched, before });
+    }
+  }
+  applyAllocation(usage, alloc, 1);
+  for (const { r, nodes, before } of recount) {
+    nodes.forEach((n, i) => {
+      const later = r.atTime.get(n.name);
+      if (later) r.atTime.set(n.name, withShare(later, n, alloc.exclusive));
+      const u = atReservedTime(r, usage, n.name);
+      count(r, before[i]!, -1);
+      count(r, u ? capOf(r.request, u) : 0, 1);
+    });
+  }
+}
