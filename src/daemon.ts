@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './api/app.js';
 import type { ResourceBackend } from './backends/resource-backend.js';
-import { SimulatorBackend, wallClock } from './backends/simulator/simulator-backend.js';
+import { SimulatorBackend, wallClock, type Clock } from './backends/simulator/simulator-backend.js';
 import { SlurmBackend } from './backends/slurm/slurm-backend.js';
 import { clusterSpecFromConfig } from './config/cluster-from-config.js';
 import type { GrmConfig } from './config/config-schema.js';
@@ -23,10 +23,11 @@ import { LogPipeline } from './logs/log-pipeline.js';
 import { Maintenance } from './maintenance.js';
 import { openDatabase, type Db } from './store/database.js';
 import { JobStore } from './store/job-store.js';
+import { QueueStore } from './store/queue-store.js';
 import { LogSearch } from './store/log-search.js';
 import { LogStore } from './store/log-store.js';
 import { ReportStore } from './store/report-store.js';
-import { TERMINAL_STATES } from './jobs/job-types.js';
+import { ACTIVE_STATES, TERMINAL_STATES } from './jobs/job-types.js';
 
 export const VERSION = '0.1.0';
 
@@ -55,6 +56,8 @@ export interface CreateDaemonOptions {
   backend?: ResourceBackend;
   /** Start cron schedules (reconcile, retention); tests call them directly instead. */
   schedules?: boolean;
+  /** The daemon's time (tests: a ManualClock); default the wall clock. */
+  clock?: Clock;
 }
 
 function buildBackend(config: GrmConfig, db: Db, onError: (e: unknown, context: string) => void): ResourceBackend {
@@ -79,7 +82,9 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   const env = options.env ?? process.env;
   fs.mkdirSync(path.join(config.dataDir, 'jobs'), { recursive: true });
   const db = openDatabase(path.join(config.dataDir, 'grm.sqlite'));
-  const store = new JobStore(db);
+  const clock = options.clock ?? wallClock;
+  const store = new JobStore(db, () => clock.now());
+  const queue = new QueueStore(db, store);
   const logStore = new LogStore(db);
   let app: FastifyInstance | undefined;
   const onError = (error: unknown, context: string) => {
@@ -113,8 +118,17 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     onJobEnded: () => dispatcher?.wake(),
     onError,
   });
-  dispatcher = new Dispatcher({ store, backend, runner, maxConcurrentMasters: config.maxConcurrentMasters, onError });
-  const jobs = new JobService(store, backend, dispatcher);
+  dispatcher = new Dispatcher({
+    store,
+    queue,
+    clock,
+    backend,
+    runner,
+    maxConcurrentMasters: config.maxConcurrentMasters,
+    queueDepth: config.scheduler.queueDepth,
+    onError,
+  });
+  const jobs = new JobService({ store, queue, backend, lifecycle: dispatcher, clock, maxArraySize: config.scheduler.maxArraySize });
   const maintenance = new Maintenance({
     db,
     store,
@@ -140,7 +154,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       jobDir: (id) => jobDirOf(config.dataDir, id),
       compressHostlist,
       jobsByBackendId: () =>
-        new Map(store.inStates(['ALLOCATING', 'RUNNING', 'COMPLETING']).flatMap((j) => (j.backendId ? [[j.backendId, j.id] as const] : []))),
+        new Map(store.inStates([...ACTIVE_STATES]).flatMap((j) => (j.backendId ? [[j.backendId, j.id] as const] : []))),
       version: VERSION,
       startedAt,
     },

@@ -1,6 +1,7 @@
 /** Turns store records into the API's slurmrestd-like JSON. */
 import type { StoredAllocation } from '../store/job-store.js';
 import type { JobEvent, JobRecord } from '../jobs/job-types.js';
+import { displayJobId } from '../jobs/job-arrays.js';
 import type { NodeInfo, PartitionInfo } from '../backends/resource-backend.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -8,6 +9,12 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export function presentJob(job: JobRecord) {
   return {
     job_id: job.id,
+    display_id: displayJobId(job),
+    array_job_id: job.arrayJobId,
+    array_task_id: job.arrayTaskId,
+    array_task_string: job.arrayTasks,
+    array_max_tasks: job.arrayMaxRunning,
+    hold: job.blocked === 'JobHeldUser' || job.blocked === 'JobHeldAdmin',
     name: job.name,
     user_name: job.user,
     job_state: job.state,

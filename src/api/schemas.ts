@@ -36,6 +36,23 @@ export const JobDescriptionSchema = Type.Object(
     current_working_directory: Type.Optional(Type.String({ maxLength: 4096 })),
     tres_per_node: Type.Optional(Type.String({ pattern: '^(gres/)?gpu(:[A-Za-z0-9_.-]+)?(:[0-9]+)?$' })),
     tres_per_job: Type.Optional(Type.String({ pattern: '^(gres/)?gpu(:[A-Za-z0-9_.-]+)?(:[0-9]+)?$' })),
+    tres_per_task: Type.Optional(Type.String({ pattern: '^(gres/)?gpu(:[A-Za-z0-9_.-]+)?(:[0-9]+)?$', description: 'GPUs per task (--gpus-per-task)' })),
+    cpus_per_gpu: Type.Optional(Count('CPUs per GPU (--cpus-per-gpu)', 4096)),
+    memory_per_gpu: Type.Optional(Type.Integer({ minimum: 1, description: 'MiB per GPU (--mem-per-gpu)' })),
+    hold: Type.Optional(Type.Boolean({ description: 'submit held (-H)' })),
+    requeue: Type.Optional(Type.Boolean({ description: 'may be requeued (--requeue / --no-requeue)' })),
+    signal: Type.Optional(
+      Type.Object(
+        {
+          name: Type.String({ pattern: '^([A-Z][A-Z0-9]*|[1-9][0-9]?)$', maxLength: 8, description: 'USR1, TERM, ... or a number 1-64' }),
+          seconds: Type.Integer({ minimum: 0, maximum: 65535, description: 'seconds before the time limit' }),
+          batch_only: Type.Boolean({ description: 'signal only the batch shell (B:)' }),
+          reservation: Type.Optional(Type.Boolean({ description: 'also when the reservation ends (R:)' })),
+        },
+        { additionalProperties: false, description: '--signal=[{R|B}:]sig[@seconds]' },
+      ),
+    ),
+    open_mode: Type.Optional(Type.Union([Type.Literal('append'), Type.Literal('truncate')], { description: '--open-mode' })),
     exclusive: Type.Optional(Type.Boolean()),
     nice: Type.Optional(Type.Integer({ minimum: -2147483645, maximum: 2147483645 })),
     comment: Type.Optional(Type.String({ maxLength: 4096 })),
@@ -84,8 +101,19 @@ export const JobEventSchema = Type.Object({
   actor: Type.String(),
 });
 
+const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
+
 export const JobSchema = Type.Object({
   job_id: Type.Integer(),
+  /** as squeue prints it: 12, 12_7, 12_[3-99%5] */
+  display_id: Type.String(),
+  array_job_id: NullableInt,
+  array_task_id: NullableInt,
+  /** an array's indices not started yet */
+  array_task_string: Type.Union([Type.String(), Type.Null()]),
+  /** the % limit */
+  array_max_tasks: NullableInt,
+  hold: Type.Boolean(),
   name: Type.String(),
   user_name: Type.String(),
   job_state: JobStateSchema,

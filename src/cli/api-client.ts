@@ -62,6 +62,27 @@ export class ApiClient {
     const type = response.headers.get('content-type') ?? '';
     return (type.includes('application/json') ? JSON.parse(text) : text) as T;
   }
+
+  /** The user the daemon is told this client runs as (squeue --me). */
+  get userName(): string {
+    return this.user;
+  }
+
+  /**
+   * Every job matching `params`, a page at a time (following next_cursor to the end), so a
+   * list is never cut at a page's size and the CLI holds one page at once.
+   */
+  async *jobPages<J>(params: URLSearchParams, pageSize = 1000): AsyncGenerator<J[]> {
+    let cursor: string | null = null;
+    do {
+      const query = new URLSearchParams(params);
+      query.set('limit', String(pageSize));
+      if (cursor !== null) query.set('cursor', cursor);
+      const page: { jobs: J[]; next_cursor: string | null } = await this.request('GET', `/api/v1/jobs?${query}`);
+      yield page.jobs;
+      cursor = page.next_cursor;
+    } while (cursor !== null);
+  }
 }
 
 function safeUserName(): string {

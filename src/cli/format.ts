@@ -16,6 +16,12 @@ export interface JobView {
   node_count: number;
   exit_code: number | null;
   exit_signal: string | null;
+  /** `12`, `12_7` or `12_[3-9%2]` (older daemons: absent) */
+  display_id?: string;
+  array_job_id?: number | null;
+  array_task_id?: number | null;
+  /** the indices of an array not started yet */
+  array_task_string?: string | null;
   [key: string]: unknown;
 }
 

@@ -5,23 +5,21 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isGrmError } from '../errors.js';
 import { compressHostlist } from '../hostlist/hostlist.js';
-import { JOB_STATES, TERMINAL_STATES } from '../jobs/job-types.js';
 import { ApiClient, CliError } from './api-client.js';
 import { sbatchCommand } from './commands/sbatch.js';
+import { scancelCommand } from './commands/scancel.js';
+import { scontrolCommand } from './commands/scontrol.js';
+import { squeueCommand } from './commands/squeue.js';
 import { followLogs, printLogs } from './commands/logs.js';
 import {
   formatJobDetail,
   formatSinfo,
   formatSinfoNodes,
-  formatSqueue,
   type JobDetailView,
-  type JobView,
   type NodeView,
   type PartitionView,
 } from './format.js';
 import { daemonUrl, processIo, type CliIo } from './io.js';
-
-const ACTIVE_STATES = JOB_STATES.filter((s) => !TERMINAL_STATES.has(s));
 
 export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
   const [command, ...rest] = argv;
@@ -59,47 +57,12 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
       await runDaemon({ env: io.env, cwd: io.cwd });
     });
 
-  program
-    .command('squeue')
-    .description('list jobs, like squeue')
-    .option('-u, --user <user>', 'only this user')
-    .option('-p, --partition <partition>', 'only this partition')
-    .option('-t, --states <states>', `comma-separated states, or "all" (default: ${ACTIVE_STATES.join(',')})`)
-    .option('-j, --jobs <ids>', 'comma-separated job ids')
-    .option('-a, --all', 'include ended jobs')
-    .option('--json', 'print JSON')
-    .action(async (o: { user?: string; partition?: string; states?: string; jobs?: string; all?: boolean; json?: boolean }) => {
-      const params = new URLSearchParams();
-      const states = o.all || o.states?.toLowerCase() === 'all' ? undefined : (o.states?.toUpperCase() ?? ACTIVE_STATES.join(','));
-      if (states) params.set('state', states);
-      if (o.user) params.set('user', o.user);
-      if (o.partition) params.set('partition', o.partition);
-      const { jobs } = await client().request<{ jobs: JobView[] }>('GET', `/api/v1/jobs?${params}`);
-      const ids = o.jobs ? new Set(o.jobs.split(',').map(Number)) : undefined;
-      const shown = ids ? jobs.filter((j) => ids.has(j.job_id)) : jobs;
-      io.stdout(o.json ? `${JSON.stringify({ jobs: shown }, null, 2)}\n` : `${formatSqueue(shown, Date.now())}\n`);
-    });
-
-  program
-    .command('scancel')
-    .description('cancel jobs, like scancel')
-    .argument('<ids...>', 'job ids')
-    .action(async (ids: string[]) => {
-      for (const id of ids) {
-        if (!/^[1-9]\d*$/.test(id)) {
-          io.stderr(`scancel: error: Invalid job id ${id}\n`);
-          exitCode = 1;
-          continue;
-        }
-        try {
-          await client().request('DELETE', `/api/v1/jobs/${id}`);
-        } catch (e) {
-          if (!(e instanceof CliError) || e.code === 'E_DAEMON_UNREACHABLE') throw e;
-          io.stderr(`scancel: error: Kill job error on job id ${id}: ${e.message}\n`);
-          exitCode = 1;
-        }
-      }
-    });
+  const fail = () => {
+    exitCode = 1;
+  };
+  program.addCommand(squeueCommand(io, client));
+  program.addCommand(scancelCommand(io, client, fail));
+  program.addCommand(scontrolCommand(io, client, fail));
 
   program
     .command('sinfo')
@@ -117,7 +80,7 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
 
   program
     .command('show')
-    .description('show one job, like scontrol show job')
+    .description('show one job (same as scontrol show job)')
     .addArgument(new Command().createArgument('<what>', 'job').choices(['job']))
     .argument('<id>', 'job id')
     .option('--json', 'print JSON')

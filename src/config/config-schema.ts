@@ -115,6 +115,16 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    /** The GRM's own queue, named after slurm.conf's SchedulerParameters. */
+    scheduler: Type.Object(
+      {
+        /** Eligible jobs looked at per dispatch pass (default_queue_depth). */
+        queueDepth: Type.Integer({ default: 100, minimum: 1, maximum: 100000 }),
+        /** Largest array index + 1 (MaxArraySize). */
+        maxArraySize: Type.Integer({ default: 1001, minimum: 1, maximum: 4000001 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     reconcile: Type.Object(
       {
         /** node-cron expression (with seconds) */

@@ -5,12 +5,16 @@
  * grant, master exit — coalesced into one pass, plus a timer for begin times and retries.
  */
 import type { BackendEvent, PartitionInfo, ResourceBackend } from '../backends/resource-backend.js';
+import type { Clock, TimerHandle } from '../backends/simulator/clock.js';
 import { GrmError, isGrmError } from '../errors.js';
 import type { JobStore } from '../store/job-store.js';
-import { evaluateDependency } from './dependency.js';
+import type { QueueStore } from '../store/queue-store.js';
+import { takeFirstIndex } from './array-tasks.js';
+import { dependencyJobIds } from './dependency.js';
+import { Eligibility } from './eligibility.js';
 import type { JobLifecycle } from './job-service.js';
 import { isActive, isTerminal } from './job-state.js';
-import type { JobRecord, PendingReason } from './job-types.js';
+import type { JobRecord, JobState } from './job-types.js';
 import { choosePartition, toResourceRequest } from './resource-request.js';
 
 /** What the dispatcher needs of the part that runs masters. */
@@ -23,6 +27,10 @@ export interface JobRunnerPort {
 
 export interface DispatcherOptions {
   store: JobStore;
+  queue: QueueStore;
+  clock: Clock;
+  /** At most this many jobs of the eligible queue are looked at per pass (default_queue_depth). */
+  queueDepth?: number;
   backend: ResourceBackend;
   runner: JobRunnerPort;
   maxConcurrentMasters: number;
@@ -32,20 +40,37 @@ export interface DispatcherOptions {
 }
 
 const ACTOR = 'dispatcher';
+/** Begin times released per pass; more wake another pass. */
+const BEGIN_BATCH = 1000;
+
+interface PassContext {
+  active: { count: number };
+  partitions: PartitionInfo[] | undefined;
+}
 
 export class Dispatcher implements JobLifecycle {
   private scheduled = false;
   private passing = false;
   private again = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
   private stopped = false;
   private idleWaiters: (() => void)[] = [];
-  /** Jobs held by --begin, until when: a pass skips them without re-reading their request. */
-  private readonly heldUntil = new Map<number, number>();
+  /** Jobs whose state changed since the last pass: their dependents are re-checked. */
+  private readonly changed = new Set<number>();
+  private singletonsFreed: { user: string; name: string }[] = [];
+  private readonly eligibility: Eligibility;
+  private readonly queueDepth: number;
 
-  constructor(private readonly options: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {
+    this.eligibility = new Eligibility(options.queue);
+    this.queueDepth = options.queueDepth ?? 100;
+  }
 
   start(): void {
+    this.recheckAllDependencies();
+    this.options.store.onEvent((event) => {
+      if (event.toState !== null) this.noteChange(event.jobId, event.fromState, event.toState);
+    });
     this.options.backend.onEvent((event) => {
       this.handleBackendEvent(event).catch((e) => this.report(e, `backend event ${event.type} for job ${event.jobId}`));
     });
@@ -54,7 +79,7 @@ export class Dispatcher implements JobLifecycle {
 
   stop(): void {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
   }
 
   /** Asks for a dispatch pass soon; many wakes in one tick make one pass. */
@@ -81,7 +106,7 @@ export class Dispatcher implements JobLifecycle {
       });
     }
     if (job.state === 'PENDING') {
-      return store.transition(job.id, 'PENDING', 'CANCELLED', `cancelled by ${actor}`, actor, { endTime: Date.now() });
+      return store.transition(job.id, 'PENDING', 'CANCELLED', `cancelled by ${actor}`, actor, { endTime: this.options.clock.now() });
     }
     if (job.state === 'COMPLETING') return job;
     // The decision is written first; whoever acts next (runner, grant, exit) honours it.
@@ -93,7 +118,7 @@ export class Dispatcher implements JobLifecycle {
       if (current.backendId) await backend.release(current.backendId);
       store.markReleased(job.id);
       try {
-        return store.transition(job.id, 'ALLOCATING', 'CANCELLED', `cancelled by ${actor}`, actor, { endTime: Date.now() });
+        return store.transition(job.id, 'ALLOCATING', 'CANCELLED', `cancelled by ${actor}`, actor, { endTime: this.options.clock.now() });
       } catch (e) {
         if (!(isGrmError(e) && e.code === 'E_JOB_STATE')) throw e;
       }
@@ -122,99 +147,154 @@ export class Dispatcher implements JobLifecycle {
     }
   }
 
+  /**
+   * One pass, like slurmctld's main scheduler: begin times that have come and dependencies
+   * that changed move jobs into the eligible queue, then at most `queueDepth` jobs of its
+   * head are looked at, in priority order. Nothing here reads the rest of the queue.
+   */
   private async dispatchPending(): Promise<void> {
-    const { store, backend, maxConcurrentMasters } = this.options;
-    const pending = store.inStates(['PENDING']);
-    const pendingIds = new Set(pending.map((j) => j.id));
-    for (const id of this.heldUntil.keys()) if (!pendingIds.has(id)) this.heldUntil.delete(id);
-    if (pending.length === 0) return;
-    let active = store.countInStates(['ALLOCATING', 'RUNNING', 'COMPLETING']);
-    let partitions: PartitionInfo[] | undefined;
-    let nextWakeAt = Infinity;
-    for (const job of pending) {
-      const now = Date.now();
-      const heldUntil = this.heldUntil.get(job.id);
-      if (heldUntil !== undefined && heldUntil > now) {
-        nextWakeAt = Math.min(nextWakeAt, heldUntil);
-        continue;
-      }
-      this.heldUntil.delete(job.id);
-      const blocker = this.blocker(job, now);
-      if (blocker) {
-        store.setReason(job.id, blocker.reason, ACTOR);
-        if (blocker.retryAt) {
-          this.heldUntil.set(job.id, blocker.retryAt);
-          nextWakeAt = Math.min(nextWakeAt, blocker.retryAt);
-        }
-        continue;
-      }
-      if (active >= maxConcurrentMasters) {
-        store.setReason(job.id, 'MaxMastersLimit', ACTOR);
-        continue;
-      }
-      try {
-        partitions ??= await backend.partitions();
-      } catch (e) {
-        this.markUnavailable(pending, e);
-        nextWakeAt = Math.min(nextWakeAt, now + (this.options.retryDelayMs ?? 2000));
-        break;
-      }
-      // Written before the backend is asked: a crash now leaves an ALLOCATING job that
-      // reconciliation matches with the backend by its GRM id.
-      store.transition(job.id, 'PENDING', 'ALLOCATING', 'sent to backend', ACTOR, { reason: 'None' });
-      active++;
-      try {
-        const partition = choosePartition(job.partition || undefined, partitions);
-        // Submitted while the backend was unreachable: the partition is known only now.
-        if (!job.partition) store.patch(job.id, { partition: partition.name });
-        const request = toResourceRequest(job.id, job.user, job.description, partition, job.submitTime);
-        const backendId = await backend.allocate(request);
-        const current = store.get(job.id);
-        if (current && !current.backendId && !isTerminal(current.state)) store.patch(job.id, { backendId });
-      } catch (e) {
-        active--;
-        if (isGrmError(e) && e.code === 'E_BACKEND_UNAVAILABLE') {
-          store.transition(job.id, 'ALLOCATING', 'PENDING', `backend unavailable: ${e.message}`, ACTOR, { reason: 'BackendUnavailable' });
-          nextWakeAt = Math.min(nextWakeAt, now + (this.options.retryDelayMs ?? 2000));
+    const { queue, clock } = this.options;
+    const now = clock.now();
+    const moreDue = this.releaseDueBeginTimes(now);
+    this.recheckDependents();
+    const head = queue.head(this.queueDepth);
+    let retryAt = Infinity;
+    if (head.length > 0) retryAt = await this.dispatchHead(head);
+    if (moreDue) this.wake();
+    const nextBegin = queue.nextBeginTime();
+    this.scheduleTimer(Math.min(retryAt, nextBegin ?? Infinity));
+  }
+
+  /** Sends the head's jobs (an array's tasks one by one) while master slots are free. */
+  private async dispatchHead(head: JobRecord[]): Promise<number> {
+    const { store, queue, maxConcurrentMasters } = this.options;
+    const active = { count: queue.countActive() };
+    const ctx: PassContext = { active, partitions: undefined };
+    for (const first of head) {
+      let job: JobRecord | undefined = first;
+      while (job) {
+        if (active.count >= maxConcurrentMasters) {
+          store.setReason(job.id, 'MaxMastersLimit', ACTOR);
           break;
         }
-        const message = e instanceof Error ? e.message : String(e);
-        store.transition(job.id, 'ALLOCATING', 'FAILED', `backend refused the job: ${message}`, ACTOR, { endTime: Date.now() });
+        const task = this.nextTask(job);
+        if (!task) break;
+        if ((await this.send(task, ctx)) === 'unavailable') {
+          this.markUnavailable(head);
+          return this.options.clock.now() + (this.options.retryDelayMs ?? 2000);
+        }
+        // an array's record with tasks left stays at the head: its next task goes next
+        job = task.id === job.id ? undefined : store.get(job.id);
+        if (job && (job.state !== 'PENDING' || job.arrayTasks === null)) job = undefined;
       }
     }
-    this.scheduleTimer(nextWakeAt);
+    return Infinity;
   }
 
-  /** The GRM's own reasons to hold a job back, before the backend sees it. */
-  private blocker(job: JobRecord, now: number): { reason: PendingReason; retryAt?: number } | undefined {
-    const { store } = this.options;
-    const begin = job.description.begin_time ? Date.parse(job.description.begin_time) : NaN;
-    if (begin > now) return { reason: 'BeginTime', retryAt: begin };
-    const spec = job.description.dependency;
-    if (spec) {
-      const status = evaluateDependency(spec, {
-        stateOf: (id) => store.get(id)?.state,
-        singletonBusy: store
-          .list({ user: job.user, states: ['ALLOCATING', 'RUNNING', 'COMPLETING'] })
-          .jobs.some((other) => other.name === job.name && other.id !== job.id && isActive(other.state)),
-      });
-      if (status === 'waiting') return { reason: 'Dependency' };
-      if (status === 'never') return { reason: 'DependencyNeverSatisfied' };
+  /** The job itself, or an array's next task (split off), or none when its % limit is reached. */
+  private nextTask(job: JobRecord): JobRecord | undefined {
+    const { store, queue } = this.options;
+    if (job.state !== 'PENDING') return undefined;
+    if (job.arrayTasks === null) return job;
+    if (job.arrayMaxRunning !== null && queue.countActiveTasks(job.id) >= job.arrayMaxRunning) {
+      store.setReason(job.id, 'JobArrayTaskLimit', ACTOR);
+      return undefined;
     }
-    return undefined;
+    const { index, rest } = takeFirstIndex(job.arrayTasks);
+    return store.takeArrayTask(job.id, index, rest, ACTOR);
   }
 
-  private markUnavailable(jobs: JobRecord[], error: unknown): void {
-    this.report(error, 'backend partitions');
-    for (const job of jobs) this.options.store.setReason(job.id, 'BackendUnavailable', ACTOR);
+  /** Hands one job to the backend; the state change is written before the backend is asked. */
+  private async send(job: JobRecord, ctx: PassContext): Promise<'sent' | 'failed' | 'unavailable'> {
+    const { store, backend, clock } = this.options;
+    try {
+      ctx.partitions ??= await backend.partitions();
+    } catch (e) {
+      this.report(e, 'backend partitions');
+      return 'unavailable';
+    }
+    // A crash after this line leaves an ALLOCATING job that reconciliation matches with the
+    // backend by its GRM id.
+    store.transition(job.id, 'PENDING', 'ALLOCATING', 'sent to backend', ACTOR, { reason: 'None' });
+    ctx.active.count++;
+    try {
+      const partition = choosePartition(job.partition || undefined, ctx.partitions);
+      // Submitted while the backend was unreachable: the partition is known only now.
+      if (!job.partition) store.patch(job.id, { partition: partition.name });
+      const request = toResourceRequest(job.id, job.user, job.description, partition, job.submitTime);
+      const backendId = await backend.allocate(request);
+      const current = store.get(job.id);
+      if (current && !current.backendId && !isTerminal(current.state)) store.patch(job.id, { backendId });
+      return 'sent';
+    } catch (e) {
+      ctx.active.count--;
+      if (isGrmError(e) && e.code === 'E_BACKEND_UNAVAILABLE') {
+        store.transition(job.id, 'ALLOCATING', 'PENDING', `backend unavailable: ${e.message}`, ACTOR, { reason: 'BackendUnavailable' });
+        return 'unavailable';
+      }
+      const message = e instanceof Error ? e.message : String(e);
+      store.transition(job.id, 'ALLOCATING', 'FAILED', `backend refused the job: ${message}`, ACTOR, { endTime: clock.now() });
+      return 'failed';
+    }
+  }
+
+  /** Jobs whose begin time has come leave BeginTime (for their dependency, or the queue). */
+  private releaseDueBeginTimes(now: number): boolean {
+    const { store, queue } = this.options;
+    const due = queue.dueBeginTimes(now, BEGIN_BATCH);
+    for (const job of due) {
+      store.setBlocked(job.id, this.eligibility.dependencyBlocker(job), ACTOR, 'begin time reached');
+    }
+    return due.length === BEGIN_BATCH;
+  }
+
+  /** Re-evaluates only the jobs that wait on a job whose state changed since the last pass. */
+  private recheckDependents(): void {
+    const { store, queue } = this.options;
+    if (this.changed.size === 0) return;
+    const changed = [...this.changed];
+    this.changed.clear();
+    const waiting = new Set(queue.dependentsOf(changed));
+    for (const key of this.singletonsFreed) for (const id of queue.singletonWaiters(key.user, key.name)) waiting.add(id);
+    this.singletonsFreed = [];
+    for (const id of waiting) {
+      const job = store.get(id);
+      if (!job || job.state !== 'PENDING' || job.blocked !== 'Dependency') continue;
+      const blocker = this.eligibility.dependencyBlocker(job);
+      if (blocker !== 'Dependency') store.setBlocked(id, blocker, ACTOR, blocker ? undefined : 'dependency satisfied');
+    }
+  }
+
+  /** A state change of a job may free the jobs that depend on it. */
+  private noteChange(jobId: number, from: JobState | null, to: JobState): void {
+    this.changed.add(jobId);
+    if (from !== null && isActive(from) && !isActive(to)) {
+      const job = this.options.store.get(jobId);
+      if (job) this.singletonsFreed.push({ user: job.user, name: job.name });
+    }
+    this.wake();
+  }
+
+  /** After a restart: re-index and re-check every job waiting on a dependency (once). */
+  private recheckAllDependencies(): void {
+    const { store, queue } = this.options;
+    for (const id of queue.blockedIds('Dependency')) {
+      const job = store.require(id);
+      queue.setDependsOn(id, dependencyJobIds(job.dependency ?? ''));
+      const blocker = this.eligibility.dependencyBlocker(job);
+      if (blocker !== 'Dependency') store.setBlocked(id, blocker, ACTOR);
+    }
+  }
+
+  private markUnavailable(jobs: JobRecord[]): void {
+    for (const job of jobs) if (this.options.store.get(job.id)?.state === 'PENDING') this.options.store.setReason(job.id, 'BackendUnavailable', ACTOR);
   }
 
   private scheduleTimer(at: number): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     if (!Number.isFinite(at) || this.stopped) return;
-    this.timer = setTimeout(() => this.wake(), Math.max(0, Math.min(at - Date.now(), 2 ** 31 - 1)));
-    this.timer.unref();
+    this.timer = this.options.clock.setTimer(at, () => this.wake());
   }
 
   private async handleBackendEvent(event: BackendEvent): Promise<void> {

@@ -22,6 +22,7 @@ import type { JobRecord } from './job-types.js';
 import { DirectoryFollower } from '../logs/dir-follower.js';
 import { expandOutputPattern } from '../sbatch/sbatch-options.js';
 import { masterCommandLine } from './master-command.js';
+import { arrayVars } from './job-arrays.js';
 
 export interface OutputWatch {
   stop(options: { drain: boolean }): Promise<void>;
@@ -169,6 +170,7 @@ export class JobRunner implements JobRunnerPort {
         jobName: job.name,
         partition: allocation.partition,
         submitDir: job.description.current_working_directory ?? workDir,
+        ...arrayVars(job),
         extra: this.o.slurmEnv,
       },
       grm: { jobId: job.id, projectXml: projectPath, resourcesXml: resourcesPath, jobDir },
@@ -336,7 +338,13 @@ export class JobRunner implements JobRunnerPort {
 /** Where the master's stdout and stderr go: -o/-e when given (sbatch patterns), else the job folder. */
 function outputFiles(job: JobRecord, jobDir: string, firstNode: string): { source: string; path: string }[] {
   const workDir = job.description.current_working_directory ?? path.join(jobDir, 'work');
-  const names = { jobId: job.id, jobName: job.name, user: job.user, nodeName: firstNode };
+  const names = {
+    jobId: job.id,
+    jobName: job.name,
+    user: job.user,
+    nodeName: firstNode,
+    ...(job.arrayJobId !== null && job.arrayTaskId !== null ? { arrayJobId: job.arrayJobId, arrayTaskId: job.arrayTaskId } : {}),
+  };
   const { standard_output: out, standard_error: err } = job.description;
   const stdoutPath = out ? path.resolve(workDir, expandOutputPattern(out, names)) : path.join(jobDir, 'stdout.log');
   // sbatch: without -e, stderr goes where stdout goes

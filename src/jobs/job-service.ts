@@ -4,9 +4,15 @@
  * is refused at once with SLURM's reason, as sbatch does.
  */
 import type { ResourceBackend } from '../backends/resource-backend.js';
+import type { Clock } from '../backends/simulator/clock.js';
 import { GrmError, isGrmError } from '../errors.js';
 import type { JobFilter, JobStore } from '../store/job-store.js';
+import type { QueueStore } from '../store/queue-store.js';
+import { arrayOf } from './job-arrays.js';
 import { dependencyJobIds } from './dependency.js';
+import { compressIndices, expandIndices } from './array-tasks.js';
+import { Eligibility, holdReason, isHold } from './eligibility.js';
+import { isTerminal } from './job-state.js';
 import type { JobDescription, JobRecord } from './job-types.js';
 import { choosePartition, effectiveTimeLimit, toResourceRequest } from './resource-request.js';
 import { mergeDescriptions, parseScriptDirectives, recordedOnlyWarnings } from '../sbatch/sbatch-options.js';
@@ -22,12 +28,28 @@ export interface JobLifecycle {
   cancel(job: JobRecord, actor: string): Promise<JobRecord>;
 }
 
+export interface JobServiceOptions {
+  store: JobStore;
+  queue: QueueStore;
+  backend: ResourceBackend;
+  lifecycle: JobLifecycle;
+  clock: Clock;
+  /** MaxArraySize: array indices must be below it. */
+  maxArraySize?: number;
+}
+
 export class JobService {
-  constructor(
-    private readonly store: JobStore,
-    private readonly backend: ResourceBackend,
-    private readonly lifecycle: JobLifecycle,
-  ) {}
+  private readonly store: JobStore;
+  private readonly backend: ResourceBackend;
+  private readonly lifecycle: JobLifecycle;
+  private readonly eligibility: Eligibility;
+
+  constructor(private readonly options: JobServiceOptions) {
+    this.store = options.store;
+    this.backend = options.backend;
+    this.lifecycle = options.lifecycle;
+    this.eligibility = new Eligibility(options.queue);
+  }
 
   async submit(body: JobDescription, user: string): Promise<SubmitResult> {
     const script = body.script;
@@ -37,10 +59,10 @@ export class JobService {
       });
     }
     // Directives in the script apply unless the request itself sets the option, as in sbatch.
-    const fromScript = parseScriptDirectives(script);
+    const fromScript = parseScriptDirectives(script, { maxArraySize: this.options.maxArraySize ?? 1001 });
     const { script: _s, environment: _e, argv: _a, ...requestOptions } = body;
     const description = mergeDescriptions(fromScript.description, requestOptions);
-    const submitTime = Date.now();
+    const submitTime = this.options.clock.now();
     const warnings = [...fromScript.warnings];
     let partitionName = description.partition ?? '';
     let timeLimit: number | null = description.time_limit === undefined || description.time_limit === 'UNLIMITED' ? null : description.time_limit;
@@ -56,16 +78,21 @@ export class JobService {
       if (!(isGrmError(e) && e.code === 'E_BACKEND_UNAVAILABLE')) throw e;
       warnings.push(`the ${this.backend.kind} backend is unreachable (${e.message}); the job is queued and checked when it answers`);
     }
-    if (description.dependency) {
-      for (const id of dependencyJobIds(description.dependency)) {
-        if (!this.store.get(id)) {
-          throw new GrmError('E_REQUEST_INVALID', `Job dependency problem: job ${id} does not exist`, { field: 'dependency' });
-        }
+    const dependsOn = description.dependency ? dependencyJobIds(description.dependency) : [];
+    for (const id of dependsOn) {
+      if (!this.store.get(id)) {
+        throw new GrmError('E_REQUEST_INVALID', `Job dependency problem: job ${id} does not exist`, { field: 'dependency' });
       }
     }
+    const name = description.name ?? 'sbatch';
+    const beginTime = description.begin_time ? Date.parse(description.begin_time) : null;
+    const dependency = description.dependency ?? null;
+    const hold = description.hold ? ('user' as const) : null;
+    const blocked = this.eligibility.blocker({ id: 0, user, name, beginTime, dependency, hold }, submitTime);
+    const array = description.array ? arrayOf(description.array, this.options.maxArraySize) : undefined;
     const job = this.store.insert(
       {
-        name: description.name ?? 'sbatch',
+        name,
         user,
         partition: partitionName,
         description: partitionName ? { ...description, partition: partitionName } : description,
@@ -76,6 +103,11 @@ export class JobService {
         timeLimitMinutes: timeLimit,
         nice: description.nice ?? 0,
         submitTime,
+        blocked,
+        beginTime,
+        dependency,
+        dependsOn,
+        ...(array ? { array } : {}),
       },
       `user:${user}`,
     );
@@ -100,8 +132,65 @@ export class JobService {
     return this.store.allocation(id);
   }
 
-  async cancel(id: number, user: string): Promise<JobRecord> {
+  /**
+   * scancel: a job; an array (every task, started or not); or some tasks of an array
+   * (`tasks`), a task not started yet being split off the array's record and cancelled.
+   */
+  async cancel(id: number, user: string, tasks: number[] | null = null): Promise<JobRecord[]> {
     const job = this.store.require(id);
-    return this.lifecycle.cancel(job, `user:${user}`);
+    const actor = `user:${user}`;
+    const isArray = job.arrayJobId === job.id;
+    if (tasks === null) {
+      const targets = isArray ? [job, ...this.store.arrayTasks(id).filter((t) => t.id !== id)] : [job];
+      const live = targets.filter((t) => !isTerminal(t.state));
+      if (live.length === 0) return [await this.lifecycle.cancel(job, actor)];
+      const cancelled: JobRecord[] = [];
+      for (const t of live) cancelled.push(await this.lifecycle.cancel(this.store.require(t.id), actor));
+      return cancelled;
+    }
+    if (!isArray) throw new GrmError('E_JOB_NOT_FOUND', `Invalid job id specified: ${id} is not a job array`, { field: 'id' });
+    const cancelled: JobRecord[] = [];
+    for (const index of tasks) {
+      const task = this.taskOf(id, index, actor);
+      if (!task) throw new GrmError('E_JOB_NOT_FOUND', `Invalid job id specified: ${id}_${index} (no such task)`, { field: 'id' });
+      cancelled.push(await this.lifecycle.cancel(task, actor));
+    }
+    return cancelled;
+  }
+
+  /** Holds a pending job (scontrol hold): it stays PENDING, out of the eligible queue. */
+  hold(id: number, user: string, by: 'user' | 'admin' = 'user'): JobRecord {
+    const job = this.requirePending(id);
+    this.store.setBlocked(job.id, holdReason(by), `user:${user}`, `held by ${user}`);
+    return this.store.require(id);
+  }
+
+  /** Releases a held job: back to what it waits on (begin time, dependency) or the queue. */
+  release(id: number, user: string): JobRecord {
+    const job = this.requirePending(id);
+    if (!isHold(job.blocked)) return job;
+    const blocker = this.eligibility.blocker(job, this.options.clock.now());
+    this.store.setBlocked(job.id, blocker, `user:${user}`, `released by ${user}`);
+    this.lifecycle.wake();
+    return this.store.require(id);
+  }
+
+  private requirePending(id: number): JobRecord {
+    const job = this.store.require(id);
+    if (job.state !== 'PENDING') {
+      throw new GrmError('E_JOB_STATE', `Job is no longer pending execution for job ${id} (${job.state})`, { field: 'id' });
+    }
+    return job;
+  }
+
+  /** The row of task `index` of an array, split off the array's record if not started yet. */
+  private taskOf(arrayId: number, index: number, actor: string): JobRecord | undefined {
+    const started = this.store.arrayTasks(arrayId).find((t) => t.arrayTaskId === index);
+    if (started) return started;
+    const record = this.store.require(arrayId);
+    if (record.arrayTasks === null || record.state !== 'PENDING') return undefined;
+    const left = expandIndices(record.arrayTasks);
+    if (!left.includes(index)) return undefined;
+    return this.store.takeArrayTask(arrayId, index, compressIndices(left.filter((i) => i !== index)), actor);
   }
 }

@@ -5,7 +5,7 @@
  * statically, the `Transition` type rejects an illegal target at compile time too.
  */
 import { GrmError } from '../errors.js';
-import { TERMINAL_STATES, type EndState, type JobState } from './job-types.js';
+import { ACTIVE_STATES, TERMINAL_STATES, type EndState, type JobState } from './job-types.js';
 
 export const LEGAL_TRANSITIONS = {
   // queued in the GRM; leaves when handed to the backend, or when cancelled / impossible
@@ -45,7 +45,7 @@ export function isTerminal(state: JobState): boolean {
 
 /** Jobs that hold (or are about to hold) a master slot. */
 export function isActive(state: JobState): boolean {
-  return state === 'ALLOCATING' || state === 'RUNNING' || state === 'COMPLETING';
+  return ACTIVE_STATES.includes(state);
 }
 
 /**

@@ -24,6 +24,9 @@ export const TERMINAL_STATES: ReadonlySet<JobState> = new Set([
   'NODE_FAIL',
 ]);
 
+/** States that hold (or are about to hold) nodes and a master slot. */
+export const ACTIVE_STATES: readonly JobState[] = ['ALLOCATING', 'RUNNING', 'COMPLETING'];
+
 /** SLURM's compact state codes, as squeue prints them in the ST column. */
 export const STATE_CODES: Record<JobState, string> = {
   PENDING: 'PD',
@@ -46,6 +49,8 @@ export type PendingReason =
   | 'DependencyNeverSatisfied'
   | 'BeginTime'
   | 'JobHeldUser'
+  | 'JobHeldAdmin'
+  | 'JobArrayTaskLimit'
   | 'QOSMaxJobsPerUserLimit'
   | 'MaxMastersLimit'
   | 'BackendUnavailable'
@@ -87,6 +92,20 @@ export interface JobDescription {
   tres_per_node?: string;
   /** e.g. "gres/gpu:4" (per job, from -G/--gpus) */
   tres_per_job?: string;
+  /** e.g. "gres/gpu:1" (per task, from --gpus-per-task) */
+  tres_per_task?: string;
+  /** --cpus-per-gpu: CPUs per allocated GPU */
+  cpus_per_gpu?: number;
+  /** MiB per allocated GPU (--mem-per-gpu) */
+  memory_per_gpu?: number;
+  /** -H/--hold: submitted held (JobHeldUser) until released */
+  hold?: boolean;
+  /** --requeue (true) / --no-requeue (false): may the job be requeued */
+  requeue?: boolean;
+  /** --signal: send `name` `seconds` before the time limit; to the batch shell only when batch_only */
+  signal?: { name: string; seconds: number; batch_only: boolean; reservation?: boolean };
+  /** --open-mode for the --output/--error files */
+  open_mode?: 'append' | 'truncate';
   exclusive?: boolean;
   nice?: number;
   comment?: string;
@@ -149,6 +168,24 @@ export interface JobRecord {
   commandLine: string[] | null;
   /** The last state change, ms since epoch. */
   updatedTime: number;
+  /**
+   * While PENDING: the GRM reason it waits on without being looked at by a dispatch pass
+   * (JobHeldUser, JobHeldAdmin, BeginTime, Dependency, DependencyNeverSatisfied); null when
+   * it is in the eligible queue.
+   */
+  blocked: string | null;
+  /** --begin, ms since epoch. */
+  beginTime: number | null;
+  dependency: string | null;
+  /** The array this job belongs to (its own id for the array's record). */
+  arrayJobId: number | null;
+  /** Its index once it is one task; null for the array's record while it holds several. */
+  arrayTaskId: number | null;
+  /** The indices not started yet (array record only), SLURM's range form "3-7,9". */
+  arrayTasks: string | null;
+  /** The % limit: at most this many tasks at once. */
+  arrayMaxRunning: number | null;
+  arrayTaskCount: number | null;
 }
 
 export type EndState = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TIMEOUT' | 'NODE_FAIL';

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Db } from '../store/database.js';
 import { keepIdFloor } from '../store/log-store.js';
+import { TERMINAL_STATES } from '../jobs/job-types.js';
 
 export interface RetentionPolicy {
   maxAgeDays: number;
@@ -43,7 +44,7 @@ function dirSize(dir: string): number {
 }
 
 export function runRetention(db: Db, jobsDir: string, policy: RetentionPolicy, now = Date.now()): RetentionReport {
-  const ENDED = "('COMPLETED','FAILED','CANCELLED','TIMEOUT','NODE_FAIL')";
+  const ENDED = `(${[...TERMINAL_STATES].map((s) => `'${s}'`).join(',')})`;
   const ended = db
     .prepare(
       `SELECT j.id, j.end_time AS endTime, coalesce((SELECT sum(length(line)) FROM log_lines l WHERE l.job_id = j.id), 0) AS logBytes

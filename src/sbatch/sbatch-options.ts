@@ -5,51 +5,34 @@
  * Options follow sbatch/getopt_long: `-N 2`, `-N2`, `--nodes=2`, `--nodes 2`; an option
  * given twice keeps the last value; options stop at the first non-option (the script
  * path) or at `--`. Long options must be spelled in full (no abbreviations).
- * Every option lives in one table (OPTIONS); adding an option is one line there.
+ * Every option lives in one table (sbatch-option-table.ts); adding an option is one entry there.
  */
-import type { ResourceBackend } from '../backends/resource-backend.js';
 import { GrmError } from '../errors.js';
 import type { JobDescription } from '../jobs/job-types.js';
-import { splitCompssFlags } from '../compss/compss-flags.js';
+import { parseExportSpec } from './slurm-specs.js';
 import { closestName, splitDirectiveLine } from './sbatch-tokens.js';
 import {
-  parseExportSpec,
-  parseGpus,
-  parseGres,
-  validateArraySpec,
-  validateDependencySpec,
-  validateMailType,
-} from './slurm-specs.js';
-import {
-  invalidOption,
-  parseBeginTime,
-  parseMemoryMiB,
-  parseNodeCount,
-  parsePositiveInt,
-  parseTimeLimit,
-} from './slurm-units.js';
+  BY_LONG,
+  BY_SHORT,
+  MUTUALLY_EXCLUSIVE,
+  NO_FLAGS,
+  OPTIONS,
+  UNSUPPORTED_SBATCH,
+  type BackendKind,
+  type OptionSpec,
+  type ParseState,
+  type SbatchFlags,
+  type SbatchParseContext,
+  type Source,
+} from './sbatch-option-table.js';
 
 export { expandOutputPattern, type OutputPatternValues } from './output-pattern.js';
-
-export type BackendKind = ResourceBackend['kind'];
-
-export interface SbatchParseContext {
-  /** The reference time for --begin (now, now+1hour, 16:00, ...). Default: the current time. */
-  now?: Date;
-  /** Where the job will run; with 'simulator', --account and --qos produce a warning. */
-  backend?: BackendKind;
-}
-
-export interface SbatchFlags {
-  dryRun: boolean;
-  json: boolean;
-  parsable: boolean;
-}
+export { OPTIONS as SBATCH_OPTIONS, wrapScript, type BackendKind, type OptionSpec, type SbatchFlags, type SbatchParseContext } from './sbatch-option-table.js';
 
 export interface ParsedSbatchArgs {
-  /** Fields set by options only (script text and argv are the caller's to add). */
+  /** Fields set by options only (script text and argv are the caller's to add, except --wrap's script). */
   description: JobDescription;
-  /** The first non-option argument; undefined when the script comes from stdin. */
+  /** The first non-option argument; undefined when the script comes from stdin or --wrap. */
   scriptPath?: string;
   /** Everything after the script path. */
   scriptArgs: string[];
@@ -61,145 +44,6 @@ export interface ParsedScriptDirectives {
   description: JobDescription;
   warnings: string[];
 }
-
-/** Where an option may appear: sbatch options anywhere, GRM's in #GRM lines, some on the command line only. */
-type Scope = 'sbatch' | 'grm' | 'cli';
-type Source = 'cli' | 'sbatch-directive' | 'grm-directive';
-
-interface ParseState {
-  description: JobDescription;
-  flags: SbatchFlags;
-  warnings: string[];
-  context: SbatchParseContext;
-  source: Source;
-}
-
-interface OptionSpec {
-  long: string;
-  short?: string;
-  arg: 'none' | 'required' | 'optional';
-  scope: Scope;
-  /** GRM records the value but does not act on it: always, or on the simulator backend only. */
-  recordedOnly?: 'always' | 'simulator';
-  /** The description field the option sets, when it is exactly one. */
-  field?: keyof JobDescription;
-  set: (state: ParseState, value: string | undefined, option: string) => void;
-}
-
-type Setter = OptionSpec['set'];
-
-/** Store a non-empty text value as written. */
-const text =
-  (field: keyof JobDescription): Setter =>
-  (s, v, o) => {
-    if (!v) throw invalidOption(o, `Invalid ${o} '': the value must not be empty`);
-    (s.description as Record<string, unknown>)[field] = v;
-  };
-/** Store the result of a value parser. */
-const parsed =
-  (field: keyof JobDescription, parse: (v: string, o: string, s: ParseState) => unknown): Setter =>
-  (s, v, o) => {
-    (s.description as Record<string, unknown>)[field] = parse(v ?? '', o, s);
-  };
-const oneOf =
-  <T extends string>(field: keyof JobDescription, allowed: readonly T[]): Setter =>
-  (s, v, o) => {
-    if (!allowed.includes(v as T)) throw invalidOption(o, `Invalid ${o} '${v}': use ${allowed.join(' or ')}`);
-    (s.description as Record<string, unknown>)[field] = v;
-  };
-const flag =
-  (name: keyof SbatchFlags): Setter =>
-  (s) => {
-    s.flags[name] = true;
-  };
-
-const NICE_LIMIT = 2147483645; // SLURM's NICE_OFFSET - 3
-const EXCLUSIVE_ALIASES = new Set(['exclusive', 'allocation']);
-const EXCLUSIVE_APPROXIMATED = new Set(['user', 'mcs', 'topo']);
-
-const OPTIONS: readonly OptionSpec[] = [
-  { short: 'J', long: 'job-name', arg: 'required', scope: 'sbatch', field: 'name', set: text('name') },
-  {
-    short: 'N', long: 'nodes', arg: 'required', scope: 'sbatch',
-    set: (s, v, o) => {
-      const { min, max } = parseNodeCount(v ?? '', o);
-      s.description.minimum_nodes = min;
-      s.description.maximum_nodes = max;
-    },
-  },
-  { short: 'n', long: 'ntasks', arg: 'required', scope: 'sbatch', field: 'tasks', set: parsed('tasks', parsePositiveInt) },
-  { long: 'ntasks-per-node', arg: 'required', scope: 'sbatch', field: 'tasks_per_node', set: parsed('tasks_per_node', parsePositiveInt) },
-  { short: 'c', long: 'cpus-per-task', arg: 'required', scope: 'sbatch', field: 'cpus_per_task', set: parsed('cpus_per_task', parsePositiveInt) },
-  { long: 'mem', arg: 'required', scope: 'sbatch', field: 'memory_per_node', set: parsed('memory_per_node', parseMemoryMiB) },
-  { long: 'mem-per-cpu', arg: 'required', scope: 'sbatch', field: 'memory_per_cpu', set: parsed('memory_per_cpu', parseMemoryMiB) },
-  { long: 'gres', arg: 'required', scope: 'sbatch', field: 'tres_per_node', set: parsed('tres_per_node', parseGres) },
-  { short: 'G', long: 'gpus', arg: 'required', scope: 'sbatch', field: 'tres_per_job', set: parsed('tres_per_job', parseGpus) },
-  { short: 't', long: 'time', arg: 'required', scope: 'sbatch', field: 'time_limit', set: parsed('time_limit', parseTimeLimit) },
-  { short: 'p', long: 'partition', arg: 'required', scope: 'sbatch', field: 'partition', set: text('partition') },
-  { short: 'A', long: 'account', arg: 'required', scope: 'sbatch', field: 'account', recordedOnly: 'simulator', set: text('account') },
-  { short: 'q', long: 'qos', arg: 'required', scope: 'sbatch', field: 'qos', recordedOnly: 'simulator', set: text('qos') },
-  { short: 'o', long: 'output', arg: 'required', scope: 'sbatch', field: 'standard_output', set: text('standard_output') },
-  { short: 'e', long: 'error', arg: 'required', scope: 'sbatch', field: 'standard_error', set: text('standard_error') },
-  { short: 'D', long: 'chdir', arg: 'required', scope: 'sbatch', field: 'current_working_directory', set: text('current_working_directory') },
-  { long: 'export', arg: 'required', scope: 'sbatch', field: 'export', set: parsed('export', (v, o) => (parseExportSpec(v, o), v)) },
-  { short: 'a', long: 'array', arg: 'required', scope: 'sbatch', field: 'array', recordedOnly: 'always', set: parsed('array', validateArraySpec) },
-  { short: 'd', long: 'dependency', arg: 'required', scope: 'sbatch', field: 'dependency', set: parsed('dependency', validateDependencySpec) },
-  { long: 'begin', arg: 'required', scope: 'sbatch', field: 'begin_time', set: parsed('begin_time', (v, o, s) => parseBeginTime(v, s.context.now ?? new Date(), o)) },
-  {
-    long: 'nice', arg: 'optional', scope: 'sbatch', field: 'nice',
-    set: (s, v, o) => {
-      if (v !== undefined && !/^[+-]?\d+$/.test(v)) throw invalidOption(o, `Invalid ${o} value '${v}': must be an integer`);
-      const nice = v === undefined ? 100 : Number(v);
-      if (Math.abs(nice) > NICE_LIMIT) throw invalidOption(o, `Invalid ${o} value, out of range (+/- ${NICE_LIMIT}): '${v}'`);
-      s.description.nice = nice;
-    },
-  },
-  {
-    long: 'exclusive', arg: 'optional', scope: 'sbatch', field: 'exclusive',
-    set: (s, v, o) => {
-      const mode = v?.toLowerCase();
-      if (mode !== undefined && !EXCLUSIVE_ALIASES.has(mode) && !EXCLUSIVE_APPROXIMATED.has(mode)) {
-        throw invalidOption(o, `Invalid ${o} specification '${v}': use ${o} alone (GRM also reads =user, =mcs and =topo as whole-node exclusive)`);
-      }
-      if (mode !== undefined && EXCLUSIVE_APPROXIMATED.has(mode)) {
-        s.warnings.push(`sbatch option ${o}=${v} is treated as ${o} (whole nodes) by GRM`);
-      }
-      s.description.exclusive = true;
-    },
-  },
-  { long: 'comment', arg: 'required', scope: 'sbatch', field: 'comment', set: parsed('comment', (v) => v) },
-  { long: 'mail-type', arg: 'required', scope: 'sbatch', field: 'mail_type', recordedOnly: 'always', set: parsed('mail_type', validateMailType) },
-  { long: 'mail-user', arg: 'required', scope: 'sbatch', field: 'mail_user', recordedOnly: 'always', set: text('mail_user') },
-  { long: 'parsable', arg: 'none', scope: 'cli', set: flag('parsable') },
-  // GRM's own options.
-  { long: 'dry-run', arg: 'none', scope: 'cli', set: flag('dryRun') },
-  { long: 'json', arg: 'none', scope: 'cli', set: flag('json') },
-  { long: 'runtime', arg: 'required', scope: 'grm', field: 'runtime', set: oneOf('runtime', ['command', 'compss'] as const) },
-  { long: 'lang', arg: 'required', scope: 'grm', field: 'lang', set: oneOf('lang', ['python', 'java', 'c'] as const) },
-  { long: 'compss-flags', arg: 'required', scope: 'grm', field: 'compss_flags', set: parsed('compss_flags', (v, o) => splitCompssFlags(v, o)) },
-  {
-    long: 'compss-log-level',
-    arg: 'required',
-    scope: 'grm',
-    field: 'compss_log_level',
-    set: oneOf('compss_log_level', ['off', 'info', 'debug', 'trace'] as const),
-  },
-  { long: 'python-interpreter', arg: 'required', scope: 'grm', field: 'python_interpreter', set: text('python_interpreter') },
-];
-
-const BY_LONG = new Map(OPTIONS.map((o) => [o.long, o]));
-const BY_SHORT = new Map(OPTIONS.filter((o) => o.short).map((o) => [o.short as string, o]));
-
-/** sbatch options GRM knows of but does not support, for a clearer error than a guess. */
-const UNSUPPORTED_SBATCH = new Set(
-  ('constraint wrap hold nodelist exclude reservation licenses requeue no-requeue signal open-mode propagate ' +
-    'get-user-env deadline time-min priority wait test-only clusters distribution threads-per-core ' +
-    'sockets-per-node cores-per-socket hint contiguous tmp uid gid input gpus-per-node gpus-per-task ' +
-    'cpus-per-gpu mem-per-gpu ntasks-per-core ntasks-per-socket ntasks-per-gpu switches wckey container ' +
-    'kill-on-invalid-dep batch bb bbf cluster-constraint core-spec delay-boot extra-node-info gpu-bind gpu-freq ' +
-    'ignore-pbs mcs-label network no-kill overcommit oversubscribe power prefer profile spread-job ' +
-    'thread-spec tres-per-task use-min-nodes verbose quiet export-file').split(' '),
-);
 
 function unknownOption(option: string): GrmError {
   let hint = '';
@@ -226,7 +70,9 @@ function checkScope(spec: OptionSpec, state: ParseState): void {
     fail(`#GRM lines take only GRM options (--runtime, --lang, --compss-*, --python-interpreter); put ${o} in an #SBATCH line`);
   }
   if (state.source === 'sbatch-directive' && spec.scope === 'cli' && spec.long !== 'parsable') {
-    fail(`${o} is a command-line flag of GRM's sbatch and cannot be used in a script directive`);
+    // Refused rather than ignored: a --test-only or --wrap silently dropped would submit a real job.
+    const what = spec.group.startsWith('GRM') ? "a command-line flag of GRM's sbatch" : 'an sbatch command-line option';
+    fail(`${o} is ${what} and cannot be used in a script directive`);
   }
 }
 
@@ -237,6 +83,7 @@ function apply(spec: OptionSpec, value: string | undefined, state: ParseState): 
     return;
   }
   spec.set(state, value, `--${spec.long}`);
+  state.seen.add(spec.long);
 }
 
 /**
@@ -295,13 +142,14 @@ function parseOptions(tokens: string[], state: ParseState): { next: number; sawD
 }
 
 function newState(source: Source, context: SbatchParseContext): ParseState {
-  return { description: {}, flags: { dryRun: false, json: false, parsable: false }, warnings: [], context, source };
+  return { description: {}, flags: { ...NO_FLAGS }, warnings: [], context, source, seen: new Set() };
 }
 
 /** Cross-option rules within one source (command line or script). */
-function checkCombination(description: JobDescription): void {
-  if (description.memory_per_node !== undefined && description.memory_per_cpu !== undefined) {
-    throw new GrmError('E_OPTION_INVALID', '--mem and --mem-per-cpu are mutually exclusive', { field: '--mem' });
+function checkCombination(state: ParseState): void {
+  for (const { options, message } of MUTUALLY_EXCLUSIVE) {
+    const given = options.filter((o) => state.seen.has(o));
+    if (given.length > 1) throw new GrmError('E_OPTION_INVALID', message, { field: `--${given[0]}` });
   }
 }
 
@@ -325,7 +173,14 @@ export function recordedOnlyWarnings(description: JobDescription, backend?: Back
 export function parseSbatchArgs(argv: string[], context: SbatchParseContext = {}): ParsedSbatchArgs {
   const state = newState('cli', context);
   const { next } = parseOptions(argv, state);
-  checkCombination(state.description);
+  checkCombination(state);
+  const { help, usage, version } = state.flags;
+  // --wrap is the script: sbatch refuses a script file (or its arguments) next to it.
+  if (state.seen.has('wrap') && next < argv.length && !help && !usage && !version) {
+    throw new GrmError('E_OPTION_INVALID', 'Script arguments not permitted with --wrap option', { field: '--wrap' });
+  }
+  // As sbatch: a wrapped job is called "wrap" unless -J names it.
+  if (state.seen.has('wrap') && state.description.name === undefined) state.description.name = 'wrap';
   const result: ParsedSbatchArgs = {
     description: state.description,
     scriptArgs: argv.slice(next + 1),
@@ -392,15 +247,17 @@ export function parseScriptDirectives(scriptText: string, context: SbatchParseCo
       throw e;
     }
   }
-  checkCombination(sbatch.description);
+  checkCombination(sbatch);
   return {
     description: sbatch.description,
     warnings: [...sbatch.warnings, ...recordedOnlyWarnings(sbatch.description, context.backend)],
   };
 }
 
-/** Options that replace each other: setting one on the command line drops the others from the script. */
-const EXCLUSIVE_FIELDS: ReadonlyArray<ReadonlyArray<keyof JobDescription>> = [['memory_per_node', 'memory_per_cpu']];
+/** Fields that replace each other: setting one on the command line drops the others from the script. */
+const EXCLUSIVE_FIELDS: ReadonlyArray<ReadonlyArray<keyof JobDescription>> = MUTUALLY_EXCLUSIVE.map(({ options }) => [
+  ...new Set(options.map((o) => BY_LONG.get(o)?.field).filter((f): f is keyof JobDescription => f !== undefined)),
+]).filter((group) => group.length > 1);
 
 /** Merge script directives with command-line options; the command line wins. */
 export function mergeDescriptions(fromScript: JobDescription, fromCommandLine: JobDescription): JobDescription {

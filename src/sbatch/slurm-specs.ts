@@ -1,35 +1,12 @@
 /**
- * Validation of SLURM's structured sbatch values: job arrays, dependencies, --export
- * lists, GRES/GPU requests and mail types. Pure; errors are GrmError('E_OPTION_INVALID')
- * naming the option, the value and the rule.
+ * Validation of SLURM's structured sbatch values: dependencies, --export lists, GRES/GPU
+ * requests, mail types, --signal and --open-mode (job arrays: array-spec.ts). Pure;
+ * errors are GrmError('E_OPTION_INVALID') naming the option, the value and the rule.
  */
 import { invalidOption } from './slurm-units.js';
 
-/** SLURM's hard ceiling for MaxArraySize is 4000001, so the largest index is 4000000. */
-export const MAX_ARRAY_INDEX = 4_000_000;
-
-/**
- * Validate an --array spec: comma-separated `N`, `N-M` or `N-M:STEP`, optionally ended
- * by `%LIMIT`. Returns the spec unchanged (as written).
- */
-export function validateArraySpec(value: string, option = '--array'): string {
-  const bad = (why: string): Error =>
-    invalidOption(option, `Invalid job array specification '${value}' for ${option}: ${why}`);
-  const [list, limit, ...more] = value.split('%');
-  if (more.length > 0) throw bad("only one '%' limit is allowed");
-  if (limit !== undefined && !/^[1-9]\d*$/.test(limit)) throw bad(`the '%' limit '${limit}' must be a positive integer`);
-  if (!list) throw bad('no indexes given (use e.g. 1-10, 1,3,5 or 0-15:4, with an optional %N limit)');
-  for (const element of list.split(',')) {
-    const m = /^(\d+)(?:-(\d+)(?::(\d+))?)?$/.exec(element);
-    if (!m) throw bad(`'${element}' is not N, N-M or N-M:STEP`);
-    const lo = Number(m[1]);
-    const hi = m[2] === undefined ? lo : Number(m[2]);
-    if (hi > MAX_ARRAY_INDEX || lo > MAX_ARRAY_INDEX) throw bad(`indexes must be at most ${MAX_ARRAY_INDEX}`);
-    if (lo > hi) throw bad(`range '${element}' goes backwards`);
-    if (m[3] !== undefined && Number(m[3]) < 1) throw bad(`step in '${element}' must be at least 1`);
-  }
-  return value;
-}
+// Job arrays live in array-spec.ts; re-exported for callers that knew them here.
+export { MAX_ARRAY_INDEX, validateArraySpec } from './array-spec.js';
 
 export const DEPENDENCY_TYPES = ['after', 'afterany', 'afterok', 'afternotok', 'aftercorr', 'singleton'] as const;
 
@@ -159,4 +136,65 @@ export function validateMailType(value: string, option = '--mail-type'): string 
     }
   }
   return value;
+}
+
+/** --signal, in slurmrestd's spirit: which signal, how long before the time limit, to whom. */
+export interface SignalSpec {
+  /** SLURM's name without SIG ("USR1"), or the number as text for signals without one ("40"). */
+  name: string;
+  /** Seconds before the time limit (SLURM's default 60). */
+  seconds: number;
+  /** B: signal only the batch shell, not the job's other processes. */
+  batch_only: boolean;
+  /** R: also signal when the job's reservation ends; present only when asked for. */
+  reservation?: boolean;
+}
+
+/** The names SLURM's sig_name2num knows, with their Linux numbers. */
+const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
+  HUP: 1, INT: 2, QUIT: 3, ABRT: 6, KILL: 9, USR1: 10, USR2: 12, PIPE: 13, ALRM: 14,
+  TERM: 15, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23, XCPU: 24,
+};
+const SIGNAL_NAMES = new Map(Object.entries(SIGNAL_NUMBERS).map(([name, n]) => [n, name]));
+const MAX_SIGNAL = 64; // Linux's highest real-time signal
+const MAX_SIGNAL_TIME = 0xffff; // SLURM keeps sig_time in 16 bits
+
+/**
+ * --signal=[{R|B}:]SIG[@SECONDS] (R and B may be combined, in any case, as SLURM reads
+ * them). SIG is a name (optionally SIG-prefixed, any case) or a number from 1 to 64.
+ */
+export function parseSignalSpec(value: string, option = '--signal'): SignalSpec {
+  const bad = (why: string): Error => invalidOption(option, `Invalid ${option} specification '${value}': ${why}`);
+  const m = /^(?:([RB]|RB|BR):)?([^@]*)(?:@(.*))?$/i.exec(value);
+  if (!m || m[2] === '') throw bad('use [{R|B}:]SIGNAL[@SECONDS], e.g. USR1, B:TERM@120 or 10@300');
+  const flags = (m[1] ?? '').toUpperCase();
+  const sig = m[2] as string;
+  let number: number | undefined;
+  if (/^\d+$/.test(sig)) number = Number(sig);
+  else number = SIGNAL_NUMBERS[sig.toUpperCase().replace(/^SIG/, '')];
+  if (number === undefined || number < 1 || number > MAX_SIGNAL) {
+    throw bad(`'${sig}' is not a signal (use a number from 1 to ${MAX_SIGNAL} or one of ${Object.keys(SIGNAL_NUMBERS).join(', ')})`);
+  }
+  const time = m[3];
+  if (time !== undefined && (!/^\d+$/.test(time) || Number(time) > MAX_SIGNAL_TIME)) {
+    throw bad(`the time '@${time}' must be a whole number of seconds from 0 to ${MAX_SIGNAL_TIME}`);
+  }
+  const spec: SignalSpec = {
+    name: SIGNAL_NAMES.get(number) ?? String(number),
+    seconds: time === undefined ? 60 : Number(time),
+    batch_only: flags.includes('B'),
+  };
+  if (flags.includes('R')) spec.reservation = true;
+  return spec;
+}
+
+/**
+ * --open-mode: append or truncate, in any case. SLURM looks only at the first letter, so
+ * any beginning of either word (`a`, `trunc`) is accepted too.
+ */
+export function parseOpenMode(value: string, option = '--open-mode'): 'append' | 'truncate' {
+  const lower = value.toLowerCase();
+  if (lower !== '' && 'append'.startsWith(lower)) return 'append';
+  if (lower !== '' && 'truncate'.startsWith(lower)) return 'truncate';
+  throw invalidOption(option, `Invalid ${option} specification '${value}': use append or truncate`);
 }

@@ -34,6 +34,14 @@ interface JobRow {
   end_intent: EndState | null;
   command_line: string | null;
   updated_time: number;
+  blocked: string | null;
+  begin_time: number | null;
+  dependency: string | null;
+  array_job_id: number | null;
+  array_task_id: number | null;
+  array_tasks: string | null;
+  array_max_running: number | null;
+  array_task_count: number | null;
 }
 
 export interface NewJob {
@@ -48,6 +56,13 @@ export interface NewJob {
   timeLimitMinutes: number | null;
   nice: number;
   submitTime: number;
+  /** The GRM reason it waits on without being looked at (held, begin time, dependency). */
+  blocked?: string | null;
+  beginTime?: number | null;
+  dependency?: string | null;
+  /** The jobs its dependency names (indexed, so their changes wake it). */
+  dependsOn?: number[];
+  array?: { tasks: string; maxRunning: number | null; count: number };
 }
 
 /** Fields a transition (or a patch) may set beside the state. */
@@ -94,8 +109,14 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
 
 export interface JobFilter {
   states?: JobState[];
-  user?: string;
-  partition?: string;
+  users?: string[];
+  names?: string[];
+  partitions?: string[];
+  ids?: number[];
+  /** Array tasks by array id and index (`12_7`), or'ed with `ids`. */
+  tasks?: { arrayJobId: number; index: number }[];
+  /** Keyset paging: only jobs with a larger id. */
+  afterId?: number;
   limit?: number;
   offset?: number;
 }
@@ -112,7 +133,11 @@ export type JobEventListener = (event: JobEvent) => void;
 export class JobStore {
   private readonly listeners: JobEventListener[] = [];
 
-  constructor(private readonly db: Db) {}
+  /** `now` is the daemon's clock (tests pass a fake one). */
+  constructor(
+    private readonly db: Db,
+    readonly now: () => number = () => Date.now(),
+  ) {}
 
   /** Called after each recorded event is committed (the GRM's own log lines come from here). */
   onEvent(listener: JobEventListener): void {
@@ -124,12 +149,14 @@ export class JobStore {
       const info = this.db
         .prepare(
           `INSERT INTO jobs (name, user, state, reason, partition, description, script, argv, runtime, environment,
-             submit_time, time_limit, nice, updated_time)
-           VALUES (?, ?, 'PENDING', 'None', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             submit_time, time_limit, nice, updated_time, blocked, begin_time, dependency,
+             array_tasks, array_max_running, array_task_count)
+           VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           job.name,
           job.user,
+          job.blocked ?? 'None',
           job.partition,
           JSON.stringify(job.description),
           job.script,
@@ -140,8 +167,17 @@ export class JobStore {
           job.timeLimitMinutes,
           job.nice,
           job.submitTime,
+          job.blocked ?? null,
+          job.beginTime ?? null,
+          job.dependency ?? null,
+          job.array?.tasks ?? null,
+          job.array?.maxRunning ?? null,
+          job.array?.count ?? null,
         );
       const id = Number(info.lastInsertRowid);
+      if (job.array) this.db.prepare('UPDATE jobs SET array_job_id = id WHERE id = ?').run(id);
+      const dep = this.db.prepare('INSERT OR IGNORE INTO job_dependencies (depends_on, job_id) VALUES (?, ?)');
+      for (const on of job.dependsOn ?? []) dep.run(on, id);
       this.insertEvent(id, null, 'PENDING', 'submitted', actor, job.submitTime);
       return this.require(id);
     });
@@ -165,19 +201,31 @@ export class JobStore {
       where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
       params.push(...filter.states);
     }
-    if (filter.user) {
-      where.push('user = ?');
-      params.push(filter.user);
+    for (const [column, values] of [['user', filter.users], ['name', filter.names], ['partition', filter.partitions]] as const) {
+      if (!values?.length) continue;
+      where.push(`${column} IN (${values.map(() => '?').join(',')})`);
+      params.push(...values);
     }
-    if (filter.partition) {
-      where.push('partition = ?');
-      params.push(filter.partition);
+    if (filter.ids?.length || filter.tasks?.length) {
+      // an array's id selects every task of the array, as squeue -j does
+      const any: string[] = [];
+      if (filter.ids?.length) {
+        const list = filter.ids.map(() => '?').join(',');
+        any.push(`id IN (${list}) OR array_job_id IN (${list})`);
+        params.push(...filter.ids, ...filter.ids);
+      }
+      for (const task of filter.tasks ?? []) {
+        any.push('(array_job_id = ? AND array_task_id = ?)');
+        params.push(task.arrayJobId, task.index);
+      }
+      where.push(`(${any.join(' OR ')})`);
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
+    const page = filter.afterId === undefined ? clause : `${clause ? `${clause} AND` : 'WHERE'} id > ?`;
     const rows = this.db
-      .prepare(`SELECT * FROM jobs ${clause} ORDER BY id LIMIT ? OFFSET ?`)
-      .all(...params, filter.limit ?? -1, filter.offset ?? 0) as JobRow[];
+      .prepare(`SELECT * FROM jobs ${page} ORDER BY id LIMIT ? OFFSET ?`)
+      .all(...params, ...(filter.afterId === undefined ? [] : [filter.afterId]), filter.limit ?? -1, filter.offset ?? 0) as JobRow[];
     return { jobs: rows.map(toRecord), total };
   }
 
@@ -204,7 +252,7 @@ export class JobStore {
   transition(id: number, from: JobState, to: JobState, reason: string, actor: string, patch: JobPatch = {}): JobRecord {
     assertTransition(id, from, to);
     return this.tx(() => {
-      const now = Date.now();
+      const now = this.now();
       // The reason column holds SLURM-style reason codes; the free text goes to the event.
       const { sets, values } = patchSql({ ...patch, reason: patch.reason ?? DEFAULT_REASON[to] });
       const info = this.db
@@ -230,13 +278,67 @@ export class JobStore {
   setReason(id: number, reason: string, actor: string): boolean {
     return this.tx(() => {
       const info = this.db.prepare('UPDATE jobs SET reason = ? WHERE id = ? AND reason <> ?').run(reason, id, reason);
-      if (info.changes === 1) this.insertEvent(id, null, null, `reason: ${reason}`, actor, Date.now());
+      if (info.changes === 1) this.insertEvent(id, null, null, `reason: ${reason}`, actor, this.now());
       return info.changes === 1;
     });
   }
 
+  /**
+   * Moves a pending job into (`blocked` null) or out of the eligible queue, with the reason
+   * squeue shows; an event only when the reason changes. False when the job is not PENDING.
+   */
+  setBlocked(id: number, blocked: string | null, actor: string, why?: string): boolean {
+    const reason = blocked ?? 'None';
+    return this.tx(() => {
+      const before = this.db.prepare("SELECT reason FROM jobs WHERE id = ? AND state = 'PENDING'").pluck().get(id) as string | undefined;
+      if (before === undefined) return false;
+      this.db.prepare('UPDATE jobs SET blocked = ?, reason = ? WHERE id = ?').run(blocked, reason, id);
+      if (before !== reason || why) this.insertEvent(id, null, null, why ?? `reason: ${reason}`, actor, this.now());
+      return true;
+    });
+  }
+
+  /**
+   * Starts the array's next task as a job of its own: a new row copying the array's request
+   * (id of its own, array_job_id = the array, its index), or, for the last index, the array's
+   * own row, which becomes that task as slurmctld's meta record does.
+   */
+  takeArrayTask(arrayId: number, index: number, rest: string, actor: string): JobRecord {
+    return this.tx(() => {
+      if (rest === '') {
+        this.db.prepare('UPDATE jobs SET array_task_id = ?, array_tasks = NULL WHERE id = ?').run(index, arrayId);
+        this.insertEvent(arrayId, null, null, `array task ${arrayId}_${index} (the last)`, actor, this.now());
+        return this.require(arrayId);
+      }
+      this.db.prepare('UPDATE jobs SET array_tasks = ? WHERE id = ?').run(rest, arrayId);
+      const info = this.db
+        .prepare(
+          `INSERT INTO jobs (name, user, state, reason, partition, description, script, argv, runtime, environment,
+             submit_time, time_limit, nice, updated_time, dependency, array_job_id, array_task_id, array_max_running, array_task_count)
+           SELECT name, user, 'PENDING', 'None', partition, description, script, argv, runtime, environment,
+             submit_time, time_limit, nice, ?, dependency, id, ?, array_max_running, array_task_count
+           FROM jobs WHERE id = ?`,
+        )
+        .run(this.now(), index, arrayId);
+      const id = Number(info.lastInsertRowid);
+      this.insertEvent(id, null, 'PENDING', `task ${index} of array ${arrayId}`, actor, this.now());
+      return this.require(id);
+    });
+  }
+
+  /** Sets the indices of an array not started yet ('' when none is left). */
+  setArrayTasks(arrayId: number, rest: string): void {
+    this.db.prepare('UPDATE jobs SET array_tasks = ? WHERE id = ?').run(rest === '' ? null : rest, arrayId);
+  }
+
+  /** The task rows of an array (its own row included once it is a task). */
+  arrayTasks(arrayId: number): JobRecord[] {
+    const ids = this.db.prepare('SELECT id FROM jobs WHERE array_job_id = ? ORDER BY array_task_id').pluck().all(arrayId) as number[];
+    return ids.map((id) => this.require(id));
+  }
+
   addEvent(id: number, reason: string, actor: string): void {
-    this.insertEvent(id, null, null, reason, actor, Date.now());
+    this.insertEvent(id, null, null, reason, actor, this.now());
   }
 
   events(id: number): JobEvent[] {
@@ -304,7 +406,7 @@ export class JobStore {
   }
 
   markReleased(jobId: number): void {
-    this.db.prepare('UPDATE allocations SET released_time = ? WHERE job_id = ? AND released_time IS NULL').run(Date.now(), jobId);
+    this.db.prepare('UPDATE allocations SET released_time = ? WHERE job_id = ? AND released_time IS NULL').run(this.now(), jobId);
   }
 
   private insertEvent(id: number, from: JobState | null, to: JobState | null, reason: string, actor: string, time: number): void {
@@ -372,5 +474,13 @@ function toRecord(r: JobRow): JobRecord {
     endIntent: r.end_intent,
     commandLine: r.command_line ? (JSON.parse(r.command_line) as string[]) : null,
     updatedTime: r.updated_time,
+    blocked: r.blocked,
+    beginTime: r.begin_time,
+    dependency: r.dependency,
+    arrayJobId: r.array_job_id,
+    arrayTaskId: r.array_task_id,
+    arrayTasks: r.array_tasks,
+    arrayMaxRunning: r.array_max_running,
+    arrayTaskCount: r.array_task_count,
   };
 }

@@ -106,4 +106,52 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    name: 'the pending queue as indexes: eligibility, begin times, dependents, arrays',
+    sql: `
+      -- NULL: the job may be dispatched; else the GRM reason it waits on without being
+      -- looked at by a pass (JobHeldUser, JobHeldAdmin, BeginTime, Dependency,
+      -- DependencyNeverSatisfied): a pass reads only the head of the eligible queue.
+      ALTER TABLE jobs ADD COLUMN blocked TEXT;
+      -- --begin (ms), --dependency and -H as columns: the queue never parses a description.
+      ALTER TABLE jobs ADD COLUMN begin_time INTEGER;
+      ALTER TABLE jobs ADD COLUMN dependency TEXT;
+      -- arrays: a task row has array_job_id = the array's id and its index; the array's own
+      -- row (id = array_job_id) holds the indices not yet started until one is left, then it
+      -- becomes that last task, as slurmctld's meta record does.
+      ALTER TABLE jobs ADD COLUMN array_job_id INTEGER;
+      ALTER TABLE jobs ADD COLUMN array_task_id INTEGER;
+      ALTER TABLE jobs ADD COLUMN array_tasks TEXT;
+      ALTER TABLE jobs ADD COLUMN array_max_running INTEGER;
+      ALTER TABLE jobs ADD COLUMN array_task_count INTEGER;
+
+      UPDATE jobs SET
+        dependency = json_extract(description, '$.dependency'),
+        begin_time = CAST((julianday(json_extract(description, '$.begin_time')) - 2440587.5) * 86400000 AS INTEGER)
+      WHERE state = 'PENDING';
+      -- pending jobs of an older daemon are re-checked by the first pass (Dependency is
+      -- re-evaluated at start; a passed begin time is released by the begin-time sweep)
+      UPDATE jobs SET blocked = CASE
+          WHEN begin_time IS NOT NULL THEN 'BeginTime'
+          WHEN dependency IS NOT NULL THEN 'Dependency'
+        END
+      WHERE state = 'PENDING';
+
+      -- the eligible queue in priority order: the head is one index seek away
+      CREATE INDEX jobs_ready ON jobs(nice, submit_time, id) WHERE state = 'PENDING' AND blocked IS NULL;
+      -- begin-time wake-ups: the earliest is the first entry (the timer heap, on disk)
+      CREATE INDEX jobs_begin ON jobs(begin_time) WHERE state = 'PENDING' AND blocked = 'BeginTime';
+      -- jobs waiting on dependencies, found from the job they wait on
+      CREATE TABLE job_dependencies (
+        depends_on INTEGER NOT NULL,
+        job_id     INTEGER NOT NULL,
+        PRIMARY KEY (depends_on, job_id)
+      ) WITHOUT ROWID;
+      -- singleton dependencies and the active jobs they wait for
+      CREATE INDEX jobs_user_name ON jobs(user, name);
+      CREATE INDEX jobs_array ON jobs(array_job_id, state) WHERE array_job_id IS NOT NULL;
+      CREATE INDEX jobs_state_id ON jobs(state, id);
+    `,
+  },
 ];

@@ -315,12 +315,12 @@ t.test('--begin rejects unknown forms, units and impossible dates', async (t) =>
 
 t.test('--dry-run, --json and --parsable set flags, not the description', async (t) => {
   const r = parseSbatchArgs(['--dry-run', '--json', '--parsable', 'job.sh']);
-  t.same(r.flags, { dryRun: true, json: true, parsable: true });
+  t.same(r.flags, { dryRun: true, json: true, parsable: true, testOnly: false, help: false, usage: false, version: false });
   t.same(r.description, {});
 });
 
 t.test('flags default to false', async (t) => {
-  t.same(parseSbatchArgs([]).flags, { dryRun: false, json: false, parsable: false });
+  t.same(parseSbatchArgs([]).flags, { dryRun: false, json: false, parsable: false, testOnly: false, help: false, usage: false, version: false });
 });
 
 t.test('--runtime=command|compss sets runtime', async (t) => {
@@ -428,7 +428,7 @@ t.test('a bad memory size names the option and the rule', async (t) => {
 });
 
 t.test('--mem and --mem-per-cpu together are mutually exclusive', async (t) => {
-  t.throws(() => cli('--mem=1G', '--mem-per-cpu=1G'), invalid('--mem', /--mem and --mem-per-cpu are mutually exclusive/));
+  t.throws(() => cli('--mem=1G', '--mem-per-cpu=1G'), invalid('--mem', /^--mem, --mem-per-cpu, and --mem-per-gpu are mutually exclusive\.$/));
 });
 
 t.test('--gres other than gpu, or a bad gpu count, is invalid', async (t) => {

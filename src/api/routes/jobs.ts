@@ -4,8 +4,10 @@ import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { GrmError } from '../../errors.js';
-import type { JobDescription, JobState } from '../../jobs/job-types.js';
+import type { JobDescription } from '../../jobs/job-types.js';
 import { JOB_STATES } from '../../jobs/job-types.js';
+import { parseJobIdSpec } from '../../sbatch/array-spec.js';
+import { parseStateList } from '../../sbatch/state-names.js';
 import { presentJob, presentJobDetail } from '../present.js';
 import { ErrorSchema, IdParams, JobDescriptionSchema, JobDetailSchema, JobSchema } from '../schemas.js';
 import type { ApiServices } from '../services.js';
@@ -36,29 +38,44 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     '/jobs',
     {
       schema: {
-        summary: 'List jobs (squeue)',
+        summary: 'List jobs (squeue, sacct), oldest first, a page at a time',
         querystring: Type.Object({
-          state: Type.Optional(
-            Type.String({ description: `comma-separated states: ${JOB_STATES.join(',')}`, pattern: `^(${JOB_STATES.join('|')})(,(${JOB_STATES.join('|')}))*$` }),
-          ),
-          user: Type.Optional(Type.String({ maxLength: 64 })),
-          partition: Type.Optional(Type.String({ maxLength: 64 })),
+          state: Type.Optional(Type.String({ maxLength: 400, description: `comma-separated states, long or short (PENDING or PD), or all: ${JOB_STATES.join(',')}` })),
+          user: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated user names' })),
+          name: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated job names' })),
+          partition: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated partitions' })),
+          ids: Type.Optional(Type.String({ maxLength: 10000, description: 'comma-separated job ids; an array id selects its tasks' })),
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
-          offset: Type.Integer({ minimum: 0, default: 0 }),
+          cursor: Type.Optional(Type.String({ maxLength: 32, description: 'next_cursor of the previous page' })),
         }),
-        response: { 200: Type.Object({ jobs: Type.Array(JobSchema), total: Type.Integer() }), '4xx': ErrorSchema },
+        response: {
+          200: Type.Object({
+            jobs: Type.Array(JobSchema),
+            /** every job matching the filter */
+            total: Type.Integer(),
+            /** pass as `cursor` for the next page; null on the last page */
+            next_cursor: Type.Union([Type.String(), Type.Null()]),
+          }),
+          '4xx': ErrorSchema,
+        },
       },
     },
     async (request) => {
       const q = request.query;
+      const states = q.state ? parseStateList(q.state) : undefined;
       const { jobs, total } = services.jobs.list({
-        ...(q.state ? { states: q.state.split(',') as JobState[] } : {}),
-        ...(q.user ? { user: q.user } : {}),
-        ...(q.partition ? { partition: q.partition } : {}),
-        limit: q.limit,
-        offset: q.offset,
+        ...(states ? { states } : {}),
+        ...(q.user ? { users: words(q.user) } : {}),
+        ...(q.name ? { names: words(q.name) } : {}),
+        ...(q.partition ? { partitions: words(q.partition) } : {}),
+        ...(q.ids ? parseIdList(q.ids) : {}),
+        ...(q.cursor !== undefined ? { afterId: parseCursor(q.cursor) } : {}),
+        // one more than asked tells whether a next page exists
+        limit: q.limit + 1,
       });
-      return { jobs: jobs.map(presentJob), total };
+      const page = jobs.slice(0, q.limit);
+      const more = jobs.length > q.limit;
+      return { jobs: page.map(presentJob), total, next_cursor: more ? String(page[page.length - 1]!.id) : null };
     },
   );
 
@@ -73,8 +90,30 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
 
   app.delete(
     '/jobs/:id',
-    { schema: { summary: 'Cancel a job (scancel)', params: IdParams, response: { 200: JobSchema, '4xx': ErrorSchema } } },
-    async (request) => presentJob(await services.jobs.cancel(request.params.id, requestUser(request))),
+    {
+      schema: {
+        summary: 'Cancel a job, an array, or tasks of an array: 12, 12_7, 12_[3-5] (scancel)',
+        params: Type.Object({ id: Type.String({ maxLength: 200, description: 'job id, or array_task spec' }) }),
+        response: { 200: Type.Object({ jobs: Type.Array(JobSchema) }), '4xx': ErrorSchema },
+      },
+    },
+    async (request) => {
+      const spec = parseJobIdSpec(request.params.id);
+      const jobs = await services.jobs.cancel(spec.jobId, requestUser(request), spec.tasks);
+      return { jobs: jobs.map(presentJob) };
+    },
+  );
+
+  app.post(
+    '/jobs/:id/hold',
+    { schema: { summary: 'Hold a pending job (scontrol hold)', params: IdParams, response: { 200: JobSchema, '4xx': ErrorSchema } } },
+    async (request) => presentJob(services.jobs.hold(request.params.id, requestUser(request))),
+  );
+
+  app.post(
+    '/jobs/:id/release',
+    { schema: { summary: 'Release a held job (scontrol release)', params: IdParams, response: { 200: JobSchema, '4xx': ErrorSchema } } },
+    async (request) => presentJob(services.jobs.release(request.params.id, requestUser(request))),
   );
 
   app.get(
@@ -98,3 +137,29 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     },
   );
 };
+
+/** "a,b" → ["a", "b"] (empty words dropped, as squeue's lists). */
+const words = (text: string): string[] => text.split(',').map((w) => w.trim()).filter((w) => w !== '');
+
+/** Most tasks one `12_[...]` word may name before it is taken as the whole array. */
+const MAX_TASKS_NAMED = 1000;
+
+/** "12,13_7,14_[1-3]" → job ids and array tasks, in scancel's and squeue -j's words. */
+function parseIdList(text: string): { ids: number[]; tasks: { arrayJobId: number; index: number }[] } {
+  const ids: number[] = [];
+  const tasks: { arrayJobId: number; index: number }[] = [];
+  // split at commas outside brackets: 14_[1,3] is one word
+  for (const word of text.match(/(?:[^,[]|\[[^\]]*\])+/g) ?? []) {
+    const spec = parseJobIdSpec(word.trim());
+    if (spec.tasks === null || spec.tasks.length > MAX_TASKS_NAMED) ids.push(spec.jobId);
+    else for (const index of spec.tasks) tasks.push({ arrayJobId: spec.jobId, index });
+  }
+  return { ids, tasks };
+}
+
+function parseCursor(text: string): number {
+  if (!/^\d{1,15}$/.test(text)) {
+    throw new GrmError('E_REQUEST_INVALID', `invalid cursor ${JSON.stringify(text)}: pass the next_cursor of the previous page`, { field: 'cursor' });
+  }
+  return Number(text);
+}

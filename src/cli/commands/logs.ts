@@ -1,6 +1,7 @@
 /** grm logs <id> [-f]: pages through /logs with `after`; -f polls until the job has ended. */
 import type { ApiClient } from '../api-client.js';
 import type { CliIo } from '../io.js';
+import { TERMINAL_STATES } from '../../jobs/job-types.js';
 
 interface LogPage {
   job_state: string;
@@ -8,7 +9,7 @@ interface LogPage {
   last_seq: number;
 }
 
-const ENDED = new Set(['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL']);
+const ENDED: ReadonlySet<string> = TERMINAL_STATES;
 const PAGE = 10000;
 
 export interface LogsOptions {

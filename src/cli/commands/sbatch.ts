@@ -6,26 +6,52 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { GrmError } from '../../errors.js';
 import type { JobDescription } from '../../jobs/job-types.js';
-import { mergeDescriptions, parseSbatchArgs, parseScriptDirectives, resolveExport } from '../../sbatch/sbatch-options.js';
+import { MAX_ARRAY_INDEX } from '../../sbatch/array-spec.js';
+import { sbatchHelpText, sbatchUsageText, sbatchVersionText } from '../../sbatch/sbatch-help.js';
+import { mergeDescriptions, parseSbatchArgs, parseScriptDirectives, resolveExport, type ParsedSbatchArgs } from '../../sbatch/sbatch-options.js';
 import { ApiClient, CliError } from '../api-client.js';
 import { daemonUrl, type CliIo } from '../io.js';
 
-export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> {
-  const parsed = parseSbatchArgs(argv);
-  let script: string;
+/** GRM's version, from the package.json two levels above src/cli/commands (and dist/cli/commands). */
+function grmVersion(): string {
+  try {
+    const pkg = JSON.parse(fs.readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** The batch script: --wrap's, else the file named, else stdin. */
+async function readScript(parsed: ParsedSbatchArgs, io: CliIo): Promise<string> {
+  if (parsed.description.script !== undefined) return parsed.description.script;
   if (parsed.scriptPath) {
     const file = path.resolve(io.cwd, parsed.scriptPath);
     try {
-      script = fs.readFileSync(file, 'utf8');
+      return fs.readFileSync(file, 'utf8');
     } catch (e) {
       throw new CliError(`Unable to open file ${parsed.scriptPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-  } else if (io.readStdin) {
-    script = await io.readStdin();
-  } else {
-    throw new CliError('no batch script given: grm sbatch [options] script.sh [args...]');
   }
-  const fromScript = parseScriptDirectives(script);
+  if (io.readStdin) return io.readStdin();
+  throw new CliError('no batch script given: grm sbatch [options] script.sh [args...]');
+}
+
+/** The daemon knows its MaxArraySize: the CLI checks only the syntax and SLURM's hard bound. */
+const CLI_CONTEXT = { maxArraySize: MAX_ARRAY_INDEX + 1 };
+
+export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> {
+  const parsed = parseSbatchArgs(argv, CLI_CONTEXT);
+  // As sbatch: these answer at once, without a script or a daemon.
+  if (parsed.flags.help) return (io.stdout(sbatchHelpText()), 0);
+  if (parsed.flags.usage) return (io.stdout(sbatchUsageText()), 0);
+  if (parsed.flags.version) return (io.stdout(sbatchVersionText(grmVersion())), 0);
+  if (parsed.flags.testOnly && !parsed.flags.dryRun) {
+    // Until the daemon takes test_only, submitting would start the job the user only wanted checked.
+    throw new CliError('--test-only is not available yet with this GRM daemon; --dry-run shows the request without submitting it');
+  }
+  const script = await readScript(parsed, io);
+  const fromScript = parseScriptDirectives(script, CLI_CONTEXT);
   const description: JobDescription = mergeDescriptions(fromScript.description, parsed.description);
   if (!description.name) description.name = parsed.scriptPath ? path.basename(parsed.scriptPath) : 'sbatch';
   // --export as sbatch: the submitting environment (ALL by default) travels with the job.

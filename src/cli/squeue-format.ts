@@ -1,0 +1,124 @@
+/**
+ * squeue's -o/--format: "%[.][size]type" fields between literal text, as squeue(1) reads
+ * them. A size pads the value (left-justified, or right with '.') and cuts a longer value to
+ * it, as squeue does; no size prints the value whole. Pure: spec and jobs in, lines out.
+ */
+import { STATE_CODES } from '../jobs/job-types.js';
+import { expandIndices } from '../jobs/array-tasks.js';
+import { CliError } from './api-client.js';
+import { elapsedSeconds, formatDuration, type JobView } from './format.js';
+
+/** squeue's own default and --long formats. */
+export const DEFAULT_FORMAT = '%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R';
+export const LONG_FORMAT = '%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R';
+
+interface FieldDef {
+  header: string;
+  value: (job: JobView, now: number) => string;
+}
+
+const request = (job: JobView) => (job.request ?? {}) as Record<string, unknown>;
+const str = (v: unknown, none = '(null)') => (v === undefined || v === null || v === '' ? none : String(v));
+
+/** Times as SLURM prints them: local time, to the second, no zone. */
+export function slurmTime(iso: string | null): string {
+  if (!iso) return 'N/A';
+  const d = new Date(iso);
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+}
+
+const waiting = (job: JobView) => job.job_state === 'PENDING' || (job.job_state === 'ALLOCATING' && !job.nodes);
+
+function nodeCount(job: JobView): number {
+  return job.node_count || Number(request(job).minimum_nodes ?? 1) || 1;
+}
+
+function cpuCount(job: JobView): number {
+  const r = request(job);
+  const tasks = Number(r.tasks ?? r.ntasks ?? nodeCount(job) * Number(r.tasks_per_node ?? 1));
+  return tasks * Number(r.cpus_per_task ?? 1);
+}
+
+const FIELDS: Record<string, FieldDef> = {
+  A: { header: 'JOBID', value: (j) => String(j.job_id) },
+  a: { header: 'ACCOUNT', value: (j) => str(request(j).account) },
+  C: { header: 'CPUS', value: (j) => String(cpuCount(j)) },
+  D: { header: 'NODES', value: (j) => String(nodeCount(j)) },
+  e: { header: 'END_TIME', value: (j) => slurmTime(j.end_time) },
+  F: { header: 'ARRAY_JOB_ID', value: (j) => String(j.array_job_id ?? j.job_id) },
+  i: { header: 'JOBID', value: (j) => String(j.display_id ?? j.job_id) },
+  j: { header: 'NAME', value: (j) => j.name },
+  K: { header: 'ARRAY_TASK_ID', value: (j) => str(j.array_task_id ?? j.array_task_string, 'N/A') },
+  k: { header: 'COMMENT', value: (j) => str(request(j).comment) },
+  l: { header: 'TIME_LIMIT', value: (j) => (j.time_limit === null ? 'UNLIMITED' : formatDuration(j.time_limit * 60)) },
+  L: {
+    header: 'TIME_LEFT',
+    value: (j, now) => (j.time_limit === null ? 'UNLIMITED' : formatDuration(j.time_limit * 60 - elapsedSeconds(j, now))),
+  },
+  M: { header: 'TIME', value: (j, now) => formatDuration(elapsedSeconds(j, now)) },
+  N: { header: 'NODELIST', value: (j) => j.nodes ?? '' },
+  P: { header: 'PARTITION', value: (j) => j.partition },
+  q: { header: 'QOS', value: (j) => str(request(j).qos) },
+  R: { header: 'NODELIST(REASON)', value: (j) => (waiting(j) ? `(${j.state_reason})` : (j.nodes ?? '')) },
+  r: { header: 'REASON', value: (j) => j.state_reason },
+  S: { header: 'START_TIME', value: (j) => slurmTime(j.start_time) },
+  T: { header: 'STATE', value: (j) => j.job_state },
+  t: { header: 'ST', value: (j) => STATE_CODES[j.job_state as keyof typeof STATE_CODES] ?? j.job_state },
+  u: { header: 'USER', value: (j) => j.user_name },
+  V: { header: 'SUBMIT_TIME', value: (j) => slurmTime(j.submit_time) },
+  y: { header: 'NICE', value: (j) => String(request(j).nice ?? 0) },
+  Z: { header: 'WORK_DIR', value: (j) => str(request(j).chdir) },
+};
+
+type Part = { text: string } | { field: FieldDef; size: number | null; right: boolean };
+
+export type SqueueFormat = Part[];
+
+/** Parses a format; an unknown field type is refused, naming it and the known ones. */
+export function parseSqueueFormat(spec: string): SqueueFormat {
+  const parts: Part[] = [];
+  const re = /%(\.?)(\d*)(.)|%$|[^%]+/gs;
+  for (const m of spec.matchAll(re)) {
+    if (m[0] === '%') throw new CliError(`Invalid job format specification: a lone % at the end of "${spec}"`);
+    if (!m[0].startsWith('%')) {
+      parts.push({ text: m[0] });
+      continue;
+    }
+    const [, dot, size, type] = m;
+    if (type === '%') {
+      parts.push({ text: '%' });
+      continue;
+    }
+    const field = FIELDS[type!];
+    if (!field) {
+      throw new CliError(`Invalid job format specification: %${type} (known: ${Object.keys(FIELDS).map((k) => `%${k}`).join(' ')})`);
+    }
+    parts.push({ field, size: size ? Number(size) : null, right: dot === '.' });
+  }
+  return parts;
+}
+
+function cell(value: string, size: number | null, right: boolean): string {
+  if (size === null) return value;
+  const cut = value.length > size ? value.slice(0, size) : value;
+  return right ? cut.padStart(size) : cut.padEnd(size);
+}
+
+export function formatHeader(format: SqueueFormat): string {
+  return format.map((p) => ('text' in p ? p.text : cell(p.field.header, p.size, p.right))).join('').trimEnd();
+}
+
+export function formatJobLine(format: SqueueFormat, job: JobView, now: number): string {
+  return format.map((p) => ('text' in p ? p.text : cell(p.field.value(job, now), p.size, p.right))).join('').trimEnd();
+}
+
+/**
+ * squeue -r: an array's record with tasks not started yet becomes one line per task
+ * (`12_5`), as squeue prints them; other jobs are themselves.
+ */
+export function expandArrayRecord(job: JobView): JobView[] {
+  const pending = job.array_task_string;
+  if (typeof pending !== 'string' || job.array_task_id !== null) return [job];
+  return expandIndices(pending).map((index) => ({ ...job, display_id: `${job.job_id}_${index}`, array_task_id: index, array_task_string: null }));
+}

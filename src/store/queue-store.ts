@@ -1,0 +1,123 @@
+/**
+ * The pending queue as SQLite indexes, so that no dispatch pass reads more than it looks at:
+ * - the eligible queue (PENDING, nothing blocking it) in priority order: `head(n)` is one
+ *   index seek plus n rows (jobs_ready);
+ * - begin times as an ordered index (jobs_begin): the earliest is the next timer, and the
+ *   due ones are released by a range scan — the timer heap, kept on disk;
+ * - dependents by the job they wait on (job_dependencies), singletons by user and name.
+ * The queue's priority order lives here, in the one index that keeps it.
+ */
+import type { JobRecord, JobState } from '../jobs/job-types.js';
+import type { Db } from './database.js';
+import { ACTIVE_STATES } from '../jobs/job-types.js';
+import type { JobStore } from './job-store.js';
+
+const ACTIVE_SQL = ACTIVE_STATES.map((s) => `'${s}'`).join(',');
+
+export class QueueStore {
+  constructor(
+    private readonly db: Db,
+    private readonly jobs: JobStore,
+  ) {}
+
+  /** The first `limit` eligible pending jobs, in priority order (nice, submit time, id). */
+  head(limit: number): JobRecord[] {
+    const ids = this.db
+      .prepare("SELECT id FROM jobs WHERE state = 'PENDING' AND blocked IS NULL ORDER BY nice, submit_time, id LIMIT ?")
+      .pluck()
+      .all(limit) as number[];
+    return ids.map((id) => this.jobs.require(id));
+  }
+
+  /** Jobs holding (or about to hold) a master slot. */
+  countActive(): number {
+    return this.db.prepare(`SELECT count(*) FROM jobs WHERE state IN (${ACTIVE_SQL})`).pluck().get() as number;
+  }
+
+  /** Active tasks of one array (its % limit). */
+  countActiveTasks(arrayJobId: number): number {
+    return this.db
+      .prepare(`SELECT count(*) FROM jobs WHERE array_job_id = ? AND state IN (${ACTIVE_SQL})`)
+      .pluck()
+      .get(arrayJobId) as number;
+  }
+
+  /** Pending jobs whose begin time has come, earliest first (at most `limit`). */
+  dueBeginTimes(now: number, limit: number): JobRecord[] {
+    const ids = this.db
+      .prepare("SELECT id FROM jobs WHERE state = 'PENDING' AND blocked = 'BeginTime' AND begin_time <= ? ORDER BY begin_time LIMIT ?")
+      .pluck()
+      .all(now, limit) as number[];
+    return ids.map((id) => this.jobs.require(id));
+  }
+
+  /** The earliest begin time still waited for; null when none. */
+  nextBeginTime(): number | null {
+    return (this.db
+      .prepare("SELECT begin_time FROM jobs WHERE state = 'PENDING' AND blocked = 'BeginTime' ORDER BY begin_time LIMIT 1")
+      .pluck()
+      .get() ?? null) as number | null;
+  }
+
+  /**
+   * Pending jobs whose dependency names one of `ids` (or the array one of them belongs to),
+   * and which still wait on it.
+   */
+  dependentsOf(ids: Iterable<number>): number[] {
+    const found = new Set<number>();
+    const direct = this.db.prepare(
+      `SELECT d.job_id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
+       WHERE d.depends_on IN (?, coalesce((SELECT array_job_id FROM jobs WHERE id = ?), 0))
+         AND j.state = 'PENDING' AND j.blocked = 'Dependency'`,
+    );
+    for (const id of ids) for (const dep of direct.pluck().all(id, id) as number[]) found.add(dep);
+    return [...found];
+  }
+
+  /** Pending jobs of this user and name that wait on `singleton`. */
+  singletonWaiters(user: string, name: string): number[] {
+    return this.db
+      .prepare("SELECT id FROM jobs WHERE user = ? AND name = ? AND state = 'PENDING' AND blocked = 'Dependency' AND dependency LIKE '%singleton%'")
+      .pluck()
+      .all(user, name) as number[];
+  }
+
+  /** Another job of this user and name already holds (or is getting) nodes. */
+  singletonBusy(user: string, name: string, exceptId: number): boolean {
+    return (
+      this.db
+        .prepare(`SELECT 1 FROM jobs WHERE user = ? AND name = ? AND id <> ? AND state IN (${ACTIVE_SQL}) LIMIT 1`)
+        .get(user, name, exceptId) !== undefined
+    );
+  }
+
+  /**
+   * What a dependency sees of a job: its state, or for an array the state of the whole
+   * (pending while a task is not started, running while one runs, else completed only when
+   * every task completed).
+   */
+  dependencyState(id: number): JobState | undefined {
+    const rows = this.db
+      .prepare('SELECT state, array_tasks FROM jobs WHERE id = ? OR array_job_id = ?')
+      .all(id, id) as { state: JobState; array_tasks: string | null }[];
+    if (rows.length === 0) return undefined;
+    if (rows.length === 1) return rows[0]!.state;
+    if (rows.some((r) => r.state === 'PENDING' || r.state === 'ALLOCATING')) return 'PENDING';
+    if (rows.some((r) => ACTIVE_STATES.includes(r.state))) return 'RUNNING';
+    return rows.find((r) => r.state !== 'COMPLETED')?.state ?? 'COMPLETED';
+  }
+
+  /** Pending jobs blocked for `reason` (a restart re-checks the Dependency ones). */
+  blockedIds(reason: string): number[] {
+    return this.db.prepare("SELECT id FROM jobs WHERE state = 'PENDING' AND blocked = ?").pluck().all(reason) as number[];
+  }
+
+  /** Records the jobs a dependency names (a restart or an update re-registers them). */
+  setDependsOn(jobId: number, dependsOn: number[]): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM job_dependencies WHERE job_id = ?').run(jobId);
+      const add = this.db.prepare('INSERT OR IGNORE INTO job_dependencies (depends_on, job_id) VALUES (?, ?)');
+      for (const on of dependsOn) add.run(on, jobId);
+    })();
+  }
+}

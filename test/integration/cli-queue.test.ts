@@ -1,0 +1,120 @@
+/**
+ * The queue commands users type every day, end to end through the built `grm` on the
+ * simulator: arrays (sbatch -a, squeue -r/-j, scancel of tasks), hold/release, squeue's
+ * filters and formats, and lists that are never cut at a page.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import fs from 'node:fs';
+import t from 'tap';
+import { ApiClient } from '../../src/cli/api-client.js';
+import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
+import { untilFileExists, waitUntil } from '../helpers/wait.js';
+
+const ME = os.userInfo().username;
+const FMT = ['-h', '-o', '%i %t %r'];
+
+t.test('an array: squeue folds its pending tasks, -r and -j show tasks, scancel cancels some; SLURM_ARRAY_* reach each task', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  const go = path.join(d.dataDir, 'go');
+  const script = d.writeScript('sweep.sh', `#!/bin/bash\n#SBATCH -J sweep\n${untilFileExists(go)}\necho "task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_JOB_ID ($SLURM_ARRAY_TASK_COUNT: $SLURM_ARRAY_TASK_MIN-$SLURM_ARRAY_TASK_MAX)"\n`);
+  const sub = await d.cli('sbatch', '--parsable', '-a', '1-5%2', script);
+  t.equal(sub.code, 0, sub.stderr);
+  const id = Number(sub.stdout.trim());
+  const queueLines = async (...argv: string[]) => (await d.cli('squeue', ...FMT, ...argv)).stdout.trim().split('\n').filter(Boolean);
+  // two tasks hold nodes; the record keeps the other three, held back by the % limit
+  const lines = await waitUntil('two running tasks', async () => {
+    const l = await queueLines();
+    return l.filter((x) => / R /.test(x)).length === 2 ? l : undefined;
+  });
+  t.same(lines, [`${id}_[3-5%2] PD JobArrayTaskLimit`, `${id}_1 R None`, `${id}_2 R None`]);
+  t.same(await queueLines('-r'), [`${id}_3 PD JobArrayTaskLimit`, `${id}_4 PD JobArrayTaskLimit`, `${id}_5 PD JobArrayTaskLimit`, `${id}_1 R None`, `${id}_2 R None`], '-r: one line per task');
+  t.same(await queueLines('-j', `${id}_2`), [`${id}_2 R None`], '-j selects one task');
+  t.same((await queueLines('-j', String(id))).length, 3, '-j with the array id selects the whole array');
+
+  const cancel = await d.cli('scancel', `${id}_[4-5]`);
+  t.equal(cancel.code, 0, cancel.stderr);
+  t.same(await queueLines(), [`${id}_3 PD JobArrayTaskLimit`, `${id}_1 R None`, `${id}_2 R None`], 'tasks 4 and 5 are gone from the queue');
+  t.same(await queueLines('-t', 'CA'), [`${id}_4 CA Cancelled`, `${id}_5 CA Cancelled`], 'and are CANCELLED jobs of their own');
+
+  fs.writeFileSync(go, '');
+  const jobs = await waitUntil('every task to end', async () => {
+    const { body } = await d.api('GET', `/api/v1/jobs?ids=${id}&state=all`);
+    return body.jobs.every((j: any) => ['COMPLETED', 'CANCELLED'].includes(j.job_state)) ? body.jobs : undefined;
+  });
+  const done = jobs.filter((j: any) => j.job_state === 'COMPLETED').map((j: any) => j.array_task_id).sort();
+  t.same(done, [1, 2, 3]);
+  const three = jobs.find((j: any) => j.array_task_id === 3);
+  t.equal(three.job_id, id, "the last task is the array's own record");
+  t.equal((await d.cli('logs', String(three.job_id))).stdout, `task 3 of ${id} (5: 1-5)\n`, 'each task sees SLURM_ARRAY_*');
+});
+
+t.test('sbatch -H holds; scontrol release lets it start; hold of a running job is refused', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  const script = d.writeScript('wait.sh', '#!/bin/bash\nsleep 3600\n');
+  const id = (await d.cli('sbatch', '--parsable', '-H', '-J', 'held', script)).stdout.trim();
+  t.same((await d.cli('squeue', ...FMT)).stdout, `${id} PD JobHeldUser\n`);
+  const release = await d.cli('scontrol', 'release', id);
+  t.equal(release.code, 0, release.stderr);
+  await d.waitForState(Number(id), ['RUNNING']);
+  const hold = await d.cli('scontrol', 'hold', id);
+  t.equal(hold.code, 1);
+  t.match(hold.stderr, new RegExp(`scontrol: error: hold job ${id}: Job is no longer pending execution for job ${id} \\(RUNNING\\)`));
+  const second = (await d.cli('sbatch', '--parsable', '--begin=now+1hour', script)).stdout.trim();
+  t.equal((await d.cli('scontrol', 'hold', second)).code, 0);
+  t.same((await d.cli('squeue', ...FMT, '-j', second)).stdout, `${second} PD JobHeldUser\n`);
+  t.equal((await d.cli('scontrol', 'release', second)).code, 0);
+  t.same((await d.cli('squeue', ...FMT, '-j', second)).stdout, `${second} PD BeginTime\n`, 'released, it waits for its begin time again');
+  const show = await d.cli('scontrol', 'show', 'job', second);
+  t.match(show.stdout, new RegExp(`^JobId=${second} `, 'm'));
+  t.equal((await d.cli('scancel', '--me')).code, 0, 'scancel --me');
+  for (const job of [id, second]) t.equal((await d.waitForState(Number(job), ['CANCELLED'])).job_state, 'CANCELLED', `scancel --me ended ${job}`);
+  t.same((await d.cli('squeue', '-h')).stdout, '', 'nothing left after scancel --me');
+});
+
+t.test('squeue: filters, -t short and long, --me, -h, -o; the whole list, page after page', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  const held = (user: string, name: string) => d.api('POST', '/api/v1/jobs', { script: '#!/bin/bash\ntrue\n', hold: true, name }, { 'x-grm-user': user });
+  // more than one page of the CLI (1,000) and of the API's default limit: the bug was a cut at 1,000
+  const total = 1203;
+  for (let i = 0; i < total; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, total - i) }, (_, k) => held(i + k < 3 ? 'bob' : ME, i + k < 3 ? 'bobs' : `j${i + k}`)));
+  }
+  const all = await d.cli('squeue', '-h', '-o', '%A');
+  const ids = all.stdout.trim().split('\n').map(Number);
+  t.equal(ids.length, total, 'every job, none cut');
+  t.same(ids, [...ids].sort((a, b) => a - b), 'in order, each once');
+  t.equal(new Set(ids).size, total);
+  t.equal((await d.cli('squeue', '--me', '-h')).stdout.trim().split('\n').length, total - 3, '--me');
+  t.equal((await d.cli('squeue', '-u', 'bob', '-h')).stdout.trim().split('\n').length, 3, '-u');
+  t.equal((await d.cli('squeue', '-n', 'bobs', '-h', '-o', '%u %j')).stdout, 'bob bobs\n'.repeat(3), '-n and -o %u %j');
+  t.equal((await d.cli('squeue', '-t', 'PD', '-h')).stdout.trim().split('\n').length, total, '-t PD');
+  t.equal((await d.cli('squeue', '-t', 'pending,running', '-h')).stdout.trim().split('\n').length, total, '-t long names, any case');
+  t.equal((await d.cli('squeue', '-t', 'R', '-h')).stdout, '', '-t R: none');
+  const header = (await d.cli('squeue', '-j', String(ids[0]))).stdout.split('\n')[0];
+  t.equal(header, '             JOBID PARTITION     NAME     USER ST       TIME  NODES NODELIST(REASON)', "squeue's default header, to the column");
+  const long = (await d.cli('squeue', '-l', '-j', String(ids[0]))).stdout.split('\n');
+  t.match(long[0], /^\s+JOBID PARTITION\s+NAME\s+USER\s+STATE\s+TIME TIME_LIMI\s+NODES NODELIST\(REASON\)$/);
+  t.match(long[1], /\s+PENDING\s+0:00 UNLIMITED\s+1 \(JobHeldUser\)$/);
+
+  const bad = await d.cli('squeue', '-t', 'BOGUS');
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /^squeue: error: Invalid job state specified: "BOGUS"; valid states are PENDING \(PD\)/);
+  const badFormat = await d.cli('squeue', '-o', '%i %z');
+  t.match(badFormat.stderr, /^squeue: error: Invalid job format specification: %z \(known: /);
+  t.notMatch(bad.stderr + badFormat.stderr, /\n\s+at |must match pattern/, 'no stack trace, no schema regex');
+});
+
+t.test('the API pages by cursor: every job once, in order, however small the page', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  for (let i = 0; i < 23; i++) await d.api('POST', '/api/v1/jobs', { script: '#!/bin/bash\ntrue\n', hold: true });
+  const client = new ApiClient({ baseUrl: d.url });
+  const pages: number[][] = [];
+  for await (const page of client.jobPages<{ job_id: number }>(new URLSearchParams({ state: 'PD' }), 5)) pages.push(page.map((j) => j.job_id));
+  t.same(pages.map((p) => p.length), [5, 5, 5, 5, 3]);
+  t.same(pages.flat(), Array.from({ length: 23 }, (_, i) => i + 1));
+  const first = (await d.api('GET', '/api/v1/jobs?limit=23')).body;
+  t.equal(first.next_cursor, null, 'a page holding the last job says there is no next one');
+  t.equal(first.total, 23);
+  t.equal((await d.api('GET', '/api/v1/jobs?cursor=abc')).status, 400);
+});
