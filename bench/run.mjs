@@ -1,6 +1,8 @@
 // npm run bench: figures, not assertions. Runs the built daemon (dist/), as production does.
 //   - submissions per second through the REST API (1,000 jobs, simulator backend)
 //   - median time from allocation granted to master started (50 jobs)
+//   - the queue at scale: submissions first vs last with 20,000 queued, listing, a 10,000-task array
+//   - the simulator's scheduling pass vs queue length (bench/scheduler-pass.mjs)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -183,7 +185,15 @@ async function fill(dir, total, { jobs = 100, batch = 20_000, onProgress } = {})
   console.log(`live tail, master line -> SSE client: p50 ${s[Math.floor(s.length / 2)]} ms, p99 ${s[Math.floor(s.length * 0.99)]} ms (${s.length} lines, default logs config)`);
 }
 
-// 6. The SLURM backend, when a cluster is given.
+// 6. The queue at scale, and the simulator's scheduling pass against queue length.
+{
+  const { queueBench } = await import('./queue.mjs');
+  await queueBench({ withDaemon, post });
+  const { execFileSync } = await import('node:child_process');
+  process.stdout.write(execFileSync(process.execPath, [new URL('./scheduler-pass.mjs', import.meta.url).pathname], { encoding: 'utf8' }));
+}
+
+// 7. The SLURM backend, when a cluster is given.
 if (process.env.SLURM_CONF) {
   const { slurmBench } = await import('./slurm.mjs');
   await slurmBench({ withDaemon, post, median });

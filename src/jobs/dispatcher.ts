@@ -8,7 +8,7 @@ import type { BackendEvent, PartitionInfo, ResourceBackend } from '../backends/r
 import type { Clock, TimerHandle } from '../backends/simulator/clock.js';
 import { GrmError, isGrmError } from '../errors.js';
 import type { JobStore } from '../store/job-store.js';
-import type { QueueStore } from '../store/queue-store.js';
+import type { QueueEntry, QueueStore } from '../store/queue-store.js';
 import { takeFirstIndex } from './array-tasks.js';
 import { dependencyJobIds } from './dependency.js';
 import { Eligibility } from './eligibility.js';
@@ -165,13 +165,20 @@ export class Dispatcher implements JobLifecycle {
     this.scheduleTimer(Math.min(retryAt, nextBegin ?? Infinity));
   }
 
-  /** Sends the head's jobs (an array's tasks one by one) while master slots are free. */
-  private async dispatchHead(head: JobRecord[]): Promise<number> {
+  /**
+   * Sends the head's jobs (an array's tasks one by one) while master slots are free; once
+   * none is, the rest of the head is only told why it waits (no record is read for that).
+   */
+  private async dispatchHead(head: QueueEntry[]): Promise<number> {
     const { store, queue, maxConcurrentMasters } = this.options;
     const active = { count: queue.countActive() };
     const ctx: PassContext = { active, partitions: undefined };
-    for (const first of head) {
-      let job: JobRecord | undefined = first;
+    for (const entry of head) {
+      if (active.count >= maxConcurrentMasters) {
+        if (entry.reason !== 'MaxMastersLimit') store.setReason(entry.id, 'MaxMastersLimit', ACTOR);
+        continue;
+      }
+      let job: JobRecord | undefined = store.get(entry.id);
       while (job) {
         if (active.count >= maxConcurrentMasters) {
           store.setReason(job.id, 'MaxMastersLimit', ACTOR);
@@ -286,7 +293,7 @@ export class Dispatcher implements JobLifecycle {
     }
   }
 
-  private markUnavailable(jobs: JobRecord[]): void {
+  private markUnavailable(jobs: QueueEntry[]): void {
     for (const job of jobs) if (this.options.store.get(job.id)?.state === 'PENDING') this.options.store.setReason(job.id, 'BackendUnavailable', ACTOR);
   }
 

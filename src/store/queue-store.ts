@@ -14,19 +14,27 @@ import type { JobStore } from './job-store.js';
 
 const ACTIVE_SQL = ACTIVE_STATES.map((s) => `'${s}'`).join(',');
 
+/** A job at the head of the eligible queue. */
+export interface QueueEntry {
+  id: number;
+  /** its pending reason now */
+  reason: string;
+}
+
 export class QueueStore {
   constructor(
     private readonly db: Db,
     private readonly jobs: JobStore,
   ) {}
 
-  /** The first `limit` eligible pending jobs, in priority order (nice, submit time, id). */
-  head(limit: number): JobRecord[] {
-    const ids = this.db
-      .prepare("SELECT id FROM jobs WHERE state = 'PENDING' AND blocked IS NULL ORDER BY nice, submit_time, id LIMIT ?")
-      .pluck()
-      .all(limit) as number[];
-    return ids.map((id) => this.jobs.require(id));
+  /**
+   * The first `limit` eligible pending jobs, in priority order (nice, submit time, id): ids
+   * and reasons only, read from the index, so a pass that cannot start them parses nothing.
+   */
+  head(limit: number): QueueEntry[] {
+    return this.db
+      .prepare("SELECT id, reason FROM jobs WHERE state = 'PENDING' AND blocked IS NULL ORDER BY nice, submit_time, id LIMIT ?")
+      .all(limit) as QueueEntry[];
   }
 
   /** Jobs holding (or about to hold) a master slot. */

@@ -1,0 +1,92 @@
+// The queue at scale (issue 13): does a submission cost the same with 20,000 jobs queued as
+// with none? Figures only. Run by bench/run.mjs; BENCH_QUEUE sets the queue length.
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+// async: the daemon answering the CLI runs in this very process
+const run = promisify(execFile);
+
+const GRM = new URL('../bin/grm.js', import.meta.url).pathname;
+const QUEUE = Number(process.env.BENCH_QUEUE ?? 20_000);
+const WINDOW = Math.max(1, Math.floor(QUEUE / 10));
+const IN_FLIGHT = 8;
+
+/** Submits `n` bodies, 8 in flight; returns each submission's completion time (ms, in order). */
+async function submitAll(url, post, n, body) {
+  const done = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next < n) {
+        next++;
+        await post(url, body);
+        done.push(performance.now());
+      }
+    }),
+  );
+  return done;
+}
+
+/** Jobs per second over the first and the last WINDOW submissions. */
+function rates(done, started) {
+  const first = WINDOW / ((done[WINDOW - 1] - started) / 1000);
+  const last = WINDOW / ((done[done.length - 1] - done[done.length - 1 - WINDOW]) / 1000);
+  return { first, last };
+}
+
+const mib = (bytes) => `${(bytes / 1048576).toFixed(0)} MiB`;
+
+async function listAll(url) {
+  const t0 = performance.now();
+  let cursor = null;
+  let n = 0;
+  let pages = 0;
+  do {
+    const r = await fetch(`${url}/api/v1/jobs?state=all&limit=1000${cursor ? `&cursor=${cursor}` : ''}`).then((r) => r.json());
+    n += r.jobs.length;
+    pages++;
+    cursor = r.next_cursor;
+  } while (cursor);
+  return { n, pages, ms: performance.now() - t0 };
+}
+
+export async function queueBench({ withDaemon, post }) {
+  const script = '#!/bin/sh\n#SBATCH -N 1\ntrue\n';
+  // 1. held by a begin time: the jobs wait outside the eligible queue
+  const begin = new Date(Date.now() + 3_600_000).toISOString();
+  await withDaemon({}, async (url) => {
+    const t0 = performance.now();
+    const done = await submitAll(url, post, QUEUE, { name: 'bench', begin_time: begin, script });
+    const { first, last } = rates(done, t0);
+    console.log(
+      `queue, ${QUEUE} jobs waiting for --begin: first ${WINDOW} at ${first.toFixed(0)} jobs/s, last ${WINDOW} at ${last.toFixed(0)} jobs/s (ratio ${(last / first).toFixed(2)}); daemon RSS ${mib(process.memoryUsage().rss)}`,
+    );
+    const list = await listAll(url);
+    console.log(`list all ${list.n} jobs through the API (1,000 a page): ${list.pages} pages in ${list.ms.toFixed(0)} ms`);
+    const t1 = performance.now();
+    const { stdout: out } = await run(process.execPath, [GRM, 'squeue', '-h'], { env: { ...process.env, GRM_URL: url }, encoding: 'utf8', maxBuffer: 1 << 30 });
+    const lines = out.split('\n').filter(Boolean).length;
+    console.log(`grm squeue of ${lines} pending jobs (a process of its own, every page): ${(performance.now() - t1).toFixed(0)} ms`);
+  });
+  // 2. eligible but waiting: one master slot, taken by a long job, so every pass finds a full
+  //    queue and must stop at its head (queueDepth) instead of reading it all
+  await withDaemon({ maxConcurrentMasters: 1 }, async (url, daemon) => {
+    const blocker = await post(url, { name: 'blocker', script: '#!/bin/sh\nsleep 3600\n' });
+    const t0 = performance.now();
+    const done = await submitAll(url, post, QUEUE, { name: 'bench', script });
+    const { first, last } = rates(done, t0);
+    console.log(
+      `queue, ${QUEUE} eligible jobs behind a full cluster (MaxMastersLimit): first ${WINDOW} at ${first.toFixed(0)} jobs/s, last ${WINDOW} at ${last.toFixed(0)} jobs/s (ratio ${(last / first).toFixed(2)}); daemon RSS ${mib(process.memoryUsage().rss)}`,
+    );
+    await fetch(`${url}/api/v1/jobs/${blocker.job_id}`, { method: 'DELETE' });
+    void daemon;
+  });
+  // 3. one array of 10,000 tasks: one row until its tasks start
+  await withDaemon({ maxConcurrentMasters: 1, scheduler: { maxArraySize: 10_001 } }, async (url, daemon) => {
+    const t0 = performance.now();
+    const { job_id } = await post(url, { name: 'sweep', array: '1-10000', hold: true, script });
+    const ms = performance.now() - t0;
+    const rows = daemon.db.prepare('SELECT count(*) FROM jobs').pluck().get();
+    console.log(`array of 10,000 tasks: submitted in ${ms.toFixed(1)} ms, ${rows} row(s) stored until it starts (job ${job_id})`);
+  });
+}
