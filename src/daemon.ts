@@ -60,13 +60,10 @@ export interface CreateDaemonOptions {
   clock?: Clock;
 }
 
-function buildBackend(config: GrmConfig, db: Db, onError: (e: unknown, context: string) => void): ResourceBackend {
+function buildBackend(config: GrmConfig, store: JobStore, clock: Clock, onError: (e: unknown, context: string) => void): ResourceBackend {
   if (config.backend === 'simulator') {
     // Ids continue after the last one stored, so a restarted simulator never reuses one.
-    const last = db.prepare("SELECT max(CAST(substr(backend_id, 5) AS INTEGER)) AS n FROM jobs WHERE backend_id LIKE 'sim-%'").get() as {
-      n: number | null;
-    };
-    return new SimulatorBackend(clusterSpecFromConfig(config.cluster), wallClock, { firstId: (last.n ?? 0) + 1 });
+    return new SimulatorBackend(clusterSpecFromConfig(config.cluster), clock, { firstId: store.lastBackendSerial('sim-') + 1 });
   }
   return new SlurmBackend({
     instance: instanceId(config.dataDir),
@@ -91,7 +88,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     if (app) app.log.error({ err: error }, context);
     else console.error(context, error);
   };
-  const backend = options.backend ?? buildBackend(config, db, onError);
+  const backend = options.backend ?? buildBackend(config, store, clock, onError);
   const logs = new LogPipeline({ store: logStore, config: config.logs, onError });
   const logSearch = new LogSearch({ db, file: path.join(config.dataDir, 'grm-search.sqlite'), onError: (e) => onError(e, 'log search index') });
   // Every recorded job event is also a line of the job's log, source "grm"; a terminal one

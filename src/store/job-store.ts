@@ -337,6 +337,15 @@ export class JobStore {
     return ids.map((id) => this.require(id));
   }
 
+  /** The highest N of the backend ids `<prefix>N` stored (0 when none). */
+  lastBackendSerial(prefix: string): number {
+    const n = this.db
+      .prepare('SELECT max(CAST(substr(backend_id, ?) AS INTEGER)) FROM jobs WHERE substr(backend_id, 1, ?) = ?')
+      .pluck()
+      .get(prefix.length + 1, prefix.length, prefix) as number | null;
+    return n ?? 0;
+  }
+
   addEvent(id: number, reason: string, actor: string): void {
     this.insertEvent(id, null, null, reason, actor, this.now());
   }

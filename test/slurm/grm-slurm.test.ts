@@ -12,6 +12,7 @@ import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startSlurmctld, startTestCluster, stopSlurmctld, type TestCluster } from '../helpers/slurm-cluster.js';
 import { PROJECT_ROOT } from '../helpers/system.js';
 import { xmllintReady } from '../helpers/xmllint.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const sh = (body: string) => `#!/bin/bash\n${body}\n`;
 const RUNCOMPSS = path.join(PROJECT_ROOT, 'test/fixtures/runcompss-double/runcompss.mjs');
@@ -28,6 +29,7 @@ async function holders(cluster: TestCluster): Promise<Holder[]> {
   return (JSON.parse(stdout).jobs as Holder[]).filter((j) => /^grm:/.test(j.comment ?? ''));
 }
 const live = (h: Holder) => h.job_state === 'RUNNING' || h.job_state === 'PENDING';
+
 
 async function grm(t: Parameters<typeof startDaemon>[0], cluster: TestCluster, extra: Record<string, unknown> = {}): Promise<TestDaemon> {
   return startDaemon(t, { backend: 'slurm', slurm: { slurmConf: cluster.slurmConf, pollIntervalMs: 300 }, ...extra });
@@ -153,6 +155,34 @@ async function runAll(cluster: TestCluster): Promise<void> {
     t.equal((await d.cli('logs', '--source', 'compss:jobs/job2_NEW.out', '1')).stdout, `task 2 ran on ${nodes[1]}\n`);
     const show = (await d.cli('show', 'job', '1')).stdout;
     t.match(show, /Command=\S*runcompss\.mjs --project=\S+\/jobs\/1\/project\.xml --resources=\S+\/jobs\/1\/resources\.xml/);
+  });
+
+  t.test('an array with a % limit and a held job, on SLURM: GRM sends one task at a time, a held job not at all', async (t) => {
+    const d = await grm(t, cluster);
+    const go = path.join(d.dataDir, 'go');
+    const held = d.writeScript('held.sh', sh('echo held ran'));
+    const heldId = Number((await d.cli('sbatch', '--parsable', '-H', held)).stdout.trim());
+    const sweep = d.writeScript('sweep.sh', sh(`until [ -e '${go}' ]; do sleep 0.05; done\nsrun --jobid=$SLURM_JOB_ID --overlap -N1 bash -c 'echo "task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_TASK_COUNT on $SLURMD_NODENAME"'`));
+    const sub = await d.cli('sbatch', '--parsable', '-a', '1-3%1', sweep);
+    t.equal(sub.code, 0, sub.stderr);
+    const id = Number(sub.stdout.trim());
+    await waitUntil('a running task', async () => (await d.api('GET', `/api/v1/jobs?ids=${id}&state=R`)).body.total === 1);
+    const folded = (await d.cli('squeue', '-h', '-o', '%i %t %r', '-j', String(id))).stdout;
+    t.match(folded, new RegExp(`^${id}_\\[2-3%1\\] PD JobArrayTaskLimit$`, 'm'), 'the other tasks wait in GRM, folded');
+    const grmHolders = (await holders(cluster)).filter(live);
+    t.equal(grmHolders.length, 1, 'SLURM holds one allocation: the running task; the held job and the waiting tasks were never sent');
+    fs.writeFileSync(go, '');
+    const tasks = await waitUntil('every task to complete', async () => {
+      const { jobs } = (await d.api('GET', `/api/v1/jobs?ids=${id}&state=all`)).body;
+      return jobs.length === 3 && jobs.every((j: any) => j.job_state === 'COMPLETED') ? (jobs as any[]) : undefined;
+    }, { timeoutMs: 180_000 });
+    for (const task of tasks) {
+      const out = (await d.cli('logs', String(task.job_id))).stdout;
+      t.match(out, new RegExp(`^task ${task.array_task_id} of 3 on node\\d$`, 'm'), `task ${task.array_task_id} ran in its own SLURM allocation`);
+    }
+    t.equal((await d.api('GET', `/api/v1/jobs/${heldId}`)).body.state_reason, 'JobHeldUser');
+    t.equal((await d.cli('scontrol', 'release', String(heldId))).code, 0);
+    t.equal((await d.waitForState(heldId, ['COMPLETED', 'FAILED'], 60_000)).job_state, 'COMPLETED', 'released, it runs');
   });
 
   t.test('a node that does not answer the pre-flight fails a COMPSs job, naming the node', async (t) => {
