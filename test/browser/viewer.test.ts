@@ -4,10 +4,14 @@
  * stays virtualised. No request may leave 127.0.0.1. Screenshots go to the test's temp dir
  * and /tmp/grm-screens/.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import t, { type Test } from 'tap';
+import type { Response } from 'playwright-core';
 import { requireSystem } from '../helpers/system.js';
 import { SMALL_CLUSTER, startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { startBrowser, type TestBrowser } from '../helpers/browser.js';
+import { untilFileExists, waitForLogLine } from '../helpers/wait.js';
 
 // page.evaluate callbacks run in the page; this project compiles without the DOM library.
 declare const document: any;
@@ -25,9 +29,14 @@ if (requireSystem(t, 'browser')) {
     b = await startBrowser(t);
   });
 
-  /** A subtest that ends by checking the page made no script error and asked no other host. */
-  const pageTest = (name: string, fn: (t: Test) => Promise<void>) =>
-    t.test(name, async (t) => {
+  /**
+   * A subtest that ends by checking the page made no script error and asked no other host.
+   * Every Playwright wait gives up after 30 s (startBrowser); `timeoutMs` bounds the whole
+   * subtest, so that even a wait Playwright cannot time out (a page.evaluate whose promise never
+   * settles) fails this test instead of hanging the file.
+   */
+  const pageTest = (name: string, fn: (t: Test) => Promise<void>, { timeoutMs = 120_000 } = {}) =>
+    t.test(name, { timeout: timeoutMs }, async (t) => {
       await fn(t);
       t.same(b.pageErrors.splice(0), [], 'no script error in the page');
       t.same(b.blocked, [], 'the viewer asked no host but the daemon');
@@ -39,8 +48,15 @@ if (requireSystem(t, 'browser')) {
     return res.body.job_id as number;
   };
 
+  /** A file in the daemon's data dir that a job waits for (untilFileExists) and the test creates. */
+  const signal = (name: string) => path.join(d.dataDir, `signal-${name}`);
+  const give = (file: string) => fs.writeFileSync(file, '');
+
+  /** The log panel of one job: never the panel of the page the test navigated away from. */
+  const logPanel = (id: number) => b.page.locator(`section.log-panel[aria-labelledby="log-${id}-h"]`);
+
   pageTest('the jobs page lists a submitted job, keeps its filters and focus while refreshing, and opens it from the keyboard', async (t) => {
-    const id = await submit({ name: 'web-list', minimum_nodes: 2, script: sh('sleep 30') });
+    const id = await submit({ name: 'web-list', minimum_nodes: 2, script: sh('sleep 3600') }); // cancelled below
     await d.waitForState(id, ['RUNNING']);
     const { page } = b;
     await page.goto(`${d.url}/#/`);
@@ -58,7 +74,11 @@ if (requireSystem(t, 'browser')) {
     // Filters are labelled controls; the free text filters the rows; the focus survives polls.
     await page.getByLabel('Search').fill('web-l');
     await page.getByLabel('Search').focus();
-    await page.waitForTimeout(2600); // more than one refresh
+    // Two polls of the job list answered: the first one's rows were rendered before the
+    // second was asked for (the page polls again only after rendering).
+    const jobsPoll = (r: Response) => new URL(r.url()).pathname === '/api/v1/jobs' && r.request().method() === 'GET';
+    await page.waitForResponse(jobsPoll);
+    await page.waitForResponse(jobsPoll);
     t.equal(await page.evaluate(() => document.activeElement?.id), 'f-text', 'the focus stays in the filter across refreshes');
     t.equal(await page.getByLabel('Search').inputValue(), 'web-l', 'the filter keeps its value');
     t.equal(await row.count(), 1);
@@ -89,7 +109,8 @@ if (requireSystem(t, 'browser')) {
   });
 
   pageTest('the job page shows its log live while the job runs', async (t) => {
-    const id = await submit({ name: 'ticker', script: sh('seq -f "warm-up %g" 1 60\nfor i in $(seq 1 150); do echo "tick $i"; sleep 0.2; done') });
+    // ticks until cancelled at the end: a slow machine cannot make it run out of ticks
+    const id = await submit({ name: 'ticker', script: sh('seq -f "warm-up %g" 1 60\ni=0; while :; do i=$((i+1)); echo "tick $i"; sleep 0.2; done') });
     await d.waitForState(id, ['RUNNING']);
     const { page } = b;
     await page.goto(`${d.url}/#/jobs/${id}`);
@@ -100,7 +121,7 @@ if (requireSystem(t, 'browser')) {
       );
     await page.locator('.log-row .tx', { hasText: /^tick \d+$/ }).first().waitFor();
     const first = await maxTick();
-    await page.waitForFunction((n) => [...document.querySelectorAll('.log-row .tx')].some((e) => e.textContent === `tick ${n}`), first + 5, { timeout: 15_000 });
+    await page.waitForFunction((n) => [...document.querySelectorAll('.log-row .tx')].some((e) => e.textContent === `tick ${n}`), first + 5);
     t.ok((await maxTick()) >= first + 5, `lines printed after the page opened appear (from tick ${first} to ${await maxTick()})`);
     t.equal(await page.evaluate(() => (window as any).__noReload), true, 'without a reload');
     t.match(await page.locator('.log-info').textContent(), /live: (streaming|polling)/, 'says how it follows');
@@ -110,7 +131,8 @@ if (requireSystem(t, 'browser')) {
     // Scrolling up pauses following; the button resumes it.
     await page.locator('.log-viewport').evaluate((e) => (e.scrollTop = 0));
     await page.getByRole('button', { name: /^Follow/ }).and(page.locator('[aria-pressed="false"]')).waitFor();
-    await page.waitForTimeout(600);
+    // new lines arrive while paused (the button counts them) and the view does not move
+    await page.getByRole('button', { name: /^Follow \(\d+ new\)$/ }).waitFor();
     t.ok(await page.locator('.log-row .tx', { hasText: /^warm-up 1$/ }).isVisible(), 'stays where the user scrolled');
     await page.locator('.log-panel').scrollIntoViewIfNeeded();
     await b.screenshot('job-live-paused');
@@ -123,14 +145,26 @@ if (requireSystem(t, 'browser')) {
   });
 
   pageTest('find in the log highlights matches; first error jumps to stderr', async (t) => {
+    // stdout and stderr are two files tailed side by side: a line's place among the other
+    // file's lines is ingest order. The job goes on only once its previous line is stored,
+    // so the stderr line is always between the needles (and the same test every run).
+    const [errorMayCome, moreMayCome] = [signal('needle-error'), signal('needle-more')];
     const id = await submit({
       name: 'needle',
-      script: sh('for i in $(seq 1 400); do echo "hay $i"; done\necho "the Needle is here"\necho "oops: disk full" >&2\nfor i in $(seq 1 400); do echo "more hay $i"; done\necho "second needle"'),
+      script: sh(
+        `for i in $(seq 1 400); do echo "hay $i"; done\necho "the Needle is here"\n${untilFileExists(errorMayCome)}\n` +
+          `echo "oops: disk full" >&2\n${untilFileExists(moreMayCome)}\nfor i in $(seq 1 400); do echo "more hay $i"; done\necho "second needle"`,
+      ),
     });
+    await waitForLogLine(d, id, 'the Needle is here');
+    give(errorMayCome);
+    await waitForLogLine(d, id, 'oops: disk full');
+    give(moreMayCome);
     await d.waitForState(id, ['COMPLETED']);
     const { page } = b;
     await page.goto(`${d.url}/#/jobs/${id}`);
-    await page.locator('.log-info', { hasText: 'every line loaded' }).waitFor();
+    const panel = logPanel(id);
+    await panel.locator('.log-info', { hasText: 'every line loaded' }).waitFor();
     const find = page.getByLabel('Find', { exact: true });
     await find.fill('needle');
     await find.press('Enter');
@@ -151,7 +185,7 @@ if (requireSystem(t, 'browser')) {
     const flash = page.locator('.log-row.flash');
     await flash.waitFor();
     t.equal(await flash.locator('.tx').textContent(), 'oops: disk full');
-    t.equal(await page.locator('button.follow').getAttribute('aria-pressed'), 'false', 'jumping stops following');
+    t.equal(await panel.locator('button.follow').getAttribute('aria-pressed'), 'false', 'jumping stops following');
     await page.getByLabel('Source', { exact: true }).selectOption('stderr');
     await page.waitForFunction(() => document.querySelectorAll('.log-row').length === 1);
     t.equal(await page.locator('.log-row .tx').textContent(), 'oops: disk full', 'the source filter');
@@ -164,8 +198,52 @@ if (requireSystem(t, 'browser')) {
     await b.screenshot('job-done');
   });
 
+  pageTest('jumping to an error among the last lines stops following too', async (t) => {
+    // The error is the last stdout/stderr line (written once every stdout line is stored; only
+    // the daemon's own closing lines come after it): the jump to it scrolls the log to its
+    // bottom, which must not count as the user returning to the tail.
+    const errorMayCome = signal('tail-error');
+    const id = await submit({ name: 'tail-error', script: sh(`seq -f "line %g" 1 300\n${untilFileExists(errorMayCome)}\necho "late: disk full" >&2`) });
+    await waitForLogLine(d, id, 'line 300');
+    give(errorMayCome);
+    await d.waitForState(id, ['COMPLETED']);
+    const { page } = b;
+    await page.goto(`${d.url}/#/jobs/${id}`);
+    const panel = logPanel(id);
+    await panel.locator('.log-info', { hasText: 'every line loaded' }).waitFor();
+    const follow = panel.locator('button.follow');
+    t.equal(await follow.getAttribute('aria-pressed'), 'true', 'following the tail at first');
+    // Go to the top first (the viewer's scroll handler stops following), so that the jump
+    // scrolls the log: from the tail the error line would already be in view.
+    const viewport = panel.locator('.log-viewport');
+    await viewport.evaluate((v) => {
+      v.scrollTop = 0;
+    });
+    await panel.locator('button.follow[aria-pressed="false"]').waitFor();
+    // That scroll event has been handled (it turned following off). Record the next one, the
+    // jump's, as the viewer's own handler (added first) left things. (The callbacks return
+    // nothing: page.evaluate would wait for a returned promise.)
+    await viewport.evaluate((v) => {
+      const w = window as any;
+      w.__jumpScroll = null;
+      const button = v.closest('section.log-panel').querySelector('button.follow');
+      v.addEventListener('scroll', () => {
+        w.__jumpScroll = { atBottom: v.scrollTop + v.clientHeight >= v.scrollHeight - 18, pressed: button.getAttribute('aria-pressed') };
+      }, { once: true });
+    });
+    await panel.getByRole('button', { name: 'First error' }).click();
+    const flash = panel.locator('.log-row.flash');
+    await flash.waitFor();
+    t.equal(await flash.locator('.tx').textContent(), 'late: disk full');
+    const jumpScroll = await (await page.waitForFunction(() => (window as any).__jumpScroll)).jsonValue();
+    t.same(jumpScroll, { atBottom: true, pressed: 'false' }, 'the jump scrolled the log to its bottom, and the viewer did not take that for the user returning to the tail');
+    t.ok(await viewport.evaluate((v) => v.scrollTop + v.clientHeight >= v.scrollHeight - 18), 'the log stays at its bottom');
+    t.equal(await follow.getAttribute('aria-pressed'), 'false', 'jumping stops following');
+    t.equal(await follow.textContent(), 'Follow');
+  });
+
   pageTest('the cluster page shows the 8 nodes and a running job on its node', async (t) => {
-    const id = await submit({ name: 'where', minimum_nodes: 1, script: sh('sleep 30') });
+    const id = await submit({ name: 'where', minimum_nodes: 1, script: sh('sleep 3600') }); // cancelled below
     const job = await d.waitForState(id, ['RUNNING']);
     const { page } = b;
     await page.goto(`${d.url}/#/cluster`);
@@ -243,5 +321,5 @@ if (requireSystem(t, 'browser')) {
     t.comment(`find over 200,000 lines: ${Date.now() - t0} ms`);
     await page.locator('.log-panel').scrollIntoViewIfNeeded();
     await b.screenshot('job-200k');
-  });
+  }, { timeoutMs: 300_000 }); // the job's own 120 s and the load's 60 s, with room
 }

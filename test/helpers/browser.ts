@@ -49,6 +49,10 @@ export async function startBrowser(t: Teardownable): Promise<TestBrowser> {
       return route.abort('blockedbyclient');
     },
   );
+  // Every wait of a page (locator.waitFor, waitForFunction, waitForResponse, actions,
+  // navigations) fails after 30 s instead of hanging the test; a test that needs longer says so.
+  context.setDefaultTimeout(30_000);
+  context.setDefaultNavigationTimeout(30_000);
   const page = context.pages()[0] ?? (await context.newPage());
   context.on('page', (p) => watch(p));
   const watch = (p: Page) => {

@@ -18,6 +18,7 @@ export class LogPanel {
     this.following = true;
     this.unseen = 0;
     this.flash = -1; // store index of a line to emphasise (first error)
+    this.jumpTop = -1; // scrollTop where the last jump (match, first error) left the viewport
     this.renderKey = 0; // bumped when every visible row must be redrawn
     this.pool = [];
     this.state = '';
@@ -62,7 +63,11 @@ export class LogPanel {
     this.followButton.addEventListener('click', () => (this.following ? this.setFollowing(false) : this.scrollToEnd()));
     this.viewport.addEventListener('scroll', () => {
       const atBottom = this.viewport.scrollTop + this.viewport.clientHeight >= this.viewport.scrollHeight - ROW_HEIGHT;
-      if (atBottom !== this.following) this.setFollowing(atBottom);
+      // A jump to a line near the end lands at the bottom: that scroll is ours, not the user
+      // going back to the tail, so it must not resume following. Any other position ends it.
+      const jumped = this.viewport.scrollTop === this.jumpTop;
+      if (!jumped) this.jumpTop = -1;
+      if (atBottom !== this.following && !(atBottom && jumped)) this.setFollowing(atBottom);
       this.schedule();
     }, { passive: true });
     this.viewport.addEventListener('keydown', (e) => {
@@ -241,6 +246,7 @@ export class LogPanel {
     if (top < vp.scrollTop || top + ROW_HEIGHT > vp.scrollTop + vp.clientHeight) {
       vp.scrollTop = Math.max(0, top - vp.clientHeight / 2 + ROW_HEIGHT / 2);
     }
+    this.jumpTop = vp.scrollTop; // as the browser clamped it
     this.schedule();
   }
 
