@@ -14,6 +14,7 @@ export type GrmErrorCode =
   | 'E_JOB_NOT_FOUND'
   | 'E_FILE_NOT_FOUND'
   | 'E_JOB_STATE'
+  | 'E_PERMISSION_DENIED'
   | 'E_TRANSITION_ILLEGAL'
   | 'E_HOSTLIST_INVALID'
   | 'E_XML_INVALID'

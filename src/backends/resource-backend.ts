@@ -107,6 +107,11 @@ export interface ResourceBackend {
   validate(request: ResourceRequest): Promise<void>;
   /** Queue the request; the grant arrives later as a 'granted' event. Returns the backend id. */
   allocate(request: ResourceRequest): Promise<string>;
+  /**
+   * A new (lower) time limit for a granted allocation, in minutes from its start; the
+   * backend ends it at the new end (TIMEOUT) as it would have at the old one.
+   */
+  setTimeLimit(backendId: string, minutes: number): Promise<void>;
   /** Give the nodes back (job finished or cancelled). Idempotent. */
   release(backendId: string): Promise<void>;
   /** Every allocation the backend holds for the GRM (reconciliation). */

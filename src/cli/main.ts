@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { isGrmError } from '../errors.js';
 import { compressHostlist } from '../hostlist/hostlist.js';
 import { ApiClient, CliError } from './api-client.js';
+import { sacctCommand } from './commands/sacct.js';
 import { sbatchCommand } from './commands/sbatch.js';
 import { scancelCommand } from './commands/scancel.js';
 import { scontrolCommand } from './commands/scontrol.js';
@@ -61,6 +62,7 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
     exitCode = 1;
   };
   program.addCommand(squeueCommand(io, client));
+  program.addCommand(sacctCommand(io, client));
   program.addCommand(scancelCommand(io, client, fail));
   program.addCommand(scontrolCommand(io, client, fail));
 

@@ -30,11 +30,11 @@ export function slurmTime(iso: string | null): string {
 
 const waiting = (job: JobView) => job.job_state === 'PENDING' || (job.job_state === 'ALLOCATING' && !job.nodes);
 
-function nodeCount(job: JobView): number {
+export function nodeCount(job: JobView): number {
   return job.node_count || Number(request(job).minimum_nodes ?? 1) || 1;
 }
 
-function cpuCount(job: JobView): number {
+export function cpuCount(job: JobView): number {
   const r = request(job);
   const tasks = Number(r.tasks ?? r.ntasks ?? nodeCount(job) * Number(r.tasks_per_node ?? 1));
   return tasks * Number(r.cpus_per_task ?? 1);
@@ -121,4 +121,57 @@ export function expandArrayRecord(job: JobView): JobView[] {
   const pending = job.array_task_string;
   if (typeof pending !== 'string' || job.array_task_id !== null) return [job];
   return expandIndices(pending).map((index) => ({ ...job, display_id: `${job.job_id}_${index}`, array_task_id: index, array_task_string: null }));
+}
+
+/** squeue -O/--Format's field names and the % type each prints. */
+const LONG_NAMES: Record<string, string> = {
+  account: 'a', arrayjobid: 'F', arraytaskid: 'K', comment: 'k', endtime: 'e', jobarrayid: 'i', jobid: 'i',
+  name: 'j', nice: 'y', nodelist: 'N', numcpus: 'C', numnodes: 'D', partition: 'P', qos: 'q', reason: 'r',
+  reasonlist: 'R', starttime: 'S', state: 'T', statecompact: 't', submittime: 'V', timeleft: 'L', timelimit: 'l',
+  timeused: 'M', username: 'u', user: 'u', workdir: 'Z',
+};
+
+/**
+ * -O/--Format "name[:[.]size],...": long field names, each 20 wide unless sized (as squeue),
+ * turned into the % format it is the same as.
+ */
+export function longFormatToSpec(spec: string): string {
+  return spec
+    .split(',')
+    .filter((w) => w.trim() !== '')
+    .map((word) => {
+      const [name, size] = word.trim().split(':');
+      const type = LONG_NAMES[name!.toLowerCase()];
+      if (!type) throw new CliError(`Invalid job format specification: ${name} (known: ${Object.keys(LONG_NAMES).join(', ')})`);
+      if (size !== undefined && !/^\.?\d+$/.test(size)) throw new CliError(`Invalid job format specification: ${word}: the size after ':' is a number, e.g. ${name}:30`);
+      const [dot, width] = size === undefined ? ['', '20'] : size.startsWith('.') ? ['.', size.slice(1)] : ['', size];
+      return `%${dot}${width}${type} `;
+    })
+    .join('')
+    .trimEnd();
+}
+
+/**
+ * --sort "-t,i": jobs ordered by the values of these % types ('-' descending), numbers as
+ * numbers; ties keep the daemon's order (job id).
+ */
+export function sortJobs(jobs: JobView[], spec: string, now: number): JobView[] {
+  const keys = spec.split(',').filter(Boolean).map((k) => {
+    const desc = k.startsWith('-');
+    const type = k.replace(/^[-+]/, '');
+    const field = FIELDS[type];
+    if (!field || type.length !== 1) throw new CliError(`Invalid sort specification: ${k} (a % field type, e.g. --sort=-t,i)`);
+    return { field, desc };
+  });
+  const cmp = (a: string, b: string) => (/^\d+$/.test(a) && /^\d+$/.test(b) ? Number(a) - Number(b) : a < b ? -1 : a > b ? 1 : 0);
+  return jobs
+    .map((job, i) => ({ job, i, values: keys.map((k) => k.field.value(job, now)) }))
+    .sort((x, y) => {
+      for (const [n, k] of keys.entries()) {
+        const c = cmp(x.values[n]!, y.values[n]!);
+        if (c !== 0) return k.desc ? -c : c;
+      }
+      return x.i - y.i;
+    })
+    .map((r) => r.job);
 }

@@ -88,6 +88,8 @@ export class Dispatcher implements JobLifecycle {
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
+      // stopped in between (shutdown): the store may be closed already
+      if (this.stopped) return void this.idleWaiters.splice(0).forEach((r) => r());
       void this.pass();
     });
   }

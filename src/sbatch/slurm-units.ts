@@ -105,7 +105,7 @@ const NAMED_TIMES: Record<string, [number, number]> = {
   teatime: [16, 0],
 };
 const BEGIN_FORMATS =
-  'now[+count[seconds|minutes|hours|days|weeks]], HH:MM[:SS] [AM|PM], midnight, noon, teatime, today, tomorrow, ' +
+  'now[{+|-}count[seconds|minutes|hours|days|weeks]], HH:MM[:SS] [AM|PM], midnight, noon, teatime, today, tomorrow, ' +
   'YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY] or MMDD[YY] (optionally followed by a time)';
 
 interface DatePart {
@@ -163,6 +163,16 @@ function parseTimePart(s: string): TimePart | null | 'bad' {
  * a date without a time is midnight.
  */
 export function parseBeginTime(value: string, now: Date, option = '--begin'): string {
+  return parseSlurmTime(value, now, { option }).toISOString();
+}
+
+/**
+ * SLURM's time forms, as parse_time() reads them. Looking ahead (sbatch --begin) a time or
+ * date without the rest is the next one to come; looking back (`past`: sacct -S/-E, whose
+ * windows lie behind) a time without a date is today and a date without a year is the
+ * latest one not ahead of `now`.
+ */
+export function parseSlurmTime(value: string, now: Date, { option, past = false }: { option: string; past?: boolean }): Date {
   const bad = (why = `use ${BEGIN_FORMATS}`): GrmError =>
     invalidOption(option, `Invalid ${option} specification '${value}': ${why}`);
   const s = value.trim();
@@ -170,17 +180,17 @@ export function parseBeginTime(value: string, now: Date, option = '--begin'): st
   if ((m = /^uts(\d+)$/i.exec(s))) {
     const secs = Number(m[1]);
     if (secs < 1_000_000 || !Number.isSafeInteger(secs * 1000)) throw bad('uts needs seconds since the epoch');
-    return new Date(secs * 1000).toISOString();
+    return new Date(secs * 1000);
   }
   if ((m = /^now(?:\s*([+-])\s*(\d+)\s*([a-z]*))?$/i.exec(s))) {
-    if (m[1] === undefined) return now.toISOString();
+    if (m[1] === undefined) return new Date(now);
     const unitWord = (m[3] ?? '').toLowerCase().replace(/s$/, '');
     const unit = unitWord === '' ? 1 : UNIT_SECONDS[unitWord];
     if (unit === undefined) throw bad(`unknown unit '${m[3]}' (use seconds, minutes, hours, days or weeks)`);
     const delta = Number(m[2]) * unit * (m[1] === '-' ? -1 : 1);
     const t = new Date(now.getTime() + delta * 1000);
     if (Number.isNaN(t.getTime())) throw bad('the offset is too large');
-    return t.toISOString();
+    return t;
   }
   // A date, a time, or both: DATE[T| |-]TIME, or a named time and a named day either way round.
   const candidates: Array<[string, string]> = [[s, ''], ['', s]];
@@ -208,12 +218,14 @@ export function parseBeginTime(value: string, now: Date, option = '--begin'): st
   const t = time ?? { hour: 0, minute: 0, second: 0 };
   if (!date) {
     const ahead = t.hour > nowHour || (t.hour === nowHour && t.minute > nowMinute);
-    const base = new Date(now.getFullYear(), now.getMonth(), now.getDate() + (ahead ? 0 : 1));
+    const base = new Date(now.getFullYear(), now.getMonth(), now.getDate() + (ahead || past ? 0 : 1));
     date = { year: base.getFullYear(), month: base.getMonth(), day: base.getDate() };
   }
   if (date.year === undefined) {
     const candidate = new Date(now.getFullYear(), date.month, date.day, t.hour, t.minute, t.second);
-    date.year = candidate.getTime() > now.getTime() ? now.getFullYear() : now.getFullYear() + 1;
+    const ahead = candidate.getTime() > now.getTime();
+    if (past) date.year = ahead ? now.getFullYear() - 1 : now.getFullYear();
+    else date.year = ahead ? now.getFullYear() : now.getFullYear() + 1;
   }
   const result = new Date(date.year, date.month, date.day, t.hour, t.minute, t.second);
   if (
@@ -225,5 +237,5 @@ export function parseBeginTime(value: string, now: Date, option = '--begin'): st
   ) {
     throw bad('no such date');
   }
-  return result.toISOString();
+  return result;
 }

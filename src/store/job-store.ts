@@ -107,6 +107,19 @@ const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
   commandLine: 'command_line',
 };
 
+/** What scontrol update may change of a pending job, as stored. */
+export interface PendingUpdate {
+  name: string;
+  partition: string;
+  description: JobDescription;
+  timeLimitMinutes: number | null;
+  nice: number;
+  dependency: string | null;
+  dependsOn: number[];
+  beginTime: number | null;
+  blocked: string | null;
+}
+
 export interface JobFilter {
   states?: JobState[];
   users?: string[];
@@ -115,6 +128,12 @@ export interface JobFilter {
   ids?: number[];
   /** Array tasks by array id and index (`12_7`), or'ed with `ids`. */
   tasks?: { arrayJobId: number; index: number }[];
+  /**
+   * sacct's window (ms): jobs submitted at or before `until` that had not ended before
+   * `since` (still pending or running, or ended at or after it).
+   */
+  since?: number;
+  until?: number;
   /** Keyset paging: only jobs with a larger id. */
   afterId?: number;
   limit?: number;
@@ -219,6 +238,14 @@ export class JobStore {
         params.push(task.arrayJobId, task.index);
       }
       where.push(`(${any.join(' OR ')})`);
+    }
+    if (filter.until !== undefined) {
+      where.push('submit_time <= ?');
+      params.push(filter.until);
+    }
+    if (filter.since !== undefined) {
+      where.push('(end_time IS NULL OR end_time >= ?)');
+      params.push(filter.since);
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
@@ -335,6 +362,42 @@ export class JobStore {
   arrayTasks(arrayId: number): JobRecord[] {
     const ids = this.db.prepare('SELECT id FROM jobs WHERE array_job_id = ? ORDER BY array_task_id').pluck().all(arrayId) as number[];
     return ids.map((id) => this.require(id));
+  }
+
+  /**
+   * scontrol update of a pending job: its request and what the queue reads of it (blocked,
+   * begin time, dependency and the jobs it names), written with the event, and only while
+   * the job is still PENDING (compare-and-set: E_JOB_STATE when it left).
+   */
+  updatePending(id: number, u: PendingUpdate, actor: string, why: string): JobRecord {
+    return this.tx(() => {
+      const info = this.db
+        .prepare(
+          `UPDATE jobs SET name = ?, partition = ?, description = ?, time_limit = ?, nice = ?, dependency = ?, begin_time = ?,
+             blocked = ?, reason = ?, updated_time = ? WHERE id = ? AND state = 'PENDING'`,
+        )
+        .run(u.name, u.partition, JSON.stringify(u.description), u.timeLimitMinutes, u.nice, u.dependency, u.beginTime, u.blocked, u.blocked ?? 'None', this.now(), id);
+      if (info.changes !== 1) {
+        throw new GrmError('E_JOB_STATE', `Job is no longer pending execution for job ${id} (${this.require(id).state})`, { field: 'id' });
+      }
+      this.db.prepare('DELETE FROM job_dependencies WHERE job_id = ?').run(id);
+      const dep = this.db.prepare('INSERT OR IGNORE INTO job_dependencies (depends_on, job_id) VALUES (?, ?)');
+      for (const on of u.dependsOn) dep.run(on, id);
+      this.insertEvent(id, null, null, why, actor, this.now());
+      return this.require(id);
+    });
+  }
+
+  /** A new time limit for a job that holds (or is getting) nodes; E_JOB_STATE when it ended. */
+  setTimeLimit(id: number, minutes: number | null, actor: string, why: string): JobRecord {
+    return this.tx(() => {
+      const info = this.db
+        .prepare("UPDATE jobs SET time_limit = ?, updated_time = ? WHERE id = ? AND state IN ('ALLOCATING', 'RUNNING')")
+        .run(minutes, this.now(), id);
+      if (info.changes !== 1) throw new GrmError('E_JOB_STATE', `Job/step already completing or completed for job ${id}`, { field: 'id' });
+      this.insertEvent(id, null, null, why, actor, this.now());
+      return this.require(id);
+    });
   }
 
   /** The highest N of the backend ids `<prefix>N` stored (0 when none). */

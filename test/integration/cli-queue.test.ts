@@ -97,6 +97,10 @@ t.test('squeue: filters, -t short and long, --me, -h, -o; the whole list, page a
   t.match(long[0], /^\s+JOBID PARTITION\s+NAME\s+USER\s+STATE\s+TIME TIME_LIMI\s+NODES NODELIST\(REASON\)$/);
   t.match(long[1], /\s+PENDING\s+0:00 UNLIMITED\s+1 \(JobHeldUser\)$/);
 
+  const sorted = (await d.cli('squeue', '-h', '-o', '%A', '--sort=-i')).stdout.trim().split('\n').map(Number);
+  t.same(sorted, [...ids].reverse(), '--sort=-i: every job, newest first');
+  t.match((await d.cli('squeue', '-h', '-O', 'jobid:8,username:6,state', '-n', 'bobs')).stdout, /^(\d+ +bob +PENDING\n){3}$/, '-O by field names');
+
   const bad = await d.cli('squeue', '-t', 'BOGUS');
   t.equal(bad.code, 1);
   t.match(bad.stderr, /^squeue: error: Invalid job state specified: "BOGUS"; valid states are PENDING \(PD\)/);
@@ -117,4 +121,32 @@ t.test('the API pages by cursor: every job once, in order, however small the pag
   t.equal(first.next_cursor, null, 'a page holding the last job says there is no next one');
   t.equal(first.total, 23);
   t.equal((await d.api('GET', '/api/v1/jobs?cursor=abc')).status, 400);
+});
+
+t.test('scontrol update: a pending job in full, a running one only to a lower TimeLimit', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  const script = d.writeScript('wait.sh', '#!/bin/bash\nsleep 3600\n');
+  const pending = (await d.cli('sbatch', '--parsable', '-H', '-t', '60', '-J', 'before', script)).stdout.trim();
+  const up = await d.cli('scontrol', 'update', `JobId=${pending}`, 'TimeLimit=1:30:00', 'Name=after', 'Nice=5', 'NumNodes=2', 'StartTime=now+1hour');
+  t.equal(up.code, 0, up.stderr);
+  t.equal((await d.cli('squeue', '-h', '-o', '%j %l %y %D %r', '-j', pending)).stdout, 'after 1:30:00 5 2 JobHeldUser\n');
+  t.equal((await d.cli('scontrol', 'release', pending)).code, 0);
+  t.equal((await d.cli('squeue', '-h', '-o', '%r', '-j', pending)).stdout, 'BeginTime\n', 'its new start time holds it now');
+  const badField = await d.cli('scontrol', 'update', `JobId=${pending}`, 'Frobs=3');
+  t.equal(badField.code, 1);
+  t.match(badField.stderr, /^scontrol: error: Update of this parameter is not supported: Frobs \(GRM updates Timelimit, Partition/);
+  const badValue = await d.cli('scontrol', 'update', `JobId=${pending}`, 'TimeLimit=soon');
+  t.equal(badValue.code, 1);
+  t.match(badValue.stderr, /^scontrol: error: .*time/i);
+  t.notMatch(badField.stderr + badValue.stderr, /\n\s+at /, 'no stack trace');
+
+  const running = Number((await d.cli('sbatch', '--parsable', '-t', '60', script)).stdout.trim());
+  await d.waitForState(running, ['RUNNING']);
+  const raise = await d.cli('scontrol', 'update', `JobId=${running}`, 'TimeLimit=120');
+  t.equal(raise.code, 1);
+  t.match(raise.stderr, new RegExp(`scontrol: error: Access/permission denied for job ${running}: a running job's time limit can only be lowered`));
+  t.equal((await d.cli('scontrol', 'update', `JobId=${running}`, 'TimeLimit=30')).code, 0);
+  t.match((await d.cli('scontrol', 'show', 'job', String(running))).stdout, /TimeLimit=30:00/);
+  const events = (await d.api('GET', `/api/v1/jobs/${running}`)).body.events.map((e: any) => e.reason);
+  t.ok(events.includes(`updated by ${ME}: time_limit=30`), 'the update is in the job history');
 });

@@ -185,6 +185,23 @@ async function runAll(cluster: TestCluster): Promise<void> {
     t.equal((await d.waitForState(heldId, ['COMPLETED', 'FAILED'], 60_000)).job_state, 'COMPLETED', 'released, it runs');
   });
 
+  t.test('scontrol update on SLURM: a pending job waits in GRM with its new request; a running one gets a lower limit on its holder', async (t) => {
+    const d = await grm(t, cluster);
+    const script = d.writeScript('wait.sh', sh('sleep 3600'));
+    const pending = (await d.cli('sbatch', '--parsable', '-H', '-t', '10', script)).stdout.trim();
+    t.equal((await d.cli('scontrol', 'update', `JobId=${pending}`, 'NumNodes=5')).code, 1, 'a request the cluster cannot hold is refused by SLURM, as at submit');
+    t.equal((await d.cli('scontrol', 'update', `JobId=${pending}`, 'NumNodes=2', 'TimeLimit=7')).code, 0);
+    t.equal((await d.cli('scontrol', 'release', pending)).code, 0);
+    const job = await d.waitForState(Number(pending), ['RUNNING'], 60_000);
+    t.equal(job.node_count, 2, 'it got the updated node count');
+    const holderLimit = async () => (await holders(cluster)).find((h) => String(h.job_id) === job.backend_id) as (Holder & { time_limit: number }) | undefined;
+    t.equal((await holderLimit())?.time_limit, 7, "SLURM's holder has the updated limit");
+    const lower = await d.cli('scontrol', 'update', `JobId=${pending}`, 'TimeLimit=3');
+    t.equal(lower.code, 0, lower.stderr);
+    t.equal((await holderLimit())?.time_limit, 3, 'lowered on the running holder too');
+    t.equal((await d.cli('scancel', pending)).code, 0);
+  });
+
   t.test('a node that does not answer the pre-flight fails a COMPSs job, naming the node', async (t) => {
     if (!cluster.managed) return t.skip('the reused cluster was not started by scripts/slurm-cluster.sh', () => {});
     if (!xmllintReady(t)) return;

@@ -8,7 +8,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import type { PartitionInfo, ResourceBackend, ResourceRequest } from '../../src/backends/resource-backend.js';
 import { ManualClock } from '../../src/backends/simulator/clock.js';
 import { Dispatcher } from '../../src/jobs/dispatcher.js';
 import { JobService } from '../../src/jobs/job-service.js';
@@ -16,37 +15,9 @@ import type { JobDescription, JobRecord } from '../../src/jobs/job-types.js';
 import { openDatabase } from '../../src/store/database.js';
 import { JobStore } from '../../src/store/job-store.js';
 import { QueueStore } from '../../src/store/queue-store.js';
+import { RecordingBackend } from '../helpers/recording-backend.js';
 
-const PARTITION: PartitionInfo = { name: 'batch', isDefault: true, maxTimeMinutes: null, defaultTimeMinutes: null, nodes: ['n1'], state: 'UP' };
 const T0 = Date.parse('2026-12-01T00:00:00Z');
-
-/** Records allocate() calls in order; everything else is inert. */
-class RecordingBackend implements ResourceBackend {
-  readonly kind = 'simulator' as const;
-  readonly allocated: ResourceRequest[] = [];
-  async validate(): Promise<void> {}
-  async allocate(request: ResourceRequest): Promise<string> {
-    this.allocated.push(request);
-    return `b${request.jobId}`;
-  }
-  async release(): Promise<void> {}
-  async list() {
-    return [];
-  }
-  async nodes() {
-    return [];
-  }
-  async partitions() {
-    return [PARTITION];
-  }
-  onEvent(): void {}
-  async preflight() {
-    return [];
-  }
-  restore(): void {}
-  async start(): Promise<void> {}
-  async stop(): Promise<void> {}
-}
 
 interface Harness {
   clock: ManualClock;
@@ -169,7 +140,7 @@ t.test('dependencies: woken by the job they wait on, not by a rescan; never-sati
   t.same(h.sent(), [a.id, ok.id, any.id], 'afterok and afterany start once a completed');
   t.equal(reason(h, notok.id), 'DependencyNeverSatisfied');
   t.equal(state(h, notok.id), 'PENDING', 'it stays, as SLURM keeps it, until cancelled');
-  t.rejects(h.submit({ dependency: 'afterok:999' }), { code: 'E_REQUEST_INVALID' }, 'a dependency on no job is refused');
+  await t.rejects(h.submit({ dependency: 'afterok:999' }), { code: 'E_REQUEST_INVALID' }, 'a dependency on no job is refused');
 });
 
 t.test('singleton: one active job per user and name', async (t) => {
@@ -257,4 +228,40 @@ t.test('a restart keeps the queue: holds, begin times and dependencies as they w
   h2.clock.advance(60_000);
   await h2.settle();
   t.same(h2.sent(), [dep.id, later.id], 'and the begin time');
+});
+
+t.test('scontrol update of a pending job: checked again as at submit, the queue follows it', async (t) => {
+  const h = harness(t);
+  const a = await h.submit({ hold: true });
+  const job = await h.submit({ name: 'old', time_limit: 60, dependency: `afterok:${a.id}` });
+  t.equal(reason(h, job.id), 'Dependency');
+  const updated = await h.service.update(job.id, 'alice', { name: 'new', time_limit: 30, nice: 7, dependency: '' });
+  t.same([updated.name, updated.timeLimitMinutes, updated.description.nice, updated.dependency, updated.reason], ['new', 30, 7, null, 'None']);
+  t.equal(updated.description.dependency, undefined, 'Dependency= clears it');
+  await h.settle();
+  t.same(h.sent(), [job.id], 'with its dependency gone it is sent at once');
+  t.equal(h.backend.allocated[0]!.timeLimitMinutes, 30, 'with the new limit');
+  t.match(h.store.events(job.id).map((e) => e.reason), ['submitted', /updated by alice: name=new time_limit=30 nice=7 dependency=/]);
+
+  const later = await h.submit({ hold: true });
+  await h.service.update(later.id, 'alice', { begin_time: new Date(T0 + 60_000).toISOString() });
+  t.equal(reason(h, later.id), 'JobHeldUser', 'an update does not release a hold');
+  await t.rejects(h.service.update(later.id, 'alice', { dependency: `afterok:${later.id}` }), { code: 'E_REQUEST_INVALID', message: /cannot depend on itself/ });
+  await t.rejects(h.service.update(later.id, 'alice', { dependency: 'afterok:999' }), { code: 'E_REQUEST_INVALID', message: /job 999 does not exist/ });
+  await t.rejects(h.service.update(later.id, 'alice', { partition: 'nope' }), { code: 'E_PARTITION_UNKNOWN' });
+  await t.rejects(h.service.update(later.id, 'alice', {}), { code: 'E_REQUEST_INVALID', message: /nothing to update/ });
+  t.equal(h.store.require(later.id).beginTime, T0 + 60_000, 'a refused update changed nothing');
+});
+
+t.test('scontrol update of a running job: a lower time limit only, passed to the backend', async (t) => {
+  const h = harness(t);
+  const job = await h.submit({ time_limit: 60 });
+  h.store.patch(job.id, { backendId: `b${job.id}` });
+  await t.rejects(h.service.update(job.id, 'alice', { time_limit: 90 }), { code: 'E_PERMISSION_DENIED', message: /can only be lowered \(it is 60 minutes\)/ });
+  await t.rejects(h.service.update(job.id, 'alice', { name: 'x' }), { code: 'E_JOB_STATE', message: /only TimeLimit can change once it runs/ });
+  const lowered = await h.service.update(job.id, 'alice', { time_limit: 10 });
+  t.equal(lowered.timeLimitMinutes, 10);
+  t.same(h.backend.timeLimits, [[`b${job.id}`, 10]]);
+  await h.finish(job.id);
+  await t.rejects(h.service.update(job.id, 'alice', { time_limit: 5 }), { code: 'E_JOB_STATE' });
 });

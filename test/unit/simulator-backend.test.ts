@@ -256,3 +256,28 @@ t.test('clocks: ManualClock fires due timers in time order; wallClock fires and 
   t.ok(at >= start + 20, 'not early');
   t.notOk(cancelledFired);
 });
+
+t.test('setTimeLimit: a lower limit ends the allocation at start + the new limit; a pending one starts with it', async (t) => {
+  const { clock, backend, of } = await sim();
+  const running = await backend.allocate(req({ jobId: 1, timeLimitMinutes: 60 }));
+  await tick();
+  t.equal(of('granted').length, 1);
+  clock.advance(5 * MIN);
+  await backend.setTimeLimit(running, 10);
+  clock.advance(5 * MIN - 1);
+  await tick();
+  t.same(of('ended'), [], 'not before start + 10 minutes');
+  clock.advance(1);
+  await tick();
+  t.same(of('ended'), [{ type: 'ended', jobId: 1, backendId: running, state: 'TIMEOUT', reason: 'TimeLimit' }]);
+  // a pending request (the cluster full) gets the new limit before it starts
+  const big = await backend.allocate(req({ jobId: 2, minNodes: 8, maxNodes: 8, tasks: 8, exclusive: true, timeLimitMinutes: null }));
+  await tick();
+  const waiting = await backend.allocate(req({ jobId: 3, timeLimitMinutes: 60 }));
+  await tick();
+  await backend.setTimeLimit(waiting, 2);
+  await backend.release(big);
+  await tick();
+  const granted = of('granted').find((g) => g.jobId === 3)!;
+  t.equal(granted.allocation.endTime, granted.allocation.startTime + 2 * MIN, 'granted with the lowered limit');
+});

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULT_FORMAT, expandArrayRecord, formatHeader, formatJobLine, parseSqueueFormat, slurmTime } from '../../src/cli/squeue-format.js';
+import { DEFAULT_FORMAT, expandArrayRecord, formatHeader, formatJobLine, longFormatToSpec, parseSqueueFormat, slurmTime, sortJobs } from '../../src/cli/squeue-format.js';
 import type { JobView } from '../../src/cli/format.js';
 import { arrayVars, displayJobId } from '../../src/jobs/job-arrays.js';
 import type { JobRecord } from '../../src/jobs/job-types.js';
@@ -63,4 +63,19 @@ t.test('array ids: folded, per task, SLURM_ARRAY_*', async (t) => {
   const task = { arrayJobId: 12, arrayTaskId: 5, description: { array: '1-9:2%3' } } as unknown as JobRecord;
   t.same(arrayVars(task), { arrayJobId: '12', arrayTaskId: 5, arrayTaskCount: 5, arrayTaskMin: 1, arrayTaskMax: 9, arrayTaskStep: 2 });
   t.same(arrayVars({ ...task, description: { array: '1,2,7' } } as JobRecord).arrayTaskStep, 1, 'no single step: 1');
+});
+
+t.test('-O/--Format: long names, 20 wide unless sized', async (t) => {
+  t.equal(longFormatToSpec('JobID,name:12,State:.8'), '%20i %12j %.8T');
+  t.equal(formatJobLine(parseSqueueFormat(longFormatToSpec('jobid:4,username:6,timelimit')), job(), NOW), '7    alice  30:00');
+  t.throws(() => longFormatToSpec('jobid,frobs'), { message: /^Invalid job format specification: frobs \(known: account, / });
+  t.throws(() => longFormatToSpec('name:wide'), { message: /the size after ':' is a number/ });
+});
+
+t.test('--sort: by % types, "-" descending, numbers as numbers, ties in id order', async (t) => {
+  const jobs = [job({ job_id: 10, job_state: 'PENDING' }), job({ job_id: 9, job_state: 'RUNNING' }), job({ job_id: 100, job_state: 'PENDING' }), job({ job_id: 2, job_state: 'RUNNING' })];
+  t.same(sortJobs(jobs, 'A', NOW).map((j) => j.job_id), [2, 9, 10, 100], 'numerically, not 10 < 100 < 2 < 9');
+  t.same(sortJobs(jobs, '-T,A', NOW).map((j) => j.job_id), [2, 9, 10, 100], 'RUNNING before PENDING, then by id');
+  t.same(sortJobs(jobs, 'T', NOW).map((j) => j.job_id), [10, 100, 9, 2], 'equal keys keep their order');
+  t.throws(() => sortJobs(jobs, 'x', NOW), { message: /Invalid sort specification: x/ });
 });

@@ -7,6 +7,7 @@ import { GrmError } from '../../errors.js';
 import type { JobDescription } from '../../jobs/job-types.js';
 import { JOB_STATES } from '../../jobs/job-types.js';
 import { parseJobIdSpec } from '../../sbatch/array-spec.js';
+import { UPDATABLE_FIELDS, type JobUpdate } from '../../jobs/job-update.js';
 import { parseStateList } from '../../sbatch/state-names.js';
 import { presentJob, presentJobDetail } from '../present.js';
 import { ErrorSchema, IdParams, JobDescriptionSchema, JobDetailSchema, JobSchema } from '../schemas.js';
@@ -47,6 +48,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
           ids: Type.Optional(Type.String({ maxLength: 10000, description: 'comma-separated job ids; an array id selects its tasks' })),
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
           cursor: Type.Optional(Type.String({ maxLength: 32, description: 'next_cursor of the previous page' })),
+          since: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; jobs not ended before it (sacct -S)' })),
+          until: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; jobs submitted at or before it (sacct -E)' })),
         }),
         response: {
           200: Type.Object({
@@ -69,6 +72,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
         ...(q.name ? { names: words(q.name) } : {}),
         ...(q.partition ? { partitions: words(q.partition) } : {}),
         ...(q.ids ? parseIdList(q.ids) : {}),
+        ...parseWindow(q.since, q.until),
         ...(q.cursor !== undefined ? { afterId: parseCursor(q.cursor) } : {}),
         // one more than asked tells whether a next page exists
         limit: q.limit + 1,
@@ -102,6 +106,19 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
       const jobs = await services.jobs.cancel(spec.jobId, requestUser(request), spec.tasks);
       return { jobs: jobs.map(presentJob) };
     },
+  );
+
+  app.patch(
+    '/jobs/:id',
+    {
+      schema: {
+        summary: `Update a job (scontrol update): pending, any of ${UPDATABLE_FIELDS.join(', ')}; running, a lower time_limit`,
+        params: IdParams,
+        body: Type.Pick(JobDescriptionSchema, [...UPDATABLE_FIELDS], { additionalProperties: false }),
+        response: { 200: JobSchema, '4xx': ErrorSchema },
+      },
+    },
+    async (request) => presentJob(await services.jobs.update(request.params.id, requestUser(request), request.body as JobUpdate)),
   );
 
   app.post(
@@ -155,6 +172,29 @@ function parseIdList(text: string): { ids: number[]; tasks: { arrayJobId: number
     else for (const index of spec.tasks) tasks.push({ arrayJobId: spec.jobId, index });
   }
   return { ids, tasks };
+}
+
+/** sacct's -S/-E window, as ISO 8601 times; refused, in sacct's words, when it ends before it starts. */
+function parseWindow(sinceText: string | undefined, untilText: string | undefined): { since?: number; until?: number } {
+  const since = sinceText === undefined ? undefined : parseIsoTime(sinceText, 'since');
+  const until = untilText === undefined ? undefined : parseIsoTime(untilText, 'until');
+  if (since !== undefined && until !== undefined && since > until) {
+    throw new GrmError('E_REQUEST_INVALID', `Start time (${sinceText}) requested is after end time (${untilText})`, { field: 'since' });
+  }
+  return { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+}
+
+/** A date and time with its zone (Z or ±HH:MM): a time without one would depend on the daemon's zone. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
+
+function parseIsoTime(text: string, field: 'since' | 'until'): number {
+  const ms = ISO_TIME.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(ms)) {
+    throw new GrmError('E_REQUEST_INVALID', `Invalid time specification for ${field}: ${JSON.stringify(text)}; use ISO 8601 with a zone, e.g. 2026-01-31T09:00:00Z`, {
+      field,
+    });
+  }
+  return ms;
 }
 
 function parseCursor(text: string): number {

@@ -138,6 +138,23 @@ export class SimulatorBackend implements ResourceBackend {
     });
   }
 
+  async setTimeLimit(backendId: string, minutes: number): Promise<void> {
+    const e = this.entries.get(backendId);
+    if (e?.status === 'PENDING') {
+      // not granted yet: it starts with the new limit
+      e.request = { ...e.request, timeLimitMinutes: minutes };
+      this.requestPass();
+      return;
+    }
+    if (!e || e.status !== 'RUNNING' || !e.allocation || !e.running) return;
+    const endTime = e.allocation.startTime + minutes * 60_000;
+    e.allocation.endTime = endTime;
+    e.running.endTime = endTime;
+    this.armTimer(e);
+    // reservations and backfill read end times: the next pass sees the earlier one
+    this.requestPass();
+  }
+
   /**
    * A restarted daemon hands back the allocations its running jobs still hold: the simulator
    * keeps no state of its own, and must not give those nodes away (nor forget their time limit).

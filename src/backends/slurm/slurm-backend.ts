@@ -178,6 +178,11 @@ export class SlurmBackend implements ResourceBackend {
     return backendId;
   }
 
+  /** The holder job's own limit: slurmctld ends it (TIMEOUT) and GRM follows, as for any limit. */
+  async setTimeLimit(backendId: string, minutes: number): Promise<void> {
+    await this.commands.run('scontrol', ['update', `JobId=${backendId}`, `TimeLimit=${minutes}`]);
+  }
+
   async release(backendId: string): Promise<void> {
     this.tracked.delete(backendId);
     this.released.add(backendId);

@@ -1,6 +1,8 @@
-/** grm scontrol: hold, uhold, release and show job, as scontrol(1) spells them. */
+/** grm scontrol: hold, uhold, release, update and show job, as scontrol(1) spells them. */
 import { Command } from 'commander';
+import type { JobDescription } from '../../jobs/job-types.js';
 import { parseJobIdSpec } from '../../sbatch/array-spec.js';
+import { parseSbatchArgs } from '../../sbatch/sbatch-options.js';
 import { CliError, type ApiClient } from '../api-client.js';
 import { formatJobDetail, type JobDetailView } from '../format.js';
 import type { CliIo } from '../io.js';
@@ -24,6 +26,41 @@ async function jobIdOf(api: ApiClient, text: string): Promise<number> {
   return jobs[0]?.job_id ?? spec.jobId;
 }
 
+/** scontrol update's field names (any case) and the sbatch option that parses each value. */
+const UPDATE_OPTIONS: Record<string, string> = {
+  timelimit: '--time',
+  partition: '--partition',
+  nice: '--nice',
+  numnodes: '--nodes',
+  dependency: '--dependency',
+  starttime: '--begin',
+  name: '--job-name',
+  jobname: '--job-name',
+};
+
+/**
+ * `JobId=12 TimeLimit=30 Nice=5 ...` → the job id and the request fields, each value parsed
+ * by the sbatch option it corresponds to, so both take the same words and give the same errors.
+ */
+export function parseUpdateArgs(words: string[]): { jobId: number; changes: JobDescription } {
+  let jobId: number | undefined;
+  const argv: string[] = [];
+  const changes: JobDescription = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) throw new CliError(`Invalid input: ${word}: give Field=Value, e.g. JobId=12 TimeLimit=30`);
+    const [key, value] = [word.slice(0, eq).toLowerCase(), word.slice(eq + 1)];
+    if (key === 'jobid' || key === 'job') jobId = wholeJobId(value);
+    else if (key === 'dependency' && value === '') changes.dependency = '';
+    else if (UPDATE_OPTIONS[key]) argv.push(`${UPDATE_OPTIONS[key]}=${value}`);
+    else {
+      throw new CliError(`Update of this parameter is not supported: ${word.slice(0, eq)} (GRM updates ${Object.keys(UPDATE_OPTIONS).filter((k) => k !== 'jobname').map((k) => k[0]!.toUpperCase() + k.slice(1)).join(', ')})`);
+    }
+  }
+  if (jobId === undefined) throw new CliError('No job identification provided: give JobId=N');
+  return { jobId, changes: { ...parseSbatchArgs(argv).description, ...changes } };
+}
+
 export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => void): Command {
   const scontrol = new Command('scontrol').description('hold, release and show jobs, like scontrol');
   const perJob = (verb: 'hold' | 'release', ids: string[]) => async () => {
@@ -45,6 +82,14 @@ export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => 
       .argument('<ids...>', 'job ids, comma- or space-separated')
       .action(async (ids: string[]) => perJob(what, ids.flatMap((i) => i.split(',')).filter(Boolean))());
   }
+  scontrol
+    .command('update')
+    .description('change a job: JobId=N and TimeLimit=, Partition=, Nice=, NumNodes=, Dependency=, StartTime=, Name= (a running job: a lower TimeLimit only)')
+    .argument('<fields...>', 'JobId=N Field=Value ...')
+    .action(async (words: string[]) => {
+      const { jobId, changes } = parseUpdateArgs(words);
+      await client().request('PATCH', `/api/v1/jobs/${jobId}`, changes);
+    });
   scontrol
     .command('show')
     .description('show one job: scontrol show job ID')

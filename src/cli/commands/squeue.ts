@@ -4,10 +4,10 @@
  */
 import { Command, Option } from 'commander';
 import { JOB_STATES, TERMINAL_STATES } from '../../jobs/job-types.js';
-import type { ApiClient } from '../api-client.js';
+import { CliError, type ApiClient } from '../api-client.js';
 import type { JobView } from '../format.js';
 import type { CliIo } from '../io.js';
-import { DEFAULT_FORMAT, LONG_FORMAT, expandArrayRecord, formatHeader, formatJobLine, parseSqueueFormat } from '../squeue-format.js';
+import { DEFAULT_FORMAT, LONG_FORMAT, expandArrayRecord, formatHeader, formatJobLine, longFormatToSpec, parseSqueueFormat, sortJobs, type SqueueFormat } from '../squeue-format.js';
 
 const NOT_ENDED = JOB_STATES.filter((s) => !TERMINAL_STATES.has(s));
 
@@ -24,6 +24,9 @@ interface SqueueOptions {
   long?: boolean;
   array?: boolean;
   json?: boolean;
+  Format?: string;
+  sort?: string;
+  iterate?: string;
 }
 
 /** The query: the filters go to the daemon, which parses states and ids in SLURM's words. */
@@ -54,6 +57,9 @@ export function squeueCommand(io: CliIo, client: () => ApiClient): Command {
     .addOption(new Option('-o, --format <format>', `fields as %[.][size]type (default "${DEFAULT_FORMAT}"; env SQUEUE_FORMAT)`))
     .option('-l, --long', `the long format: "${LONG_FORMAT}"`)
     .option('-r, --array', "one line per array task, a pending array's tasks too")
+    .option('-O, --Format <fields>', 'fields by name: jobid,name:30,state,... (each 20 wide unless sized)')
+    .option('-S, --sort <types>', 'order by these % types, "-" for descending, e.g. -t,i (reads every page first)')
+    .option('-i, --iterate <seconds>', 'print again every so many seconds, until interrupted')
     .option('--json', 'print JSON')
     .action(async (o: SqueueOptions) => {
       const api = client();
@@ -64,12 +70,32 @@ export function squeueCommand(io: CliIo, client: () => ApiClient): Command {
         io.stdout(`${JSON.stringify({ jobs }, null, 2)}\n`);
         return;
       }
-      const format = parseSqueueFormat(o.format ?? (o.long ? LONG_FORMAT : (io.env.SQUEUE_FORMAT ?? DEFAULT_FORMAT)));
-      if (!o.noheader) io.stdout(`${formatHeader(format)}\n`);
-      const now = Date.now();
-      for await (const page of api.jobPages<JobView>(params)) {
-        const rows = o.array ? page.flatMap(expandArrayRecord) : page;
-        if (rows.length > 0) io.stdout(`${rows.map((j) => formatJobLine(format, j, now)).join('\n')}\n`);
+      const spec = o.Format !== undefined ? longFormatToSpec(o.Format) : (o.format ?? (o.long ? LONG_FORMAT : (io.env.SQUEUE_FORMAT ?? DEFAULT_FORMAT)));
+      const format = parseSqueueFormat(spec);
+      const seconds = o.iterate === undefined ? undefined : Number(o.iterate);
+      if (seconds !== undefined && !(Number.isInteger(seconds) && seconds > 0)) throw new CliError(`invalid --iterate value ${o.iterate}: a whole number of seconds, at least 1`);
+      for (;;) {
+        if (seconds !== undefined) io.stdout(`${new Date().toString().slice(0, 24)}\n`);
+        await printQueue(io, api, params, format, o);
+        if (seconds === undefined) return;
+        await new Promise((r) => setTimeout(r, seconds * 1000));
       }
     });
+}
+
+/** One listing: streamed a page at a time, or read whole when it must be sorted. */
+async function printQueue(io: CliIo, api: ApiClient, params: URLSearchParams, format: SqueueFormat, o: SqueueOptions): Promise<void> {
+  if (!o.noheader) io.stdout(`${formatHeader(format)}\n`);
+  const now = Date.now();
+  const print = (jobs: JobView[]) => {
+    const rows = o.array ? jobs.flatMap(expandArrayRecord) : jobs;
+    if (rows.length > 0) io.stdout(`${rows.map((j) => formatJobLine(format, j, now)).join('\n')}\n`);
+  };
+  if (o.sort === undefined) {
+    for await (const page of api.jobPages<JobView>(params)) print(page);
+    return;
+  }
+  const all: JobView[] = [];
+  for await (const page of api.jobPages<JobView>(params)) all.push(...page);
+  print(sortJobs(all, o.sort, now));
 }
