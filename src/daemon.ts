@@ -98,7 +98,6 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     if (event.toState !== null && TERMINAL_STATES.has(event.toState)) logs.jobEnded(event.jobId, event.toState);
   });
 
-  let dispatcher: Dispatcher | undefined;
   const runner = new JobRunner({
     store,
     backend,
@@ -112,10 +111,12 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     // With SLURM, a master runs srun/squeue into its allocation: it needs the cluster's config.
     slurmEnv: backend.kind === 'slurm' ? slurmClientEnv(config, env) : {},
     logScanIntervalMs: Math.max(config.logs.pollIntervalMs, 200),
-    onJobEnded: () => dispatcher?.wake(),
     onError,
   });
-  dispatcher = new Dispatcher({
+  // Parts hear of each other through events, not callbacks: a job's every state change is a
+  // store event (the dispatcher wakes on it, the log feed writes it), grants and ends come as
+  // backend events.
+  const dispatcher = new Dispatcher({
     store,
     queue,
     clock,
@@ -133,7 +134,6 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     runner,
     dataDir: config.dataDir,
     retention: config.retention,
-    onJobEnded: () => dispatcher?.wake(),
     onReport: (what, report) => app?.log.info({ report }, `${what} done`),
     onError,
   });
@@ -192,7 +192,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       if (stopped) return;
       stopped = true;
       maintenance.stop();
-      dispatcher!.stop();
+      dispatcher.stop();
       await app!.close();
       // Masters keep running (they outlive the daemon); their output waits in their files.
       await runner.detach();

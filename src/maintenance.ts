@@ -18,7 +18,6 @@ export interface MaintenanceOptions {
   runner: RunnerView;
   dataDir: string;
   retention: RetentionPolicy;
-  onJobEnded: (job: JobRecord) => void;
   onReport: (what: string, report: unknown) => void;
   onError: (error: unknown, context: string) => void;
 }
@@ -29,7 +28,7 @@ export class Maintenance {
   private reconciling: Promise<ReconcileReport> | undefined;
 
   constructor(private readonly o: MaintenanceOptions) {
-    this.reconciler = new Reconciler(o.store, o.backend, o.runner, o.onJobEnded);
+    this.reconciler = new Reconciler(o.store, o.backend, o.runner);
   }
 
   recoverAfterRestart(): Promise<ReconcileReport> {

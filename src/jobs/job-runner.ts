@@ -49,7 +49,6 @@ export interface JobRunnerOptions {
   slurmEnv: Record<string, string>;
   /** How often a COMPSs job's log folder is scanned for new files. */
   logScanIntervalMs: number;
-  onJobEnded: (job: JobRecord) => void;
   onError: (error: unknown, context: string) => void;
 }
 
@@ -93,7 +92,7 @@ export class JobRunner implements JobRunnerPort {
       // Cancelled while waiting for nodes: give them straight back.
       await this.release(current);
       if (current.state === 'ALLOCATING') {
-        this.end(store.transition(job.id, 'ALLOCATING', current.endIntent ?? 'CANCELLED', 'ended before its master started', 'dispatcher', { endTime: Date.now() }));
+        store.transition(job.id, 'ALLOCATING', current.endIntent ?? 'CANCELLED', 'ended before its master started', 'dispatcher', { endTime: this.o.store.now() });
       }
       return;
     }
@@ -118,7 +117,7 @@ export class JobRunner implements JobRunnerPort {
       const prepared = await this.prepare(job, allocation, jobDir);
       // Written before the launch: a crash right after finds a RUNNING job to reattach or fail.
       running = store.transition(job.id, 'ALLOCATING', 'RUNNING', 'master starting', 'dispatcher', {
-        startTime: Date.now(),
+        startTime: this.o.store.now(),
         commandLine: [prepared.command, ...prepared.args],
       });
       const handle = await launchMaster({ jobId: job.id, jobDir, ...prepared });
@@ -134,7 +133,7 @@ export class JobRunner implements JobRunnerPort {
       store.transition(job.id, from, 'COMPLETING', `master could not start: ${message}`, 'dispatcher', { endIntent: 'FAILED' });
       await this.release(store.require(job.id));
       const reason = message.startsWith('pre-flight:') ? message.slice(0, 300) : 'MasterStartFailed';
-      this.end(store.transition(job.id, 'COMPLETING', 'FAILED', `master could not start: ${message}`, 'dispatcher', { endTime: Date.now(), reason }));
+      store.transition(job.id, 'COMPLETING', 'FAILED', `master could not start: ${message}`, 'dispatcher', { endTime: this.o.store.now(), reason });
     } finally {
       this.starting.delete(job.id);
     }
@@ -233,9 +232,9 @@ export class JobRunner implements JobRunnerPort {
     await this.masters.get(jobId)?.watch.stop({ drain: true });
     await this.release(job);
     const end = finalState(job.endIntent, status.exitCode, status.signal);
-    const patch: JobPatch = { endTime: Date.now() };
+    const patch: JobPatch = { endTime: this.o.store.now() };
     if (end === 'FAILED') patch.reason = status.signal ? `Signal ${status.signal}` : status.exitCode === null ? 'MasterLost' : 'NonZeroExitCode';
-    this.end(store.transition(jobId, 'COMPLETING', end, `job ended ${end}`, 'dispatcher', patch));
+    store.transition(jobId, 'COMPLETING', end, `job ended ${end}`, 'dispatcher', patch);
   }
 
   async onBackendEnded(event: Extract<BackendEvent, { type: 'ended' }>): Promise<void> {
@@ -250,7 +249,7 @@ export class JobRunner implements JobRunnerPort {
     } else if (job.state === 'ALLOCATING') {
       store.markReleased(job.id);
       const end = event.state === 'TIMEOUT' || event.state === 'COMPLETED' ? 'CANCELLED' : event.state;
-      this.end(store.transition(job.id, 'ALLOCATING', end, `backend ended the allocation: ${event.reason}`, 'backend', { endTime: Date.now() }));
+      store.transition(job.id, 'ALLOCATING', end, `backend ended the allocation: ${event.reason}`, 'backend', { endTime: this.o.store.now() });
     }
   }
 
@@ -330,9 +329,6 @@ export class JobRunner implements JobRunnerPort {
     }
   }
 
-  private end(job: JobRecord): void {
-    this.o.onJobEnded(job);
-  }
 }
 
 /** Where the master's stdout and stderr go: -o/-e when given (sbatch patterns), else the job folder. */

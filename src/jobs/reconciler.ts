@@ -28,7 +28,6 @@ export class Reconciler {
     private readonly store: JobStore,
     private readonly backend: ResourceBackend,
     private readonly runner: RunnerView,
-    private readonly onJobEnded: (job: JobRecord) => void,
   ) {}
 
   /**
@@ -41,7 +40,7 @@ export class Reconciler {
     for (const job of this.store.inStates(['ALLOCATING'])) {
       if (job.endIntent) {
         await this.releaseQuietly(job);
-        this.onJobEnded(this.store.transition(job.id, 'ALLOCATING', job.endIntent, 'ended during a daemon restart', ACTOR, { endTime: Date.now() }));
+        this.store.transition(job.id, 'ALLOCATING', job.endIntent, 'ended during a daemon restart', ACTOR, { endTime: this.store.now() });
         report.ended.push(job.id);
         continue;
       }
@@ -56,7 +55,7 @@ export class Reconciler {
     for (const job of this.store.inStates(['COMPLETING'])) {
       await this.releaseQuietly(job);
       const end = finalState(job.endIntent, job.exitCode, job.exitSignal);
-      this.onJobEnded(this.store.transition(job.id, 'COMPLETING', end, 'completed after a daemon restart', ACTOR, { endTime: Date.now() }));
+      this.store.transition(job.id, 'COMPLETING', end, 'completed after a daemon restart', ACTOR, { endTime: this.store.now() });
       report.ended.push(job.id);
     }
     return report;
@@ -83,7 +82,7 @@ export class Reconciler {
       if (current.state !== 'RUNNING' || supervised.has(job.id)) continue;
       this.store.transition(job.id, 'RUNNING', 'COMPLETING', 'no master supervises this job', ACTOR, { endIntent: current.endIntent ?? 'FAILED' });
       await this.releaseQuietly(current);
-      this.onJobEnded(this.store.transition(job.id, 'COMPLETING', current.endIntent ?? 'FAILED', 'master lost', ACTOR, { endTime: Date.now() }));
+      this.store.transition(job.id, 'COMPLETING', current.endIntent ?? 'FAILED', 'master lost', ACTOR, { endTime: this.store.now() });
       report.ended.push(job.id);
     }
     return report;
