@@ -1,6 +1,9 @@
 // Small DOM and formatting helpers shared by every page. Server data only ever becomes text
 // nodes or attribute values here: nothing is parsed as HTML.
 
+// The state names and sets are the daemon's (served from src/jobs/job-types.ts).
+import { STATE_CODES, JOB_STATES, FINAL_STATES } from './states.js';
+
 /**
  * el('a', { href, class, onclick }, child, 'text', ...): children are nodes or text;
  * attributes starting with "on" and holding a function become listeners; null/false are skipped.
@@ -43,13 +46,9 @@ export function setText(node, text) {
   if (node.textContent !== s) node.textContent = s;
 }
 
-export const STATE_CODES = {
-  PENDING: 'PD', ALLOCATING: 'CF', RUNNING: 'R', COMPLETING: 'CG', COMPLETED: 'CD',
-  FAILED: 'F', CANCELLED: 'CA', TIMEOUT: 'TO', NODE_FAIL: 'NF',
-};
-export const JOB_STATES = Object.keys(STATE_CODES);
-export const ACTIVE_STATES = ['PENDING', 'ALLOCATING', 'RUNNING', 'COMPLETING'];
-export const FINAL_STATES = ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL'];
+export { STATE_CODES, JOB_STATES, FINAL_STATES };
+/** Not ended yet: the jobs page's "Active" filter. */
+export const ACTIVE_STATES = JOB_STATES.filter((s) => !FINAL_STATES.includes(s));
 export const isFinal = (state) => FINAL_STATES.includes(state);
 export const isCancellable = (state) => ['PENDING', 'ALLOCATING', 'RUNNING'].includes(state);
 

@@ -2,7 +2,7 @@
 // exist in the DOM; fixed row height), appended in batches once per animation frame, that
 // follows the tail until the user scrolls up; a source filter, find-in-log with <mark>ed
 // matches (Enter / Shift+Enter, or n / N in the log), jump to the first error, download.
-import { el, setText, formatClock, formatNumber, debounce } from '../util.js';
+import { el, setText, formatClock, formatNumber, debounce, isFinal } from '../util.js';
 import { LogStore, LogView as FilteredView, LogSearch } from './log-store.js';
 
 export const ROW_HEIGHT = 18; // px; matches .log-row in viewer.css
@@ -131,7 +131,7 @@ export class LogPanel {
     const s = this.store;
     const counts = s.sources.map((name, i) => `${name} ${formatNumber(s.counts[i])}`).join(' · ');
     const shown = this.view.idx ? `${formatNumber(this.view.length)} of ` : '';
-    const live = this.state && ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL'].includes(this.state)
+    const live = this.state && isFinal(this.state)
       ? `job ended (${this.state}), every line loaded`
       : this.mode ? `live: ${this.mode}` : 'loading…';
     const paused = !this.following && this.unseen ? ` · ${formatNumber(this.unseen)} new below` : '';

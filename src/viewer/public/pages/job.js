@@ -57,7 +57,7 @@ export async function mountJob(root, { params }) {
     const json = JSON.stringify(job);
     if (json === lastJson) { updateElapsed(); return; }
     lastJson = json;
-    setText(heading, `Job ${job.job_id}: ${job.name}`);
+    setText(heading, `Job ${job.display_id ?? job.job_id}: ${job.name}`);
     cancelButton.hidden = !isCancellable(job.job_state);
     const exit = job.exit_code === null ? '—' : `${job.exit_code}${job.exit_signal ? ` (signal ${job.exit_signal})` : ''}`;
     const stateBadge = el('span', { class: `badge state-${job.job_state}` }, `${job.job_state} (${STATE_CODES[job.job_state] ?? '?'})`);

@@ -60,7 +60,7 @@ export async function mountJobs(root) {
     const tr = el('tr', { tabindex: '-1', 'data-job-id': job.job_id }, cells);
     tr.addEventListener('click', (e) => { if (!e.target.closest('a')) location.hash = `#/jobs/${job.job_id}`; });
     tr.addEventListener('focus', () => { focusId = job.job_id; syncTabStop(); });
-    r = { tr, cells };
+    r = { tr, cells, link };
     rows.set(job.job_id, r);
     return r;
   }
@@ -72,6 +72,8 @@ export async function mountJobs(root) {
     const values = [null, j.partition, j.name, j.user_name, STATE_CODES[j.job_state] ?? j.job_state,
       formatDuration(elapsedSeconds(j, now)), nodes, waiting ? `(${j.state_reason})` : (j.nodes ?? ''), exit];
     values.forEach((v, i) => { if (v !== null) setText(r.cells[i], v); });
+    // an array's record shows its tasks not started yet, 12_[3-9%2], and changes as they start
+    setText(r.link, j.display_id ?? String(j.job_id));
     const st = r.cells[4];
     st.className = `state state-${j.job_state}`;
     st.title = j.job_state;
@@ -106,7 +108,7 @@ export async function mountJobs(root) {
   function matchesText(j) {
     const t = textInput.value.trim().toLowerCase();
     if (!t) return true;
-    return String(j.job_id) === t || String(j.job_id).startsWith(t) || j.name.toLowerCase().includes(t);
+    return String(j.job_id) === t || String(j.job_id).startsWith(t) || String(j.display_id ?? '').startsWith(t) || j.name.toLowerCase().includes(t);
   }
 
   function render(total) {
