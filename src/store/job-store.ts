@@ -136,6 +136,8 @@ export interface JobFilter {
   until?: number;
   /** Keyset paging: only jobs with a larger id. */
   afterId?: number;
+  /** Newest first; then the keyset is "a smaller id". */
+  newestFirst?: boolean;
   limit?: number;
   offset?: number;
 }
@@ -249,9 +251,9 @@ export class JobStore {
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
-    const page = filter.afterId === undefined ? clause : `${clause ? `${clause} AND` : 'WHERE'} id > ?`;
+    const page = filter.afterId === undefined ? clause : `${clause ? `${clause} AND` : 'WHERE'} id ${filter.newestFirst ? '<' : '>'} ?`;
     const rows = this.db
-      .prepare(`SELECT * FROM jobs ${page} ORDER BY id LIMIT ? OFFSET ?`)
+      .prepare(`SELECT * FROM jobs ${page} ORDER BY id ${filter.newestFirst ? 'DESC' : ''} LIMIT ? OFFSET ?`)
       .all(...params, ...(filter.afterId === undefined ? [] : [filter.afterId]), filter.limit ?? -1, filter.offset ?? 0) as JobRow[];
     return { jobs: rows.map(toRecord), total };
   }

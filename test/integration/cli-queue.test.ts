@@ -121,6 +121,14 @@ t.test('the API pages by cursor: every job once, in order, however small the pag
   t.equal(first.next_cursor, null, 'a page holding the last job says there is no next one');
   t.equal(first.total, 23);
   t.equal((await d.api('GET', '/api/v1/jobs?cursor=abc')).status, 400);
+  const newest: number[] = [];
+  let cursor: string | null = null;
+  do {
+    const page: any = (await d.api('GET', `/api/v1/jobs?order=newest&limit=10${cursor ? `&cursor=${cursor}` : ''}`)).body;
+    newest.push(...page.jobs.map((j: any) => j.job_id));
+    cursor = page.next_cursor;
+  } while (cursor);
+  t.same(newest, Array.from({ length: 23 }, (_, i) => 23 - i), 'order=newest pages from the newest down (the viewer)');
 });
 
 t.test('scontrol update: a pending job in full, a running one only to a lower TimeLimit', async (t) => {

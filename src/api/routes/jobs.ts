@@ -39,7 +39,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     '/jobs',
     {
       schema: {
-        summary: 'List jobs (squeue, sacct), oldest first, a page at a time',
+        summary: 'List jobs (squeue, sacct), a page at a time, oldest or newest first',
         querystring: Type.Object({
           state: Type.Optional(Type.String({ maxLength: 400, description: `comma-separated states, long or short (PENDING or PD), or all: ${JOB_STATES.join(',')}` })),
           user: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated user names' })),
@@ -48,6 +48,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
           ids: Type.Optional(Type.String({ maxLength: 10000, description: 'comma-separated job ids; an array id selects its tasks' })),
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
           cursor: Type.Optional(Type.String({ maxLength: 32, description: 'next_cursor of the previous page' })),
+          order: Type.Optional(Type.Union([Type.Literal('oldest'), Type.Literal('newest')], { description: 'oldest first (default) or newest first' })),
           since: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; jobs not ended before it (sacct -S)' })),
           until: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; jobs submitted at or before it (sacct -E)' })),
         }),
@@ -74,6 +75,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
         ...(q.ids ? parseIdList(q.ids) : {}),
         ...parseWindow(q.since, q.until),
         ...(q.cursor !== undefined ? { afterId: parseCursor(q.cursor) } : {}),
+        ...(q.order === 'newest' ? { newestFirst: true } : {}),
         // one more than asked tells whether a next page exists
         limit: q.limit + 1,
       });

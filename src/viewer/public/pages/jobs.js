@@ -47,7 +47,13 @@ export async function mountJobs(root) {
   const status = statusLine('Loading…');
   status.id = 'jobs-status';
   const empty = el('p', { class: 'empty', hidden: true }, 'No job matches these filters.');
-  root.append(el('h2', {}, 'Jobs'), form, status, el('div', { class: 'table-wrap' }, table), empty);
+  // The newest jobs first, a page at a time: the status says how many of how many are loaded,
+  // and "Show more" loads the next page (nothing is left out without saying so).
+  const PAGE = 1000;
+  let wanted = PAGE;
+  const moreButton = el('button', { type: 'button', class: 'more', hidden: true }, `Show ${PAGE} more`);
+  moreButton.addEventListener('click', () => { wanted += PAGE; refresh(); });
+  root.append(el('h2', {}, 'Jobs'), form, status, el('div', { class: 'table-wrap' }, table), empty, moreButton);
 
   const rows = new Map(); // job id -> { tr, cells[] }
   let focusId = null; // the row that holds the table's single tab stop
@@ -125,13 +131,20 @@ export async function mountJobs(root) {
     syncTabStop();
     empty.hidden = shown.length > 0;
     const more = total > lastJobs.length ? ` (the newest ${lastJobs.length} of ${total} loaded)` : '';
+    moreButton.hidden = total <= lastJobs.length;
     setText(status, `${shown.length} job${shown.length === 1 ? '' : 's'} shown${more}. Updated ${formatTime(new Date().toISOString()).slice(11)}.`);
   }
 
   async function refresh() {
     clearTimeout(timer);
     try {
-      const { jobs, total } = await getJSON(`/jobs${query({ state: stateSelect.value, user: userInput.value.trim(), partition: partitionSelect.value, limit: 1000 })}`);
+      const filter = { state: stateSelect.value, user: userInput.value.trim(), partition: partitionSelect.value, order: 'newest' };
+      let { jobs, total, next_cursor: cursor } = await getJSON(`/jobs${query({ ...filter, limit: PAGE })}`);
+      while (cursor && jobs.length < wanted) {
+        const page = await getJSON(`/jobs${query({ ...filter, limit: PAGE, cursor })}`);
+        jobs = jobs.concat(page.jobs);
+        cursor = page.next_cursor;
+      }
       if (stopped) return;
       lastJobs = jobs;
       lastTotal = total;
@@ -146,6 +159,7 @@ export async function mountJobs(root) {
   }
 
   function onFilter() {
+    wanted = PAGE;
     replaceQuery({ state: stateSelect.value, user: userInput.value.trim(), partition: partitionSelect.value, q: textInput.value.trim() });
     refresh();
   }
