@@ -6,43 +6,11 @@
 import type { Allocation, AllocatedNode } from '../backends/resource-backend.js';
 import { GrmError } from '../errors.js';
 import { assertTransition } from '../jobs/job-state.js';
-import type { EndState, JobDescription, JobEvent, JobRecord, JobState, RuntimeKind } from '../jobs/job-types.js';
+import type { JobDescription, JobEvent, JobRecord, JobState, RuntimeKind } from '../jobs/job-types.js';
 import type { Db } from './database.js';
+import { DEFAULT_REASON, patchSql, toRecord, type JobPatch, type JobRow } from './job-rows.js';
 
-interface JobRow {
-  id: number;
-  name: string;
-  user: string;
-  state: JobState;
-  reason: string;
-  partition: string;
-  description: string;
-  script: string;
-  argv: string;
-  runtime: RuntimeKind;
-  environment: string;
-  submit_time: number;
-  start_time: number | null;
-  end_time: number | null;
-  time_limit: number | null;
-  nice: number;
-  backend_id: string | null;
-  node_list: string | null;
-  num_nodes: number;
-  exit_code: number | null;
-  exit_signal: string | null;
-  end_intent: EndState | null;
-  command_line: string | null;
-  updated_time: number;
-  blocked: string | null;
-  begin_time: number | null;
-  dependency: string | null;
-  array_job_id: number | null;
-  array_task_id: number | null;
-  array_tasks: string | null;
-  array_max_running: number | null;
-  array_task_count: number | null;
-}
+export type { JobPatch } from './job-rows.js';
 
 export interface NewJob {
   name: string;
@@ -64,48 +32,6 @@ export interface NewJob {
   dependsOn?: number[];
   array?: { tasks: string; maxRunning: number | null; count: number };
 }
-
-/** Fields a transition (or a patch) may set beside the state. */
-export interface JobPatch {
-  reason?: string;
-  partition?: string;
-  startTime?: number | null;
-  endTime?: number | null;
-  backendId?: string | null;
-  nodeList?: string | null;
-  numNodes?: number;
-  exitCode?: number | null;
-  exitSignal?: string | null;
-  endIntent?: EndState | null;
-  commandLine?: string[] | null;
-}
-
-/** A job's reason after a transition that names none, as squeue would show it. */
-const DEFAULT_REASON: Record<JobState, string> = {
-  PENDING: 'None',
-  ALLOCATING: 'None',
-  RUNNING: 'None',
-  COMPLETING: 'None',
-  COMPLETED: 'None',
-  FAILED: 'Failed',
-  CANCELLED: 'Cancelled',
-  TIMEOUT: 'TimeLimit',
-  NODE_FAIL: 'NodeDown',
-};
-
-const PATCH_COLUMNS: Record<keyof JobPatch, string> = {
-  reason: 'reason',
-  partition: 'partition',
-  startTime: 'start_time',
-  endTime: 'end_time',
-  backendId: 'backend_id',
-  nodeList: 'node_list',
-  numNodes: 'num_nodes',
-  exitCode: 'exit_code',
-  exitSignal: 'exit_signal',
-  endIntent: 'end_intent',
-  commandLine: 'command_line',
-};
 
 /** What scontrol update may change of a pending job, as stored. */
 export interface PendingUpdate {
@@ -512,49 +438,3 @@ export class JobStore {
   }
 }
 
-function patchSql(patch: JobPatch): { sets: string[]; values: unknown[] } {
-  const sets: string[] = [];
-  const values: unknown[] = [];
-  for (const [key, value] of Object.entries(patch) as [keyof JobPatch, unknown][]) {
-    if (value === undefined) continue;
-    sets.push(`${PATCH_COLUMNS[key]} = ?`);
-    values.push(key === 'commandLine' && value !== null ? JSON.stringify(value) : value);
-  }
-  return { sets, values };
-}
-
-function toRecord(r: JobRow): JobRecord {
-  return {
-    id: r.id,
-    name: r.name,
-    user: r.user,
-    state: r.state,
-    reason: r.reason,
-    partition: r.partition,
-    description: JSON.parse(r.description) as JobDescription,
-    script: r.script,
-    argv: JSON.parse(r.argv) as string[],
-    runtime: r.runtime,
-    environment: JSON.parse(r.environment) as Record<string, string>,
-    submitTime: r.submit_time,
-    startTime: r.start_time,
-    endTime: r.end_time,
-    timeLimitMinutes: r.time_limit,
-    backendId: r.backend_id,
-    nodeList: r.node_list,
-    numNodes: r.num_nodes,
-    exitCode: r.exit_code,
-    exitSignal: r.exit_signal,
-    endIntent: r.end_intent,
-    commandLine: r.command_line ? (JSON.parse(r.command_line) as string[]) : null,
-    updatedTime: r.updated_time,
-    blocked: r.blocked,
-    beginTime: r.begin_time,
-    dependency: r.dependency,
-    arrayJobId: r.array_job_id,
-    arrayTaskId: r.array_task_id,
-    arrayTasks: r.array_tasks,
-    arrayMaxRunning: r.array_max_running,
-    arrayTaskCount: r.array_task_count,
-  };
-}
