@@ -176,3 +176,25 @@ export function formatJobDetail(job: JobDetailView, now: number): string {
 export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
+
+/** scontrol show node: one Key=Value block per node, as scontrol prints them. */
+export function formatNodeDetail(n: NodeView & { gpu_type?: string; reason?: string }): string {
+  const gres = n.gpus > 0 ? `gpu${n.gpu_type ? `:${n.gpu_type}` : ''}:${n.gpus}` : '(null)';
+  return [
+    `NodeName=${n.name} CPUAlloc=${n.cpus_allocated} CPUTot=${n.cpus}`,
+    `   RealMemory=${n.memory_mib} AllocMem=${n.memory_allocated_mib} Gres=${gres} GresUsed=${n.gpus > 0 ? `gpu:${n.gpus_allocated}` : '(null)'}`,
+    `   State=${n.state.toUpperCase()} Partitions=${n.partitions.join(',')}`,
+    `   Jobs=${n.jobs.join(',') || '(null)'}${n.reason ? ` Reason=${n.reason}` : ''}`,
+  ].join('\n');
+}
+
+/** scontrol show partition: one Key=Value block per partition. */
+export function formatPartitionDetail(p: PartitionView & { default_time?: number | null; node_count?: number }): string {
+  const limit = (m: number | null | undefined) => (m === null || m === undefined ? 'UNLIMITED' : formatDuration(m * 60));
+  return [
+    `PartitionName=${p.name}`,
+    `   Default=${p.default ? 'YES' : 'NO'} State=${p.state.toUpperCase()}`,
+    `   MaxTime=${limit(p.max_time)} DefaultTime=${p.default_time === null || p.default_time === undefined ? 'NONE' : limit(p.default_time)}`,
+    `   Nodes=${p.nodes} TotalNodes=${p.node_count ?? ''}`.trimEnd(),
+  ].join('\n');
+}

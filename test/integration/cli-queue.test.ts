@@ -157,4 +157,16 @@ t.test('scontrol update: a pending job in full, a running one only to a lower Ti
   t.match((await d.cli('scontrol', 'show', 'job', String(running))).stdout, /TimeLimit=30:00/);
   const events = (await d.api('GET', `/api/v1/jobs/${running}`)).body.events.map((e: any) => e.reason);
   t.ok(events.includes(`updated by ${ME}: time_limit=30`), 'the update is in the job history');
+
+  const node = (await d.cli('scontrol', 'show', 'node', 'node01')).stdout;
+  t.match(node, /^NodeName=node01 CPUAlloc=1 CPUTot=4\n {3}RealMemory=16384 AllocMem=\d+ Gres=\(null\)/, 'scontrol show node: the running job holds a CPU');
+  t.match(node, new RegExp(`State=\\S+ Partitions=batch\\n {3}Jobs=${running}\\n$`));
+  t.equal((await d.cli('scontrol', 'show', 'node')).stdout.match(/^NodeName=/gm)?.length, 8, 'every node without a name');
+  t.equal(
+    (await d.cli('scontrol', 'show', 'partition')).stdout,
+    'PartitionName=batch\n   Default=YES State=UP\n   MaxTime=UNLIMITED DefaultTime=NONE\n   Nodes=node[01-08] TotalNodes=8\n',
+  );
+  const missing = await d.cli('scontrol', 'show', 'node', 'node99');
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /^scontrol: error: Node node99 not found/);
 });

@@ -4,7 +4,7 @@ import type { JobDescription } from '../../jobs/job-types.js';
 import { parseJobIdSpec } from '../../sbatch/array-spec.js';
 import { parseSbatchArgs } from '../../sbatch/sbatch-options.js';
 import { CliError, type ApiClient } from '../api-client.js';
-import { formatJobDetail, type JobDetailView } from '../format.js';
+import { formatJobDetail, formatNodeDetail, formatPartitionDetail, type JobDetailView, type NodeView, type PartitionView } from '../format.js';
 import type { CliIo } from '../io.js';
 
 /** A whole job or array by id: holds apply to the array's record (its tasks not started). */
@@ -92,15 +92,36 @@ export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => 
     });
   scontrol
     .command('show')
-    .description('show one job: scontrol show job ID')
-    .argument('<what>', 'job')
-    .argument('<id>', 'job id')
+    .description('show a job, nodes or partitions: scontrol show job ID | node [NAME] | partition [NAME]')
+    .argument('<entity>', 'job, node or partition')
+    .argument('[name]', 'job id; node or partition name (default: all)')
     .option('--json', 'print JSON')
-    .action(async (what: string, id: string, o: { json?: boolean }) => {
-      if (what !== 'job') throw new CliError(`invalid entity: ${what}: only "show job ID" is available`);
+    .action(async (entity: string, name: string | undefined, o: { json?: boolean }) => {
       const api = client();
-      const job = await api.request<JobDetailView>('GET', `/api/v1/jobs/${await jobIdOf(api, id)}`);
-      io.stdout(o.json ? `${JSON.stringify(job, null, 2)}\n` : `${formatJobDetail(job, Date.now())}\n`);
+      const print = (value: unknown, text: string) => io.stdout(o.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+      switch (entity.toLowerCase()) {
+        case 'job': {
+          if (!name) throw new CliError('scontrol show job takes a job id: scontrol show job 12');
+          const job = await api.request<JobDetailView>('GET', `/api/v1/jobs/${await jobIdOf(api, name)}`);
+          return print(job, formatJobDetail(job, Date.now()));
+        }
+        case 'node':
+        case 'nodes': {
+          const { nodes } = await api.request<{ nodes: NodeView[] }>('GET', '/api/v1/nodes');
+          const shown = name ? nodes.filter((n) => n.name === name) : nodes;
+          if (name && shown.length === 0) throw new CliError(`Node ${name} not found`);
+          return print({ nodes: shown }, shown.map(formatNodeDetail).join('\n\n'));
+        }
+        case 'partition':
+        case 'partitions': {
+          const { partitions } = await api.request<{ partitions: PartitionView[] }>('GET', '/api/v1/partitions');
+          const shown = name ? partitions.filter((p) => p.name === name) : partitions;
+          if (name && shown.length === 0) throw new CliError(`Partition ${name} not found`);
+          return print({ partitions: shown }, shown.map(formatPartitionDetail).join('\n\n'));
+        }
+        default:
+          throw new CliError(`invalid entity: ${entity}: show job ID, node [NAME] or partition [NAME]`);
+      }
     });
   return scontrol;
 }
