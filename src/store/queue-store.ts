@@ -6,6 +6,9 @@
  *   due ones are released by a range scan — the timer heap, kept on disk;
  * - dependents by the job they wait on (job_dependencies), singletons by user and name.
  * The queue's priority order lives here, in the one index that keeps it.
+ *
+ * The queries name their partial index (INDEXED BY): left to itself SQLite's planner picks
+ * the (state, id) index, reads every pending job and sorts them, the O(n) pass this avoids.
  */
 import type { JobRecord, JobState } from '../jobs/job-types.js';
 import type { Db } from './database.js';
@@ -33,7 +36,7 @@ export class QueueStore {
    */
   head(limit: number): QueueEntry[] {
     return this.db
-      .prepare("SELECT id, reason FROM jobs WHERE state = 'PENDING' AND blocked IS NULL ORDER BY nice, submit_time, id LIMIT ?")
+      .prepare("SELECT id, reason FROM jobs INDEXED BY jobs_ready WHERE state = 'PENDING' AND blocked IS NULL ORDER BY nice, submit_time, id LIMIT ?")
       .all(limit) as QueueEntry[];
   }
 
@@ -53,7 +56,7 @@ export class QueueStore {
   /** Pending jobs whose begin time has come, earliest first (at most `limit`). */
   dueBeginTimes(now: number, limit: number): JobRecord[] {
     const ids = this.db
-      .prepare("SELECT id FROM jobs WHERE state = 'PENDING' AND blocked = 'BeginTime' AND begin_time <= ? ORDER BY begin_time LIMIT ?")
+      .prepare("SELECT id FROM jobs INDEXED BY jobs_begin WHERE state = 'PENDING' AND blocked = 'BeginTime' AND begin_time <= ? ORDER BY begin_time LIMIT ?")
       .pluck()
       .all(now, limit) as number[];
     return ids.map((id) => this.jobs.require(id));
@@ -62,7 +65,7 @@ export class QueueStore {
   /** The earliest begin time still waited for; null when none. */
   nextBeginTime(): number | null {
     return (this.db
-      .prepare("SELECT begin_time FROM jobs WHERE state = 'PENDING' AND blocked = 'BeginTime' ORDER BY begin_time LIMIT 1")
+      .prepare("SELECT begin_time FROM jobs INDEXED BY jobs_begin WHERE state = 'PENDING' AND blocked = 'BeginTime' ORDER BY begin_time LIMIT 1")
       .pluck()
       .get() ?? null) as number | null;
   }
@@ -74,7 +77,9 @@ export class QueueStore {
   dependentsOf(ids: Iterable<number>): number[] {
     const found = new Set<number>();
     const direct = this.db.prepare(
-      `SELECT d.job_id FROM job_dependencies d JOIN jobs j ON j.id = d.job_id
+      // CROSS JOIN keeps job_dependencies the outer loop: the planner would rather scan every
+      // pending job by state
+      `SELECT d.job_id FROM job_dependencies d CROSS JOIN jobs j ON j.id = d.job_id
        WHERE d.depends_on IN (?, coalesce((SELECT array_job_id FROM jobs WHERE id = ?), 0))
          AND j.state = 'PENDING' AND j.blocked = 'Dependency'`,
     );
