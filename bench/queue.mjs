@@ -10,6 +10,8 @@ const GRM = new URL('../bin/grm.js', import.meta.url).pathname;
 const QUEUE = Number(process.env.BENCH_QUEUE ?? 20_000);
 const WINDOW = Math.max(1, Math.floor(QUEUE / 10));
 const IN_FLIGHT = 8;
+// submitted first and not timed: the first window would otherwise measure V8 warming up
+const WARM_UP = 1000;
 
 /** Submits `n` bodies, 8 in flight; returns each submission's completion time (ms, in order). */
 async function submitAll(url, post, n, body) {
@@ -55,11 +57,12 @@ export async function queueBench({ withDaemon, post }) {
   // 1. held by a begin time: the jobs wait outside the eligible queue
   const begin = new Date(Date.now() + 3_600_000).toISOString();
   await withDaemon({}, async (url) => {
+    await submitAll(url, post, WARM_UP, { name: 'warm-up', begin_time: begin, script });
     const t0 = performance.now();
     const done = await submitAll(url, post, QUEUE, { name: 'bench', begin_time: begin, script });
     const { first, last } = rates(done, t0);
     console.log(
-      `queue, ${QUEUE} jobs waiting for --begin: first ${WINDOW} at ${first.toFixed(0)} jobs/s, last ${WINDOW} at ${last.toFixed(0)} jobs/s (ratio ${(last / first).toFixed(2)}); daemon RSS ${mib(process.memoryUsage().rss)}`,
+      `queue, ${QUEUE} jobs waiting for --begin (after ${WARM_UP} warm-up): first ${WINDOW} at ${first.toFixed(0)} jobs/s, last ${WINDOW} at ${last.toFixed(0)} jobs/s (ratio ${(last / first).toFixed(2)}); daemon RSS ${mib(process.memoryUsage().rss)}`,
     );
     const list = await listAll(url);
     console.log(`list all ${list.n} jobs through the API (1,000 a page): ${list.pages} pages in ${list.ms.toFixed(0)} ms`);
@@ -72,11 +75,12 @@ export async function queueBench({ withDaemon, post }) {
   //    queue and must stop at its head (queueDepth) instead of reading it all
   await withDaemon({ maxConcurrentMasters: 1 }, async (url, daemon) => {
     const blocker = await post(url, { name: 'blocker', script: '#!/bin/sh\nsleep 3600\n' });
+    await submitAll(url, post, WARM_UP, { name: 'warm-up', script });
     const t0 = performance.now();
     const done = await submitAll(url, post, QUEUE, { name: 'bench', script });
     const { first, last } = rates(done, t0);
     console.log(
-      `queue, ${QUEUE} eligible jobs behind a full cluster (MaxMastersLimit): first ${WINDOW} at ${first.toFixed(0)} jobs/s, last ${WINDOW} at ${last.toFixed(0)} jobs/s (ratio ${(last / first).toFixed(2)}); daemon RSS ${mib(process.memoryUsage().rss)}`,
+      `queue, ${QUEUE} eligible jobs behind a full cluster (MaxMastersLimit; after ${WARM_UP} warm-up): first ${WINDOW} at ${first.toFixed(0)} jobs/s, last ${WINDOW} at ${last.toFixed(0)} jobs/s (ratio ${(last / first).toFixed(2)}); daemon RSS ${mib(process.memoryUsage().rss)}`,
     );
     await fetch(`${url}/api/v1/jobs/${blocker.job_id}`, { method: 'DELETE' });
     void daemon;

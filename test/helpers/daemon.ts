@@ -10,6 +10,7 @@ import path from 'node:path';
 import { validateConfig } from '../../src/config/load-config.js';
 import type { GrmConfig } from '../../src/config/config-schema.js';
 import { createDaemon, type Daemon } from '../../src/daemon.js';
+import type { Clock } from '../../src/backends/simulator/clock.js';
 import { runCli } from '../../src/cli/main.js';
 
 export interface TestDaemon {
@@ -28,7 +29,8 @@ interface Teardownable {
   teardown(fn: () => unknown): void;
 }
 
-export async function startDaemon(t: Teardownable, overrides: Record<string, unknown> = {}): Promise<TestDaemon> {
+/** `clock`: the daemon's time (a ManualClock makes time limits and begin times the test's to move). */
+export async function startDaemon(t: Teardownable, overrides: Record<string, unknown> = {}, options: { clock?: Clock } = {}): Promise<TestDaemon> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-test-'));
   const config: GrmConfig = validateConfig({
     host: '127.0.0.1',
@@ -39,7 +41,7 @@ export async function startDaemon(t: Teardownable, overrides: Record<string, unk
     logs: { flushIntervalMs: 20, pollIntervalMs: 50 },
     ...overrides,
   });
-  const daemon = await createDaemon(config, { schedules: false });
+  const daemon = await createDaemon(config, { schedules: false, ...(options.clock ? { clock: options.clock } : {}) });
   const url = await daemon.listen();
   t.teardown(async () => {
     // Kill what the test left running, then stop the daemon and drop its files.

@@ -3,6 +3,8 @@ import path from 'node:path';
 import t from 'tap';
 import { isProcessAlive } from '../../src/runtime/proc.js';
 import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
+import { untilFileExists, waitForLogLine, waitUntil } from '../helpers/wait.js';
+import { ManualClock } from '../../src/backends/simulator/clock.js';
 import { validateWithXmllint, xmllintReady } from '../helpers/xmllint.js';
 
 const sh = (body: string) => `#!/bin/bash\n${body}\n`;
@@ -152,13 +154,23 @@ t.test('a failing script ends FAILED with its exit code', async (t) => {
 });
 
 t.test('a job over its time limit ends TIMEOUT and its processes are stopped', async (t) => {
-  const d = await startDaemon(t, SMALL_CLUSTER);
-  // SLURM's smallest limit is a minute: 0:30 rounds up to 1.
-  const res = await d.api('POST', '/api/v1/jobs', { time_limit: 1, script: sh('echo start\nsleep 600') });
-  const job = await d.waitForState(res.body.job_id, ['TIMEOUT', 'FAILED', 'COMPLETED'], 90_000);
+  // The daemon's clock is the test's: the limit passes when the test moves time, exactly.
+  const clock = new ManualClock(Date.now());
+  const d = await startDaemon(t, SMALL_CLUSTER, { clock });
+  const pidFile = path.join(d.dataDir, 'timeout.pid');
+  const res = await d.api('POST', '/api/v1/jobs', { time_limit: 1, script: sh(`echo $$ > '${pidFile}'\necho start\nsleep 600`) });
+  const id = res.body.job_id;
+  await d.waitForState(id, ['RUNNING']);
+  await waitForLogLine(d, id, 'start');
+  const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  clock.advance(59_999);
+  t.equal((await d.api('GET', `/api/v1/jobs/${id}`)).body.job_state, 'RUNNING', 'not a millisecond early');
+  clock.advance(1);
+  const job = await d.waitForState(id, ['TIMEOUT', 'FAILED', 'COMPLETED']);
   t.equal(job.job_state, 'TIMEOUT');
-  const ran = Date.parse(job.end_time) - Date.parse(job.start_time);
-  t.ok(ran >= 59_000 && ran < 80_000, `ran about a minute (${ran} ms)`);
+  t.equal(job.state_reason, 'TimeLimit');
+  t.equal(Date.parse(job.end_time) - Date.parse(job.start_time), 60_000, 'ended at start + 1 minute, on the daemon clock');
+  t.notOk(isProcessAlive(pid), "the master's script is stopped");
 });
 
 t.test('a request larger than the cluster is refused at submit and nothing is stored', async (t) => {
@@ -201,23 +213,26 @@ t.test('bad input gets a 4xx naming the field, never a 500', async (t) => {
 
 t.test('dependencies hold a job until they are met', async (t) => {
   const d = await startDaemon(t, SMALL_CLUSTER);
-  const first = await d.api('POST', '/api/v1/jobs', { script: sh('sleep 1') });
+  const go = path.join(d.dataDir, 'go-first');
+  const first = await d.api('POST', '/api/v1/jobs', { script: sh(untilFileExists(go)) });
   const second = await d.api('POST', '/api/v1/jobs', { dependency: `afterok:${first.body.job_id}`, script: sh('echo after') });
   await d.waitForState(first.body.job_id, ['RUNNING']);
   const held = (await d.api('GET', `/api/v1/jobs/${second.body.job_id}`)).body;
   t.equal(held.job_state, 'PENDING');
   t.equal(held.state_reason, 'Dependency');
+  fs.writeFileSync(go, '');
   const done = await d.waitForState(second.body.job_id, ['COMPLETED']);
   t.ok(Date.parse(done.start_time) >= Date.parse((await d.api('GET', `/api/v1/jobs/${first.body.job_id}`)).body.end_time));
 });
 
 t.test('max concurrent masters holds further jobs with reason MaxMastersLimit', async (t) => {
   const d = await startDaemon(t, { ...SMALL_CLUSTER, maxConcurrentMasters: 1 });
-  const a = await d.api('POST', '/api/v1/jobs', { script: sh('sleep 1') });
+  const go = path.join(d.dataDir, 'go-a');
+  const a = await d.api('POST', '/api/v1/jobs', { script: sh(untilFileExists(go)) });
   const b = await d.api('POST', '/api/v1/jobs', { script: sh('true') });
   await d.waitForState(a.body.job_id, ['RUNNING']);
-  const held = (await d.api('GET', `/api/v1/jobs/${b.body.job_id}`)).body;
-  t.equal(held.job_state, 'PENDING');
-  t.equal(held.state_reason, 'MaxMastersLimit');
+  await waitUntil('b to wait for a master slot', async () => (await d.api('GET', `/api/v1/jobs/${b.body.job_id}`)).body.state_reason === 'MaxMastersLimit');
+  t.equal((await d.api('GET', `/api/v1/jobs/${b.body.job_id}`)).body.job_state, 'PENDING');
+  fs.writeFileSync(go, '');
   t.equal((await d.waitForState(b.body.job_id, ['COMPLETED'])).job_state, 'COMPLETED');
 });
