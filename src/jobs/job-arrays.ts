@@ -6,6 +6,7 @@
 import { foldArrayTaskId, MAX_ARRAY_INDEX, parseArraySpec } from '../sbatch/array-spec.js';
 import { compressIndices, expandIndices } from './array-tasks.js';
 import type { JobRecord } from './job-types.js';
+import type { ArrayTaskVars } from '../runtime/master-env.js';
 
 export interface ArrayRecordFields {
   tasks: string;
@@ -27,14 +28,7 @@ export function displayJobId(job: Pick<JobRecord, 'id' | 'arrayJobId' | 'arrayTa
 }
 
 /** SLURM_ARRAY_* of a task: its index, and the count, lowest, highest index and step of its array. */
-export function arrayVars(job: JobRecord): {
-  arrayJobId?: string;
-  arrayTaskId?: number;
-  arrayTaskCount?: number;
-  arrayTaskMin?: number;
-  arrayTaskMax?: number;
-  arrayTaskStep?: number;
-} {
+export function arrayVars(job: JobRecord): ArrayTaskVars {
   if (job.arrayJobId === null || job.arrayTaskId === null || !job.description.array) return {};
   const { indices } = parseArraySpec(job.description.array, MAX_ARRAY_INDEX + 1);
   const steps = new Set(indices.slice(1).map((v, i) => v - indices[i]!));

@@ -8,7 +8,17 @@
  * Pure: same input, same output; no access to process.env.
  */
 
-export interface SlurmJobVars {
+/** SLURM_ARRAY_* of an array task. */
+export interface ArrayTaskVars {
+  arrayJobId?: string;
+  arrayTaskId?: number;
+  arrayTaskCount?: number;
+  arrayTaskMin?: number;
+  arrayTaskMax?: number;
+  arrayTaskStep?: number;
+}
+
+export interface SlurmJobVars extends ArrayTaskVars {
   jobId: string;
   nodeList: string;
   numNodes: number;
@@ -26,12 +36,6 @@ export interface SlurmJobVars {
   /** MiB */
   memPerCpu?: number;
   clusterName?: string;
-  arrayJobId?: string;
-  arrayTaskId?: number;
-  arrayTaskCount?: number;
-  arrayTaskMin?: number;
-  arrayTaskMax?: number;
-  arrayTaskStep?: number;
   /** Anything else the caller wants under a SLURM_ name, e.g. { SLURM_GPUS: '2' }. */
   extra?: Record<string, string>;
 }

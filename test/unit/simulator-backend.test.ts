@@ -2,6 +2,7 @@ import t from 'tap';
 import type { BackendEvent, ResourceRequest } from '../../src/backends/resource-backend.js';
 import { ManualClock, SimulatorBackend, wallClock } from '../../src/backends/simulator/simulator-backend.js';
 import { defaultClusterSpec } from '../../src/backends/simulator/cluster-spec.js';
+import { simRequest } from '../helpers/sim-request.js';
 
 const T0 = 1_700_000_000_000;
 const MIN = 60_000;
@@ -9,22 +10,7 @@ const MIN = 60_000;
 let nextJob = 1;
 function req(over: Partial<ResourceRequest> = {}): ResourceRequest {
   const jobId = over.jobId ?? nextJob++;
-  return {
-    jobId,
-    name: `job${jobId}`,
-    user: 'alice',
-    partition: 'batch',
-    minNodes: 1,
-    maxNodes: 1,
-    tasks: 1,
-    cpusPerTask: 1,
-    gpusPerNode: 0,
-    timeLimitMinutes: null,
-    exclusive: false,
-    nice: 0,
-    submitTime: T0 + jobId,
-    ...over,
-  };
+  return simRequest(jobId, T0 + jobId, over);
 }
 
 /** A started simulator on the default cluster with a manual clock, recording its events. */

@@ -13,28 +13,12 @@ import {
   type SchedulerResult,
 } from '../../src/backends/simulator/scheduler.js';
 import { ManualClock, SimulatorBackend } from '../../src/backends/simulator/simulator-backend.js';
+import { simRequest } from '../helpers/sim-request.js';
 
 const NOW = 1_700_000_000_000;
 const MIN = 60_000;
 
-function req(jobId: number, over: Partial<ResourceRequest> = {}): ResourceRequest {
-  return {
-    jobId,
-    name: `job${jobId}`,
-    user: 'alice',
-    partition: 'batch',
-    minNodes: 1,
-    maxNodes: 1,
-    tasks: 1,
-    cpusPerTask: 1,
-    gpusPerNode: 0,
-    timeLimitMinutes: null,
-    exclusive: false,
-    nice: 0,
-    submitTime: NOW - 100_000 + jobId,
-    ...over,
-  };
-}
+const req = (jobId: number, over: Partial<ResourceRequest> = {}): ResourceRequest => simRequest(jobId, NOW - 100_000 + jobId, over);
 
 function run(
   queue: ResourceRequest[],
