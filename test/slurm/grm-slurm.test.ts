@@ -200,6 +200,7 @@ async function runAll(cluster: TestCluster): Promise<void> {
     t.equal(lower.code, 0, lower.stderr);
     t.equal((await holderLimit())?.time_limit, 3, 'lowered on the running holder too');
     t.equal((await d.cli('scancel', pending)).code, 0);
+    t.equal((await d.waitForState(Number(pending), ['CANCELLED'], 60_000)).job_state, 'CANCELLED', 'cancelled, its holder gone');
   });
 
   t.test('a node that does not answer the pre-flight fails a COMPSs job, naming the node', async (t) => {
@@ -209,7 +210,8 @@ async function runAll(cluster: TestCluster): Promise<void> {
     const pidFile = path.join(cluster.dir, 'run', 'slurmd-node4.pid');
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
     process.kill(pid, 'SIGKILL');
-    t.teardown(() => execa(path.join(PROJECT_ROOT, 'scripts/slurm-cluster.sh'), ['start', '--dir', cluster.dir]).catch(() => undefined));
+    // bounded: a restart that never returns would keep this file alive past tap's timeout
+    t.teardown(() => execa(path.join(PROJECT_ROOT, 'scripts/slurm-cluster.sh'), ['start', '--dir', cluster.dir], { timeout: 120_000, stdin: 'ignore', stdout: 'ignore', stderr: 'ignore' }).catch(() => undefined));
     const d = await grm(t, cluster, { compss: { runcompss: RUNCOMPSS } });
     const app = d.writeScript('app.py', '#!/usr/bin/env python3\n#GRM --runtime=compss\nprint("never")\n');
     t.equal((await d.cli('sbatch', '-N', '4', app)).code, 0);
@@ -220,6 +222,12 @@ async function runAll(cluster: TestCluster): Promise<void> {
   });
 }
 
+// If this file ever outlives its tests again (it did once in CI, killed by tap's timeout
+// after every subtest passed), say what keeps it alive.
+t.teardown(() => {
+  const alive = setTimeout(() => console.error('grm-slurm.test: still alive 30 s after its tests:', process.getActiveResourcesInfo()), 30_000);
+  alive.unref();
+});
 const cluster = await startTestCluster(t, { nodes: 4 });
 if (!cluster) t.end();
 else await runAll(cluster);
