@@ -94,3 +94,41 @@ export async function queueBench({ withDaemon, post }) {
     console.log(`array of 10,000 tasks: submitted in ${ms.toFixed(1)} ms, ${rows} row(s) stored until it starts (job ${job_id})`);
   });
 }
+
+/**
+ * The daemon's own RSS, as a process of its own (`grm daemon`, as deployed): idle, and with
+ * `n` jobs queued. The in-process figures above include the bench's client.
+ */
+export async function daemonRss(n = QUEUE) {
+  const { spawn } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-bench-rss-'));
+  // a random port in a range the OS does not hand out to clients (GRM's own daemons use 0 in-process)
+  const port = 20000 + Math.floor(Math.random() * 10000);
+  const child = spawn(process.execPath, [GRM, 'daemon'], { env: { ...process.env, GRM_DATA_DIR: dataDir, GRM_PORT: String(port), GRM_LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+  const url = `http://127.0.0.1:${port}`;
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) * 1024;
+  try {
+    for (let i = 0; ; i++) {
+      try {
+        await fetch(`${url}/api/v1/health`);
+        break;
+      } catch (e) {
+        if (i > 150 || child.exitCode !== null) throw new Error(`grm daemon did not answer on ${url}`, { cause: e });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    const idle = rss();
+    const begin = new Date(Date.now() + 3_600_000).toISOString();
+    const post = (body) => fetch(`${url}/api/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.text());
+    let next = 0;
+    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => { while (next < n) { next++; await post({ name: 'bench', begin_time: begin, script: '#!/bin/sh\ntrue\n' }); } }));
+    console.log(`grm daemon as its own process: RSS ${mib(idle)} idle, ${mib(rss())} with ${n} jobs queued`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+}

@@ -187,8 +187,9 @@ async function fill(dir, total, { jobs = 100, batch = 20_000, onProgress } = {})
 
 // 6. The queue at scale, and the simulator's scheduling pass against queue length.
 {
-  const { queueBench } = await import('./queue.mjs');
+  const { queueBench, daemonRss } = await import('./queue.mjs');
   await queueBench({ withDaemon, post });
+  await daemonRss();
   const { execFileSync } = await import('node:child_process');
   process.stdout.write(execFileSync(process.execPath, [new URL('./scheduler-pass.mjs', import.meta.url).pathname], { encoding: 'utf8' }));
 }
