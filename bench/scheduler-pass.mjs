@@ -122,13 +122,7 @@ export async function runSchedulerPassBench({ nodes, queue, passes = 20, seed = 
   const usedCpus = scenario.running.reduce((s, a) => s + a.nodes.reduce((t, n) => t + n.cpus, 0), 0);
 
   // 1. The pure pass.
-  const input = {
-    spec: scenario.spec,
-    nodeStates: new Map(),
-    running: scenario.running,
-    queue: scenario.requests.map((request) => ({ id: `sim-${request.jobId}`, request })),
-    now: scenario.now,
-  };
+  const input = passInput(scenario);
   const times = [];
   let result;
   for (let i = 0; i < passes; i++) {
@@ -209,18 +203,23 @@ export async function runSchedulerPassBench({ nodes, queue, passes = 20, seed = 
 const UNBOUNDED = { queueDepth: Infinity, backfillMaxJobTest: Infinity };
 
 /** schedule() time against queue length, bounded (defaults) and unbounded; figures only. */
+/** schedule()'s input for a scenario: every request queued, no node drained. */
+function passInput(scenario) {
+  return {
+    spec: scenario.spec,
+    nodeStates: new Map(),
+    running: scenario.running,
+    queue: scenario.requests.map((request) => ({ id: `sim-${request.jobId}`, request })),
+    now: scenario.now,
+  };
+}
+
 export function runQueueSweep({ nodes, queues = [100, 1_000, 10_000, 100_000], passes = 5, seed = 42 } = {}) {
   nodes ??= Number(process.env.BENCH_SIM_NODES ?? 10_000);
   const rows = [];
   for (const queue of queues) {
     const scenario = buildScenario({ nodes, queue, seed });
-    const input = {
-      spec: scenario.spec,
-      nodeStates: new Map(),
-      running: scenario.running,
-      queue: scenario.requests.map((request) => ({ id: `sim-${request.jobId}`, request })),
-      now: scenario.now,
-    };
+    const input = passInput(scenario);
     const row = { queue };
     for (const [name, options] of [['bounded', {}], ['unbounded', UNBOUNDED]]) {
       const times = [];

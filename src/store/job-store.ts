@@ -65,7 +65,6 @@ export interface JobFilter {
   /** Newest first; then the keyset is "a smaller id". */
   newestFirst?: boolean;
   limit?: number;
-  offset?: number;
 }
 
 export interface StoredAllocation extends Allocation {
@@ -179,8 +178,8 @@ export class JobStore {
     const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
     const page = filter.afterId === undefined ? clause : `${clause ? `${clause} AND` : 'WHERE'} id ${filter.newestFirst ? '<' : '>'} ?`;
     const rows = this.db
-      .prepare(`SELECT * FROM jobs ${page} ORDER BY id ${filter.newestFirst ? 'DESC' : ''} LIMIT ? OFFSET ?`)
-      .all(...params, ...(filter.afterId === undefined ? [] : [filter.afterId]), filter.limit ?? -1, filter.offset ?? 0) as JobRow[];
+      .prepare(`SELECT * FROM jobs ${page} ORDER BY id ${filter.newestFirst ? 'DESC' : ''} LIMIT ?`)
+      .all(...params, ...(filter.afterId === undefined ? [] : [filter.afterId]), filter.limit ?? -1) as JobRow[];
     return { jobs: rows.map(toRecord), total };
   }
 
@@ -281,10 +280,6 @@ export class JobStore {
     });
   }
 
-  /** Sets the indices of an array not started yet ('' when none is left). */
-  setArrayTasks(arrayId: number, rest: string): void {
-    this.db.prepare('UPDATE jobs SET array_tasks = ? WHERE id = ?').run(rest === '' ? null : rest, arrayId);
-  }
 
   /** The task rows of an array (its own row included once it is a task). */
   arrayTasks(arrayId: number): JobRecord[] {
