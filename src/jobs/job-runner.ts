@@ -121,6 +121,10 @@ export class JobRunner implements JobRunnerPort {
         commandLine: [prepared.command, ...prepared.args],
       });
       const handle = await launchMaster({ jobId: job.id, jobDir, ...prepared });
+      // The daemon stopped while the master was starting (its store may be closed already):
+      // let go of the supervisor, as detach() does for the others; the next daemon reattaches
+      // it from master.json. Holding it would keep this process alive through its IPC channel.
+      if (this.detached) return handle.release();
       store.addEvent(job.id, `master started (pid ${handle.pid ?? '-'}, process group ${handle.pgid})`, 'master');
       this.follow(running, handle, prepared.files);
       // A cancel that came while the master was starting found nothing to stop: honour it now.
