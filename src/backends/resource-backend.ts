@@ -101,8 +101,9 @@ export interface BackendAllocationStatus {
 export interface ResourceBackend {
   readonly kind: 'simulator' | 'slurm';
   /**
-   * Throws GrmError (E_PARTITION_UNKNOWN, E_NODE_CONFIG_UNAVAILABLE) when the request can
-   * never be satisfied, so the API can refuse it at submit, as sbatch does.
+   * Throws GrmError (E_PARTITION_UNKNOWN, E_NODE_CONFIG_UNAVAILABLE, E_REQUEST_INVALID) when
+   * the request can never be satisfied, so the API can refuse it at submit, as sbatch does.
+   * Both backends run the same check first (request-fit.ts).
    */
   validate(request: ResourceRequest): Promise<void>;
   /** Queue the request; the grant arrives later as a 'granted' event. Returns the backend id. */

@@ -64,18 +64,8 @@ export function toResourceRequest(
   // Without -N, SLURM may spread tasks over as many nodes as needed (one task each at most).
   const maxNodes =
     description.maximum_nodes ?? (description.minimum_nodes !== undefined ? minNodes : Math.max(minNodes, tasks));
-  if (maxNodes < minNodes) {
-    throw new GrmError('E_REQUEST_INVALID', `maximum_nodes (${maxNodes}) is below minimum_nodes (${minNodes})`, {
-      field: 'maximum_nodes',
-    });
-  }
-  if (tasks < minNodes) {
-    throw new GrmError(
-      'E_REQUEST_INVALID',
-      `tasks (${tasks}) must be at least the number of nodes (${minNodes}): every node runs one task or more`,
-      { field: 'tasks' },
-    );
-  }
+  // Its shape (node counts, tasks per node) is checked with the rest of the fit, in one place:
+  // the backends' validate() (src/backends/request-fit.ts).
   const perNodeGpu = parseGpuTres(description.tres_per_node);
   const perJobGpu = parseGpuTres(description.tres_per_job);
   const gpu = perNodeGpu ?? (perJobGpu && { ...perJobGpu, count: Math.ceil(perJobGpu.count / minNodes) });

@@ -45,7 +45,11 @@ async function runAll(cluster: TestCluster): Promise<void> {
     const tooMany = await d.api('POST', '/api/v1/jobs', { minimum_nodes: 5, script: sh('true') });
     t.equal(tooMany.status, 400);
     t.equal(tooMany.body.error.code, 'E_NODE_CONFIG_UNAVAILABLE');
-    t.match(tooMany.body.error.message, /Requested node configuration is not available/);
+    t.equal(tooMany.body.error.message, 'Requested node configuration is not available: partition debug has 4 nodes, the job asks for at least 5');
+    t.equal(tooMany.body.error.field, 'minimum_nodes', "slurmrestd's field name");
+    const tooBig = await d.api('POST', '/api/v1/jobs', { cpus_per_task: 3, script: sh('true') });
+    t.equal(tooBig.status, 400);
+    t.match(tooBig.body.error, { code: 'E_NODE_CONFIG_UNAVAILABLE', field: 'cpus_per_task', message: /3 CPUs per task requested, the largest node of partition debug has 2 CPUs$/ });
     t.equal((await d.api('GET', '/api/v1/jobs')).body.total, 0);
   });
 

@@ -171,14 +171,24 @@ async function runAll(c: TestCluster): Promise<void> {
 
   await t.test('validate refuses with SLURM reasons', async (tt) => {
     const b = newBackend();
-    await tt.rejects(b.validate(request({ partition: 'nope' })), { code: 'E_PARTITION_UNKNOWN', message: /Invalid partition name/ });
-    await tt.rejects(b.validate(request({ minNodes: 5, maxNodes: 5, tasks: 5 })), {
-      code: 'E_NODE_CONFIG_UNAVAILABLE',
-      message: /Requested node configuration is not available/,
-    });
-    await tt.rejects(b.validate(request({ cpusPerTask: 8 })), { code: 'E_NODE_CONFIG_UNAVAILABLE' });
-    await tt.rejects(b.validate(request({ gpusPerNode: 1 })), { code: 'E_NODE_CONFIG_UNAVAILABLE' });
+    const refuses = (over: Partial<ResourceRequest>, code: string, field: string, message: string) =>
+      tt.rejects(b.validate(request(over)), { code, field, message }, JSON.stringify(over));
+    const NODE_CONFIG = 'Requested node configuration is not available: ';
+    await refuses({ partition: 'nope' }, 'E_PARTITION_UNKNOWN', 'partition', 'invalid partition specified: nope');
+    await refuses({ minNodes: 5, maxNodes: 5, tasks: 5 }, 'E_NODE_CONFIG_UNAVAILABLE', 'minimum_nodes', `${NODE_CONFIG}partition debug has 4 nodes, the job asks for at least 5`);
+    await refuses({ cpusPerTask: 8 }, 'E_NODE_CONFIG_UNAVAILABLE', 'cpus_per_task', `${NODE_CONFIG}8 CPUs per task requested, the largest node of partition debug has 2 CPUs`);
+    await refuses({ gpusPerNode: 1 }, 'E_NODE_CONFIG_UNAVAILABLE', 'tres_per_node', `${NODE_CONFIG}1 GPU per node requested, partition debug has no GPUs`);
+    await refuses({ memoryPerNodeMiB: 4000 }, 'E_NODE_CONFIG_UNAVAILABLE', 'memory_per_node', `${NODE_CONFIG}4000 MiB of memory per node requested, the largest node of partition debug has 2000 MiB`);
+    await refuses(
+      { tasks: 9, minNodes: 1, maxNodes: 4 },
+      'E_NODE_CONFIG_UNAVAILABLE',
+      'tasks',
+      `${NODE_CONFIG}9 tasks of 1 CPU each do not fit on at most 4 nodes of partition debug: a node takes at most 2 of them`,
+    );
+    await refuses({ tasks: 1, minNodes: 2, maxNodes: 2 }, 'E_REQUEST_INVALID', 'tasks', "can't run 1 processes on 2 nodes: ask for fewer nodes or more tasks");
     await tt.resolves(b.validate(request({ minNodes: 4, maxNodes: 4, tasks: 4 })));
+    await tt.resolves(b.validate(request({ minNodes: 1, maxNodes: 4, tasks: 8 })), 'tasks spread over the nodes they need');
+    await tt.resolves(b.validate(request({ partition: '' })), 'no partition: the default one');
     // sbatch itself says the same at allocate
     const err = await b.allocate(request({ partition: 'nope' })).catch((e: unknown) => e);
     tt.ok(isGrmError(err) && err.code === 'E_PARTITION_UNKNOWN', `allocate: ${String(err)}`);

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { HOLDER_SCRIPT, holderSbatchArgs, parseHolderComment } from '../../src/backends/slurm/holder-job.js';
-import { nodeStateFromSlurm, parseScontrolPartitions, parseSinfoJson, parseSlurmMinutes } from '../../src/backends/slurm/sinfo-parse.js';
+import { nodeStateFromSlurm, parseScontrolPartitions, parseSinfoJson, parseSlurmMinutes, slurmFitPartition } from '../../src/backends/slurm/sinfo-parse.js';
+import { requestFitError } from '../../src/backends/request-fit.js';
 import { classifySlurmError } from '../../src/backends/slurm/slurm-commands.js';
 import { endStateOf } from '../../src/backends/slurm/slurm-backend.js';
 import { parseGpuGres, parseScontrolRecords, parseSqueueJson, phaseOf } from '../../src/backends/slurm/squeue-parse.js';
@@ -210,7 +211,35 @@ t.test('holder sbatch argv', async (t) => {
   t.ok(holderSbatchArgs({ ...base, memoryPerNodeMiB: 0 }, { instance: 'i1' }).includes('--mem=0'), 'exclusive + 0 MiB = whole node');
   t.notOk(holderSbatchArgs({ ...base, memoryPerNodeMiB: 0, exclusive: false }, { instance: 'i1' }).some((a) => a.startsWith('--mem')));
   t.ok(holderSbatchArgs({ ...base, gpuType: undefined }, { instance: 'i1' }).includes('--gres=gpu:2'));
+  t.notOk(holderSbatchArgs({ ...base, partition: '' }, { instance: 'i1' }).some((a) => a.startsWith('--partition')), 'no partition: SLURM picks its default');
   t.match(HOLDER_SCRIPT, /^#!\/bin\/sh\n[\s\S]*exec sleep infinity\n$/);
+});
+
+t.test('the fit check reads a partition as scontrol and sinfo describe it', async (t) => {
+  const parts = parseScontrolPartitions(fixture('scontrol-partition-22.05.txt'), expandHostlist);
+  const gpuNodes = parseSinfoJson(fixture('sinfo-gpu-22.05.json'));
+  const fit = slurmFitPartition(parts, gpuNodes, 'debug');
+  t.match(fit, { name: 'debug', maxTimeMinutes: null, maxNodesPerJob: null, totalNodes: 4 });
+  t.same(
+    fit?.nodes.map((n) => [n.name, n.cpus, n.memoryMiB, n.gpus, n.gpuType]),
+    [['node1', 2, 2000, 2, 'tesla'], ['node2', 2, 2000, 2, 'tesla']],
+    'the member nodes sinfo reports, whatever their state',
+  );
+  t.equal(slurmFitPartition(parts, gpuNodes, '')?.name, 'debug', 'no name: the default partition');
+  t.equal(slurmFitPartition(parts, gpuNodes, 'nope'), undefined);
+  const limited = parseScontrolPartitions(
+    fixture('scontrol-partition-22.05.txt').replace('MaxNodes=UNLIMITED', 'MaxNodes=2').replace('MaxTime=UNLIMITED', 'MaxTime=01:00:00'),
+    expandHostlist,
+  );
+  t.match(slurmFitPartition(limited, gpuNodes, 'debug'), { maxTimeMinutes: 60, maxNodesPerJob: 2 });
+  const ask = { ...base, partition: 'debug', minNodes: 1, maxNodes: 2, tasks: 2, tasksPerNode: undefined, cpusPerTask: 1, memoryPerNodeMiB: 1000, exclusive: false, timeLimitMinutes: 30 };
+  t.equal(requestFitError(fit, { ...ask, gpusPerNode: 2, gpuType: 'tesla' }), undefined);
+  t.match(requestFitError(fit, { ...ask, gpusPerNode: 1, gpuType: 'a100' }), { code: 'E_NODE_CONFIG_UNAVAILABLE', message: /1 a100 GPU per node requested, partition debug has no a100 GPUs$/ });
+  t.match(requestFitError(slurmFitPartition(limited, gpuNodes, 'debug'), { ...ask, minNodes: 3, maxNodes: 3, tasks: 3 }), {
+    message: /partition debug allows at most 2 nodes per job \(MaxNodes\), the job asks for at least 3$/,
+    field: 'minimum_nodes',
+  });
+  t.match(requestFitError(slurmFitPartition(limited, gpuNodes, 'debug'), { ...ask, timeLimitMinutes: 61 }), { field: 'time_limit', message: /^Requested time limit is invalid/ });
 });
 
 t.test('SLURM error messages keep their words and get a code', async (t) => {

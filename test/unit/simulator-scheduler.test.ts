@@ -192,9 +192,9 @@ t.test('validateRequest refuses what the cluster can never run, with sbatch word
   fails({ minNodes: 9, maxNodes: 9, tasks: 9 }, 'E_NODE_CONFIG_UNAVAILABLE', /^Requested node configuration is not available: partition batch has 8 nodes, the job asks for at least 9$/);
   fails({ cpusPerTask: 8 }, 'E_NODE_CONFIG_UNAVAILABLE', /^Requested node configuration is not available: 8 CPUs per task requested, the largest node of partition batch has 4 CPUs$/);
   fails({ memoryPerNodeMiB: 32768 }, 'E_NODE_CONFIG_UNAVAILABLE', /32768 MiB of memory per node requested, the largest node of partition batch has 16384 MiB$/);
-  fails({ gpusPerNode: 1 }, 'E_NODE_CONFIG_UNAVAILABLE', /1 GPUs per node requested, no node of partition batch has more than 0$/);
+  fails({ gpusPerNode: 1 }, 'E_NODE_CONFIG_UNAVAILABLE', /1 GPU per node requested, partition batch has no GPUs$/);
   fails({ timeLimitMinutes: 1441 }, 'E_NODE_CONFIG_UNAVAILABLE', /^Requested time limit is invalid \(missing or exceeds some limit\): 1441 minutes exceeds the MaxTime of partition batch \(1440 minutes\)$/);
-  fails({ tasks: 40, minNodes: 1, maxNodes: 8 }, 'E_NODE_CONFIG_UNAVAILABLE', /40 tasks of 1 CPUs do not fit on at most 8 usable nodes of partition batch$/);
+  fails({ tasks: 40, minNodes: 1, maxNodes: 8 }, 'E_NODE_CONFIG_UNAVAILABLE', /40 tasks of 1 CPU each do not fit on at most 8 nodes of partition batch: a node takes at most 4 of them$/);
   fails({ tasks: 1, minNodes: 2, maxNodes: 2 }, 'E_REQUEST_INVALID', /can't run 1 processes on 2 nodes/);
   t.doesNotThrow(() => validateRequest(spec, req(1, { partition: '', tasks: 32, minNodes: 8, maxNodes: 8, timeLimitMinutes: 1440 })));
 
@@ -207,6 +207,6 @@ t.test('validateRequest refuses what the cluster can never run, with sbatch word
   };
   t.throws(() => validateRequest(mixed, req(1, { partition: 'all', gpusPerNode: 1, memoryPerNodeMiB: 32768 })), {
     code: 'E_NODE_CONFIG_UNAVAILABLE',
-    message: 'Requested node configuration is not available: no node of partition all has 1 CPUs, 32768 MiB, 1 GPUs at once',
+    message: 'Requested node configuration is not available: no node of partition all has 1 CPU, 32768 MiB and 1 GPU at once',
   });
 });

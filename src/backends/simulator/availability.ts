@@ -11,11 +11,10 @@
  * fits by its reserved time exactly when it fits at that time.
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
+import { capacitiesHold, nodeTaskCapacity } from '../task-capacity.js';
 import type { SimulatedPartitionSpec } from './cluster-spec.js';
 import {
   applyAllocation,
-  capacitiesHold,
-  nodeTaskCapacity,
   type NodeUsage,
   type RunningAllocation,
   type UsageMap,

@@ -1,16 +1,7 @@
 /**
- * Pure placement arithmetic: what each node has free, how many tasks of a request a node can
- * take, and where a request goes right now. No time, no queue: scheduler.ts builds on this.
- *
- * Rules (documented for the GRM's users in the simulator's section of the docs):
- * - exclusive: only nodes with no allocation at all; the job gets the whole node (all CPUs,
- *   all GPUs, all memory unless it asked for a memory amount: DefMemPerNode=all).
- * - shared: CPU-level packing; a node takes floor(freeCpus / cpusPerTask) tasks, limited by
- *   free memory and GPUs. Memory when none is asked: DefMemPerCPU = node memory / node CPUs
- *   (a proportional share, so default jobs never run out of memory before CPUs, and a job on
- *   all of a node's CPUs gets all its memory).
- * - memoryPerNodeMiB 0 (or absent) means "not given" (the ResourceRequest contract).
- * - tasksPerNode: a node is usable only if it can take that many tasks.
+ * Pure placement: what each node has allocated, and where a request goes right now. No time,
+ * no queue: scheduler.ts builds on this. How many tasks a node takes is task-capacity.ts's
+ * arithmetic (shared with the submit-time fit check, request-fit.ts); on top of it:
  * - node choice: the fewest nodes between minNodes and maxNodes whose capacity holds the tasks;
  *   among those, the first ones in partition order (first fit, so small jobs pack together).
  * - task layout: SLURM's default block distribution: fill each chosen node in order with as
@@ -23,6 +14,13 @@
  * hold the job instead of reading the whole partition; the answer is the same either way.
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
+import {
+  defaultMemPerCpuMiB,
+  explicitMemPerCpu,
+  nodeTaskCapacity,
+  topSum,
+  type NodeLoad,
+} from '../task-capacity.js';
 import type { SimulatedClusterSpec, SimulatedNodeSpec, SimulatedPartitionSpec } from './cluster-spec.js';
 
 /** Admin state of a node: 'idle' = in service (SLURM's `scontrol update state=idle`). */
@@ -37,16 +35,9 @@ export interface RunningAllocation {
   endTime: number | null;
 }
 
-/** What a node has allocated now. */
-export interface NodeUsage {
+/** What a node of the simulated cluster has allocated now. */
+export interface NodeUsage extends NodeLoad {
   node: SimulatedNodeSpec;
-  inService: boolean;
-  cpus: number;
-  memoryMiB: number;
-  gpus: number;
-  /** Held by an exclusive allocation: nobody else may use it. */
-  exclusive: boolean;
-  allocations: number;
 }
 
 export type UsageMap = Map<string, NodeUsage>;
@@ -60,11 +51,6 @@ export interface PlacementResult {
   nodes: AllocatedNode[];
   /** Tasks on each node of `nodes`, same order. */
   tasksPerNode: number[];
-}
-
-/** The per-CPU memory a shared job gets when it asks for none: node memory / node CPUs. */
-export function defaultMemPerCpuMiB(node: SimulatedNodeSpec): number {
-  return Math.floor(node.memoryMiB / node.cpus);
 }
 
 export function buildUsage(
@@ -108,50 +94,6 @@ export function cloneUsage(usage: UsageMap): UsageMap {
   return copy;
 }
 
-/** Explicit per-CPU memory of a request, or null when it gives per-node memory or none. */
-function explicitMemPerCpu(req: ResourceRequest): number | null {
-  if ((req.memoryPerNodeMiB ?? 0) > 0) return null;
-  const mpc = req.memoryPerCpuMiB ?? 0;
-  return mpc > 0 ? mpc : null;
-}
-
-/** How many tasks of `req` this node can take now (0 = unusable). */
-export function nodeTaskCapacity(req: ResourceRequest, u: NodeUsage): number {
-  const n = u.node;
-  if (!u.inService) return 0;
-  if (req.gpusPerNode > 0 && req.gpuType !== undefined && req.gpuType !== '' && n.gpuType !== req.gpuType) {
-    return 0;
-  }
-  let freeCpus: number;
-  let freeMem: number;
-  let freeGpus: number;
-  if (req.exclusive) {
-    if (u.allocations > 0) return 0;
-    freeCpus = n.cpus;
-    freeMem = n.memoryMiB;
-    freeGpus = n.gpus;
-  } else {
-    if (u.exclusive) return 0;
-    freeCpus = n.cpus - u.cpus;
-    freeMem = n.memoryMiB - u.memoryMiB;
-    freeGpus = n.gpus - u.gpus;
-  }
-  if (freeGpus < req.gpusPerNode) return 0;
-  let tasks = Math.floor(freeCpus / req.cpusPerTask);
-  const perNode = req.memoryPerNodeMiB ?? 0;
-  if (perNode > 0) {
-    if (freeMem < perNode) return 0;
-  } else {
-    const perCpu = explicitMemPerCpu(req) ?? (req.exclusive ? 0 : defaultMemPerCpuMiB(n));
-    if (perCpu > 0) tasks = Math.min(tasks, Math.floor(freeMem / (perCpu * req.cpusPerTask)));
-  }
-  if (req.tasksPerNode !== undefined) {
-    const want = Math.min(req.tasksPerNode, req.tasks);
-    return tasks >= want ? want : 0;
-  }
-  return Math.max(0, tasks);
-}
-
 /** The resources one node gives a job that runs `tasks` tasks on it. */
 function allocatedNode(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number): AllocatedNode {
   const perNode = req.memoryPerNodeMiB ?? 0;
@@ -184,27 +126,6 @@ export function blockDistribution(capacities: readonly number[], tasks: number):
     remaining -= t;
   });
   return out;
-}
-
-/** Sum of the k largest capacities, from counts[capacity] = how many nodes have it. */
-export function topSum(counts: readonly number[], k: number): number {
-  let sum = 0;
-  for (let v = counts.length - 1; v > 0 && k > 0; v--) {
-    const take = Math.min(k, counts[v]!);
-    sum += take * v;
-    k -= take;
-  }
-  return sum;
-}
-
-/**
- * Whether nodes whose task capacities are counted in `counts` (counts[c] = how many nodes can
- * take c tasks, c >= 1; `usable` = how many nodes have c >= 1) can hold `req`: exactly when
- * tryPlace finds a placement on them.
- */
-export function capacitiesHold(req: ResourceRequest, counts: readonly number[], usable: number): boolean {
-  const most = Math.min(req.maxNodes, usable, req.tasks);
-  return most >= req.minNodes && topSum(counts, most) >= req.tasks;
 }
 
 /** What the caller knows that lets tryPlace look at fewer nodes; the answer does not change. */

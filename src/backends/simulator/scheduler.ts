@@ -39,6 +39,7 @@
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import type { PendingReason } from '../../jobs/job-types.js';
+import { exceedsMaxTime } from '../request-fit.js';
 import {
   effectiveTimeLimit,
   findPartition,
@@ -151,10 +152,7 @@ function partitionReason(
   partition: SimulatedPartitionSpec | undefined,
 ): SimPendingReason | null {
   if (!partition || partition.state === 'DOWN') return 'PartitionDown';
-  const limit = req.timeLimitMinutes;
-  if (limit !== null && limit > 0 && partition.maxTimeMinutes !== null && limit > partition.maxTimeMinutes) {
-    return 'PartitionTimeLimit';
-  }
+  if (exceedsMaxTime(req.timeLimitMinutes, partition.maxTimeMinutes)) return 'PartitionTimeLimit';
   if (req.minNodes > partition.nodes.length) return 'PartitionNodeLimit';
   return null;
 }

@@ -65,7 +65,8 @@ export function holderSbatchArgs(request: ResourceRequest, options: HolderJobOpt
     args.push(`--gres=gpu:${request.gpuType ? `${request.gpuType}:` : ''}${request.gpusPerNode}`);
   }
   if (request.timeLimitMinutes !== null) args.push(`--time=${request.timeLimitMinutes}`);
-  args.push(`--partition=${request.partition}`);
+  // No partition: SLURM's default one (an empty --partition= is not that).
+  if (request.partition !== '') args.push(`--partition=${request.partition}`);
   if (request.account) args.push(`--account=${request.account}`);
   if (request.qos) args.push(`--qos=${request.qos}`);
   if (request.exclusive) args.push('--exclusive');

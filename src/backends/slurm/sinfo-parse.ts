@@ -8,6 +8,7 @@
  * ("idle*", "drained", "drain", "down*", "alloc", "mix~"); nodeStateFromSlurm accepts both.
  */
 import { GrmError } from '../../errors.js';
+import type { FitPartition } from '../request-fit.js';
 import type { NodeInfo, NodeState, PartitionInfo } from '../resource-backend.js';
 import { parseGpuGres, parseScontrolRecords, throwJsonErrors } from './squeue-parse.js';
 
@@ -134,4 +135,22 @@ export function parseScontrolPartitions(text: string, expand: (hostlist: string)
         totalNodes: r.TotalNodes && /^\d+$/.test(r.TotalNodes) ? Number(r.TotalNodes) : nodes.length,
       } satisfies ScontrolPartition;
     });
+}
+
+/**
+ * The partition a request names (empty = the default one, as sbatch without -p) as the shared
+ * fit check reads it: limits from scontrol, each member node's hardware from sinfo (every
+ * node, whatever its state: SLURM queues jobs for drained nodes). Undefined when unknown.
+ */
+export function slurmFitPartition(partitions: readonly ScontrolPartition[], nodes: readonly NodeInfo[], name: string): FitPartition | undefined {
+  const p = name === '' ? partitions.find((x) => x.isDefault) : partitions.find((x) => x.name === name);
+  if (!p) return undefined;
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  return {
+    name: p.name,
+    nodes: p.nodes.map((n) => byName.get(n)).filter((n): n is NodeInfo => n !== undefined),
+    maxTimeMinutes: p.maxTimeMinutes,
+    maxNodesPerJob: p.maxNodes,
+    totalNodes: p.totalNodes,
+  };
 }

@@ -13,7 +13,6 @@
  * live holder with comment grm:<jobId> and adopts it, so a retried allocate never submits twice.
  */
 import { compressHostlist, expandHostlist } from '../../hostlist/hostlist.js';
-import { GrmError } from '../../errors.js';
 import type {
   Allocation,
   AllocationEndState,
@@ -25,7 +24,8 @@ import type {
   ResourceRequest,
 } from '../resource-backend.js';
 import { HOLDER_SCRIPT, holderSbatchArgs } from './holder-job.js';
-import { parseScontrolPartitions, parseSinfoJson, type ScontrolPartition } from './sinfo-parse.js';
+import { requestFitError } from '../request-fit.js';
+import { parseScontrolPartitions, parseSinfoJson, slurmFitPartition, type ScontrolPartition } from './sinfo-parse.js';
 import { SlurmCommands } from './slurm-commands.js';
 import { parseSqueueJson, type SqueueJobStatus } from './squeue-parse.js';
 import { restoredRequest } from '../restored-request.js';
@@ -115,51 +115,11 @@ export class SlurmBackend implements ResourceBackend {
 
   // ------------------------------------------------------------------ validation
 
+  /** The shared fit check on what sinfo/scontrol report, then `sbatch --test-only`. */
   async validate(request: ResourceRequest): Promise<void> {
-    const partitions = await this.cachedPartitions();
-    const partition = partitions.find((p) => p.name === request.partition);
-    if (!partition) {
-      throw new GrmError(
-        'E_PARTITION_UNKNOWN',
-        `Invalid partition name specified: '${request.partition}' (SLURM has ${partitions.map((p) => p.name).join(', ') || 'none'})`,
-        { field: 'partition' },
-      );
-    }
-    const unavailable = (why: string, field?: string) =>
-      new GrmError('E_NODE_CONFIG_UNAVAILABLE', `Requested node configuration is not available: ${why}`, field ? { field } : {});
-    if (request.minNodes > partition.totalNodes) {
-      throw unavailable(`${request.minNodes} node(s) requested, partition ${partition.name} has ${partition.totalNodes}`, 'nodes');
-    }
-    if (partition.maxNodes !== null && request.minNodes > partition.maxNodes) {
-      throw unavailable(`${request.minNodes} node(s) requested, partition ${partition.name} allows at most ${partition.maxNodes} per job`, 'nodes');
-    }
-    if (request.timeLimitMinutes !== null && partition.maxTimeMinutes !== null && request.timeLimitMinutes > partition.maxTimeMinutes) {
-      throw new GrmError(
-        'E_NODE_CONFIG_UNAVAILABLE',
-        `Requested time limit is invalid: ${request.timeLimitMinutes} min exceeds partition ${partition.name}'s MaxTime of ${partition.maxTimeMinutes} min`,
-        { field: 'timeLimit' },
-      );
-    }
-    const members = new Set(partition.nodes);
-    const nodes = (await this.cachedNodes()).filter((n) => members.has(n.name));
-    const nodesNeeded = Math.max(1, request.minNodes);
-    const perNodeTasks = request.tasksPerNode ?? Math.ceil(request.tasks / Math.max(1, request.maxNodes));
-    const cpusPerNode = perNodeTasks * request.cpusPerTask;
-    const memPerNode = request.memoryPerCpuMiB ? request.memoryPerCpuMiB * cpusPerNode : (request.memoryPerNodeMiB ?? 0);
-    const fitting = nodes.filter(
-      (n) =>
-        n.cpus >= cpusPerNode &&
-        n.memoryMiB >= memPerNode &&
-        n.gpus >= request.gpusPerNode &&
-        (request.gpusPerNode === 0 || !request.gpuType || n.gpuType === request.gpuType),
-    );
-    if (fitting.length < nodesNeeded) {
-      throw unavailable(
-        `${nodesNeeded} node(s) with ${cpusPerNode} cpu(s), ${memPerNode} MiB` +
-          (request.gpusPerNode > 0 ? `, ${request.gpusPerNode} gpu(s)${request.gpuType ? ` of type ${request.gpuType}` : ''}` : '') +
-          ` each requested; partition ${partition.name} has ${fitting.length} such node(s)`,
-      );
-    }
+    const [partitions, nodes] = await Promise.all([this.cachedPartitions(), this.cachedNodes()]);
+    const problem = requestFitError(slurmFitPartition(partitions, nodes, request.partition), request);
+    if (problem) throw problem;
     // SLURM's own final word (its messages are kept by the command wrapper).
     await this.commands.sbatchTestOnly(this.sbatchArgs(request), HOLDER_SCRIPT);
   }
