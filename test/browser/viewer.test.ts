@@ -1,7 +1,7 @@
 /**
  * The web viewer in a real (Debian) chromium against a real daemon: the jobs table and its
- * keyboard use, a live log, find-in-log, the cluster, the report, and a 200,000-line log that
- * stays virtualised. No request may leave 127.0.0.1. Screenshots go to the test's temp dir
+ * keyboard use, a long queue that stays virtualised, a live log, find-in-log, the cluster, the
+ * report, and a 200,000-line log that stays virtualised. No request may leave 127.0.0.1. Screenshots go to the test's temp dir
  * and /tmp/grm-screens/.
  */
 import fs from 'node:fs';
@@ -42,8 +42,8 @@ if (requireSystem(t, 'browser')) {
       t.same(b.blocked, [], 'the viewer asked no host but the daemon');
     });
 
-  const submit = async (body: Record<string, unknown>) => {
-    const res = await d.api('POST', '/api/v1/jobs', body, { 'x-grm-user': 'alice' });
+  const submit = async (body: Record<string, unknown>, user = 'alice') => {
+    const res = await d.api('POST', '/api/v1/jobs', body, { 'x-grm-user': user });
     if (res.status !== 201) throw new Error(`submit: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.job_id as number;
   };
@@ -286,6 +286,78 @@ if (requireSystem(t, 'browser')) {
     t.equal(probe.status, 200, JSON.stringify(probe.body));
     t.equal(source, 'api', 'the report comes from GET /api/v1/report');
     t.ok(await page.locator('.chart-svg .area').count(), 'the utilisation area chart');
+  });
+
+  pageTest('the jobs page lists a long queue whole: few rows in the DOM, read as it scrolls, the count stated', async (t) => {
+    // Held jobs of a user of their own: they never run, and the filter makes the count exact.
+    const N = 650;
+    const user = 'longq';
+    const ids: number[] = [];
+    for (let i = 0; i < N; i += 25) {
+      ids.push(...(await Promise.all(Array.from({ length: Math.min(25, N - i) }, (_, k) => submit({ name: `long-${i + k}`, hold: true, script: sh('true') }, user)))));
+    }
+    const [oldest, newest] = [Math.min(...ids), Math.max(...ids)];
+    const { page } = b;
+    const reads: URL[] = [];
+    const onRequest = (r: { url(): string }) => {
+      const url = new URL(r.url());
+      if (url.pathname === '/api/v1/jobs') reads.push(url);
+    };
+    page.on('request', onRequest);
+    await page.goto(`${d.url}/#/?user=${user}`);
+    const status = page.locator('#jobs-status');
+    await status.filter({ hasText: `${N} jobs, newest first` }).waitFor();
+    await page.locator(`tr[data-job-id="${newest}"]`).waitFor();
+    t.equal((await d.api('GET', `/api/v1/jobs?user=${user}&limit=1`)).body.total, N, 'the count shown is the daemon\'s');
+    const viewport = page.locator('.jobs-viewport');
+    const rowCount = () => page.locator('table.jobs tbody tr[data-job-id]').count();
+    t.ok((await rowCount()) < 100, `far fewer rows in the DOM than jobs (${await rowCount()} of ${N})`);
+    t.equal(await page.locator('table.jobs').getAttribute('aria-rowcount'), String(N + 1), 'the table tells assistive technology every row');
+    const tall = await viewport.evaluate((v) => v.scrollHeight);
+    t.ok(tall > N * 20, `the scrollbar spans every job (${tall} px)`);
+
+    /** Whether the row of job `id` is inside the scroller's visible box, below its sticky header. */
+    const inView = (id: number) =>
+      page.waitForFunction((id) => {
+        const row = document.querySelector(`tr[data-job-id="${id}"]`);
+        const v = document.querySelector('.jobs-viewport');
+        if (!row || !v) return false;
+        const r = row.getBoundingClientRect();
+        const box = v.getBoundingClientRect();
+        return r.top >= box.top + v.querySelector('thead').offsetHeight - 1 && r.bottom <= box.top + v.clientHeight + 1;
+      }, id);
+
+    await viewport.evaluate((v) => (v.scrollTop = v.scrollHeight));
+    await inView(oldest);
+    t.pass('scrolled to the bottom, the oldest job is in view');
+    t.ok((await rowCount()) < 100, `still few rows at the bottom (${await rowCount()})`);
+    t.ok(reads.some((u) => u.searchParams.has('cursor') && u.searchParams.get('order') === 'newest'), 'the rows below the first page were read through the cursor');
+    await b.screenshot('jobs-long-bottom');
+
+    // Keyboard: Home and End on a row go to the newest and the oldest job.
+    await page.locator(`tr[data-job-id="${oldest}"]`).focus();
+    await page.keyboard.press('Home');
+    await inView(newest);
+    t.equal(await page.evaluate(() => document.activeElement?.dataset.jobId), String(newest), 'Home focuses the newest job');
+    await page.keyboard.press('End');
+    await inView(oldest);
+    t.equal(await page.evaluate(() => document.activeElement?.dataset.jobId), String(oldest), 'End focuses the oldest job');
+
+    // Live: a new job is counted and listed, and the view stays on the oldest job.
+    const late = await submit({ name: 'long-late', hold: true, script: sh('true') }, user);
+    await status.filter({ hasText: `${N + 1} jobs, newest first` }).waitFor();
+    await inView(oldest);
+    t.equal(await page.evaluate(() => document.activeElement?.dataset.jobId), String(oldest), 'the focus stays on the oldest job');
+    await page.keyboard.press('Home');
+    await inView(late);
+    t.pass('the new job is first');
+    await b.screenshot('jobs-long-top');
+
+    // The free text search counts its matches among every job, not among the rows read so far.
+    await page.getByLabel('Search').fill('long-1');
+    await status.filter({ hasText: `111 of ${N + 1} jobs match “long-1”.` }).waitFor(); // long-1, long-1x, long-1xx
+    t.ok((await rowCount()) < 100, `few rows under a search too (${await rowCount()})`);
+    page.off('request', onRequest);
   });
 
   pageTest('a 200,000-line log stays virtualised and scrolls to its end', async (t) => {
