@@ -29,6 +29,7 @@ export function presentJob(job: JobRecord) {
     backend_id: job.backendId,
     exit_code: job.exitCode,
     exit_signal: job.exitSignal,
+    restart_cnt: job.restartCount,
     runtime: job.runtime,
     command_line: job.commandLine,
     argv: job.argv,

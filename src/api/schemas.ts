@@ -129,6 +129,8 @@ export const JobSchema = Type.Object({
   backend_id: Type.Union([Type.String(), Type.Null()]),
   exit_code: Type.Union([Type.Integer(), Type.Null()]),
   exit_signal: Type.Union([Type.String(), Type.Null()]),
+  /** times requeued (slurmrestd's restart_cnt) */
+  restart_cnt: Type.Integer(),
   runtime: Type.String(),
   command_line: Type.Union([Type.Array(Type.String()), Type.Null()]),
   argv: Type.Array(Type.String()),

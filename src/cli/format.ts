@@ -16,6 +16,7 @@ export interface JobView {
   node_count: number;
   exit_code: number | null;
   exit_signal: string | null;
+  restart_cnt?: number;
   /** `12`, `12_7` or `12_[3-9%2]` (older daemons: absent) */
   display_id?: string;
   array_job_id?: number | null;
@@ -152,6 +153,7 @@ export function formatJobDetail(job: JobDetailView, now: number): string {
     `JobId=${job.job_id} JobName=${job.name}`,
     `   UserId=${job.user_name} Partition=${job.partition} Runtime=${job.runtime}`,
     `   JobState=${job.job_state} Reason=${job.state_reason} ExitCode=${exit}${job.exit_signal ? ` Signal=${job.exit_signal}` : ''}`,
+    `   Requeue=${request['requeue'] === false ? 0 : 1} Restarts=${job.restart_cnt ?? 0}`,
     `   RunTime=${formatDuration(elapsedSeconds(job, now))} TimeLimit=${formatTimeLimit(job.time_limit)}`,
     `   SubmitTime=${job.submit_time} StartTime=${job.start_time ?? 'Unknown'} EndTime=${job.end_time ?? 'Unknown'}`,
     `   NodeList=${job.nodes ?? '(null)'} NumNodes=${job.node_count} BackendId=${job.backend_id ?? '(null)'}`,

@@ -11,10 +11,11 @@ import type { JobStore } from '../store/job-store.js';
 import type { QueueEntry, QueueStore } from '../store/queue-store.js';
 import { takeFirstIndex } from './array-tasks.js';
 import { dependencyJobIds } from './dependency.js';
-import { Eligibility } from './eligibility.js';
+import { Eligibility, holdReason } from './eligibility.js';
 import type { JobLifecycle } from './job-service.js';
-import { isActive, isTerminal } from './job-state.js';
-import type { JobRecord, JobState } from './job-types.js';
+import { isActive, isRequeue, isTerminal } from './job-state.js';
+import { endRun } from './run-end.js';
+import type { EndIntent, JobRecord, JobState } from './job-types.js';
 import { choosePartition, toResourceRequest } from './resource-request.js';
 
 /** What the dispatcher needs of the part that runs masters. */
@@ -101,7 +102,7 @@ export class Dispatcher implements JobLifecycle {
   }
 
   async cancel(job: JobRecord, actor: string): Promise<JobRecord> {
-    const { store, backend, runner } = this.options;
+    const { store } = this.options;
     if (isTerminal(job.state)) {
       throw new GrmError('E_JOB_STATE', `Job/step already completing or completed (${job.state})`, {
         field: 'id',
@@ -111,16 +112,45 @@ export class Dispatcher implements JobLifecycle {
       return store.transition(job.id, 'PENDING', 'CANCELLED', `cancelled by ${actor}`, actor, { endTime: this.options.clock.now() });
     }
     if (job.state === 'COMPLETING') return job;
+    return this.stopRun(job, 'CANCELLED', actor, `cancel requested by ${actor}`);
+  }
+
+  /**
+   * scontrol requeue: a job that ended goes straight back to the queue; one that holds or
+   * awaits nodes is stopped first (its master gets SIGTERM, then its nodes are released),
+   * the decision written before anything is stopped.
+   */
+  async requeue(job: JobRecord, actor: string, hold: boolean): Promise<JobRecord> {
+    const { store } = this.options;
+    const intent = hold ? 'REQUEUE_HOLD' : 'REQUEUE';
+    if (isTerminal(job.state)) {
+      return store.requeue(job.id, job.state, hold ? holdReason('user') : null, actor, `requeued by ${actor}${hold ? ' (held)' : ''}`);
+    }
+    if (job.endIntent && !isRequeue(job.endIntent)) {
+      throw new GrmError('E_JOB_STATE', `Job/step already completing or completed for job ${job.id} (ending ${job.endIntent})`, { field: 'id' });
+    }
+    if (job.state === 'COMPLETING') {
+      // its run's last step (endRun) reads this decision when it comes
+      store.patch(job.id, { endIntent: intent });
+      store.addEvent(job.id, `requeue requested by ${actor}`, actor);
+      return store.require(job.id);
+    }
+    return this.stopRun(job, intent, actor, `requeue requested by ${actor}`);
+  }
+
+  /** Ends the run of a job that holds or awaits nodes as `intent` says (written first). */
+  private async stopRun(job: JobRecord, intent: EndIntent, actor: string, why: string): Promise<JobRecord> {
+    const { store, backend, runner } = this.options;
     // The decision is written first; whoever acts next (runner, grant, exit) honours it.
-    store.patch(job.id, { endIntent: 'CANCELLED' });
-    store.addEvent(job.id, `cancel requested by ${actor}`, actor);
+    store.patch(job.id, { endIntent: intent });
+    store.addEvent(job.id, why, actor);
     if (await runner.stopMaster(job.id)) return store.require(job.id);
     const current = store.require(job.id);
     if (current.state === 'ALLOCATING') {
       if (current.backendId) await backend.release(current.backendId);
       store.markReleased(job.id);
       try {
-        return store.transition(job.id, 'ALLOCATING', 'CANCELLED', `cancelled by ${actor}`, actor, { endTime: this.options.clock.now() });
+        return endRun(store, job.id, 'ALLOCATING', { otherwise: 'CANCELLED', why: intent === 'CANCELLED' ? `cancelled by ${actor}` : `asked for by ${actor}`, actor });
       } catch (e) {
         if (!(isGrmError(e) && e.code === 'E_JOB_STATE')) throw e;
       }

@@ -14,10 +14,11 @@ import { writeCompssFiles } from '../compss/write-job-files.js';
 import { isGrmError } from '../errors.js';
 import { buildMasterEnv } from '../runtime/master-env.js';
 import { SPEC_FILE } from '../runtime/master-files.js';
-import { launchMaster, reattachMaster, type ExitStatus, type MasterHandle } from '../runtime/master-launcher.js';
-import type { JobPatch, JobStore } from '../store/job-store.js';
+import { clearEarlierRun, launchMaster, reattachMaster, type ExitStatus, type MasterHandle } from '../runtime/master-launcher.js';
+import type { JobStore } from '../store/job-store.js';
 import type { JobRunnerPort } from './dispatcher.js';
-import { finalState } from './job-state.js';
+import { exitState } from './job-state.js';
+import { endRun } from './run-end.js';
 import type { JobRecord } from './job-types.js';
 import { DirectoryFollower } from '../logs/dir-follower.js';
 import { expandOutputPattern } from '../sbatch/sbatch-options.js';
@@ -80,19 +81,23 @@ export class JobRunner implements JobRunnerPort {
     const { store, backend } = this.o;
     const { allocation } = event;
     const job = store.get(event.jobId);
-    if (!job) {
+    // A grant for a job that is gone, no longer waits for nodes (ended, or requeued), or
+    // waits for another allocation (asked for again meanwhile): nobody will use these nodes,
+    // and the job's record keeps what it had (no nodes shown for a job that never got them).
+    if (!job || job.state !== 'ALLOCATING' || (job.backendId !== null && job.backendId !== allocation.backendId)) {
       await backend.release(allocation.backendId);
+      if (job) store.addEvent(job.id, `released ${allocation.nodeList} (${backend.kind} ${allocation.backendId}): granted after the job stopped waiting for it`, 'backend');
       return;
     }
     store.saveAllocation(job.id, backend.kind, allocation);
     store.patch(job.id, { backendId: allocation.backendId, nodeList: allocation.nodeList, numNodes: allocation.nodes.length });
     store.addEvent(job.id, `allocated ${allocation.nodeList} (${backend.kind} ${allocation.backendId})`, 'backend');
     const current = store.require(job.id);
-    if (current.state !== 'ALLOCATING' || current.endIntent) {
-      // Cancelled while waiting for nodes: give them straight back.
+    if (current.endIntent) {
+      // Cancelled (or requeued) while waiting for nodes: give them straight back.
       await this.release(current);
-      if (current.state === 'ALLOCATING') {
-        store.transition(job.id, 'ALLOCATING', current.endIntent ?? 'CANCELLED', 'ended before its master started', 'dispatcher', { endTime: this.o.store.now() });
+      if (store.require(job.id).state === 'ALLOCATING') {
+        endRun(store, job.id, 'ALLOCATING', { otherwise: 'CANCELLED', why: 'ended before its master started', actor: 'dispatcher' });
       }
       return;
     }
@@ -146,6 +151,7 @@ export class JobRunner implements JobRunnerPort {
   private async prepare(job: JobRecord, allocation: Allocation, jobDir: string) {
     const workDir = job.description.current_working_directory ?? path.join(jobDir, 'work');
     fs.mkdirSync(path.join(jobDir, 'work'), { recursive: true });
+    clearEarlierRun(jobDir);
     if (!fs.statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) {
       throw new Error(`working directory ${workDir} (-D/--chdir) does not exist`);
     }
@@ -174,6 +180,7 @@ export class JobRunner implements JobRunnerPort {
         partition: allocation.partition,
         submitDir: job.description.current_working_directory ?? workDir,
         ...arrayVars(job),
+        restartCount: job.restartCount,
         extra: this.o.slurmEnv,
       },
       grm: { jobId: job.id, projectXml: projectPath, resourcesXml: resourcesPath, jobDir },
@@ -235,10 +242,12 @@ export class JobRunner implements JobRunnerPort {
     });
     await this.masters.get(jobId)?.watch.stop({ drain: true });
     await this.release(job);
-    const end = finalState(job.endIntent, status.exitCode, status.signal);
-    const patch: JobPatch = { endTime: this.o.store.now() };
-    if (end === 'FAILED') patch.reason = status.signal ? `Signal ${status.signal}` : status.exitCode === null ? 'MasterLost' : 'NonZeroExitCode';
-    store.transition(jobId, 'COMPLETING', end, `job ended ${end}`, 'dispatcher', patch);
+    endRun(store, jobId, 'COMPLETING', {
+      otherwise: exitState(status.exitCode, status.signal),
+      why: 'job ended $END',
+      actor: 'dispatcher',
+      failReason: status.signal ? `Signal ${status.signal}` : status.exitCode === null ? 'MasterLost' : 'NonZeroExitCode',
+    });
   }
 
   async onBackendEnded(event: Extract<BackendEvent, { type: 'ended' }>): Promise<void> {
@@ -253,7 +262,7 @@ export class JobRunner implements JobRunnerPort {
     } else if (job.state === 'ALLOCATING') {
       store.markReleased(job.id);
       const end = event.state === 'TIMEOUT' || event.state === 'COMPLETED' ? 'CANCELLED' : event.state;
-      store.transition(job.id, 'ALLOCATING', end, `backend ended the allocation: ${event.reason}`, 'backend', { endTime: this.o.store.now() });
+      endRun(store, job.id, 'ALLOCATING', { otherwise: end, why: `backend ended the allocation: ${event.reason}`, actor: 'backend' });
     }
   }
 

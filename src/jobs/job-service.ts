@@ -27,6 +27,8 @@ export interface SubmitResult {
 export interface JobLifecycle {
   wake(): void;
   cancel(job: JobRecord, actor: string): Promise<JobRecord>;
+  /** Back to the queue (held when `hold`), its run stopped first if it has one. */
+  requeue(job: JobRecord, actor: string, hold: boolean): Promise<JobRecord>;
 }
 
 export interface JobServiceOptions {
@@ -152,6 +154,24 @@ export class JobService {
       cancelled.push(await this.lifecycle.cancel(task, actor));
     }
     return cancelled;
+  }
+
+  /**
+   * scontrol requeue / requeuehold: a job (or every task of an array) that runs or ended goes
+   * back to the queue as SLURM does it; refused for pending jobs and for --no-requeue jobs.
+   */
+  async requeue(id: number, user: string, hold = false): Promise<JobRecord[]> {
+    const job = this.store.require(id);
+    const targets = job.arrayJobId === job.id ? [job, ...this.store.arrayTasks(id).filter((t) => t.id !== id)] : [job];
+    const movable = targets.filter((t) => t.state !== 'PENDING');
+    if (movable.length === 0) throw new GrmError('E_JOB_STATE', `Job is pending execution for job ${id}`, { field: 'id' });
+    if (job.description.requeue === false) {
+      throw new GrmError('E_JOB_STATE', `Requested operation is presently disabled for job ${id} (it was submitted with --no-requeue)`, { field: 'id' });
+    }
+    const requeued: JobRecord[] = [];
+    for (const t of movable) requeued.push(await this.lifecycle.requeue(this.store.require(t.id), `user:${user}`, hold));
+    this.lifecycle.wake();
+    return requeued;
   }
 
   /** Holds a pending job (scontrol hold): it stays PENDING, out of the eligible queue. */

@@ -5,7 +5,7 @@
  * statically, the `Transition` type rejects an illegal target at compile time too.
  */
 import { GrmError } from '../errors.js';
-import { ACTIVE_STATES, TERMINAL_STATES, type EndState, type JobState } from './job-types.js';
+import { ACTIVE_STATES, TERMINAL_STATES, type EndIntent, type EndState, type JobState } from './job-types.js';
 
 export const LEGAL_TRANSITIONS = {
   // queued in the GRM; leaves when handed to the backend, or when cancelled / impossible
@@ -14,12 +14,14 @@ export const LEGAL_TRANSITIONS = {
   ALLOCATING: ['RUNNING', 'PENDING', 'COMPLETING', 'CANCELLED', 'FAILED', 'NODE_FAIL'],
   // master started; it always ends through COMPLETING (release nodes, drain logs)
   RUNNING: ['COMPLETING'],
-  COMPLETING: ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL'],
-  COMPLETED: [],
-  FAILED: [],
-  CANCELLED: [],
-  TIMEOUT: [],
-  NODE_FAIL: [],
+  // back to PENDING when requeued: its nodes are released first
+  COMPLETING: ['COMPLETED', 'FAILED', 'CANCELLED', 'TIMEOUT', 'NODE_FAIL', 'PENDING'],
+  // ended jobs stay ended, unless requeued (scontrol requeue works on finished batch jobs)
+  COMPLETED: ['PENDING'],
+  FAILED: ['PENDING'],
+  CANCELLED: ['PENDING'],
+  TIMEOUT: ['PENDING'],
+  NODE_FAIL: ['PENDING'],
 } as const satisfies Record<JobState, readonly JobState[]>;
 
 export type NextState<S extends JobState> = (typeof LEGAL_TRANSITIONS)[S][number];
@@ -34,7 +36,7 @@ export function assertTransition(jobId: number, from: JobState, to: JobState): v
     throw new GrmError(
       'E_TRANSITION_ILLEGAL',
       `job ${jobId}: illegal state change ${from} -> ${to}` +
-        (legal.length ? ` (from ${from} only ${legal.join(', ')})` : ` (${from} is final)`),
+        ` (from ${from} only ${legal.join(', ')})`,
     );
   }
 }
@@ -48,11 +50,13 @@ export function isActive(state: JobState): boolean {
   return ACTIVE_STATES.includes(state);
 }
 
-/**
- * How a job ends once its master is gone: a decision taken earlier (cancel, time limit,
- * node failure) wins over the exit code, as in SLURM.
- */
-export function finalState(endIntent: EndState | null, exitCode: number | null, signal: string | null): EndState {
-  if (endIntent) return endIntent;
+/** How a run ends by itself, from its master's exit: 0 without a signal is COMPLETED. */
+export function exitState(exitCode: number | null, signal: string | null): EndState {
   return exitCode === 0 && !signal ? 'COMPLETED' : 'FAILED';
+}
+
+export type Requeue = Extract<EndIntent, 'REQUEUE' | 'REQUEUE_HOLD'>;
+
+export function isRequeue(intent: EndIntent | null): intent is Requeue {
+  return intent === 'REQUEUE' || intent === 'REQUEUE_HOLD';
 }

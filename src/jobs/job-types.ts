@@ -163,7 +163,9 @@ export interface JobRecord {
    * The end decided before it is acted on (cancel, time limit, node failure): written first,
    * then the master is stopped, so a crash in between still ends the job as decided.
    */
-  endIntent: EndState | null;
+  endIntent: EndIntent | null;
+  /** Times the job went back to the queue (scontrol requeue), as SLURM's Restarts. */
+  restartCount: number;
   /** The master's argv, as started. */
   commandLine: string[] | null;
   /** The last state change, ms since epoch. */
@@ -189,6 +191,12 @@ export interface JobRecord {
 }
 
 export type EndState = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TIMEOUT' | 'NODE_FAIL';
+
+/**
+ * What ends a job's run, decided before it is acted on: an end state, or back to the queue
+ * (scontrol requeue; REQUEUE_HOLD: requeuehold, held once back).
+ */
+export type EndIntent = EndState | 'REQUEUE' | 'REQUEUE_HOLD';
 
 export interface JobEvent {
   id: number;

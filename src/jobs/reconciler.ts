@@ -6,7 +6,8 @@
 import type { ResourceBackend } from '../backends/resource-backend.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRecord } from './job-types.js';
-import { finalState, isTerminal } from './job-state.js';
+import { exitState, isTerminal } from './job-state.js';
+import { endRun } from './run-end.js';
 
 const ACTOR = 'reconcile';
 
@@ -40,8 +41,8 @@ export class Reconciler {
     for (const job of this.store.inStates(['ALLOCATING'])) {
       if (job.endIntent) {
         await this.releaseQuietly(job);
-        this.store.transition(job.id, 'ALLOCATING', job.endIntent, 'ended during a daemon restart', ACTOR, { endTime: this.store.now() });
-        report.ended.push(job.id);
+        const after = endRun(this.store, job.id, 'ALLOCATING', { otherwise: 'CANCELLED', why: 'ended during a daemon restart', actor: ACTOR });
+        (after.state === 'PENDING' ? report.requeued : report.ended).push(job.id);
         continue;
       }
       this.store.transition(job.id, 'ALLOCATING', 'PENDING', 'requeued after a daemon restart', ACTOR, {
@@ -54,9 +55,8 @@ export class Reconciler {
     }
     for (const job of this.store.inStates(['COMPLETING'])) {
       await this.releaseQuietly(job);
-      const end = finalState(job.endIntent, job.exitCode, job.exitSignal);
-      this.store.transition(job.id, 'COMPLETING', end, 'completed after a daemon restart', ACTOR, { endTime: this.store.now() });
-      report.ended.push(job.id);
+      const after = endRun(this.store, job.id, 'COMPLETING', { otherwise: exitState(job.exitCode, job.exitSignal), why: 'completed after a daemon restart', actor: ACTOR });
+      (after.state === 'PENDING' ? report.requeued : report.ended).push(job.id);
     }
     return report;
   }
@@ -82,8 +82,8 @@ export class Reconciler {
       if (current.state !== 'RUNNING' || supervised.has(job.id)) continue;
       this.store.transition(job.id, 'RUNNING', 'COMPLETING', 'no master supervises this job', ACTOR, { endIntent: current.endIntent ?? 'FAILED' });
       await this.releaseQuietly(current);
-      this.store.transition(job.id, 'COMPLETING', current.endIntent ?? 'FAILED', 'master lost', ACTOR, { endTime: this.store.now() });
-      report.ended.push(job.id);
+      const after = endRun(this.store, job.id, 'COMPLETING', { otherwise: 'FAILED', why: 'master lost', actor: ACTOR });
+      (after.state === 'PENDING' ? report.requeued : report.ended).push(job.id);
     }
     return report;
   }

@@ -36,6 +36,8 @@ export interface SlurmJobVars extends ArrayTaskVars {
   /** MiB */
   memPerCpu?: number;
   clusterName?: string;
+  /** Times the job was requeued: SLURM sets SLURM_RESTART_COUNT only once it was. */
+  restartCount?: number;
   /** Anything else the caller wants under a SLURM_ name, e.g. { SLURM_GPUS: '2' }. */
   extra?: Record<string, string>;
 }
@@ -123,6 +125,7 @@ export function allocationVars(slurm: SlurmJobVars, grm: GrmJobVars): Record<str
   set('SLURM_MEM_PER_NODE', slurm.memPerNode);
   set('SLURM_MEM_PER_CPU', slurm.memPerCpu);
   set('SLURM_CLUSTER_NAME', slurm.clusterName);
+  if (slurm.restartCount) set('SLURM_RESTART_COUNT', slurm.restartCount);
   set('SLURM_ARRAY_JOB_ID', slurm.arrayJobId);
   set('SLURM_ARRAY_TASK_ID', slurm.arrayTaskId);
   set('SLURM_ARRAY_TASK_COUNT', slurm.arrayTaskCount);

@@ -208,12 +208,19 @@ class Handle implements MasterHandle {
   }
 }
 
+/**
+ * Removes what an earlier run of the job (before a requeue) left, so a restarted daemon
+ * never mistakes it for this run's master or exit status. Called before RUNNING is written.
+ */
+export function clearEarlierRun(jobDir: string): void {
+  for (const f of [EXIT_FILE, MASTER_FILE]) fs.rmSync(path.join(jobDir, f), { force: true });
+}
+
 export async function launchMaster(spec: MasterSpec): Promise<MasterHandle> {
   if (typeof spec.command !== 'string' || spec.command.length === 0) throw startError(spec, 'empty command');
   try {
     fs.mkdirSync(spec.jobDir, { recursive: true });
-    // files of an earlier attempt (requeue) must not be mistaken for this one's
-    for (const f of [EXIT_FILE, MASTER_FILE]) fs.rmSync(path.join(spec.jobDir, f), { force: true });
+    clearEarlierRun(spec.jobDir);
   } catch (e) {
     throw startError(spec, `cannot prepare the job directory '${spec.jobDir}': ${(e as Error).message}`, e);
   }

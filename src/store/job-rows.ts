@@ -2,7 +2,7 @@
  * The jobs table's rows and the JobRecord they become, and the columns a patch may set:
  * the mapping JobStore reads and writes through, kept apart so the store holds the queries.
  */
-import type { EndState, JobDescription, JobRecord, JobState, RuntimeKind } from '../jobs/job-types.js';
+import type { EndIntent, JobDescription, JobRecord, JobState, RuntimeKind } from '../jobs/job-types.js';
 
 export interface JobRow {
   id: number;
@@ -26,7 +26,7 @@ export interface JobRow {
   num_nodes: number;
   exit_code: number | null;
   exit_signal: string | null;
-  end_intent: EndState | null;
+  end_intent: EndIntent | null;
   command_line: string | null;
   updated_time: number;
   blocked: string | null;
@@ -37,6 +37,7 @@ export interface JobRow {
   array_tasks: string | null;
   array_max_running: number | null;
   array_task_count: number | null;
+  restart_count: number;
 }
 
 /** Fields a transition (or a patch) may set beside the state. */
@@ -50,7 +51,7 @@ export interface JobPatch {
   numNodes?: number;
   exitCode?: number | null;
   exitSignal?: string | null;
-  endIntent?: EndState | null;
+  endIntent?: EndIntent | null;
   commandLine?: string[] | null;
 }
 
@@ -125,5 +126,6 @@ export function toRecord(r: JobRow): JobRecord {
     arrayTasks: r.array_tasks,
     arrayMaxRunning: r.array_max_running,
     arrayTaskCount: r.array_task_count,
+    restartCount: r.restart_count,
   };
 }

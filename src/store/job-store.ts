@@ -323,6 +323,32 @@ export class JobStore {
     });
   }
 
+  /**
+   * Puts a job back in the queue (scontrol requeue) from `from`: COMPLETING once its nodes
+   * are released, ALLOCATING, or an end state. What its run left is cleared, its restart
+   * count goes up, and it waits on `blocked` (a hold) or is eligible at once (null).
+   * Compare-and-set like transition.
+   */
+  requeue(id: number, from: JobState, blocked: string | null, actor: string, why: string): JobRecord {
+    assertTransition(id, from, 'PENDING');
+    return this.tx(() => {
+      const now = this.now();
+      const info = this.db
+        .prepare(
+          `UPDATE jobs SET state = 'PENDING', updated_time = ?, reason = ?, blocked = ?, restart_count = restart_count + 1,
+             start_time = NULL, end_time = NULL, backend_id = NULL, node_list = NULL, num_nodes = 0,
+             exit_code = NULL, exit_signal = NULL, end_intent = NULL, command_line = NULL
+           WHERE id = ? AND state = ?`,
+        )
+        .run(now, blocked ?? 'None', blocked, id, from);
+      if (info.changes !== 1) {
+        throw new GrmError('E_JOB_STATE', `job ${id} is ${this.require(id).state}, not ${from}`, { field: 'state' });
+      }
+      this.insertEvent(id, from, 'PENDING', why, actor, now);
+      return this.require(id);
+    });
+  }
+
   /** The highest N of the backend ids `<prefix>N` stored (0 when none). */
   lastBackendSerial(prefix: string): number {
     const n = this.db

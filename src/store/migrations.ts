@@ -154,4 +154,12 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX jobs_state_id ON jobs(state, id);
     `,
   },
+  {
+    version: 4,
+    name: 'requeue: how many times a job went back to the queue',
+    sql: `
+      -- scontrol requeue: SLURM's Restarts, and SLURM_RESTART_COUNT for the next run
+      ALTER TABLE jobs ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

@@ -265,3 +265,92 @@ t.test('scontrol update of a running job: a lower time limit only, passed to the
   await h.finish(job.id);
   await t.rejects(h.service.update(job.id, 'alice', { time_limit: 5 }), { code: 'E_JOB_STATE' });
 });
+
+t.test('scontrol requeue of an ended job: back in the queue at its place, restart count up, sent again', async (t) => {
+  const h = harness(t);
+  const job = await h.submit();
+  await h.finish(job.id, 'FAILED');
+  h.clock.advance(60_000);
+  const [requeued] = await h.service.requeue(job.id, 'alice');
+  t.same([requeued!.state, requeued!.restartCount, requeued!.endTime, requeued!.exitCode], ['PENDING', 1, null, null], 'the run is cleared');
+  await h.settle();
+  t.same(h.sent(), [job.id, job.id], 'asked for nodes again');
+  t.equal(requeued!.submitTime, job.submitTime, 'keeps its submit time (its place in the queue)');
+  const events = h.store.events(job.id).map((e) => `${e.fromState ?? '-'}>${e.toState ?? '-'} ${e.reason}`);
+  t.match(events.join('\n'), /FAILED>PENDING requeued by user:alice/);
+  const pending = await h.submit({ hold: true });
+  await t.rejects(h.service.requeue(pending.id, 'alice'), { code: 'E_JOB_STATE', message: /^Job is pending execution for job \d+$/ }, 'a pending job');
+});
+
+t.test('scontrol requeuehold: back in the queue held; --no-requeue jobs refuse, in SLURM words', async (t) => {
+  const h = harness(t);
+  const held = await h.submit();
+  await h.finish(held.id);
+  const [back] = await h.service.requeue(held.id, 'alice', true);
+  t.same([back!.state, back!.reason, back!.blocked], ['PENDING', 'JobHeldUser', 'JobHeldUser']);
+  await h.settle();
+  t.same(h.sent(), [held.id], 'a held job is not sent');
+  h.service.release(held.id, 'alice');
+  await h.settle();
+  t.same(h.sent(), [held.id, held.id], 'released: sent again');
+  const never = await h.submit({ requeue: false });
+  await h.finish(never.id);
+  await t.rejects(h.service.requeue(never.id, 'alice'), { code: 'E_JOB_STATE', message: /^Requested operation is presently disabled for job \d+/ });
+  t.equal(state(h, never.id), 'COMPLETED', 'unchanged');
+});
+
+t.test('scontrol requeue of a job waiting for nodes: its request is withdrawn, then it is asked for again', async (t) => {
+  const h = harness(t);
+  const job = await h.submit();
+  h.store.patch(job.id, { backendId: `b${job.id}` });
+  const [back] = await h.service.requeue(job.id, 'alice');
+  t.equal(back!.state, 'PENDING');
+  t.same(h.backend.released, [`b${job.id}`], 'the backend request is released first');
+  await h.settle();
+  t.same(h.sent(), [job.id, job.id]);
+});
+
+t.test('scontrol requeue of a running job: decided first, the master stopped, then back in the queue', async (t) => {
+  const h = harness(t);
+  const job = await h.submit();
+  h.store.transition(job.id, 'ALLOCATING', 'RUNNING', 'granted', 'test');
+  // the runner's part: the master is told to stop; its exit ends the run as decided
+  const stopped: { intent: string | null }[] = [];
+  (h.dispatcher as unknown as { options: { runner: { stopMaster(id: number): Promise<boolean> } } }).options.runner.stopMaster = async (id) => {
+    stopped.push({ intent: h.store.require(id).endIntent });
+    return true;
+  };
+  await h.service.requeue(job.id, 'alice');
+  t.same(stopped, [{ intent: 'REQUEUE' }], 'the decision was written before the master was stopped');
+  h.store.transition(job.id, 'RUNNING', 'COMPLETING', 'master ended', 'test', { exitCode: 143 });
+  const { endRun } = await import('../../src/jobs/run-end.js');
+  const after = endRun(h.store, job.id, 'COMPLETING', { otherwise: 'FAILED', why: 'job ended $END', actor: 'test' });
+  t.same([after.state, after.restartCount, after.exitCode, after.endIntent], ['PENDING', 1, null, null]);
+  await t.rejects(h.service.requeue(job.id, 'alice'), { code: 'E_JOB_STATE' }, 'pending now');
+});
+
+t.test('scontrol requeue while the run completes: the run ends in the queue, not in its exit state', async (t) => {
+  const h = harness(t);
+  const job = await h.submit();
+  h.store.transition(job.id, 'ALLOCATING', 'RUNNING', 'granted', 'test');
+  h.store.transition(job.id, 'RUNNING', 'COMPLETING', 'master ended', 'test', { exitCode: 0 });
+  await h.service.requeue(job.id, 'alice');
+  const { endRun } = await import('../../src/jobs/run-end.js');
+  t.equal(endRun(h.store, job.id, 'COMPLETING', { otherwise: 'COMPLETED', why: 'job ended $END', actor: 'test' }).state, 'PENDING');
+  const cancelling = await h.submit();
+  h.store.patch(cancelling.id, { endIntent: 'CANCELLED' });
+  await t.rejects(h.service.requeue(cancelling.id, 'alice'), { code: 'E_JOB_STATE', message: /already completing or completed .*ending CANCELLED/ }, 'a cancel under way wins');
+});
+
+t.test('scontrol requeue of an array: every task that ran; a task not started is pending', async (t) => {
+  const h = harness(t, { maxConcurrentMasters: 2 });
+  const array = await h.submit({ array: '0-2' });
+  const [a, b] = h.sent();
+  h.service.hold(array.id, 'alice'); // its last index stays pending
+  await h.finish(a!);
+  await h.finish(b!);
+  const requeued = await h.service.requeue(array.id, 'alice');
+  t.same(requeued.map((j) => j.id).sort(), [a!, b!].sort(), 'the tasks that had ended, not the one still pending');
+  t.ok(requeued.every((j) => j.state === 'PENDING' && j.restartCount === 1));
+  t.same([state(h, array.id), h.store.require(array.id).arrayTasks], ['PENDING', '2'], 'the pending index untouched');
+});

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { LEGAL_TRANSITIONS, assertTransition, canTransition, finalState, isActive, isTerminal, type NextState } from '../../src/jobs/job-state.js';
+import { LEGAL_TRANSITIONS, assertTransition, canTransition, exitState, isActive, isTerminal, type NextState } from '../../src/jobs/job-state.js';
 import { JOB_STATES, TERMINAL_STATES, type JobState } from '../../src/jobs/job-types.js';
 
 t.test('every state has an entry in the transition table', async (t) => {
@@ -11,11 +11,16 @@ t.test('the happy path PENDING -> ALLOCATING -> RUNNING -> COMPLETING -> COMPLET
   for (let i = 0; i + 1 < path.length; i++) t.ok(canTransition(path[i]!, path[i + 1]!), `${path[i]} -> ${path[i + 1]}`);
 });
 
-t.test('final states have no way out', async (t) => {
+t.test('final states have no way out but a requeue (back to PENDING)', async (t) => {
   for (const from of TERMINAL_STATES) {
-    for (const to of JOB_STATES) t.notOk(canTransition(from, to), `${from} -> ${to}`);
+    for (const to of JOB_STATES) t.equal(canTransition(from, to), to === 'PENDING', `${from} -> ${to}`);
     t.ok(isTerminal(from));
   }
+});
+
+t.test('a completing job may go back to the queue (requeued while it ended)', async (t) => {
+  t.ok(canTransition('COMPLETING', 'PENDING'));
+  t.notOk(canTransition('RUNNING', 'PENDING'), 'a running job is requeued through COMPLETING');
 });
 
 t.test('a running job can only end through COMPLETING', async (t) => {
@@ -37,7 +42,7 @@ t.test('assertTransition throws E_TRANSITION_ILLEGAL naming both states and the 
     code: 'E_TRANSITION_ILLEGAL',
     message: /job 7: illegal state change PENDING -> RUNNING \(from PENDING only ALLOCATING, CANCELLED, FAILED\)/,
   });
-  t.throws(() => assertTransition(7, 'COMPLETED', 'RUNNING'), { message: /COMPLETED is final/ });
+  t.throws(() => assertTransition(7, 'COMPLETED', 'RUNNING'), { message: /from COMPLETED only PENDING/ });
   t.doesNotThrow(() => assertTransition(7, 'RUNNING', 'COMPLETING'));
 });
 
@@ -53,10 +58,10 @@ t.test('active states are the ones holding a master slot', async (t) => {
   t.same(JOB_STATES.filter(isActive), ['ALLOCATING', 'RUNNING', 'COMPLETING']);
 });
 
-t.test('finalState: a written decision wins over the exit code; otherwise 0 is COMPLETED', async (t) => {
-  t.equal(finalState(null, 0, null), 'COMPLETED');
-  t.equal(finalState(null, 3, null), 'FAILED');
-  t.equal(finalState(null, null, 'SIGKILL'), 'FAILED');
-  t.equal(finalState('CANCELLED', 0, null), 'CANCELLED');
-  t.equal(finalState('TIMEOUT', null, 'SIGTERM'), 'TIMEOUT');
+t.test('exitState: exit code 0 without a signal is COMPLETED, anything else FAILED', async (t) => {
+  t.equal(exitState(0, null), 'COMPLETED');
+  t.equal(exitState(3, null), 'FAILED');
+  t.equal(exitState(null, 'SIGKILL'), 'FAILED');
+  t.equal(exitState(0, 'SIGTERM'), 'FAILED');
+  t.equal(exitState(null, null), 'FAILED', 'no exit status (master lost)');
 });

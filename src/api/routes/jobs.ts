@@ -135,6 +135,22 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     async (request) => presentJob(services.jobs.release(request.params.id, requestUser(request))),
   );
 
+  app.post(
+    '/jobs/:id/requeue',
+    {
+      schema: {
+        summary: 'Requeue a job that runs or ended, or every task of an array (scontrol requeue; hold: requeuehold)',
+        params: IdParams,
+        body: Type.Optional(Type.Object({ hold: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
+        response: { 200: Type.Object({ jobs: Type.Array(JobSchema) }), '4xx': ErrorSchema },
+      },
+    },
+    async (request) => {
+      const jobs = await services.jobs.requeue(request.params.id, requestUser(request), request.body?.hold ?? false);
+      return { jobs: jobs.map(presentJob) };
+    },
+  );
+
   app.get(
     '/jobs/:id/files/:file',
     {

@@ -1,4 +1,4 @@
-/** grm scontrol: hold, uhold, release, update and show job, as scontrol(1) spells them. */
+/** grm scontrol: hold, uhold, release, requeue, requeuehold, update and show, as scontrol(1) spells them. */
 import { Command } from 'commander';
 import type { JobDescription } from '../../jobs/job-types.js';
 import { parseJobIdSpec } from '../../sbatch/array-spec.js';
@@ -24,6 +24,16 @@ async function jobIdOf(api: ApiClient, text: string): Promise<number> {
   const { jobs } = await api.request<{ jobs: { job_id: number }[] }>('GET', `/api/v1/jobs?state=all&ids=${encodeURIComponent(text)}`);
   // a task not started yet is part of its array's record
   return jobs[0]?.job_id ?? spec.jobId;
+}
+
+/** The job id of `12` or of a started array task `12_7` (a task not started is pending: nothing to requeue). */
+async function startedJobId(api: ApiClient, text: string): Promise<number> {
+  const spec = parseJobIdSpec(text);
+  if (spec.tasks === null) return spec.jobId;
+  if (spec.tasks.length !== 1) throw new CliError(`Invalid job id specified: ${text}: requeue jobs or single tasks`);
+  const { jobs } = await api.request<{ jobs: { job_id: number }[] }>('GET', `/api/v1/jobs?state=all&ids=${encodeURIComponent(text)}`);
+  if (!jobs[0]) throw new CliError(`Job is pending execution for job ${text}`);
+  return jobs[0].job_id;
 }
 
 /** scontrol update's field names (any case) and the sbatch option that parses each value. */
@@ -62,7 +72,7 @@ export function parseUpdateArgs(words: string[]): { jobId: number; changes: JobD
 }
 
 export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => void): Command {
-  const scontrol = new Command('scontrol').description('hold, release and show jobs, like scontrol');
+  const scontrol = new Command('scontrol').description('hold, release, requeue, update and show jobs, like scontrol');
   const perJob = (verb: 'hold' | 'release', ids: string[]) => async () => {
     const api = client();
     for (const text of ids) {
@@ -81,6 +91,24 @@ export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => 
       .description(`${what === 'hold' ? 'keep pending jobs from starting (JobHeldUser)' : 'let held jobs start again'}`)
       .argument('<ids...>', 'job ids, comma- or space-separated')
       .action(async (ids: string[]) => perJob(what, ids.flatMap((i) => i.split(',')).filter(Boolean))());
+  }
+  for (const verb of ['requeue', 'requeuehold'] as const) {
+    scontrol
+      .command(verb)
+      .description(`put jobs that run or ended back in the queue${verb === 'requeuehold' ? ', held (JobHeldUser)' : ''}`)
+      .argument('<ids...>', 'job ids (12, 12_7), comma- or space-separated')
+      .action(async (ids: string[]) => {
+        const api = client();
+        for (const text of ids.flatMap((i) => i.split(',')).filter(Boolean)) {
+          try {
+            await api.request('POST', `/api/v1/jobs/${await startedJobId(api, text)}/requeue`, { hold: verb === 'requeuehold' });
+          } catch (e) {
+            if (e instanceof CliError && e.code === 'E_DAEMON_UNREACHABLE') throw e;
+            io.stderr(`scontrol: error: ${verb} job ${text}: ${(e as Error).message}\n`);
+            fail();
+          }
+        }
+      });
   }
   scontrol
     .command('update')
