@@ -67,6 +67,7 @@ export const JobDescriptionSchema = Type.Object(
     compss_flags: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 200, description: 'extra runcompss flags, one argv element each' })),
     compss_log_level: Type.Optional(Type.Union(['off', 'info', 'debug', 'trace'].map((l) => Type.Literal(l)))),
     python_interpreter: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    directives_applied: Type.Optional(Type.Boolean({ description: "the script's #SBATCH directives are already applied to this request (grm sbatch): not parsed again" })),
   },
   { additionalProperties: false },
 );

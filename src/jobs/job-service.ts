@@ -61,9 +61,10 @@ export class JobService {
         field: 'script',
       });
     }
-    // Directives in the script apply unless the request itself sets the option, as in sbatch.
-    const fromScript = parseScriptDirectives(script, { maxArraySize: this.options.maxArraySize ?? 1001 });
-    const { script: _s, environment: _e, argv: _a, ...requestOptions } = body;
+    // Directives in the script apply unless the request itself sets the option, as in sbatch;
+    // a client that applied them already (grm sbatch) is not parsed twice.
+    const { script: _s, environment: _e, argv: _a, directives_applied: applied, ...requestOptions } = body;
+    const fromScript = applied ? { description: {}, warnings: [] } : parseScriptDirectives(script, { maxArraySize: this.options.maxArraySize ?? 1001 });
     const description = mergeDescriptions(fromScript.description, requestOptions);
     const submitTime = this.options.clock.now();
     const warnings = [...fromScript.warnings];

@@ -130,6 +130,11 @@ export interface JobDescription {
   compss_log_level?: 'off' | 'info' | 'debug' | 'trace';
   /** runcompss --python_interpreter. */
   python_interpreter?: string;
+  /**
+   * The script's #SBATCH/#GRM directives are already in this request (grm sbatch parsed
+   * them): the daemon does not parse them a second time. Not stored.
+   */
+  directives_applied?: boolean;
 }
 
 /** A job as the store holds it. */

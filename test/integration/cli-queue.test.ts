@@ -170,3 +170,37 @@ t.test('scontrol update: a pending job in full, a running one only to a lower Ti
   t.equal(missing.code, 1);
   t.match(missing.stderr, /^scontrol: error: Node node99 not found/);
 });
+
+t.test('scontrol requeue: a running job stops and runs again (SLURM_RESTART_COUNT, output appended); requeuehold; refusals in SLURM words', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  const go = path.join(d.dataDir, 'go-requeue');
+  const out = path.join(d.dataDir, 'requeue.out');
+  const script = d.writeScript('again.sh', `#!/bin/bash\necho "run \${SLURM_RESTART_COUNT:-0} starts"\n${untilFileExists(go)}\necho "run \${SLURM_RESTART_COUNT:-0} ends"\n`);
+  const id = Number((await d.cli('sbatch', '--parsable', '-o', out, script)).stdout.trim());
+  await d.waitForState(id, ['RUNNING']);
+  await waitUntil('the first run to start', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').includes('run 0 starts'));
+  const requeue = await d.cli('scontrol', 'requeue', String(id));
+  t.equal(requeue.code, 0, requeue.stderr);
+  // the second run starts by itself once the first one's nodes are released
+  await waitUntil('the second run to start', () => fs.readFileSync(out, 'utf8').includes('run 1 starts'));
+  fs.writeFileSync(go, '');
+  await d.waitForState(id, ['COMPLETED']);
+  t.equal(fs.readFileSync(out, 'utf8'), 'run 0 starts\nrun 1 starts\nrun 1 ends\n', 'the first run stopped; the second appended to its output');
+  const show = (await d.cli('scontrol', 'show', 'job', String(id))).stdout;
+  t.match(show, /Requeue=1 Restarts=1/);
+  t.match(show, /RUNNING -> COMPLETING master ended: killed by SIGTERM[\s\S]*COMPLETING -> PENDING requeued/, 'the timeline says what happened');
+
+  const held = await d.cli('scontrol', 'requeuehold', String(id));
+  t.equal(held.code, 0, held.stderr);
+  t.same((await d.cli('squeue', ...FMT, '-j', String(id))).stdout.trim(), `${id} PD JobHeldUser`, 'an ended job back in the queue, held');
+  const pending = await d.cli('scontrol', 'requeue', String(id));
+  t.equal(pending.code, 1);
+  t.match(pending.stderr, new RegExp(`^scontrol: error: requeue job ${id}: Job is pending execution for job ${id}`));
+  t.equal((await d.cli('scancel', String(id))).code, 0);
+
+  const never = Number((await d.cli('sbatch', '--parsable', '--no-requeue', '--wrap', 'true')).stdout.trim());
+  await d.waitForState(never, ['COMPLETED']);
+  const refused = await d.cli('scontrol', 'requeue', String(never));
+  t.equal(refused.code, 1);
+  t.match(refused.stderr, /Requested operation is presently disabled for job \d+ \(it was submitted with --no-requeue\)/);
+});

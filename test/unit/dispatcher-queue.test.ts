@@ -354,3 +354,14 @@ t.test('scontrol requeue of an array: every task that ran; a task not started is
   t.ok(requeued.every((j) => j.state === 'PENDING' && j.restartCount === 1));
   t.same([state(h, array.id), h.store.require(array.id).arrayTasks], ['PENDING', '2'], 'the pending index untouched');
 });
+
+t.test('directives are parsed once: a request that says it applied them (grm sbatch) is taken as it is', async (t) => {
+  const h = harness(t);
+  const script = '#!/bin/sh\n#SBATCH --nice=5\n#SBATCH -J from-script\ntrue\n';
+  const parsed = await h.submit({ script });
+  t.same([parsed.name, h.store.require(parsed.id).description.nice], ['from-script', 5], 'a bare script (REST): its directives apply');
+  const applied = await h.submit({ script, directives_applied: true, name: 'cli' });
+  const stored = h.store.require(applied.id);
+  t.same([stored.name, stored.description.nice], ['cli', undefined], 'not read again');
+  t.notOk('directives_applied' in stored.description, 'the marker is not stored');
+});

@@ -1,6 +1,7 @@
 /**
  * grm sbatch [options] script [args...] — sbatch's options and #SBATCH directives, parsed
- * here (so --dry-run needs no daemon) and again by the daemon for REST clients.
+ * here (so --dry-run needs no daemon) and only here: the request says they are applied, and
+ * the daemon parses directives only for REST clients that send a bare script.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -67,7 +68,9 @@ export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> 
     return 0;
   }
   const client = new ApiClient({ baseUrl: daemonUrl(io.env) });
-  const result = await client.request<{ job_id: number; warnings: string[] }>('POST', '/api/v1/jobs', description);
+  // parsed once per submission: the daemon takes this request as it is
+  const body: JobDescription = { ...description, directives_applied: true };
+  const result = await client.request<{ job_id: number; warnings: string[] }>('POST', '/api/v1/jobs', body);
   // The daemon knows its backend: it adds warnings the CLI could not give (e.g. --account on the simulator).
   for (const w of result.warnings) if (!printed.has(w)) io.stderr(`sbatch: warning: ${w}\n`);
   if (parsed.flags.json) io.stdout(`${JSON.stringify(result)}\n`);
