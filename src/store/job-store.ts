@@ -60,6 +60,11 @@ export interface JobFilter {
    */
   since?: number;
   until?: number;
+  /**
+   * sacct -s: `states` are the states jobs were in during the since/until window, not now
+   * (an ended state: ended in the window; RUNNING: ran during it; PENDING: waited during it).
+   */
+  statesDuringWindow?: boolean;
   /** Keyset paging: only jobs with a larger id. */
   afterId?: number;
   /** Newest first; then the keyset is "a smaller id". */
@@ -75,6 +80,37 @@ export interface StoredAllocation extends Allocation {
 }
 
 export type JobEventListener = (event: JobEvent) => void;
+
+/** Later than any job time (ms): an open end of a window or of a job's interval. */
+const MAX_TIME = 8.64e15;
+
+/**
+ * Jobs that were in one of `states` at some time in [since, until], from the times of their
+ * (last) run as slurmdbd reads them: an end state counts when the job ended in the window,
+ * RUNNING when its run overlaps it, PENDING when its wait (submit to start, or to its end
+ * if it never started) overlaps it; the states a job passes through in a moment (ALLOCATING,
+ * COMPLETING) count only while it is in them.
+ */
+function statesDuring(states: JobState[], since: number, until: number): { sql: string; params: unknown[] } {
+  const any: string[] = [];
+  const params: unknown[] = [];
+  for (const state of new Set(states)) {
+    if (state === 'RUNNING') {
+      any.push(`(start_time IS NOT NULL AND start_time <= ? AND coalesce(end_time, ${MAX_TIME}) >= ?)`);
+      params.push(until, since);
+    } else if (state === 'PENDING') {
+      any.push(`(submit_time <= ? AND coalesce(start_time, end_time, ${MAX_TIME}) >= ?)`);
+      params.push(until, since);
+    } else if (state === 'ALLOCATING' || state === 'COMPLETING') {
+      any.push('state = ?');
+      params.push(state);
+    } else {
+      any.push('(state = ? AND end_time BETWEEN ? AND ?)');
+      params.push(state, since, until);
+    }
+  }
+  return { sql: `(${any.join(' OR ')})`, params };
+}
 
 export class JobStore {
   private readonly listeners: JobEventListener[] = [];
@@ -143,7 +179,11 @@ export class JobStore {
   list(filter: JobFilter = {}): { jobs: JobRecord[]; total: number } {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (filter.states?.length) {
+    if (filter.states?.length && filter.statesDuringWindow) {
+      const during = statesDuring(filter.states, filter.since ?? -MAX_TIME, filter.until ?? MAX_TIME);
+      where.push(during.sql);
+      params.push(...during.params);
+    } else if (filter.states?.length) {
       where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
       params.push(...filter.states);
     }

@@ -87,6 +87,10 @@ t.test('sacct -S/-E: jobs in the window, SLURM time forms; bad times and fields 
   const beforeAll = new Date(Math.floor(Date.parse(ended.submit_time) / 1000) * 1000 - 1000);
   t.same(await ids('-S', 'now-2days', '-E', sacctTime(beforeAll.toISOString())), [], '-E before any job was submitted');
   t.same(await ids('-j', String(first), '-S', sacctTime(afterEnd.toISOString())), [], '-j with -S keeps the window');
+  // -s is the state during the window, as sacct reads it: `first` waited and ran before it ended
+  t.same(await ids('-s', 'PD'), [first, pending], '-s PD: both waited since midnight');
+  t.same(await ids('-s', 'CD,PD', '-S', sacctTime(afterEnd.toISOString())), [pending], '-s CD: ended before the window, so not in it');
+  t.same(await ids('-s', 'R', '-S', 'now-1hours'), [first], '-s R: it ran in the window, ended since');
 
   const api = (await d.api('GET', `/api/v1/jobs?since=${encodeURIComponent(afterEnd.toISOString())}&state=all`)).body;
   t.same(api.jobs.map((j: { job_id: number }) => j.job_id), [pending], 'the API: since');

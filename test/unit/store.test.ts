@@ -90,3 +90,34 @@ t.test('log lines and tail offsets are stored in one transaction and read back i
   t.throws(() => logs.append([{ jobId: 1, seq: 3, ts: 4, source: 'stdout', line: 'dup' }], [{ jobId: 1, source: 'stdout', path: '/x/stdout.log', offset: 9 }]));
   t.same(logs.offsets(1)[0]!.offset, 4, 'a failed batch moves no offset');
 });
+
+t.test('sacct -s: the states jobs were in during a window, from the times of their run', async (t) => {
+  const { jobs } = store(t);
+  // submitted at 1000; each job's run set by its transitions' patches
+  const run = (start: number | null, end: number | null, final: 'COMPLETED' | 'CANCELLED' | null) => {
+    const id = jobs.insert(newJob, 'test').id;
+    if (start !== null) {
+      jobs.transition(id, 'PENDING', 'ALLOCATING', 'sent', 'test');
+      jobs.transition(id, 'ALLOCATING', 'RUNNING', 'started', 'test', { startTime: start });
+      if (final) {
+        jobs.transition(id, 'RUNNING', 'COMPLETING', 'exited', 'test');
+        jobs.transition(id, 'COMPLETING', final, 'ended', 'test', { endTime: end });
+      }
+    } else if (final) jobs.transition(id, 'PENDING', final as 'CANCELLED', 'cancelled', 'test', { endTime: end });
+    return id;
+  };
+  const early = run(2000, 3000, 'COMPLETED');
+  const late = run(2000, 9000, 'COMPLETED');
+  const running = run(5000, null, null);
+  const waiting = run(null, null, null);
+  const cancelledWaiting = run(null, 2500, 'CANCELLED');
+  const during = (states: ('PENDING' | 'RUNNING' | 'COMPLETED' | 'CANCELLED')[], since: number, until: number) =>
+    jobs.list({ states, since, until, statesDuringWindow: true }).jobs.map((j) => j.id);
+  t.same(during(['COMPLETED'], 4000, 10_000), [late], 'an end state: ended in the window');
+  t.same(during(['RUNNING'], 4000, 6000), [late, running], 'RUNNING: ran during it (ended or not)');
+  t.same(during(['RUNNING'], 1000, 1500), [], 'nothing ran before 2000');
+  t.same(during(['PENDING'], 1000, 1500), [early, late, running, waiting, cancelledWaiting], 'all waited at first');
+  t.same(during(['PENDING'], 2600, 9000), [running, waiting], 'later: the one still waiting, and one that waited until 5000');
+  t.same(during(['CANCELLED', 'COMPLETED'], 2000, 3000), [early, cancelledWaiting], 'several states: any of them');
+  t.same(jobs.list({ states: ['COMPLETED'] }).jobs.map((j) => j.id), [early, late], 'without the window flag: the state now');
+});

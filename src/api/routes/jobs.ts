@@ -51,6 +51,11 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
           order: Type.Optional(Type.Union([Type.Literal('oldest'), Type.Literal('newest')], { description: 'oldest first (default) or newest first' })),
           since: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; jobs not ended before it (sacct -S)' })),
           until: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; jobs submitted at or before it (sacct -E)' })),
+          state_at: Type.Optional(
+            Type.Union([Type.Literal('now'), Type.Literal('window')], {
+              description: "now (default): jobs in `state` now (squeue); window: jobs in `state` during since/until (sacct -s: ended states ended in it, RUNNING ran during it, PENDING waited during it)",
+            }),
+          ),
         }),
         response: {
           200: Type.Object({
@@ -69,6 +74,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
       const states = q.state ? parseStateList(q.state) : undefined;
       const { jobs, total } = services.jobs.list({
         ...(states ? { states } : {}),
+        ...(q.state_at === 'window' ? { statesDuringWindow: true } : {}),
         ...(q.user ? { users: words(q.user) } : {}),
         ...(q.name ? { names: words(q.name) } : {}),
         ...(q.partition ? { partitions: words(q.partition) } : {}),

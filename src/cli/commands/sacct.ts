@@ -63,7 +63,10 @@ export function sacctWindow(o: SacctOptions, now: Date): { since?: Date; until?:
 /** The query: the daemon parses states and ids in SLURM's words. */
 export function sacctQuery(o: SacctOptions, me: string, now: Date): URLSearchParams {
   const params = new URLSearchParams();
-  if (o.state) params.set('state', o.state);
+  if (o.state) {
+    params.set('state', o.state);
+    params.set('state_at', 'window');
+  }
   // only your own jobs, as sacct for a user who is not root, unless -a, -u, or -j names jobs
   if (o.user !== undefined && o.user !== '-1') params.set('user', o.user);
   else if (o.user === undefined && !o.allusers && !o.jobs) params.set('user', me);
@@ -106,7 +109,7 @@ export function sacctCommand(io: CliIo, client: () => ApiClient): Command {
     .option('-j, --jobs <ids>', 'job ids: 12, 12_7, 12_[1-3] (comma-separated); any user, any time unless -u/-S')
     .option('-u, --user <users>', 'only these users (comma-separated; -1: all)')
     .option('-a, --allusers', "every user's jobs (default: only yours)")
-    .option('-s, --state <states>', 'only jobs now in these states, long or short: CA,CD,F,TO,NF,PD,R,...')
+    .option('-s, --state <states>', 'only jobs in these states during the -S/-E window (an end state: ended in it; R: ran in it; PD: waited in it), long or short: CA,CD,F,TO,NF,PD,R,...')
     .option('-S, --starttime <time>', 'jobs not ended before this time (default: midnight today; with -j: any). ' +
       'Forms: YYYY-MM-DD[THH:MM[:SS]], MM/DD[/YY], HH:MM[:SS], now[-N{seconds|minutes|hours|days|weeks}], midnight, today, ...')
     .option('-E, --endtime <time>', 'jobs submitted at or before this time (default: now); same forms as -S')
