@@ -10,10 +10,11 @@ interface SseEvent {
 }
 
 /** Reads Server-Sent Events until `end` (or `stopAfter` line events: then disconnects). */
-async function readSse(url: string, headers: Record<string, string> = {}, stopAfter = Infinity): Promise<SseEvent[]> {
+async function readSse(url: string, headers: Record<string, string> = {}, stopAfter = Infinity, onOpen?: () => void): Promise<SseEvent[]> {
   const controller = new AbortController();
   const res = await fetch(url, { headers, signal: controller.signal });
   if (res.status !== 200) throw new Error(`SSE ${res.status}: ${await res.text()}`);
+  onOpen?.();
   const events: SseEvent[] = [];
   const decoder = new TextDecoder();
   let text = '';
@@ -53,15 +54,20 @@ async function allStored(d: TestDaemon, id: number) {
 
 t.test('a client connected before the job starts gets every line, then end', async (t) => {
   const d = await startDaemon(t, SMALL_CLUSTER);
-  const begin = new Date(Date.now() + 1500).toISOString();
+  // held, so it waits however slow the machine is; released once the stream is open
   const res = await d.api('POST', '/api/v1/jobs', {
-    begin_time: begin,
+    hold: true,
     script: sh('for i in $(seq 1 300); do echo "line $i"; done\nsleep 0.3\nfor i in $(seq 301 600); do echo "line $i"; done\necho oops >&2'),
   });
   t.equal(res.status, 201);
   const id = res.body.job_id;
   t.equal((await d.api('GET', `/api/v1/jobs/${id}`)).body.job_state, 'PENDING', 'connected while the job waits');
-  const events = await readSse(`${d.url}/api/v1/jobs/${id}/logs/stream`);
+  let opened!: () => void;
+  const open = new Promise<void>((resolve) => (opened = resolve));
+  const reading = readSse(`${d.url}/api/v1/jobs/${id}/logs/stream`, {}, Infinity, opened);
+  await open;
+  t.equal((await d.api('POST', `/api/v1/jobs/${id}/release`)).status, 200, 'released while connected');
+  const events = await reading;
   const end = events[events.length - 1]!;
   t.equal(end.event, 'end');
   t.same(end.data, { job_state: 'COMPLETED' });
