@@ -138,6 +138,7 @@ t.test('the query: your jobs unless -a, -u or -j; states, names, partitions and 
   t.same(q({ jobs: '12,13_2' }), { ids: '12,13_2' }, '-j: any user, any time');
   t.same(q({ state: 'CD,F', name: 'a', partition: 'batch', endtime: 'now' }), {
     state: 'CD,F',
+    state_at: 'window',
     user: 'me',
     name: 'a',
     partition: 'batch',
