@@ -11,6 +11,7 @@ import { buildApp } from './api/app.js';
 import type { ResourceBackend } from './backends/resource-backend.js';
 import { SimulatorBackend, wallClock, type Clock } from './backends/simulator/simulator-backend.js';
 import { SlurmBackend } from './backends/slurm/slurm-backend.js';
+import { boundUrl, checkBinding, readTls } from './config/binding.js';
 import { clusterSpecFromConfig } from './config/cluster-from-config.js';
 import type { GrmConfig } from './config/config-schema.js';
 import { loadConfig } from './config/load-config.js';
@@ -19,6 +20,8 @@ import { compressHostlist } from './hostlist/hostlist.js';
 import { Dispatcher } from './jobs/dispatcher.js';
 import { JobRunner, jobDirOf } from './jobs/job-runner.js';
 import { JobService } from './jobs/job-service.js';
+import { OutputPolicy } from './jobs/output-policy.js';
+import { daemonUid, masterIdentity, type RunAsResolver } from './runtime/run-as.js';
 import { LogPipeline } from './logs/log-pipeline.js';
 import { Maintenance } from './maintenance.js';
 import { openDatabase, type Db } from './store/database.js';
@@ -27,6 +30,12 @@ import { QueueStore } from './store/queue-store.js';
 import { LogSearch } from './store/log-search.js';
 import { LogStore } from './store/log-store.js';
 import { ReportStore } from './store/report-store.js';
+import { AuditStore } from './store/audit-store.js';
+import { UserStore } from './store/user-store.js';
+import { AuditLog } from './users/audit-log.js';
+import { adminTokenPath, daemonRunAs, firstAdminName, writeSecretFile } from './users/first-admin.js';
+import { isUserName } from './users/user-rules.js';
+import { UserService } from './users/user-service.js';
 import { ACTIVE_STATES, TERMINAL_STATES } from './jobs/job-types.js';
 
 export const VERSION = '0.1.0';
@@ -43,6 +52,8 @@ export interface Daemon {
   dispatcher: Dispatcher;
   runner: JobRunner;
   jobs: JobService;
+  /** Users, tokens, audit; runAsOf(user) for the runtime. */
+  users: UserService;
   logs: LogPipeline;
   maintenance: Maintenance;
   /** Listens; resolves to the base URL. */
@@ -58,9 +69,19 @@ export interface CreateDaemonOptions {
   schedules?: boolean;
   /** The daemon's time (tests: a ManualClock); default the wall clock. */
   clock?: Clock;
+  /** The local account each user's masters run as when the daemon is root (default: the users part's mapping, users.runAsOf). */
+  runAs?: RunAsResolver;
+  /** Whether a user is an admin (default: the users part's roles, users.isAdmin). Admins' -o/-e/-D are not kept to runtime.outputRoots. */
+  isAdmin?: (user: string) => boolean;
 }
 
-function buildBackend(config: GrmConfig, store: JobStore, clock: Clock, onError: (e: unknown, context: string) => void): ResourceBackend {
+function buildBackend(
+  config: GrmConfig,
+  store: JobStore,
+  clock: Clock,
+  onError: (e: unknown, context: string) => void,
+  holderAccount: (user: string) => { uid: number; gid: number } | null,
+): ResourceBackend {
   if (config.backend === 'simulator') {
     // Ids continue after the last one stored, so a restarted simulator never reuses one.
     return new SimulatorBackend(clusterSpecFromConfig(config.cluster), clock, { firstId: store.lastBackendSerial('sim-') + 1 });
@@ -71,24 +92,46 @@ function buildBackend(config: GrmConfig, store: JobStore, clock: Clock, onError:
     ...(config.slurm.slurmConf ? { slurmConf: config.slurm.slurmConf } : {}),
     pollIntervalMs: config.slurm.pollIntervalMs,
     commandTimeoutMs: config.slurm.commandTimeoutMs,
+    holderAccount,
     onError: (e) => onError(e, 'SLURM poll'),
   });
 }
 
 export async function createDaemon(config: GrmConfig, options: CreateDaemonOptions = {}): Promise<Daemon> {
   const env = options.env ?? process.env;
+  // refused before anything is opened: a daemon that may not listen must not touch the store
+  checkBinding(config);
+  const https = readTls(config);
   fs.mkdirSync(path.join(config.dataDir, 'jobs'), { recursive: true });
   const db = openDatabase(path.join(config.dataDir, 'grm.sqlite'));
   const clock = options.clock ?? wallClock;
   const store = new JobStore(db, () => clock.now());
   const queue = new QueueStore(db, store);
   const logStore = new LogStore(db);
+  const now = () => clock.now();
+  const users = new UserService({
+    store: new UserStore(db, now),
+    audit: new AuditLog({ store: new AuditStore(db), now, maxFailureRows: config.auth.auditMaxFailureRows }),
+    now,
+    tokenLifetimeDays: config.auth.tokenLifetimeDays,
+  });
+  // First start (no user yet): an admin named after the daemon's OS user and running as it,
+  // whose token is written to <dataDir>/admin.token (0600) for the grm command here to find.
+  const adminName = firstAdminName(isUserName);
+  const bootstrapped = users.bootstrap(adminName, daemonRunAs(), (token) => writeSecretFile(adminTokenPath(config.dataDir), `${token}\n`));
   let app: FastifyInstance | undefined;
   const onError = (error: unknown, context: string) => {
     if (app) app.log.error({ err: error }, context);
     else console.error(context, error);
   };
-  const backend = options.backend ?? buildBackend(config, store, clock, onError);
+  // Who each user's masters run as, and where their -o/-e/-D may go: asked at submit and at start.
+  const identity = (user: string) => masterIdentity(user, { daemonUid: daemonUid(), runAsUser: config.runtime.runAsUser, resolve: options.runAs ?? ((user) => users.runAsOf(user)) });
+  const paths = new OutputPolicy({ dataDir: config.dataDir, roots: config.runtime.outputRoots, identity, isAdmin: options.isAdmin ?? ((user) => users.isAdmin(user)) });
+  const holderAccount = (user: string) => {
+    const who = identity(user);
+    return who.kind === 'user' ? { uid: who.runAs.uid, gid: who.runAs.gid } : null;
+  };
+  const backend = options.backend ?? buildBackend(config, store, clock, onError, holderAccount);
   const logs = new LogPipeline({ store: logStore, config: config.logs, onError });
   const logSearch = new LogSearch({ db, file: path.join(config.dataDir, 'grm-search.sqlite'), onError: (e) => onError(e, 'log search index') });
   // Every recorded job event is also a line of the job's log, source "grm"; a terminal one
@@ -112,6 +155,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     slurmEnv: backend.kind === 'slurm' ? slurmClientEnv(config, env) : {},
     logScanIntervalMs: Math.max(config.logs.pollIntervalMs, 200),
     onError,
+    paths,
+    outputDevices: config.runtime.outputDevices,
   });
   // Parts hear of each other through events, not callbacks: a job's every state change is a
   // store event (the dispatcher wakes on it, the log feed writes it), grants and ends come as
@@ -126,7 +171,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     queueDepth: config.scheduler.queueDepth,
     onError,
   });
-  const jobs = new JobService({ store, queue, backend, lifecycle: dispatcher, clock, maxArraySize: config.scheduler.maxArraySize });
+  const jobs = new JobService({ store, queue, backend, lifecycle: dispatcher, clock, maxArraySize: config.scheduler.maxArraySize, accounts: users, isAdmin: (user) => users.isAdmin(user), paths });
   const maintenance = new Maintenance({
     db,
     store,
@@ -141,12 +186,16 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   const startedAt = Date.now();
   app = await buildApp({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    bodyLimit: config.limits.bodyBytes,
+    rateLimit: config.rateLimit,
+    ...(https ? { https } : {}),
     services: {
       jobs,
       logs: logStore,
       logFeed: logs,
       search: logSearch,
       reports: new ReportStore(db),
+      users,
       backend,
       jobDir: (id) => jobDirOf(config.dataDir, id),
       compressHostlist,
@@ -154,8 +203,10 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
         new Map(store.inStates([...ACTIVE_STATES]).flatMap((j) => (j.backendId ? [[j.backendId, j.id] as const] : []))),
       version: VERSION,
       startedAt,
+      limits: config.limits,
     },
   });
+  if (bootstrapped) app.log.info(`first start: created admin "${adminName}"; its token is in ${adminTokenPath(config.dataDir)} (mode 0600)`);
 
   // Give the backend back what running jobs still hold (the simulator keeps no state; the
   // SLURM backend follows the holder jobs again).
@@ -183,6 +234,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     dispatcher,
     runner,
     jobs,
+    users,
     logs,
     maintenance,
     async listen() {
@@ -227,7 +279,9 @@ export async function runDaemon(options: { env: NodeJS.ProcessEnv; cwd: string }
   try {
     const config = loadConfig({ env: options.env, cwd: options.cwd });
     daemon = await createDaemon(config, { env: options.env });
-    const url = await daemon.listen();
+    await daemon.listen();
+    // the address bound, not a guess: 0.0.0.0 says so, and https when TLS is on
+    const url = boundUrl(daemon.app.server.address(), config.tls.cert !== '');
     daemon.app.log.info(`GRM ${VERSION} listening on ${url} (backend ${config.backend}, data ${config.dataDir})`);
   } catch (e) {
     if (isGrmError(e)) {

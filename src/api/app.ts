@@ -9,36 +9,55 @@ import swagger from '@fastify/swagger';
 import fastifyStatic from '@fastify/static';
 import { JOB_STATES, STATE_CODES, TERMINAL_STATES } from '../jobs/job-types.js';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { installAuth } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
+import { installRateLimit, type RateLimitSettings } from './rate-limit.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { jobRoutes } from './routes/jobs.js';
 import { logStreamRoutes } from './routes/log-stream.js';
 import { logRoutes } from './routes/logs.js';
 import { reportRoutes } from './routes/reports.js';
 import { searchRoutes } from './routes/search.js';
+import { userRoutes, whoamiRoutes } from './routes/users.js';
 import type { ApiServices } from './services.js';
+import { installStrictInput, installValidators } from './strict-input.js';
 
 export interface AppOptions {
   services: ApiServices;
   logger: boolean | { level: string };
   /** Folder of the viewer's static files; defaults to the project's viewer folder. */
   viewerDir?: string;
+  /** Largest request body (config limits.bodyBytes). */
+  bodyLimit: number;
+  rateLimit: RateLimitSettings;
+  /** Serve HTTPS with this key and certificate (PEM). */
+  https?: { key: Buffer; cert: Buffer };
 }
 
 // src/api and dist/api both sit two levels below the project root; the viewer is plain files.
 export const VIEWER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/viewer/public');
 
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
-  const app = Fastify({
+  // an https server is a FastifyInstance like any other to everything below
+  const app = (Fastify as (o: object) => FastifyInstance)({
     logger: options.logger,
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
-    bodyLimit: 8 * 1024 * 1024,
+    bodyLimit: options.bodyLimit,
+    ...(options.https ? { https: options.https } : {}),
   }).withTypeProvider<TypeBoxTypeProvider>();
   installErrorHandler(app);
+  // before any route: strict schemas for every /api route, and the validators they compile with
+  installValidators(app);
+  installStrictInput(app);
+  // before auth: a flood of wrong tokens is limited too
+  await installRateLimit(app, options.rateLimit);
+  // before any route: every route registered after it needs a token (but api/auth.ts PUBLIC_ROUTES)
+  installAuth(app, options.services);
   await app.register(swagger, {
     openapi: {
       info: { title: 'GRM — Global Resource Manager', version: options.services.version },
-      tags: [{ name: 'jobs' }, { name: 'cluster' }],
+      tags: [{ name: 'jobs' }, { name: 'cluster' }, { name: 'users' }],
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
     },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -50,6 +69,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(searchRoutes, { services: options.services });
       await api.register(reportRoutes, { services: options.services });
       await api.register(clusterRoutes, { services: options.services });
+      await api.register(whoamiRoutes);
+      await api.register(userRoutes, { services: options.services });
     },
     { prefix: '/api/v1' },
   );

@@ -4,12 +4,24 @@
  */
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { isGrmError, type GrmErrorCode } from '../errors.js';
+import { clientErrorAnswer, validationAnswer } from './request-errors.js';
 
 const STATUS: Partial<Record<GrmErrorCode, number>> = {
   E_JOB_NOT_FOUND: 404,
   E_FILE_NOT_FOUND: 404,
   E_JOB_STATE: 409,
   E_PERMISSION_DENIED: 403,
+  E_AUTH_REQUIRED: 401,
+  E_AUTH_INVALID: 401,
+  E_AUTH_EXPIRED: 401,
+  E_AUTH_REVOKED: 401,
+  E_AUTH_USER_DISABLED: 401,
+  E_USER_NOT_FOUND: 404,
+  E_TOKEN_NOT_FOUND: 404,
+  E_USER_EXISTS: 409,
+  E_REQUEST_TOO_LARGE: 413,
+  E_MEDIA_TYPE_UNSUPPORTED: 415,
+  E_RATE_LIMITED: 429,
   E_BACKEND_UNAVAILABLE: 503,
   E_BACKEND: 502,
   E_INTERNAL: 500,
@@ -28,17 +40,9 @@ export function installErrorHandler(app: FastifyInstance): void {
       if (status >= 500) request.log.error({ err: error }, error.message);
       return reply.status(status).send({ error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
     }
-    if (error.validation) {
-      const first = error.validation[0];
-      const field = first
-        ? (first.instancePath.replace(/^\//, '').replace(/\//g, '.') || (first.params as { missingProperty?: string; additionalProperty?: string }).missingProperty || (first.params as { additionalProperty?: string }).additionalProperty)
-        : undefined;
-      const message = `${error.validationContext ?? 'request'}: ${error.message}`;
-      return reply.status(400).send({ error: { code: 'E_REQUEST_INVALID', message, ...(field ? { field } : {}) } });
-    }
-    if (error.statusCode && error.statusCode < 500) {
-      return reply.status(error.statusCode).send({ error: { code: error.code ?? 'E_REQUEST_INVALID', message: error.message } });
-    }
+    // schema failures and fastify's own refusals, in words naming the field or the limit
+    const refused = error.validation ? validationAnswer(error, request) : error.statusCode && error.statusCode < 500 ? clientErrorAnswer(error, request) : null;
+    if (refused) return reply.status(refused.status).send(refused.body);
     request.log.error({ err: error }, 'unhandled error');
     return reply.status(500).send({ error: { code: 'E_INTERNAL', message: 'internal error; the daemon log has the details' } });
   });

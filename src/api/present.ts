@@ -1,12 +1,18 @@
 /** Turns store records into the API's slurmrestd-like JSON. */
 import type { StoredAllocation } from '../store/job-store.js';
-import type { JobEvent, JobRecord } from '../jobs/job-types.js';
+import type { JobEvent, JobRecord, JobSummaryRecord } from '../jobs/job-types.js';
 import { displayJobId } from '../jobs/job-arrays.js';
 import type { NodeInfo, PartitionInfo } from '../backends/resource-backend.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-export function presentJob(job: JobRecord) {
+/** A job in a list: bounded fields only, whatever the job carries (see JobSummarySchema). */
+export function presentJobSummary(job: JobSummaryRecord) {
+  const d = job.description;
+  const minimumNodes = d.minimum_nodes ?? 1;
+  // as SLURM counts them: -n, else one task per node (or --ntasks-per-node of them)
+  const tasks = d.tasks ?? (job.numNodes || minimumNodes) * (d.tasks_per_node ?? 1);
+  const cpusPerTask = d.cpus_per_task ?? 1;
   return {
     job_id: job.id,
     display_id: displayJobId(job),
@@ -31,6 +37,26 @@ export function presentJob(job: JobRecord) {
     exit_signal: job.exitSignal,
     restart_cnt: job.restartCount,
     runtime: job.runtime,
+    account: d.account ?? null,
+    qos: d.qos ?? null,
+    comment: d.comment ?? null,
+    nice: d.nice ?? 0,
+    current_working_directory: d.current_working_directory ?? null,
+    minimum_nodes: minimumNodes,
+    tasks,
+    cpus_per_task: cpusPerTask,
+    cpus: tasks * cpusPerTask,
+    memory_per_node: d.memory_per_node ?? null,
+    memory_per_cpu: d.memory_per_cpu ?? null,
+    tres_per_node: d.tres_per_node ?? null,
+    tres_per_job: d.tres_per_job ?? null,
+  };
+}
+
+/** One job whole, with its request, argv and command line (GET /jobs/:id). */
+export function presentJob(job: JobRecord) {
+  return {
+    ...presentJobSummary(job),
     command_line: job.commandLine,
     argv: job.argv,
     request: job.description as Record<string, unknown>,

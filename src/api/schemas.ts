@@ -3,9 +3,16 @@
  * @fastify/swagger publishes them at /openapi.json. Field names follow slurmrestd.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { CEILINGS } from '../config/input-ceilings.js';
 import { JOB_STATES } from '../jobs/job-types.js';
+import { MAX_JOB_ID } from '../sbatch/array-spec.js';
 
-const Name = (description: string) => Type.String({ minLength: 1, maxLength: 200, description });
+// Every integer, string and list a client sends is bounded here (the hard ceilings); the
+// site's own, lower limits are the config's (api/request-limits.ts).
+const Name = (description: string) => Type.String({ minLength: 1, maxLength: CEILINGS.nameChars, description });
+/** MiB: at most 1 PiB per node, CPU or GPU */
+const MiB = (description: string, minimum = 1) => Type.Integer({ minimum, maximum: 1024 ** 3, description });
+const GPU_TRES = { pattern: '^(gres/)?gpu(:[A-Za-z0-9_.-]+)?(:[0-9]+)?$', maxLength: 200, description: 'gpu, gpu:N or gpu:TYPE:N, optionally after gres/' };
 const Count = (description: string, maximum = 100000) => Type.Integer({ minimum: 1, maximum, description });
 
 export const JobStateSchema = Type.Union(JOB_STATES.map((s) => Type.Literal(s)));
@@ -18,27 +25,27 @@ export const JobDescriptionSchema = Type.Object(
     tasks: Type.Optional(Count('tasks (-n)', 1_000_000)),
     tasks_per_node: Type.Optional(Count('tasks per node (--ntasks-per-node)')),
     cpus_per_task: Type.Optional(Count('CPUs per task (-c)', 4096)),
-    memory_per_node: Type.Optional(Type.Integer({ minimum: 0, description: 'MiB per node (--mem); 0 = all of the node' })),
-    memory_per_cpu: Type.Optional(Type.Integer({ minimum: 1, description: 'MiB per CPU (--mem-per-cpu)' })),
+    memory_per_node: Type.Optional(MiB('MiB per node (--mem); 0 = all of the node', 0)),
+    memory_per_cpu: Type.Optional(MiB('MiB per CPU (--mem-per-cpu)')),
     time_limit: Type.Optional(
       Type.Union([Type.Integer({ minimum: 1, maximum: 60 * 24 * 365 * 10 }), Type.Literal('UNLIMITED')], {
         description: 'minutes, or UNLIMITED (-t)',
       }),
     ),
-    partition: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', maxLength: 64 })),
+    partition: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]+$', maxLength: 64, description: 'a partition name: letters, digits, _ . -' })),
     account: Type.Optional(Type.String({ maxLength: 64 })),
     qos: Type.Optional(Type.String({ maxLength: 64 })),
     array: Type.Optional(Type.String({ maxLength: 200 })),
     dependency: Type.Optional(Type.String({ maxLength: 1000 })),
-    begin_time: Type.Optional(Type.String({ format: 'date-time' })),
+    begin_time: Type.Optional(Type.String({ format: 'date-time', maxLength: 64 })),
     standard_output: Type.Optional(Type.String({ maxLength: 4096 })),
     standard_error: Type.Optional(Type.String({ maxLength: 4096 })),
     current_working_directory: Type.Optional(Type.String({ maxLength: 4096 })),
-    tres_per_node: Type.Optional(Type.String({ pattern: '^(gres/)?gpu(:[A-Za-z0-9_.-]+)?(:[0-9]+)?$' })),
-    tres_per_job: Type.Optional(Type.String({ pattern: '^(gres/)?gpu(:[A-Za-z0-9_.-]+)?(:[0-9]+)?$' })),
-    tres_per_task: Type.Optional(Type.String({ pattern: '^(gres/)?gpu(:[A-Za-z0-9_.-]+)?(:[0-9]+)?$', description: 'GPUs per task (--gpus-per-task)' })),
+    tres_per_node: Type.Optional(Type.String(GPU_TRES)),
+    tres_per_job: Type.Optional(Type.String(GPU_TRES)),
+    tres_per_task: Type.Optional(Type.String({ ...GPU_TRES, description: `GPUs per task (--gpus-per-task): ${GPU_TRES.description}` })),
     cpus_per_gpu: Type.Optional(Count('CPUs per GPU (--cpus-per-gpu)', 4096)),
-    memory_per_gpu: Type.Optional(Type.Integer({ minimum: 1, description: 'MiB per GPU (--mem-per-gpu)' })),
+    memory_per_gpu: Type.Optional(MiB('MiB per GPU (--mem-per-gpu)')),
     hold: Type.Optional(Type.Boolean({ description: 'submit held (-H)' })),
     requeue: Type.Optional(Type.Boolean({ description: 'may be requeued (--requeue / --no-requeue)' })),
     signal: Type.Optional(
@@ -59,9 +66,15 @@ export const JobDescriptionSchema = Type.Object(
     mail_type: Type.Optional(Type.String({ maxLength: 200 })),
     mail_user: Type.Optional(Type.String({ maxLength: 200 })),
     export: Type.Optional(Type.String({ maxLength: 100000 })),
-    environment: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String())),
-    script: Type.String({ minLength: 1, maxLength: 4 * 1024 * 1024, description: 'the batch script text; first line #!' }),
-    argv: Type.Optional(Type.Array(Type.String({ maxLength: 100000 }), { maxItems: 10000 })),
+    environment: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', maxLength: CEILINGS.environmentNameChars }), Type.String({ maxLength: CEILINGS.stringBytes }), {
+        maxProperties: CEILINGS.environmentItems,
+        additionalProperties: false,
+        description: 'variable names: letters, digits and _, not starting with a digit',
+      }),
+    ),
+    script: Type.String({ minLength: 1, maxLength: CEILINGS.scriptBytes, description: 'the batch script text; first line #!' }),
+    argv: Type.Optional(Type.Array(Type.String({ maxLength: CEILINGS.stringBytes }), { maxItems: CEILINGS.argvItems })),
     runtime: Type.Optional(Type.Union([Type.Literal('command'), Type.Literal('compss')])),
     lang: Type.Optional(Type.Union([Type.Literal('python'), Type.Literal('java'), Type.Literal('c')])),
     compss_flags: Type.Optional(Type.Array(Type.String({ maxLength: 4096 }), { maxItems: 200, description: 'extra runcompss flags, one argv element each' })),
@@ -103,8 +116,10 @@ export const JobEventSchema = Type.Object({
 });
 
 const NullableInt = Type.Union([Type.Integer(), Type.Null()]);
+const NullableString = Type.Union([Type.String(), Type.Null()]);
 
-export const JobSchema = Type.Object({
+/** What every job list carries per job: bounded fields only (no script, argv, environment). */
+const JobSummaryProperties = {
   job_id: Type.Integer(),
   /** as squeue prints it: 12, 12_7, 12_[3-99%5] */
   display_id: Type.String(),
@@ -133,10 +148,41 @@ export const JobSchema = Type.Object({
   /** times requeued (slurmrestd's restart_cnt) */
   restart_cnt: Type.Integer(),
   runtime: Type.String(),
-  command_line: Type.Union([Type.Array(Type.String()), Type.Null()]),
-  argv: Type.Array(Type.String()),
-  request: Type.Record(Type.String(), Type.Unknown()),
+  // the request's figures squeue, sacct and the viewer show, in slurmrestd's names
+  account: NullableString,
+  qos: NullableString,
+  comment: NullableString,
+  nice: Type.Integer(),
+  current_working_directory: NullableString,
+  /** nodes asked for (-N); node_count is the nodes held */
+  minimum_nodes: Type.Integer(),
+  tasks: Type.Integer(),
+  cpus_per_task: Type.Integer(),
+  /** CPUs asked for: tasks × cpus_per_task (squeue %C) */
+  cpus: Type.Integer(),
+  memory_per_node: NullableInt,
+  memory_per_cpu: NullableInt,
+  /** GPUs (gres) per node and per job, as asked */
+  tres_per_node: NullableString,
+  tres_per_job: NullableString,
+};
+
+/** One job in a list (GET /jobs, and every answer about several jobs or a changed one). */
+export const JobSummarySchema = Type.Object(JobSummaryProperties, {
+  title: 'JobSummary',
+  description: 'a job as lists carry it: no script, argv, environment or request (GET /jobs/:id has them)',
 });
+
+/** One job whole: its request, argv and command line (GET /jobs/:id only). */
+export const JobSchema = Type.Object(
+  {
+    ...JobSummaryProperties,
+    command_line: Type.Union([Type.Array(Type.String()), Type.Null()]),
+    argv: Type.Array(Type.String()),
+    request: Type.Record(Type.String(), Type.Unknown()),
+  },
+  { title: 'Job' },
+);
 
 export const JobDetailSchema = Type.Intersect([
   JobSchema,
@@ -155,7 +201,8 @@ export const ErrorSchema = Type.Object({
   }),
 });
 
-export const IdParams = Type.Object({ id: Type.Integer({ minimum: 1, description: 'GRM job id' }) });
+export const JobIdSchema = Type.Integer({ minimum: 1, maximum: MAX_JOB_ID, description: 'GRM job id (decimal)' });
+export const IdParams = Type.Object({ id: JobIdSchema });
 
 export const LogLineSchema = Type.Object({
   seq: Type.Integer(),
@@ -209,7 +256,7 @@ export const SearchResultSchema = Type.Object({
 
 
 export const JobReportSchema = Type.Object({
-  job: JobSchema,
+  job: JobSummarySchema,
   allocation: AllocationSchema,
   timeline: Type.Array(JobEventSchema),
   exit: Type.Object({

@@ -1,10 +1,12 @@
 /** What the API needs from the rest of the daemon; the composition root passes it in. */
+import type { FieldLimits } from './request-limits.js';
 import type { ResourceBackend } from '../backends/resource-backend.js';
 import type { JobService } from '../jobs/job-service.js';
 import type { LogSubscriber } from '../logs/log-aggregator.js';
 import type { LogSearch } from '../store/log-search.js';
 import type { LogStore } from '../store/log-store.js';
 import type { ReportStore } from '../store/report-store.js';
+import type { UserService } from '../users/user-service.js';
 
 /** The live side of the logs (the LogPipeline): lines as they are stored, and job ends. */
 export interface LogFeed {
@@ -20,6 +22,8 @@ export interface ApiServices {
   logFeed: LogFeed;
   search: LogSearch;
   reports: ReportStore;
+  /** Users, tokens, the audit log: every request is authenticated through it. */
+  users: UserService;
   backend: ResourceBackend;
   /** The folder of a job (project.xml, resources.xml, outputs). */
   jobDir(id: number): string;
@@ -28,4 +32,6 @@ export interface ApiServices {
   jobsByBackendId(): Map<string, number>;
   version: string;
   startedAt: number;
+  /** The config's bounds of one job description (api/request-limits.ts). */
+  limits: FieldLimits;
 }

@@ -2,8 +2,6 @@
  * The CLI's only way to the daemon: its REST API. Errors come back as the API's
  * { error: { code, message } } and are raised as GrmError-like CliErrors.
  */
-import os from 'node:os';
-import { USER_HEADER } from '../api/user.js';
 
 export class CliError extends Error {
   constructor(
@@ -16,16 +14,22 @@ export class CliError extends Error {
 
 export interface ApiClientOptions {
   baseUrl: string;
-  user?: string;
+  /** Sent as `Authorization: Bearer <token>` (see cli/credentials.ts for where grm finds it). */
+  token?: string | undefined;
+  /** Where the token came from, or where grm looked: said when the daemon refuses it. */
+  tokenFrom?: string;
 }
 
 export class ApiClient {
   private readonly baseUrl: string;
-  private readonly user: string;
+  private readonly token: string | undefined;
+  private readonly tokenFrom: string | undefined;
+  private whoami: Promise<string> | undefined;
 
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.user = options.user ?? safeUserName();
+    this.token = options.token || undefined;
+    this.tokenFrom = options.tokenFrom;
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
@@ -34,7 +38,7 @@ export class ApiClient {
       response = await fetch(`${this.baseUrl}${path}`, {
         method,
         headers: {
-          [USER_HEADER]: this.user,
+          ...(this.token === undefined ? {} : { authorization: `Bearer ${this.token}` }),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -57,15 +61,17 @@ export class ApiClient {
       } catch {
         /* not JSON: keep the status line */
       }
+      if (response.status === 401 && this.tokenFrom) message += ` [token: ${this.tokenFrom}]`;
       throw new CliError(message, code);
     }
     const type = response.headers.get('content-type') ?? '';
     return (type.includes('application/json') ? JSON.parse(text) : text) as T;
   }
 
-  /** The user the daemon is told this client runs as (squeue --me). */
-  get userName(): string {
-    return this.user;
+  /** The user this client's token stands for (squeue --me, sacct's own jobs), asked once. */
+  me(): Promise<string> {
+    this.whoami ??= this.request<{ user_name: string }>('GET', '/api/v1/whoami').then((w) => w.user_name);
+    return this.whoami;
   }
 
   /**
@@ -82,13 +88,5 @@ export class ApiClient {
       yield page.jobs;
       cursor = page.next_cursor;
     } while (cursor !== null);
-  }
-}
-
-function safeUserName(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return process.env.USER ?? 'anonymous';
   }
 }

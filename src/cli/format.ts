@@ -23,6 +23,16 @@ export interface JobView {
   array_task_id?: number | null;
   /** the indices of an array not started yet */
   array_task_string?: string | null;
+  // the request's figures a list carries (JobSummarySchema)
+  account?: string | null;
+  qos?: string | null;
+  comment?: string | null;
+  nice?: number;
+  current_working_directory?: string | null;
+  /** nodes asked for; node_count is the nodes held */
+  minimum_nodes?: number;
+  /** CPUs asked for: tasks × cpus_per_task */
+  cpus?: number;
   [key: string]: unknown;
 }
 
@@ -70,7 +80,7 @@ export function formatSqueue(jobs: JobView[], now: number): string {
       j.user_name.slice(0, 8),
       STATE_CODES[j.job_state as keyof typeof STATE_CODES] ?? j.job_state,
       formatDuration(elapsedSeconds(j, now)),
-      String(j.node_count || (j.request as { minimum_nodes?: number } | undefined)?.minimum_nodes || 1),
+      String(j.node_count || j.minimum_nodes || 1),
       waiting ? `(${j.state_reason})` : (j.nodes ?? ''),
     ]);
   }

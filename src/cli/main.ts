@@ -6,11 +6,13 @@ import { Command, CommanderError, Option } from 'commander';
 import { isGrmError } from '../errors.js';
 import { compressHostlist } from '../hostlist/hostlist.js';
 import { ApiClient, CliError } from './api-client.js';
+import { cliToken } from './credentials.js';
 import { sacctCommand } from './commands/sacct.js';
 import { sbatchCommand } from './commands/sbatch.js';
 import { scancelCommand } from './commands/scancel.js';
 import { scontrolCommand } from './commands/scontrol.js';
 import { squeueCommand } from './commands/squeue.js';
+import { auditCommand, userCommand } from './commands/user.js';
 import { followLogs, printLogs } from './commands/logs.js';
 import {
   formatJobDetail,
@@ -21,9 +23,12 @@ import {
   type PartitionView,
 } from './format.js';
 import { daemonUrl, processIo, type CliIo } from './io.js';
+import { safeMessage, terminalSafe } from './terminal-safe.js';
 
-export async function runCli(argv: string[], io: CliIo = processIo()): Promise<number> {
+export async function runCli(argv: string[], given: CliIo = processIo()): Promise<number> {
   const [command, ...rest] = argv;
+  // every message and warning may quote what a user typed or the daemon stored: shown, not obeyed
+  const io: CliIo = { ...given, stderr: (text) => given.stderr(safeMessage(text)) };
   try {
     // sbatch's options are sbatch's, not commander's: its own parser owns them.
     if (command === 'sbatch') return await sbatchCommand(rest, io);
@@ -41,7 +46,7 @@ export async function runCli(argv: string[], io: CliIo = processIo()): Promise<n
 
 async function runCommander(argv: string[], io: CliIo): Promise<number> {
   let exitCode = 0;
-  const client = () => new ApiClient({ baseUrl: daemonUrl(io.env) });
+  const client = () => new ApiClient({ baseUrl: daemonUrl(io.env), ...cliToken(io.env, io.cwd) });
   const program = new Command('grm')
     .description('GRM — Global Resource Manager: SLURM-style commands for the GRM daemon')
     .exitOverride()
@@ -65,6 +70,8 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
   program.addCommand(sacctCommand(io, client));
   program.addCommand(scancelCommand(io, client, fail));
   program.addCommand(scontrolCommand(io, client, fail));
+  program.addCommand(userCommand(io, client));
+  program.addCommand(auditCommand(io, client));
 
   program
     .command('sinfo')
@@ -77,7 +84,7 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
         client().request<{ nodes: NodeView[] }>('GET', '/api/v1/nodes'),
       ]);
       if (o.json) io.stdout(`${JSON.stringify({ partitions, nodes }, null, 2)}\n`);
-      else io.stdout(`${o.node ? formatSinfoNodes(nodes) : formatSinfo(partitions, nodes, compressHostlist)}\n`);
+      else io.stdout(`${o.node ? formatSinfoNodes(terminalSafe(nodes)) : formatSinfo(terminalSafe(partitions), terminalSafe(nodes), compressHostlist)}\n`);
     });
 
   program
@@ -88,7 +95,7 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
     .option('--json', 'print JSON')
     .action(async (_what: string, id: string, o: { json?: boolean }) => {
       const job = await client().request<JobDetailView>('GET', `/api/v1/jobs/${encodeURIComponent(id)}`);
-      io.stdout(o.json ? `${JSON.stringify(job, null, 2)}\n` : `${formatJobDetail(job, Date.now())}\n`);
+      io.stdout(o.json ? `${JSON.stringify(job, null, 2)}\n` : `${formatJobDetail(terminalSafe(job), Date.now())}\n`);
     });
 
   program

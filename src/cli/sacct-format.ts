@@ -28,7 +28,6 @@ interface FieldDef {
 
 /** The job holds or held nodes: sacct counts CPUs and nodes as allocated only then. */
 const allocated = (j: JobView) => j.start_time !== null || j.nodes !== null;
-const request = (j: JobView) => (j.request ?? {}) as Record<string, unknown>;
 const text = (v: unknown) => (v === undefined || v === null ? '' : String(v));
 
 /** sacct's date fields: local time to the second, "Unknown" when there is none. */
@@ -60,10 +59,10 @@ export function exitCode(j: JobView): string {
 
 // In sacct's order (by name), which its prefix matching of field names follows.
 const FIELDS: FieldDef[] = [
-  { name: 'Account', width: 10, kind: 'text', value: (j) => text(request(j).account) },
+  { name: 'Account', width: 10, kind: 'text', value: (j) => text(j.account) },
   { name: 'AllocCPUS', width: 10, kind: 'number', value: (j) => String(allocated(j) ? cpuCount(j) : 0) },
   { name: 'AllocNodes', width: 10, kind: 'text', value: (j) => String(allocated(j) ? nodeCount(j) : 0) },
-  { name: 'Comment', width: 14, kind: 'text', value: (j) => text(request(j).comment) },
+  { name: 'Comment', width: 14, kind: 'text', value: (j) => text(j.comment) },
   { name: 'Elapsed', width: 10, kind: 'text', value: (j, now) => sacctDuration(elapsed(j, now)) },
   { name: 'ElapsedRaw', width: 10, kind: 'number', value: (j, now) => String(Math.floor(elapsed(j, now))) },
   { name: 'End', width: 19, kind: 'time', value: (j) => sacctTime(j.end_time) },
@@ -75,7 +74,7 @@ const FIELDS: FieldDef[] = [
   { name: 'NNodes', width: 8, kind: 'number', value: (j) => String(nodeCount(j)) },
   { name: 'NodeList', width: 15, kind: 'text', value: (j) => j.nodes ?? 'None assigned' },
   { name: 'Partition', width: 10, kind: 'text', value: (j) => j.partition },
-  { name: 'QOS', width: 10, kind: 'text', value: (j) => text(request(j).qos) },
+  { name: 'QOS', width: 10, kind: 'text', value: (j) => text(j.qos) },
   { name: 'Reason', width: 22, kind: 'text', value: (j) => j.state_reason },
   { name: 'ReqCPUS', width: 8, kind: 'number', value: (j) => String(cpuCount(j)) },
   { name: 'ReqNodes', width: 8, kind: 'text', value: (j) => String(nodeCount(j)) },
@@ -84,7 +83,7 @@ const FIELDS: FieldDef[] = [
   { name: 'Submit', width: 19, kind: 'time', value: (j) => sacctTime(j.submit_time) },
   { name: 'Timelimit', width: 10, kind: 'text', value: (j) => (j.time_limit === null ? 'UNLIMITED' : sacctDuration(j.time_limit * 60)) },
   { name: 'User', width: 9, kind: 'text', value: (j) => j.user_name },
-  { name: 'WorkDir', width: 20, kind: 'text', value: (j) => text(request(j).current_working_directory) },
+  { name: 'WorkDir', width: 20, kind: 'text', value: (j) => text(j.current_working_directory) },
 ];
 
 export const FIELD_NAMES = FIELDS.map((f) => f.name);

@@ -17,7 +17,6 @@ interface FieldDef {
   value: (job: JobView, now: number) => string;
 }
 
-const request = (job: JobView) => (job.request ?? {}) as Record<string, unknown>;
 const str = (v: unknown, none = '(null)') => (v === undefined || v === null || v === '' ? none : String(v));
 
 /** Times as SLURM prints them: local time, to the second, no zone. */
@@ -31,18 +30,17 @@ export function slurmTime(iso: string | null): string {
 const waiting = (job: JobView) => job.job_state === 'PENDING' || (job.job_state === 'ALLOCATING' && !job.nodes);
 
 export function nodeCount(job: JobView): number {
-  return job.node_count || Number(request(job).minimum_nodes ?? 1) || 1;
+  return job.node_count || job.minimum_nodes || 1;
 }
 
+/** The CPUs the job asked for, as the daemon counts them (tasks × CPUs per task). */
 export function cpuCount(job: JobView): number {
-  const r = request(job);
-  const tasks = Number(r.tasks ?? r.ntasks ?? nodeCount(job) * Number(r.tasks_per_node ?? 1));
-  return tasks * Number(r.cpus_per_task ?? 1);
+  return job.cpus ?? nodeCount(job);
 }
 
 const FIELDS: Record<string, FieldDef> = {
   A: { header: 'JOBID', value: (j) => String(j.job_id) },
-  a: { header: 'ACCOUNT', value: (j) => str(request(j).account) },
+  a: { header: 'ACCOUNT', value: (j) => str(j.account) },
   C: { header: 'CPUS', value: (j) => String(cpuCount(j)) },
   D: { header: 'NODES', value: (j) => String(nodeCount(j)) },
   e: { header: 'END_TIME', value: (j) => slurmTime(j.end_time) },
@@ -50,7 +48,7 @@ const FIELDS: Record<string, FieldDef> = {
   i: { header: 'JOBID', value: (j) => String(j.display_id ?? j.job_id) },
   j: { header: 'NAME', value: (j) => j.name },
   K: { header: 'ARRAY_TASK_ID', value: (j) => str(j.array_task_id ?? j.array_task_string, 'N/A') },
-  k: { header: 'COMMENT', value: (j) => str(request(j).comment) },
+  k: { header: 'COMMENT', value: (j) => str(j.comment) },
   l: { header: 'TIME_LIMIT', value: (j) => (j.time_limit === null ? 'UNLIMITED' : formatDuration(j.time_limit * 60)) },
   L: {
     header: 'TIME_LEFT',
@@ -59,7 +57,7 @@ const FIELDS: Record<string, FieldDef> = {
   M: { header: 'TIME', value: (j, now) => formatDuration(elapsedSeconds(j, now)) },
   N: { header: 'NODELIST', value: (j) => j.nodes ?? '' },
   P: { header: 'PARTITION', value: (j) => j.partition },
-  q: { header: 'QOS', value: (j) => str(request(j).qos) },
+  q: { header: 'QOS', value: (j) => str(j.qos) },
   R: { header: 'NODELIST(REASON)', value: (j) => (waiting(j) ? `(${j.state_reason})` : (j.nodes ?? '')) },
   r: { header: 'REASON', value: (j) => j.state_reason },
   S: { header: 'START_TIME', value: (j) => slurmTime(j.start_time) },
@@ -67,8 +65,8 @@ const FIELDS: Record<string, FieldDef> = {
   t: { header: 'ST', value: (j) => STATE_CODES[j.job_state as keyof typeof STATE_CODES] ?? j.job_state },
   u: { header: 'USER', value: (j) => j.user_name },
   V: { header: 'SUBMIT_TIME', value: (j) => slurmTime(j.submit_time) },
-  y: { header: 'NICE', value: (j) => String(request(j).nice ?? 0) },
-  Z: { header: 'WORK_DIR', value: (j) => str(request(j).chdir) },
+  y: { header: 'NICE', value: (j) => String(j.nice ?? 0) },
+  Z: { header: 'WORK_DIR', value: (j) => str(j.current_working_directory) },
 };
 
 type Part = { text: string } | { field: FieldDef; size: number | null; right: boolean };

@@ -3,6 +3,7 @@
  * types and documentation come from the same place.
  */
 import { Type, type Static } from '@sinclair/typebox';
+import { CEILINGS, DEFAULT_LIMITS } from './input-ceilings.js';
 
 const NodeGroup = Type.Object(
   {
@@ -34,6 +35,42 @@ export const ConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', minLength: 1 }),
     port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535 }),
+    /**
+     * HTTPS: PEM files of the key and its certificate (both, or neither for plain HTTP on
+     * loopback). A host other than loopback is refused without them (src/config/binding.ts).
+     */
+    tls: Type.Object(
+      {
+        key: Type.String({ default: '' }),
+        cert: Type.String({ default: '' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** What one request may carry; a refusal names the setting (see src/config/input-ceilings.ts). */
+    limits: Type.Object(
+      {
+        bodyBytes: Type.Integer({ default: DEFAULT_LIMITS.bodyBytes, minimum: 1024, maximum: CEILINGS.bodyBytes }),
+        scriptBytes: Type.Integer({ default: DEFAULT_LIMITS.scriptBytes, minimum: 16, maximum: CEILINGS.scriptBytes }),
+        argvItems: Type.Integer({ default: DEFAULT_LIMITS.argvItems, minimum: 0, maximum: CEILINGS.argvItems }),
+        argvBytes: Type.Integer({ default: DEFAULT_LIMITS.argvBytes, minimum: 0, maximum: CEILINGS.argvBytes }),
+        environmentItems: Type.Integer({ default: DEFAULT_LIMITS.environmentItems, minimum: 0, maximum: CEILINGS.environmentItems }),
+        environmentBytes: Type.Integer({ default: DEFAULT_LIMITS.environmentBytes, minimum: 0, maximum: CEILINGS.environmentBytes }),
+        nameChars: Type.Integer({ default: DEFAULT_LIMITS.nameChars, minimum: 1, maximum: CEILINGS.nameChars }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** Requests per window for each bearer token or, without one, each address; 429 beyond. */
+    rateLimit: Type.Object(
+      {
+        /**
+         * 0 = no limit. 100 a second on average: a script submitting a thousand jobs in a loop
+         * passes, a client flooding the daemon is stopped.
+         */
+        max: Type.Integer({ default: 6000, minimum: 0, maximum: 100_000_000 }),
+        windowMs: Type.Integer({ default: 60_000, minimum: 1000, maximum: 86_400_000 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     dataDir: Type.String({ default: './var', minLength: 1 }),
     backend: Type.Union([Type.Literal('simulator'), Type.Literal('slurm')], { default: 'simulator' }),
     /** Masters running at once; further jobs wait PENDING with reason MaxMastersLimit. */
@@ -101,6 +138,19 @@ export const ConfigSchema = Type.Object(
         envAllowList: Type.Array(Type.String(), {
           default: ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR'],
         }),
+        /**
+         * A daemon running as root runs each master as its user's mapped uid/gid/groups, and
+         * refuses jobs of unmapped users (never as root). false: masters run as the daemon's
+         * own account (see README, "Users, files and isolation").
+         */
+        runAsUser: Type.Boolean({ default: true }),
+        /**
+         * Absolute folders non-admins' -o/-e/-D must be under. Empty: anywhere when masters run
+         * as a non-root account (the OS decides), /tmp and the job's folder when as root.
+         */
+        outputRoots: Type.Array(Type.String({ pattern: '^/', maxLength: 4096 }), { default: [] }),
+        /** Character devices an -o/-e may name (e.g. #SBATCH -o /dev/null); any other FIFO, socket or device is refused. */
+        outputDevices: Type.Array(Type.String({ pattern: '^/', maxLength: 4096 }), { default: ['/dev/null'] }),
       },
       { default: {}, additionalProperties: false },
     ),
@@ -122,6 +172,16 @@ export const ConfigSchema = Type.Object(
         queueDepth: Type.Integer({ default: 100, minimum: 1, maximum: 100000 }),
         /** Largest array index + 1 (MaxArraySize). */
         maxArraySize: Type.Integer({ default: 1001, minimum: 1, maximum: 4000001 }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** Bearer tokens and the audit log (every route but a few public ones needs a token). */
+    auth: Type.Object(
+      {
+        /** Lifetime of a new token unless its issuer gives one (grm user token --expires); 0 = never expires. */
+        tokenLifetimeDays: Type.Number({ default: 90, minimum: 0, maximum: 3660 }),
+        /** Authentication-failure rows the audit log keeps at most (oldest dropped); admin actions are always kept. */
+        auditMaxFailureRows: Type.Integer({ default: 100000, minimum: 100, maximum: 100000000 }),
       },
       { default: {}, additionalProperties: false },
     ),

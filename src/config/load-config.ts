@@ -16,6 +16,8 @@ import { ConfigSchema, type GrmConfig } from './config-schema.js';
 const ENV_OVERRIDES: { env: string; key: string[]; kind: 'string' | 'integer' }[] = [
   { env: 'GRM_HOST', key: ['host'], kind: 'string' },
   { env: 'GRM_PORT', key: ['port'], kind: 'integer' },
+  { env: 'GRM_TLS_KEY', key: ['tls', 'key'], kind: 'string' },
+  { env: 'GRM_TLS_CERT', key: ['tls', 'cert'], kind: 'string' },
   { env: 'GRM_DATA_DIR', key: ['dataDir'], kind: 'string' },
   { env: 'GRM_BACKEND', key: ['backend'], kind: 'string' },
   { env: 'GRM_MAX_MASTERS', key: ['maxConcurrentMasters'], kind: 'integer' },
@@ -153,4 +155,14 @@ function describeError(error: ValueError): string {
     }
   }
   return `${key}: ${allowed} (got ${given})`;
+}
+
+/**
+ * The data dir a daemon started here would use (GRM_DATA_DIR, else the config file's dataDir,
+ * else the default), without validating the rest: the CLI finds the first admin's token there.
+ */
+export function configuredDataDir(env: NodeJS.ProcessEnv, cwd: string): string {
+  const fromFile = env.GRM_DATA_DIR ? undefined : readConfigFile(env, cwd).dataDir;
+  const dir = env.GRM_DATA_DIR || (typeof fromFile === 'string' && fromFile !== '' ? fromFile : ConfigSchema.properties.dataDir.default);
+  return path.resolve(cwd, dir);
 }

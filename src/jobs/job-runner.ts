@@ -1,6 +1,7 @@
 /**
  * From granted nodes to an ended job: writes the COMPSs files for exactly those nodes,
- * starts the isolated master, follows its output, and when it exits releases the nodes,
+ * starts the isolated master (as its user's account when the daemon is root, see
+ * src/runtime/run-as.ts), follows its output, and when it exits releases the nodes,
  * drains the last lines and records how the job ended. Each state change is written before
  * the step it announces.
  */
@@ -15,15 +16,20 @@ import { isGrmError } from '../errors.js';
 import { buildMasterEnv } from '../runtime/master-env.js';
 import { SPEC_FILE } from '../runtime/master-files.js';
 import { clearEarlierRun, launchMaster, reattachMaster, type ExitStatus, type MasterHandle } from '../runtime/master-launcher.js';
+import { NO_MAPPING, daemonUid, masterIdentity, type MasterIdentity, type RunAs } from '../runtime/run-as.js';
+import { DEFAULT_OUTPUT_DEVICES } from '../runtime/safe-files.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRunnerPort } from './dispatcher.js';
 import { exitState } from './job-state.js';
 import { endRun } from './run-end.js';
 import type { JobRecord } from './job-types.js';
 import { DirectoryFollower } from '../logs/dir-follower.js';
-import { expandOutputPattern } from '../sbatch/sbatch-options.js';
 import { masterCommandLine } from './master-command.js';
 import { arrayVars } from './job-arrays.js';
+import { giveToJob, precreateOutputs, prepareJobFolder, unreachableFolder } from './job-folder.js';
+import { OutputPolicy, jobDirOf, outputFilesOf, type OutputFile } from './output-policy.js';
+
+export { jobDirOf } from './output-policy.js';
 
 export interface OutputWatch {
   stop(options: { drain: boolean }): Promise<void>;
@@ -31,8 +37,11 @@ export interface OutputWatch {
 
 /** What the runner needs from log aggregation. */
 export interface JobOutputPort {
-  /** Follows these files (from the stored offsets) until stopped. */
-  watch(jobId: number, files: { source: string; path: string }[]): OutputWatch;
+  /**
+   * Follows these files (from the stored offsets) until stopped. `owner`: the uid the files
+   * must belong to, when the job runs as another account than the daemon's.
+   */
+  watch(jobId: number, files: { source: string; path: string }[], options?: { owner?: number }): OutputWatch;
 }
 
 export interface JobRunnerOptions {
@@ -51,6 +60,10 @@ export interface JobRunnerOptions {
   /** How often a COMPSs job's log folder is scanned for new files. */
   logScanIntervalMs: number;
   onError: (error: unknown, context: string) => void;
+  /** Who masters run as and where their paths may go; default: the daemon's account, no roots. */
+  paths?: OutputPolicy;
+  /** Character devices an output may be (runtime.outputDevices); default /dev/null. */
+  outputDevices?: readonly string[];
 }
 
 interface RunningMaster {
@@ -62,9 +75,8 @@ interface RunningMaster {
 /** How long a restarted daemon waits for a supervisor that an earlier one was still launching. */
 const LAUNCH_WAIT_MS = 30_000;
 
-export function jobDirOf(dataDir: string, jobId: number): string {
-  return path.join(dataDir, 'jobs', String(jobId));
-}
+/** Daemon variables that describe the daemon's own account: wrong for a master run as another. */
+const ACCOUNT_VARS = ['HOME', 'USER', 'LOGNAME'];
 
 export class JobRunner implements JobRunnerPort {
   private readonly masters = new Map<number, RunningMaster>();
@@ -75,7 +87,14 @@ export class JobRunner implements JobRunnerPort {
   /** COMPSs port blocks of the jobs this daemon started, so concurrent jobs never share one. */
   private readonly ports = new Map<number, PortRange>();
 
-  constructor(private readonly o: JobRunnerOptions) {}
+  private readonly paths: OutputPolicy;
+  private readonly outputDevices: readonly string[];
+
+  constructor(private readonly o: JobRunnerOptions) {
+    const identity = (user: string) => masterIdentity(user, { daemonUid: daemonUid(), runAsUser: false, resolve: NO_MAPPING });
+    this.paths = o.paths ?? new OutputPolicy({ dataDir: o.dataDir, roots: [], identity });
+    this.outputDevices = o.outputDevices ?? DEFAULT_OUTPUT_DEVICES;
+  }
 
   async onGranted(event: Extract<BackendEvent, { type: 'granted' }>): Promise<void> {
     const { store, backend } = this.o;
@@ -110,6 +129,9 @@ export class JobRunner implements JobRunnerPort {
     let running: JobRecord | undefined;
     this.starting.add(job.id);
     try {
+      // who it runs as is decided again now: the user's mapping may have changed since submit
+      const identity = this.paths.identity(job.user);
+      if (identity.kind === 'refused') throw new Error(identity.reason);
       if (job.runtime === 'compss') {
         // COMPSs starts its workers over the network: a node that does not answer would
         // leave the master hanging, so the job fails now, naming the node.
@@ -119,7 +141,7 @@ export class JobRunner implements JobRunnerPort {
         }
         store.addEvent(job.id, `pre-flight: ${allocation.nodes.length} node(s) answered`, 'dispatcher');
       }
-      const prepared = await this.prepare(job, allocation, jobDir);
+      const prepared = await this.prepare(job, allocation, jobDir, identity);
       // Written before the launch: a crash right after finds a RUNNING job to reattach or fail.
       running = store.transition(job.id, 'ALLOCATING', 'RUNNING', 'master starting', 'dispatcher', {
         startTime: this.o.store.now(),
@@ -130,7 +152,8 @@ export class JobRunner implements JobRunnerPort {
       // let go of the supervisor, as detach() does for the others; the next daemon reattaches
       // it from master.json. Holding it would keep this process alive through its IPC channel.
       if (this.detached) return handle.release();
-      store.addEvent(job.id, `master started (pid ${handle.pid ?? '-'}, process group ${handle.pgid})`, 'master');
+      const as = prepared.runAs ? `, uid ${prepared.runAs.uid} gid ${prepared.runAs.gid}` : '';
+      store.addEvent(job.id, `master started (pid ${handle.pid ?? '-'}, process group ${handle.pgid}${as})`, 'master');
       this.follow(running, handle, prepared.files);
       // A cancel that came while the master was starting found nothing to stop: honour it now.
       if (store.require(job.id).endIntent) await this.stopMaster(job.id);
@@ -148,26 +171,33 @@ export class JobRunner implements JobRunnerPort {
     }
   }
 
-  private async prepare(job: JobRecord, allocation: Allocation, jobDir: string) {
+  private async prepare(job: JobRecord, allocation: Allocation, jobDir: string, identity: MasterIdentity) {
+    const runAs: RunAs | null = identity.kind === 'user' ? identity.runAs : null;
+    const firstNode = allocation.nodes[0]?.name ?? 'localhost';
+    const unreachable = unreachableFolder(jobDir, runAs);
+    if (unreachable) throw new Error(`uid ${runAs?.uid} cannot enter ${unreachable}, on the way to its job folder: make GRM's data directory traversable (chmod o+x)`);
+    this.paths.checkStart(job, identity, firstNode);
     const workDir = job.description.current_working_directory ?? path.join(jobDir, 'work');
-    fs.mkdirSync(path.join(jobDir, 'work'), { recursive: true });
+    prepareJobFolder(jobDir, runAs, job.runtime === 'compss' ? ['work', 'compss'] : ['work']);
     clearEarlierRun(jobDir);
     if (!fs.statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) {
       throw new Error(`working directory ${workDir} (-D/--chdir) does not exist`);
     }
     const scriptPath = path.join(jobDir, job.runtime === 'compss' ? appFileName(job) : 'script');
     fs.writeFileSync(scriptPath, job.script, { mode: 0o700 });
+    giveToJob(scriptPath, runAs, 0o700);
     const tasksPerNode = Object.fromEntries(allocation.nodes.map((n) => [n.name, n.cpus]));
     const ports = pickPortRange(job.id, this.o.compss, this.ports.values());
     this.ports.set(job.id, ports);
     const compss = compssFilesForAllocation({ grmJobId: job.id, allocation, tasksPerNode, config: this.o.compss, ports });
     const { projectPath, resourcesPath } = await writeCompssFiles(jobDir, compss);
-    const files = outputFiles(job, jobDir, allocation.nodes[0]?.name ?? 'localhost');
+    const files = outputFilesOf(job, jobDir, firstNode);
     const stdoutPath = files[0]!.path;
     const stderrPath = files[1]?.path ?? stdoutPath;
+    precreateOutputs(jobDir, [stdoutPath, stderrPath], runAs);
     const slurmJobId = this.o.backend.kind === 'slurm' ? allocation.backendId : String(job.id);
     const env = buildMasterEnv({
-      allowList: this.o.envAllowList,
+      allowList: runAs ? this.o.envAllowList.filter((name) => !ACCOUNT_VARS.includes(name)) : this.o.envAllowList,
       daemonEnv: this.o.daemonEnv,
       exported: job.environment,
       slurm: {
@@ -194,13 +224,14 @@ export class JobRunner implements JobRunnerPort {
       masterHost: this.o.masterHost,
       masterPort: compss.ports.masterPort,
     });
-    return { command, args, cwd: workDir, env, stdoutPath, stderrPath, files };
+    const openMode = job.description.open_mode ?? 'append';
+    return { command, args, cwd: workDir, env, stdoutPath, stderrPath, files, runAs, openMode, outputDevices: this.outputDevices };
   }
 
-  private follow(job: JobRecord, handle: MasterHandle, files: { source: string; path: string }[]): void {
+  private follow(job: JobRecord, handle: MasterHandle, files: OutputFile[]): void {
     // A launch that finishes after the daemon began stopping: the next daemon reattaches it.
     if (this.detached) return handle.release();
-    const watch = this.followOutput(job, files);
+    const watch = this.followOutput(job, files, handle.runAsUid);
     const finished = handle.exited
       .then((status) => (this.detached ? undefined : this.onMasterExit(job.id, status)))
       .catch((e) => this.o.onError(e, `finishing job ${job.id}`))
@@ -215,14 +246,18 @@ export class JobRunner implements JobRunnerPort {
    * The master's stdout/stderr, and for COMPSs jobs every file COMPSs writes under the job's
    * log folder, each as its own source, found as it appears.
    */
-  private followOutput(job: JobRecord, files: { source: string; path: string }[]): OutputWatch {
-    const watches: OutputWatch[] = [this.o.output.watch(job.id, files)];
+  private followOutput(job: JobRecord, files: OutputFile[], owner: number | null): OutputWatch {
+    // files the job writes are read only if its account owns them (see src/runtime/safe-files.ts)
+    const options = owner === null ? {} : { owner };
+    // an allowed device (-o /dev/null) has nothing to follow
+    const tailed = files.filter((f) => !this.outputDevices.includes(f.path));
+    const watches: OutputWatch[] = [this.o.output.watch(job.id, tailed, options)];
     if (job.runtime !== 'compss') return watches[0]!;
     const follower = new DirectoryFollower({
       dir: path.join(jobDirOf(this.o.dataDir, job.id), 'compss'),
       prefix: 'compss',
       intervalMs: this.o.logScanIntervalMs,
-      onFile: (source, file) => watches.push(this.o.output.watch(job.id, [{ source, path: file }])),
+      onFile: (source, file) => watches.push(this.o.output.watch(job.id, [{ source, path: file }], options)),
     }).start();
     return {
       async stop(options) {
@@ -246,7 +281,7 @@ export class JobRunner implements JobRunnerPort {
       otherwise: exitState(status.exitCode, status.signal),
       why: 'job ended $END',
       actor: 'dispatcher',
-      failReason: status.signal ? `Signal ${status.signal}` : status.exitCode === null ? 'MasterLost' : 'NonZeroExitCode',
+      failReason: status.startFailed ? 'MasterStartFailed' : status.signal ? `Signal ${status.signal}` : status.exitCode === null ? 'MasterLost' : 'NonZeroExitCode',
     });
   }
 
@@ -285,18 +320,18 @@ export class JobRunner implements JobRunnerPort {
   private async reattach(job: JobRecord): Promise<void> {
     const { store } = this.o;
     const jobDir = jobDirOf(this.o.dataDir, job.id);
-    let handle = reattachMaster(jobDir);
+    let handle = reattachMaster(jobDir, { jobId: job.id });
     // The previous daemon stopped while launching: the supervisor may still be starting.
     for (let waited = 0; !handle && fs.existsSync(path.join(jobDir, SPEC_FILE)) && waited < LAUNCH_WAIT_MS; waited += 100) {
       await new Promise((r) => setTimeout(r, 100));
-      handle = reattachMaster(jobDir);
+      handle = reattachMaster(jobDir, { jobId: job.id });
     }
     this.starting.add(job.id);
     try {
       if (handle) {
         // Its exit status, if it ended meanwhile, is in exit.json; its output resumes from the stored offsets.
         store.addEvent(job.id, `master reattached after a daemon restart (process group ${handle.pgid})`, 'reconcile');
-        this.follow(job, handle, outputFiles(job, jobDir, store.allocation(job.id)?.nodes[0]?.name ?? 'localhost'));
+        this.follow(job, handle, outputFilesOf(job, jobDir, store.allocation(job.id)?.nodes[0]?.name ?? 'localhost'));
         return;
       }
     } finally {
@@ -342,28 +377,6 @@ export class JobRunner implements JobRunnerPort {
     }
   }
 
-}
-
-/** Where the master's stdout and stderr go: -o/-e when given (sbatch patterns), else the job folder. */
-function outputFiles(job: JobRecord, jobDir: string, firstNode: string): { source: string; path: string }[] {
-  const workDir = job.description.current_working_directory ?? path.join(jobDir, 'work');
-  const names = {
-    jobId: job.id,
-    jobName: job.name,
-    user: job.user,
-    nodeName: firstNode,
-    ...(job.arrayJobId !== null && job.arrayTaskId !== null ? { arrayJobId: job.arrayJobId, arrayTaskId: job.arrayTaskId } : {}),
-  };
-  const { standard_output: out, standard_error: err } = job.description;
-  const stdoutPath = out ? path.resolve(workDir, expandOutputPattern(out, names)) : path.join(jobDir, 'stdout.log');
-  // sbatch: without -e, stderr goes where stdout goes
-  const stderrPath = err ? path.resolve(workDir, expandOutputPattern(err, names)) : out ? stdoutPath : path.join(jobDir, 'stderr.log');
-  return stderrPath === stdoutPath
-    ? [{ source: 'stdout', path: stdoutPath }]
-    : [
-        { source: 'stdout', path: stdoutPath },
-        { source: 'stderr', path: stderrPath },
-      ];
 }
 
 function appFileName(job: JobRecord): string {

@@ -14,7 +14,8 @@ import { compressIndices, expandIndices } from './array-tasks.js';
 import { Eligibility, holdReason, isHold } from './eligibility.js';
 import { isTerminal } from './job-state.js';
 import { givenFields, loweredTimeLimit, updatedDescription, type JobUpdate } from './job-update.js';
-import type { JobDescription, JobRecord } from './job-types.js';
+import type { JobDescription, JobRecord, JobSummaryRecord } from './job-types.js';
+import type { OutputPolicy } from './output-policy.js';
 import { choosePartition, effectiveTimeLimit, toResourceRequest } from './resource-request.js';
 import { mergeDescriptions, parseScriptDirectives, recordedOnlyWarnings } from '../sbatch/sbatch-options.js';
 
@@ -39,6 +40,12 @@ export interface JobServiceOptions {
   clock: Clock;
   /** MaxArraySize: array indices must be below it. */
   maxArraySize?: number;
+  /** Which account a job is charged to (the users part); refuses an account the user may not charge. */
+  accounts?: { charge(user: string, requested: string | undefined): string | undefined };
+  /** Whether a user sees every job (an admin); others see only their own, also through --dependency. */
+  isAdmin?: (user: string) => boolean;
+  /** Who the job would run as, and where its -o/-e/-D may go: refused now rather than at start. */
+  paths?: Pick<OutputPolicy, 'checkRequest'>;
 }
 
 export class JobService {
@@ -65,7 +72,11 @@ export class JobService {
     // a client that applied them already (grm sbatch) is not parsed twice.
     const { script: _s, environment: _e, argv: _a, directives_applied: applied, ...requestOptions } = body;
     const fromScript = applied ? { description: {}, warnings: [] } : parseScriptDirectives(script, { maxArraySize: this.options.maxArraySize ?? 1001 });
-    const description = mergeDescriptions(fromScript.description, requestOptions);
+    const asked = mergeDescriptions(fromScript.description, requestOptions);
+    this.options.paths?.checkRequest(asked, user, asked.name ?? 'sbatch');
+    // the account asked for, if the user may charge it; none asked, the user's default
+    const account = this.options.accounts ? this.options.accounts.charge(user, asked.account) : asked.account;
+    const description = account === undefined ? asked : { ...asked, account };
     const submitTime = this.options.clock.now();
     const warnings = [...fromScript.warnings];
     let partitionName = description.partition ?? '';
@@ -82,7 +93,7 @@ export class JobService {
       if (!(isGrmError(e) && e.code === 'E_BACKEND_UNAVAILABLE')) throw e;
       warnings.push(`the ${this.backend.kind} backend is unreachable (${e.message}); the job is queued and checked when it answers`);
     }
-    const dependsOn = this.dependsOn(description.dependency);
+    const dependsOn = this.dependsOn(description.dependency, user);
     const name = description.name ?? 'sbatch';
     const beginTime = description.begin_time ? Date.parse(description.begin_time) : null;
     const dependency = description.dependency ?? null;
@@ -111,14 +122,15 @@ export class JobService {
       `user:${user}`,
     );
     this.lifecycle.wake();
-    return { job, warnings: [...new Set([...warnings, ...recordedOnlyWarnings(description, this.backend.kind)])] };
+    // warnings for what was asked: a default account is not the user's option
+    return { job, warnings: [...new Set([...warnings, ...recordedOnlyWarnings(asked, this.backend.kind)])] };
   }
 
   get(id: number): JobRecord {
     return this.store.require(id);
   }
 
-  list(filter: JobFilter): { jobs: JobRecord[]; total: number } {
+  list(filter: JobFilter): { jobs: JobSummaryRecord[]; total: number } {
     return this.store.list(filter);
   }
 
@@ -175,9 +187,14 @@ export class JobService {
     return requeued;
   }
 
-  /** Holds a pending job (scontrol hold): it stays PENDING, out of the eligible queue. */
+  /**
+   * Holds a pending job (scontrol hold): it stays PENDING, out of the eligible queue. An admin's
+   * hold is JobHeldAdmin unless asked for a user hold (uhold); only an admin releases it.
+   */
   hold(id: number, user: string, by: 'user' | 'admin' = 'user'): JobRecord {
     const job = this.requirePending(id);
+    // an admin hold is not weakened to a user one by the job's owner holding it again
+    if (by === 'user' && job.blocked === 'JobHeldAdmin') return job;
     this.store.setBlocked(job.id, holdReason(by), `user:${user}`, `held by ${user}`);
     return this.store.require(id);
   }
@@ -186,6 +203,9 @@ export class JobService {
   release(id: number, user: string): JobRecord {
     const job = this.requirePending(id);
     if (!isHold(job.blocked)) return job;
+    if (job.blocked === 'JobHeldAdmin' && !(this.options.isAdmin?.(user) ?? true)) {
+      throw new GrmError('E_PERMISSION_DENIED', `Access/permission denied: job ${id} is held by an admin (JobHeldAdmin); ask an admin to release it`, { field: 'id' });
+    }
     const blocker = this.eligibility.blocker(job, this.options.clock.now());
     this.store.setBlocked(job.id, blocker, `user:${user}`, `released by ${user}`);
     this.lifecycle.wake();
@@ -209,10 +229,12 @@ export class JobService {
     }
     if (job.state !== 'PENDING') throw new GrmError('E_JOB_STATE', `Job/step already completing or completed for job ${id} (${job.state})`, { field: 'id' });
     const description = updatedDescription(job, changes);
+    // a new name changes what %x in -o/-e expands to
+    if (changes.name !== undefined) this.options.paths?.checkRequest(description, job.user, description.name ?? job.name);
     const partition = choosePartition(description.partition, await this.backend.partitions());
     await this.backend.validate(toResourceRequest(id, job.user, description, partition, job.submitTime));
     const dependency = description.dependency ?? null;
-    const dependsOn = this.dependsOn(dependency ?? undefined);
+    const dependsOn = this.dependsOn(dependency ?? undefined, user);
     if (dependsOn.includes(id)) throw new GrmError('E_REQUEST_INVALID', `Job dependency problem: job ${id} cannot depend on itself`, { field: 'dependency' });
     const name = description.name ?? job.name;
     const beginTime = description.begin_time ? Date.parse(description.begin_time) : null;
@@ -224,11 +246,16 @@ export class JobService {
     return updated;
   }
 
-  /** The jobs a dependency names, each of which must exist. */
-  private dependsOn(dependency: string | undefined): number[] {
+  /**
+   * The jobs a dependency names, each of which must exist and be one the caller may see: another
+   * user's job reads as missing, as everywhere else in the API (no existence leak).
+   */
+  private dependsOn(dependency: string | undefined, caller: string): number[] {
     const ids = dependency ? dependencyJobIds(dependency) : [];
+    const seesAll = this.options.isAdmin?.(caller) ?? true;
     for (const id of ids) {
-      if (!this.store.get(id)) throw new GrmError('E_REQUEST_INVALID', `Job dependency problem: job ${id} does not exist`, { field: 'dependency' });
+      const job = this.store.get(id);
+      if (!job || (!seesAll && job.user !== caller)) throw new GrmError('E_REQUEST_INVALID', `Job dependency problem: job ${id} does not exist`, { field: 'dependency' });
     }
     return ids;
   }

@@ -195,6 +195,9 @@ export interface JobRecord {
   arrayTaskCount: number | null;
 }
 
+/** A job as lists carry it: without the script, argv and environment, which may be megabytes. */
+export type JobSummaryRecord = Omit<JobRecord, 'script' | 'argv' | 'environment'>;
+
 export type EndState = 'COMPLETED' | 'FAILED' | 'CANCELLED' | 'TIMEOUT' | 'NODE_FAIL';
 
 /**

@@ -12,6 +12,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { openForReading } from '../runtime/safe-files.js';
 import { LineSplitter, type TruncationMarker } from './line-splitter.js';
 
 export interface TailBatch {
@@ -37,6 +38,12 @@ export interface FileTailerOptions {
   watch?: boolean;
   maxLineBytes?: number;
   truncationMarker?: TruncationMarker;
+  /**
+   * The uid the file must belong to. The file is the job's to replace: opened without
+   * following a final symlink and without waiting on a FIFO, a file that is not a regular one
+   * (or not the job's) is not read, as if it were not there (reported once).
+   */
+  owner?: number;
 }
 
 export interface StopOptions {
@@ -51,6 +58,12 @@ const DEFAULT_POLL_MS = 1000;
 
 function isNotFound(e: unknown): boolean {
   return (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** Opens that refuse the file (a link, a FIFO, someone else's): it is skipped like a missing one. */
+function isRefused(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'E_UNSAFE_FILE' || code === 'ELOOP';
 }
 
 export class FileTailer {
@@ -71,6 +84,8 @@ export class FileTailer {
   private stopping: Promise<void> | null = null;
   /** Tells a re-entrant stop() (from inside onBatch) from a concurrent one. */
   private readonly inCallback = new AsyncLocalStorage<FileTailer>();
+  /** Why the file was last refused: reported when it changes, not at every poll. */
+  private refused: string | null = null;
 
   constructor(options: FileTailerOptions) {
     this.opts = options;
@@ -190,10 +205,15 @@ export class FileTailer {
   private async readAvailable(): Promise<void> {
     if (this.fh === null) {
       try {
-        this.fh = await fsp.open(this.path, 'r');
+        this.fh = await openForReading(this.path, this.opts.owner);
+        this.refused = null;
       } catch (e) {
         if (isNotFound(e)) return; // not created yet
-        throw e;
+        if (!isRefused(e)) throw e;
+        const why = (e as Error).message;
+        if (why !== this.refused) this.report(new Error(`not following ${this.path}: ${why}`));
+        this.refused = why;
+        return;
       }
       this.ino = (await this.fh.stat()).ino;
     } else {

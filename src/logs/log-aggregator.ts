@@ -74,6 +74,13 @@ interface JobState {
   capped: boolean;
 }
 
+/**
+ * Jobs whose numbering stays cached between flushes. Every job gets a line when submitted, so
+ * a map of every job grew with the queue (100,000 queued jobs: 100,000 entries, about 10 MiB);
+ * a job not cached costs one indexed lookup (`lastSeq`) when it next logs.
+ */
+export const CACHED_JOBS = 1024;
+
 const offsetKey = (o: { jobId: number; source: string; path: string }): string =>
   `${o.jobId}\0${o.source}\0${o.path}`;
 
@@ -86,6 +93,7 @@ export class LogAggregator {
   private readonly onError: (error: Error) => void;
   private buffer: StoredLogLine[] = [];
   private offsets = new Map<string, LogOffset>();
+  /** Numbering per job, most recently logging last: bounded by CACHED_JOBS after each flush. */
   private readonly jobs = new Map<number, JobState>();
   private readonly subscribers = new Map<number, Set<LogSubscriber>>();
   private timer: NodeJS.Timeout | null = null;
@@ -167,6 +175,7 @@ export class LogAggregator {
       throw e;
     }
     this.sinkFailing = false;
+    this.trimJobs();
     this.notify(lines);
   }
 
@@ -194,9 +203,24 @@ export class LogAggregator {
       const last = this.sink.lastSeq(jobId);
       // beyond the cap only the notice can have been stored: it was already written
       s = { nextSeq: last + 1, capped: this.maxLinesPerJob > 0 && last > this.maxLinesPerJob };
-      this.jobs.set(jobId, s);
+    } else {
+      this.jobs.delete(jobId);
     }
+    this.jobs.set(jobId, s);
     return s;
+  }
+
+  /**
+   * Forgets the jobs that logged least recently, past CACHED_JOBS. Only right after a flush:
+   * with nothing buffered the sink's last seq of each job is exact, so a job asked again
+   * continues its numbering.
+   */
+  private trimJobs(): void {
+    if (this.buffer.length > 0) return;
+    for (const jobId of this.jobs.keys()) {
+      if (this.jobs.size <= CACHED_JOBS) break;
+      this.jobs.delete(jobId);
+    }
   }
 
   private push(line: StoredLogLine): void {

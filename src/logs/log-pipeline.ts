@@ -38,8 +38,8 @@ export class LogPipeline {
     });
   }
 
-  /** Follows a job's output files from where the store says they were read up to. */
-  watch(jobId: number, files: { source: string; path: string }[]) {
+  /** Follows a job's output files from where the store says they were read up to (owned by `owner`, when given). */
+  watch(jobId: number, files: { source: string; path: string }[], options: { owner?: number } = {}) {
     const stored = this.o.store.offsets(jobId);
     return watchJobOutput({
       aggregator: this.aggregator,
@@ -48,6 +48,7 @@ export class LogPipeline {
       tailer: {
         pollIntervalMs: this.o.config.pollIntervalMs,
         maxLineBytes: this.o.config.maxLineBytes,
+        ...(options.owner !== undefined ? { owner: options.owner } : {}),
         onError: (e) => this.o.onError(e, `tailing the output of job ${jobId}`),
       },
     });

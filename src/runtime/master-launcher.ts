@@ -4,9 +4,12 @@
  * from the daemon), stdin from /dev/null, stdout/stderr written by the kernel straight into
  * the job's files. The daemon never relays output, so its crash loses nothing.
  *
- * The master is started through src/runtime/supervisor.ts, which leads the group, waits for
- * the command and writes exit.json: the exit status survives the daemon too. A restarted
- * daemon rebuilds handles with reattachMaster().
+ * The master is started through src/runtime/supervisor.ts, which leads the group, drops to
+ * the job's user, opens the output files (the daemon never opens a path a job named: a FIFO
+ * there would stop its event loop), waits for the command and writes exit.json: the exit
+ * status survives the daemon too. The daemon writes master.json (which group is the job's)
+ * itself, from the pid spawn() gave it. A restarted daemon rebuilds handles with
+ * reattachMaster().
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,13 +21,16 @@ import {
   MASTER_FILE,
   SPEC_FILE,
   type ExitStatus,
+  type MasterRecord,
   type SupervisorMessage,
   type SupervisorSpec,
   readExitStatus,
   readMasterRecord,
   writeJsonAtomic,
 } from './master-files.js';
-import { isGroupAlive, isProcessAlive, signalGroup, waitGroupGone } from './proc.js';
+import { isGroupAlive, isProcessAlive, readProcStat, signalGroup, waitGroupGone } from './proc.js';
+import type { RunAs } from './run-as.js';
+import { DEFAULT_OUTPUT_DEVICES } from './safe-files.js';
 
 export type { ExitStatus } from './master-files.js';
 
@@ -41,6 +47,10 @@ export interface MasterSpec {
   jobDir: string;
   /** 'append' (default) keeps what a previous attempt wrote; 'truncate' empties the files. */
   openMode?: 'append' | 'truncate';
+  /** The account the supervisor drops to before opening the outputs; default: the daemon's. */
+  runAs?: RunAs | null;
+  /** Character devices an output may be; default /dev/null only. */
+  outputDevices?: readonly string[];
   /** Grace between SIGTERM and SIGKILL for processes left in the group after the master exits. */
   stragglerGraceMs?: number;
   /** How long the supervisor may take to report that the command started. */
@@ -54,6 +64,8 @@ export interface MasterHandle {
   /** The job's process group, led by the supervisor. */
   readonly pgid: number;
   readonly jobDir: string;
+  /** The uid the master runs as when the supervisor dropped to the job's account; null: the daemon's. */
+  readonly runAsUid: number | null;
   /** Resolves once the supervisor is gone (so is every process it could end) with the status. */
   readonly exited: Promise<ExitStatus>;
   /** Sends a signal to the whole group; false when the group is already gone. */
@@ -91,42 +103,6 @@ function startError(spec: MasterSpec, what: string, cause?: unknown): GrmError {
   return new GrmError('E_MASTER_START', `cannot start the master of job ${spec.jobId}: ${what}`, { cause });
 }
 
-/** The last line the supervisor wrote to the job's stderr, for the E_MASTER_START message. */
-function stderrTail(file: string): string {
-  try {
-    const text = fs.readFileSync(file, 'utf8');
-    const lines = text.trimEnd().split('\n');
-    return (lines[lines.length - 1] ?? '').slice(0, 500);
-  } catch {
-    return '';
-  }
-}
-
-function openOutputs(spec: MasterSpec): { out: number; err: number } {
-  const flags = spec.openMode === 'truncate' ? 'w' : 'a';
-  const open = (file: string, which: string): number => {
-    try {
-      // O_APPEND (flag 'a') keeps concurrent writers of one file from overwriting each other
-      const fd = fs.openSync(file, flags);
-      if (flags === 'w') {
-        fs.closeSync(fd);
-        return fs.openSync(file, 'a');
-      }
-      return fd;
-    } catch (e) {
-      throw startError(spec, `cannot open the ${which} file '${file}': ${(e as Error).message}`, e);
-    }
-  };
-  const out = open(spec.stdoutPath, 'standard output');
-  if (path.resolve(spec.stderrPath) === path.resolve(spec.stdoutPath)) return { out, err: out };
-  try {
-    return { out, err: open(spec.stderrPath, 'standard error') };
-  } catch (e) {
-    fs.closeSync(out);
-    throw e;
-  }
-}
-
 interface SupervisorEnd {
   /** The signal that ended the supervisor, when known. */
   signal: string | null;
@@ -155,6 +131,7 @@ class Handle implements MasterHandle {
     readonly pid: number | null,
     readonly pgid: number,
     readonly jobDir: string,
+    readonly runAsUid: number | null,
     supervisorGone: Promise<SupervisorEnd>,
     private readonly onRelease: () => void,
   ) {
@@ -216,6 +193,71 @@ export function clearEarlierRun(jobDir: string): void {
   for (const f of [EXIT_FILE, MASTER_FILE]) fs.rmSync(path.join(jobDir, f), { force: true });
 }
 
+function supervisorSpec(spec: MasterSpec): SupervisorSpec {
+  return {
+    jobId: spec.jobId,
+    command: spec.command,
+    args: spec.args,
+    cwd: spec.cwd,
+    env: spec.env,
+    jobDir: spec.jobDir,
+    stdoutPath: spec.stdoutPath,
+    stderrPath: spec.stderrPath,
+    openMode: spec.openMode ?? 'append',
+    outputDevices: [...(spec.outputDevices ?? DEFAULT_OUTPUT_DEVICES)],
+    runAs: spec.runAs ?? null,
+    stragglerGraceMs: spec.stragglerGraceMs ?? DEFAULT_STRAGGLER_GRACE_MS,
+  };
+}
+
+/** Spawns the supervisor and records its group in master.json before anything can go wrong. */
+function spawnSupervisor(spec: MasterSpec): ReturnType<typeof spawn> {
+  let child: ReturnType<typeof spawn>;
+  try {
+    writeJsonAtomic(path.join(spec.jobDir, SPEC_FILE), supervisorSpec(spec), 0o600); // it holds the environment: owner-only
+    const sup = supervisorCommand();
+    // detached: setsid(), so the supervisor leads a new group and outlives the daemon;
+    // env {}: nothing of the daemon's (NODE_OPTIONS...) reaches the supervisor either;
+    // no stdio: it reports through the IPC channel and exit.json, the job's files are its to open
+    child = spawn(sup.command, [...sup.args, path.join(spec.jobDir, SPEC_FILE)], {
+      cwd: spec.jobDir,
+      env: {},
+      detached: true,
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+  } catch (e) {
+    throw startError(spec, (e as Error).message, e);
+  }
+  if (child.pid !== undefined) {
+    // written by the daemon, in the job folder the job cannot write: which group to signal
+    const record: MasterRecord = {
+      jobId: spec.jobId,
+      pid: null,
+      pgid: child.pid,
+      supervisorPid: child.pid,
+      supervisorStartTicks: readProcStat(child.pid)?.startTicks ?? null,
+      command: spec.command,
+      args: spec.args,
+      cwd: spec.cwd,
+      startedAt: new Date().toISOString(),
+      runAsUid: spec.runAs?.uid ?? null,
+    };
+    writeJsonAtomic(path.join(spec.jobDir, MASTER_FILE), record);
+  }
+  return child;
+}
+
+/** The pid of the started command, once master.json holds it too. */
+function recordPid(jobDir: string, pid: number | null): void {
+  const rec = readMasterRecord(jobDir);
+  if (rec === null || pid === null) return;
+  try {
+    writeJsonAtomic(path.join(jobDir, MASTER_FILE), { ...rec, pid });
+  } catch {
+    // informational only: the group is what the daemon signals
+  }
+}
+
 export async function launchMaster(spec: MasterSpec): Promise<MasterHandle> {
   if (typeof spec.command !== 'string' || spec.command.length === 0) throw startError(spec, 'empty command');
   try {
@@ -224,49 +266,25 @@ export async function launchMaster(spec: MasterSpec): Promise<MasterHandle> {
   } catch (e) {
     throw startError(spec, `cannot prepare the job directory '${spec.jobDir}': ${(e as Error).message}`, e);
   }
-  const fds = openOutputs(spec);
-  const specPath = path.join(spec.jobDir, SPEC_FILE);
-  const supSpec: SupervisorSpec = {
-    jobId: spec.jobId,
-    command: spec.command,
-    args: spec.args,
-    cwd: spec.cwd,
-    env: spec.env,
-    jobDir: spec.jobDir,
-    stragglerGraceMs: spec.stragglerGraceMs ?? DEFAULT_STRAGGLER_GRACE_MS,
-  };
-  let child: ReturnType<typeof spawn>;
-  try {
-    writeJsonAtomic(specPath, supSpec, 0o600); // it holds the environment: owner-only
-    const sup = supervisorCommand();
-    // detached: setsid(), so the supervisor leads a new group and outlives the daemon;
-    // env {}: nothing of the daemon's (NODE_OPTIONS...) reaches the supervisor either
-    child = spawn(sup.command, [...sup.args, specPath], {
-      cwd: spec.jobDir,
-      env: {},
-      detached: true,
-      stdio: ['ignore', fds.out, fds.err, 'ipc'],
-    });
-  } catch (e) {
-    throw startError(spec, (e as Error).message, e);
-  } finally {
-    // the child holds its own copies now
-    fs.closeSync(fds.out);
-    if (fds.err !== fds.out) fs.closeSync(fds.err);
-  }
-
+  const child = spawnSupervisor(spec);
   const gone = new Promise<SupervisorEnd & { code: number | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
+  /** A start that failed: the supervisor is gone, and so is any claim that a master runs. */
+  const failed = async (what: string): Promise<never> => {
+    await gone;
+    clearEarlierRun(spec.jobDir);
+    throw startError(spec, what);
+  };
   const started = await new Promise<number | null>((resolve, reject) => {
     const timer = setTimeout(() => {
       if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
       reject(startError(spec, `the supervisor did not report within ${spec.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS} ms`));
     }, spec.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
     child.on('message', (m: SupervisorMessage) => {
-      if (m?.type !== 'started') return;
       clearTimeout(timer);
-      resolve(m.pid);
+      if (m?.type === 'started') resolve(m.pid);
+      else if (m?.type === 'failed') failed(String(m.reason).slice(0, 2000)).catch(reject);
     });
     child.once('error', (e) => {
       clearTimeout(timer);
@@ -275,14 +293,16 @@ export async function launchMaster(spec: MasterSpec): Promise<MasterHandle> {
     void gone.then((end) => {
       clearTimeout(timer);
       // 'exit' may overtake the IPC message of a command that ended at once: exit.json decides
-      if (readExitStatus(spec.jobDir) !== null) return resolve(readMasterRecord(spec.jobDir)?.pid ?? null);
-      const tail = stderrTail(spec.stderrPath);
+      const status = readExitStatus(spec.jobDir);
+      if (status?.startFailed) return failed(status.reason ?? 'the supervisor could not set the master up').catch(reject);
+      if (status !== null) return resolve(readMasterRecord(spec.jobDir)?.pid ?? null);
       const how = end.signal ?? `exit code ${end.code}`;
-      reject(startError(spec, `the supervisor ended (${how}) before starting it${tail ? `: ${tail}` : ''}`));
+      failed(`the supervisor ended (${how}) before starting it`).catch(reject);
     });
   });
+  recordPid(spec.jobDir, started);
   child.on('error', () => {}); // later errors (e.g. a failed disconnect) must not crash the daemon
-  return new Handle(spec.jobId, started, child.pid as number, spec.jobDir, gone, () => {
+  return new Handle(spec.jobId, started, child.pid as number, spec.jobDir, spec.runAs?.uid ?? null, gone, () => {
     child.unref();
     if (child.connected) child.disconnect();
   });
@@ -293,13 +313,16 @@ export async function launchMaster(spec: MasterSpec): Promise<MasterHandle> {
  * null when there is no (valid) master.json. exited resolves once the supervisor is gone,
  * with exit.json's status.
  */
-export function reattachMaster(jobDir: string, options: { pollMs?: number } = {}): MasterHandle | null {
-  const rec = readMasterRecord(jobDir);
+export function reattachMaster(jobDir: string, options: { pollMs?: number; jobId?: number } = {}): MasterHandle | null {
+  const rec = readMasterRecord(jobDir, options.jobId);
   if (rec === null) return null;
+  // a live process at that pid must be the supervisor itself: leading the group it names
+  const st = readProcStat(rec.supervisorPid);
+  if (st !== null && isProcessAlive(rec.supervisorPid, rec.supervisorStartTicks ?? undefined) && st.pgrp !== rec.pgid) return null;
   let released = false;
   const alive = (): boolean => isProcessAlive(rec.supervisorPid, rec.supervisorStartTicks ?? undefined);
   const gone = pollUntil(() => !alive(), options.pollMs ?? REATTACH_POLL_MS, () => released).then(
     (): SupervisorEnd => ({ signal: null }),
   );
-  return new Handle(rec.jobId, rec.pid, rec.pgid, jobDir, gone, () => (released = true));
+  return new Handle(rec.jobId, rec.pid, rec.pgid, jobDir, rec.runAsUid ?? null, gone, () => (released = true));
 }

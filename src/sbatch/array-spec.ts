@@ -22,7 +22,7 @@ export const DEFAULT_MAX_ARRAY_SIZE = 1001;
 /** The %LIMIT is read by SLURM with atoi(), so it is at most a C int. */
 const MAX_RUNNING_LIMIT = 2_147_483_647;
 /** Job ids are 32-bit; SLURM keeps 0xfffffffe and up as NO_VAL markers. */
-const MAX_JOB_ID = 0xfffffffd;
+export const MAX_JOB_ID = 0xfffffffd;
 
 export interface ArraySpec {
   /** The task indices, sorted ascending, each once. */

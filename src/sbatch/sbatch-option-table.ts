@@ -7,6 +7,7 @@ import type { ResourceBackend } from '../backends/resource-backend.js';
 import { splitCompssFlags } from '../compss/compss-flags.js';
 import type { JobDescription } from '../jobs/job-types.js';
 import { validateArraySpec } from './array-spec.js';
+import { pathTextProblem } from './output-path.js';
 import {
   parseExportSpec,
   parseGpus,
@@ -102,6 +103,14 @@ const text =
     if (!v) throw invalidOption(o, `Invalid ${o} '': the value must not be empty`);
     (s.description as Record<string, unknown>)[field] = v;
   };
+/** Store a path as written, once it is one open(2) could take (no NUL, at most PATH_MAX bytes). */
+const pathText =
+  (field: keyof JobDescription): Setter =>
+  (s, v, o) => {
+    const problem = pathTextProblem(v ?? '');
+    if (problem !== null) throw invalidOption(o, `Invalid ${o} ${v ? `(${Buffer.byteLength(v)} bytes)` : "''"}: ${problem}`);
+    (s.description as Record<string, unknown>)[field] = v;
+  };
 /** Store the result of a value parser. */
 const parsed =
   (field: keyof JobDescription, parse: (v: string, o: string, s: ParseState) => unknown): Setter =>
@@ -193,10 +202,10 @@ export const OPTIONS: readonly OptionSpec[] = [
   { short: 'p', long: 'partition', arg: 'required', scope: 'sbatch', field: 'partition', set: text('partition'), group: P, metavar: 'partition', help: 'partition requested' },
   { short: 'A', long: 'account', arg: 'required', scope: 'sbatch', field: 'account', recordedOnly: 'simulator', set: text('account'), group: P, metavar: 'name', help: 'charge job to specified account' },
   { short: 'q', long: 'qos', arg: 'required', scope: 'sbatch', field: 'qos', recordedOnly: 'simulator', set: text('qos'), group: P, metavar: 'qos', help: 'quality of service' },
-  { short: 'o', long: 'output', arg: 'required', scope: 'sbatch', field: 'standard_output', set: text('standard_output'), group: P, metavar: 'out', help: "file for batch script's standard output" },
-  { short: 'e', long: 'error', arg: 'required', scope: 'sbatch', field: 'standard_error', set: text('standard_error'), group: P, metavar: 'err', help: "file for batch script's standard error" },
+  { short: 'o', long: 'output', arg: 'required', scope: 'sbatch', field: 'standard_output', set: pathText('standard_output'), group: P, metavar: 'out', help: "file for batch script's standard output" },
+  { short: 'e', long: 'error', arg: 'required', scope: 'sbatch', field: 'standard_error', set: pathText('standard_error'), group: P, metavar: 'err', help: "file for batch script's standard error" },
   { long: 'open-mode', arg: 'required', scope: 'sbatch', field: 'open_mode', set: parsed('open_mode', parseOpenMode), group: P, metavar: 'append|truncate', help: 'how to open the output and error files' },
-  { short: 'D', long: 'chdir', arg: 'required', scope: 'sbatch', field: 'current_working_directory', set: text('current_working_directory'), group: P, metavar: 'directory', help: 'set working directory for batch script' },
+  { short: 'D', long: 'chdir', arg: 'required', scope: 'sbatch', field: 'current_working_directory', set: pathText('current_working_directory'), group: P, metavar: 'directory', help: 'set working directory for batch script' },
   { long: 'export', arg: 'required', scope: 'sbatch', field: 'export', set: parsed('export', (v, o) => (parseExportSpec(v, o), v)), group: P, metavar: 'names', help: 'specify environment variables to export' },
   { short: 'a', long: 'array', arg: 'required', scope: 'sbatch', field: 'array', set: parsed('array', (v, o, s) => validateArraySpec(v, o, s.context.maxArraySize)), group: P, metavar: 'indexes', help: 'job array index values' },
   { short: 'd', long: 'dependency', arg: 'required', scope: 'sbatch', field: 'dependency', set: parsed('dependency', validateDependencySpec), group: P, metavar: 'type:jobid[:jobid]', help: 'defer job until condition on jobid is satisfied' },

@@ -2,7 +2,7 @@
  * The jobs table's rows and the JobRecord they become, and the columns a patch may set:
  * the mapping JobStore reads and writes through, kept apart so the store holds the queries.
  */
-import type { EndIntent, JobDescription, JobRecord, JobState, RuntimeKind } from '../jobs/job-types.js';
+import type { EndIntent, JobDescription, JobRecord, JobState, JobSummaryRecord, RuntimeKind } from '../jobs/job-types.js';
 
 export interface JobRow {
   id: number;
@@ -93,7 +93,24 @@ export function patchSql(patch: JobPatch): { sets: string[]; values: unknown[] }
   return { sets, values };
 }
 
+/** The columns of a list's rows: all but script, argv and environment (a job may carry megabytes of them). */
+export const SUMMARY_COLUMNS = [
+  'id', 'name', 'user', 'state', 'reason', 'partition', 'description', 'runtime', 'submit_time', 'start_time', 'end_time',
+  'time_limit', 'nice', 'backend_id', 'node_list', 'num_nodes', 'exit_code', 'exit_signal', 'end_intent', 'command_line',
+  'updated_time', 'blocked', 'begin_time', 'dependency', 'array_job_id', 'array_task_id', 'array_tasks',
+  'array_max_running', 'array_task_count', 'restart_count',
+].join(', ');
+
 export function toRecord(r: JobRow): JobRecord {
+  return {
+    ...toSummaryRecord(r),
+    script: r.script,
+    argv: JSON.parse(r.argv) as string[],
+    environment: JSON.parse(r.environment) as Record<string, string>,
+  };
+}
+
+export function toSummaryRecord(r: Omit<JobRow, 'script' | 'argv' | 'environment'>): JobSummaryRecord {
   return {
     id: r.id,
     name: r.name,
@@ -102,10 +119,7 @@ export function toRecord(r: JobRow): JobRecord {
     reason: r.reason,
     partition: r.partition,
     description: JSON.parse(r.description) as JobDescription,
-    script: r.script,
-    argv: JSON.parse(r.argv) as string[],
     runtime: r.runtime,
-    environment: JSON.parse(r.environment) as Record<string, string>,
     submitTime: r.submit_time,
     startTime: r.start_time,
     endTime: r.end_time,

@@ -6,9 +6,9 @@
 import type { Allocation, AllocatedNode } from '../backends/resource-backend.js';
 import { GrmError } from '../errors.js';
 import { assertTransition } from '../jobs/job-state.js';
-import type { JobDescription, JobEvent, JobRecord, JobState, RuntimeKind } from '../jobs/job-types.js';
+import type { JobDescription, JobEvent, JobRecord, JobState, JobSummaryRecord, RuntimeKind } from '../jobs/job-types.js';
 import type { Db } from './database.js';
-import { DEFAULT_REASON, patchSql, toRecord, type JobPatch, type JobRow } from './job-rows.js';
+import { DEFAULT_REASON, patchSql, SUMMARY_COLUMNS, toRecord, toSummaryRecord, type JobPatch, type JobRow } from './job-rows.js';
 
 export type { JobPatch } from './job-rows.js';
 
@@ -112,6 +112,11 @@ function statesDuring(states: JobState[], since: number, until: number): { sql: 
   return { sql: `(${any.join(' OR ')})`, params };
 }
 
+/** The one answer for a job that does not exist, or that the asker may not see (no existence leak). */
+export function noSuchJob(id: number): GrmError {
+  return new GrmError('E_JOB_NOT_FOUND', `Invalid job id specified: ${id} (no such job)`, { field: 'id' });
+}
+
 export class JobStore {
   private readonly listeners: JobEventListener[] = [];
 
@@ -172,11 +177,12 @@ export class JobStore {
 
   require(id: number): JobRecord {
     const job = this.get(id);
-    if (!job) throw new GrmError('E_JOB_NOT_FOUND', `Invalid job id specified: ${id} (no such job)`, { field: 'id' });
+    if (!job) throw noSuchJob(id);
     return job;
   }
 
-  list(filter: JobFilter = {}): { jobs: JobRecord[]; total: number } {
+  /** A page of jobs as lists show them: without script, argv and environment. */
+  list(filter: JobFilter = {}): { jobs: JobSummaryRecord[]; total: number } {
     const where: string[] = [];
     const params: unknown[] = [];
     if (filter.states?.length && filter.statesDuringWindow) {
@@ -218,9 +224,9 @@ export class JobStore {
     const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
     const page = filter.afterId === undefined ? clause : `${clause ? `${clause} AND` : 'WHERE'} id ${filter.newestFirst ? '<' : '>'} ?`;
     const rows = this.db
-      .prepare(`SELECT * FROM jobs ${page} ORDER BY id ${filter.newestFirst ? 'DESC' : ''} LIMIT ?`)
+      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM jobs ${page} ORDER BY id ${filter.newestFirst ? 'DESC' : ''} LIMIT ?`)
       .all(...params, ...(filter.afterId === undefined ? [] : [filter.afterId]), filter.limit ?? -1) as JobRow[];
-    return { jobs: rows.map(toRecord), total };
+    return { jobs: rows.map(toSummaryRecord), total };
   }
 
   /** Jobs in `states`, in scheduling order (nice, then submit time, then id). */

@@ -162,4 +162,47 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE jobs ADD COLUMN restart_count INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 5,
+    name: 'users, their tokens (hashes only), the audit log',
+    sql: `
+      CREATE TABLE users (
+        name          TEXT    PRIMARY KEY,
+        role          TEXT    NOT NULL CHECK (role IN ('user', 'admin')),
+        accounts      TEXT    NOT NULL DEFAULT '[]',  -- JSON string[]; the first is the default
+        enabled       INTEGER NOT NULL DEFAULT 1,
+        uid           INTEGER,                        -- run-as mapping; NULL = unmapped
+        gid           INTEGER,
+        groups        TEXT,                           -- JSON number[] (supplementary gids)
+        created_time  INTEGER NOT NULL,
+        created_by    TEXT    NOT NULL
+      );
+
+      -- a token is never stored: only the hex SHA-256 of its text (see src/users/tokens.ts)
+      CREATE TABLE user_tokens (
+        id              INTEGER PRIMARY KEY AUTOINCREMENT,
+        user            TEXT    NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+        hash            TEXT    NOT NULL UNIQUE,
+        created_time    INTEGER NOT NULL,
+        expires_time    INTEGER,                      -- NULL = never
+        revoked_time    INTEGER,
+        last_used_time  INTEGER
+      );
+      CREATE INDEX user_tokens_user ON user_tokens(user, id);
+
+      -- authentication failures (coalesced: see src/users/audit-log.ts) and admin actions
+      CREATE TABLE audit (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        time       INTEGER NOT NULL,
+        last_time  INTEGER NOT NULL,
+        count      INTEGER NOT NULL DEFAULT 1,
+        actor      TEXT,                              -- NULL: not authenticated
+        action     TEXT    NOT NULL,
+        target     TEXT,
+        outcome    TEXT    NOT NULL,
+        remote     TEXT
+      );
+      CREATE INDEX audit_failures ON audit(id) WHERE action = 'auth.fail';
+    `,
+  },
 ];

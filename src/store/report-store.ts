@@ -11,6 +11,7 @@
  *  - failure reasons: jobs that ended inside the period FAILED, CANCELLED, TIMEOUT or
  *    NODE_FAIL, grouped by "STATE: reason";
  *  - utilisation: per bucket, allocated node-time / bucket length (average busy nodes).
+ * A user's report counts their own jobs only (utilisation too: the nodes busy with them).
  */
 import type { Db } from './database.js';
 
@@ -40,27 +41,30 @@ const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** di
 export class ReportStore {
   constructor(private readonly db: Db) {}
 
-  period(since: number, until: number, nodesTotal: number, now = Date.now()): PeriodReport {
+  /** `user`: only that user's jobs (a non-admin's report); otherwise every job. */
+  period(since: number, until: number, nodesTotal: number, now = Date.now(), user?: string): PeriodReport {
+    const mine = user === undefined ? '' : 'AND j.user = ?';
+    const who = user === undefined ? [] : [user];
     const jobs = this.db
       .prepare(
-        `SELECT state, count(*) AS n FROM jobs WHERE submit_time < ? AND (end_time IS NULL OR end_time >= ?) GROUP BY state ORDER BY state`,
+        `SELECT state, count(*) AS n FROM jobs j WHERE submit_time < ? AND (end_time IS NULL OR end_time >= ?) ${mine} GROUP BY state ORDER BY state`,
       )
-      .all(until, since) as { state: string; n: number }[];
+      .all(until, since, ...who) as { state: string; n: number }[];
     const allocations = this.db
       .prepare(
         `SELECT j.user, a.partition, a.granted_time AS start, coalesce(a.released_time, j.end_time, ?) AS stop,
                 json_array_length(a.nodes) AS nodes
          FROM allocations a JOIN jobs j ON j.id = a.job_id
-         WHERE a.granted_time < ? AND coalesce(a.released_time, j.end_time, ?) > ?`,
+         WHERE a.granted_time < ? AND coalesce(a.released_time, j.end_time, ?) > ? ${mine}`,
       )
-      .all(now, until, now, since) as { user: string; partition: string; start: number; stop: number; nodes: number }[];
+      .all(now, until, now, since, ...who) as { user: string; partition: string; start: number; stop: number; nodes: number }[];
     const failures = this.db
       .prepare(
-        `SELECT state || ': ' || reason AS reason, count(*) AS count FROM jobs
-         WHERE state IN ('FAILED','CANCELLED','TIMEOUT','NODE_FAIL') AND end_time >= ? AND end_time < ?
+        `SELECT state || ': ' || reason AS reason, count(*) AS count FROM jobs j
+         WHERE state IN ('FAILED','CANCELLED','TIMEOUT','NODE_FAIL') AND end_time >= ? AND end_time < ? ${mine}
          GROUP BY 1 ORDER BY count DESC, reason`,
       )
-      .all(since, until) as { reason: string; count: number }[];
+      .all(since, until, ...who) as { reason: string; count: number }[];
 
     const byUser: Record<string, number> = {};
     const byPartition: Record<string, number> = {};

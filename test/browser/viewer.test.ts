@@ -43,10 +43,46 @@ if (requireSystem(t, 'browser')) {
     });
 
   const submit = async (body: Record<string, unknown>, user = 'alice') => {
-    const res = await d.api('POST', '/api/v1/jobs', body, { 'x-grm-user': user });
+    const res = await (await d.asUser(user)).api('POST', '/api/v1/jobs', body);
     if (res.status !== 201) throw new Error(`submit: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.job_id as number;
   };
+
+  /** Takes out of the page's errors the 401s a test caused on purpose (chromium logs each failed request). */
+  const expected401s = () => {
+    const all = b.pageErrors.splice(0);
+    b.pageErrors.push(...all.filter((e) => !/status of 401/.test(e)));
+    return all.length - b.pageErrors.length;
+  };
+
+  pageTest('the viewer asks for a token first, refuses a wrong one, and keeps a right one in the tab only', async (t) => {
+    const { page } = b;
+    await page.goto(`${d.url}/#/`);
+    const token = page.getByLabel('Token');
+    await token.waitFor();
+    t.ok(await page.locator('#main-nav').isHidden(), 'no page but the sign-in before a token');
+    t.equal(await page.locator('table.jobs').count(), 0, 'no job shown');
+    t.equal(await page.evaluate(() => document.activeElement?.id), 'login-token', 'the token field has the focus');
+    await b.screenshot('login');
+    await token.fill('grm_not-a-real-token');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#login-error', { hasText: /^Invalid authentication credential/ }).waitFor();
+    t.equal(await page.evaluate(() => window.sessionStorage.getItem('grm.token')), null, 'a refused token is not kept');
+    await b.screenshot('login-refused');
+    await token.fill(d.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const admin = (await d.api('GET', '/api/v1/whoami')).body.user_name;
+    await page.locator('#identity', { hasText: `${admin} (admin)` }).waitFor();
+    await page.locator('table.jobs').waitFor();
+    t.ok(await page.locator('#main-nav').isVisible(), 'the pages once signed in');
+    t.equal(await page.evaluate(() => window.sessionStorage.getItem('grm.token')), d.token, "kept in this tab's session storage");
+    t.equal(await page.evaluate(() => window.localStorage.length), 0, 'nothing in local storage');
+    t.notMatch(page.url(), /grm_/, 'never in the address');
+    t.equal(expected401s(), 1, "the wrong token's refusal, and nothing else, failed");
+    // leave the jobs page: the next test opens it afresh, as a user arriving at it would
+    await page.goto(`${d.url}/#/cluster`);
+    await page.locator('.node-tile').first().waitFor();
+  });
 
   /** A file in the daemon's data dir that a job waits for (untilFileExists) and the test creates. */
   const signal = (name: string) => path.join(d.dataDir, `signal-${name}`);
@@ -191,6 +227,9 @@ if (requireSystem(t, 'browser')) {
     t.equal(await page.locator('.log-row .tx').textContent(), 'oops: disk full', 'the source filter');
     t.ok(await page.getByRole('button', { name: 'Cancel job…' }).isHidden(), 'an ended job has no cancel button');
     t.equal(await page.getByRole('link', { name: 'Download' }).getAttribute('href'), `/api/v1/jobs/${id}/logs.txt`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download' }).click()]);
+    t.equal(download.suggestedFilename(), `job-${id}.log`);
+    t.match(fs.readFileSync((await download.path())!, 'utf8'), /stderr: oops: disk full\n/, 'the download carries the token: the whole log');
     await page.locator('summary', { hasText: 'project.xml' }).click();
     await page.locator('pre.xml', { hasText: '<Project' }).first().waitFor();
     t.pass('project.xml shows as text');
@@ -394,4 +433,26 @@ if (requireSystem(t, 'browser')) {
     await page.locator('.log-panel').scrollIntoViewIfNeeded();
     await b.screenshot('job-200k');
   }, { timeoutMs: 300_000 }); // the job's own 120 s and the load's 60 s, with room
+
+  pageTest('signing out brings the sign-in back; another user sees only their own jobs and streams their log', async (t) => {
+    const { page } = b;
+    const bob = await d.asUser('bob');
+    const id = (await bob.api('POST', '/api/v1/jobs', { name: 'bobs-ticker', script: sh('i=0; while :; do i=$((i+1)); echo "bob tick $i"; sleep 0.2; done') })).body.job_id as number;
+    await d.waitForState(id, ['RUNNING']);
+    await page.goto(`${d.url}/#/`);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Token').waitFor();
+    t.equal(await page.evaluate(() => window.sessionStorage.getItem('grm.token')), null, 'the token is forgotten');
+    await page.getByLabel('Token').fill(bob.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('#identity', { hasText: 'bob (user)' }).waitFor();
+    await page.locator(`tr[data-job-id="${id}"]`).waitFor();
+    const users = await page.locator('table.jobs tbody tr[data-job-id] td:nth-child(4)').allTextContents();
+    t.same([...new Set(users)], ['bob'], "bob's list holds bob's jobs only");
+    await page.goto(`${d.url}/#/jobs/${id}`);
+    await page.locator('.log-row .tx', { hasText: /^bob tick \d+$/ }).first().waitFor();
+    await page.locator('.log-info', { hasText: /live: streaming/ }).waitFor();
+    t.pass("bob's log streams to him");
+    await d.api('DELETE', `/api/v1/jobs/${id}`);
+  });
 }

@@ -9,18 +9,39 @@ import os from 'node:os';
 import path from 'node:path';
 import { validateConfig } from '../../src/config/load-config.js';
 import type { GrmConfig } from '../../src/config/config-schema.js';
-import { createDaemon, type Daemon } from '../../src/daemon.js';
+import { createDaemon, type CreateDaemonOptions, type Daemon } from '../../src/daemon.js';
 import type { Clock } from '../../src/backends/simulator/clock.js';
 import { runCli } from '../../src/cli/main.js';
+import { daemonRunAs } from '../../src/users/first-admin.js';
+import type { RunAs } from '../../src/users/user-types.js';
+
+export type TestApi = <T = any>(method: string, route: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: T }>;
+export type TestCli = (...argv: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** A user of the daemon with a token of their own, and the API and CLI bound to it. */
+export interface TestUser {
+  name: string;
+  token: string;
+  api: TestApi;
+  cli: TestCli;
+}
 
 export interface TestDaemon {
   daemon: Daemon;
   url: string;
   dataDir: string;
-  /** fetch + JSON against the daemon */
-  api<T = any>(method: string, route: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: T }>;
-  /** runs `grm ...` in-process against this daemon */
-  cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** The first admin's token (written by the daemon to <dataDir>/admin.token). */
+  token: string;
+  /** fetch + JSON against the daemon, as the first admin (an `authorization` header given wins) */
+  api: TestApi;
+  /** the same with another token; null: no Authorization header at all */
+  apiWith(token: string | null): TestApi;
+  /** runs `grm ...` in-process against this daemon, as the first admin (GRM_TOKEN) */
+  cli: TestCli;
+  /** the same with another token in GRM_TOKEN */
+  cliWith(token: string): TestCli;
+  /** user `name` (made once, role user unless told) with a token, through the admin API; the first admin's name gives the admin */
+  asUser(name: string, options?: { role?: 'user' | 'admin'; accounts?: string[]; runAs?: RunAs | null }): Promise<TestUser>;
   waitForState(id: number, states: string[], timeoutMs?: number): Promise<any>;
   writeScript(name: string, text: string): string;
 }
@@ -29,19 +50,28 @@ interface Teardownable {
   teardown(fn: () => unknown): void;
 }
 
-/** `clock`: the daemon's time (a ManualClock makes time limits and begin times the test's to move). */
-export async function startDaemon(t: Teardownable, overrides: Record<string, unknown> = {}, options: { clock?: Clock } = {}): Promise<TestDaemon> {
+/**
+ * `clock`: the daemon's time (a ManualClock makes time limits and begin times the test's to move).
+ * `runAs`, `isAdmin`: the users part's mapping and roles, for tests of run-as and output paths.
+ */
+export async function startDaemon(
+  t: Teardownable,
+  overrides: Record<string, unknown> = {},
+  options: { clock?: Clock } & Pick<CreateDaemonOptions, 'runAs' | 'isAdmin'> = {},
+): Promise<TestDaemon> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-test-'));
   const config: GrmConfig = validateConfig({
     host: '127.0.0.1',
     port: 0,
     dataDir,
     logLevel: 'silent',
-    runtime: { killGraceMs: 1000 },
+    // masters run as the test's own account (root in CI) unless a test turns run-as on
+    runtime: { killGraceMs: 1000, runAsUser: false },
     logs: { flushIntervalMs: 20, pollIntervalMs: 50 },
     ...overrides,
   });
-  const daemon = await createDaemon(config, { schedules: false, ...(options.clock ? { clock: options.clock } : {}) });
+  const { clock, ...hooks } = options;
+  const daemon = await createDaemon(config, { schedules: false, ...(clock ? { clock } : {}), ...hooks });
   const url = await daemon.listen();
   t.teardown(async () => {
     // Kill what the test left running, then stop the daemon and drop its files.
@@ -49,10 +79,15 @@ export async function startDaemon(t: Teardownable, overrides: Record<string, unk
     await daemon.stop();
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
-  const api: TestDaemon['api'] = async (method, route, body, headers = {}) => {
+  const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  const apiWith = (bearer: string | null): TestApi => async (method, route, body, headers = {}) => {
     const res = await fetch(`${url}${route}`, {
       method,
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        ...(bearer === null ? {} : { authorization: `Bearer ${bearer}` }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
     });
     const text = await res.text();
@@ -64,21 +99,45 @@ export async function startDaemon(t: Teardownable, overrides: Record<string, unk
     }
     return { status: res.status, body: parsed as any };
   };
+  const cliWith = (bearer: string): TestCli => async (...argv) => {
+    let stdout = '';
+    let stderr = '';
+    const code = await runCli(argv, {
+      stdout: (s) => (stdout += s),
+      stderr: (s) => (stderr += s),
+      env: { ...process.env, GRM_URL: url, GRM_TOKEN: bearer, USER: 'tester' },
+      cwd: dataDir,
+    });
+    return { code, stdout, stderr };
+  };
+  const api = apiWith(token);
+  const users = new Map<string, Promise<TestUser>>();
+  let adminName: Promise<string> | undefined;
   return {
     daemon,
     url,
     dataDir,
+    token,
     api,
-    async cli(...argv) {
-      let stdout = '';
-      let stderr = '';
-      const code = await runCli(argv, {
-        stdout: (s) => (stdout += s),
-        stderr: (s) => (stderr += s),
-        env: { ...process.env, GRM_URL: url, USER: 'tester' },
-        cwd: dataDir,
-      });
-      return { code, stdout, stderr };
+    apiWith,
+    cli: cliWith(token),
+    cliWith,
+    // run as the test's own identity unless told (a root daemon refuses jobs of unmapped users)
+    async asUser(name, { role = 'user', accounts = [], runAs = daemonRunAs() } = {}) {
+      // the first admin is a user too; others are made once per daemon and then reused
+      adminName ??= api('GET', '/api/v1/whoami').then((r) => r.body.user_name as string);
+      if (name === (await adminName)) return { name, token, api, cli: cliWith(token) };
+      let user = users.get(name);
+      if (!user) {
+        user = (async () => {
+          const res = await api('POST', '/api/v1/users', { name, role, accounts, token: true, ...(runAs ? { run_as: runAs } : {}) });
+          if (res.status !== 201) throw new Error(`user add ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+          const bearer = res.body.token.token as string;
+          return { name, token: bearer, api: apiWith(bearer), cli: cliWith(bearer) };
+        })();
+        users.set(name, user);
+      }
+      return user;
     },
     async waitForState(id, states, timeoutMs = 30_000) {
       const deadline = Date.now() + timeoutMs;

@@ -62,7 +62,10 @@ t.test('sbatch -H holds; scontrol release lets it start; hold of a running job i
   t.match(hold.stderr, new RegExp(`scontrol: error: hold job ${id}: Job is no longer pending execution for job ${id} \\(RUNNING\\)`));
   const second = (await d.cli('sbatch', '--parsable', '--begin=now+1hour', script)).stdout.trim();
   t.equal((await d.cli('scontrol', 'hold', second)).code, 0);
-  t.same((await d.cli('squeue', ...FMT, '-j', second)).stdout, `${second} PD JobHeldUser\n`);
+  t.same((await d.cli('squeue', ...FMT, '-j', second)).stdout, `${second} PD JobHeldAdmin\n`, "an admin's hold is an admin hold, as scontrol's");
+  t.equal((await d.cli('scontrol', 'release', second)).code, 0);
+  t.equal((await d.cli('scontrol', 'uhold', second)).code, 0);
+  t.same((await d.cli('squeue', ...FMT, '-j', second)).stdout, `${second} PD JobHeldUser\n`, 'uhold: a user hold');
   t.equal((await d.cli('scontrol', 'release', second)).code, 0);
   t.same((await d.cli('squeue', ...FMT, '-j', second)).stdout, `${second} PD BeginTime\n`, 'released, it waits for its begin time again');
   const show = await d.cli('scontrol', 'show', 'job', second);
@@ -73,8 +76,9 @@ t.test('sbatch -H holds; scontrol release lets it start; hold of a running job i
 });
 
 t.test('squeue: filters, -t short and long, --me, -h, -o; the whole list, page after page', async (t) => {
-  const d = await startDaemon(t, SMALL_CLUSTER);
-  const held = (user: string, name: string) => d.api('POST', '/api/v1/jobs', { script: '#!/bin/bash\ntrue\n', hold: true, name }, { 'x-grm-user': user });
+  // 1,203 submissions by one user within a minute: more than the default rate limit lets through
+  const d = await startDaemon(t, { ...SMALL_CLUSTER, rateLimit: { max: 0 } });
+  const held = async (user: string, name: string) => (await d.asUser(user)).api('POST', '/api/v1/jobs', { script: '#!/bin/bash\ntrue\n', hold: true, name });
   // more than one page of the CLI (1,000) and of the API's default limit: the bug was a cut at 1,000
   const total = 1203;
   for (let i = 0; i < total; i += 50) {
@@ -112,7 +116,7 @@ t.test('squeue: filters, -t short and long, --me, -h, -o; the whole list, page a
 t.test('the API pages by cursor: every job once, in order, however small the page', async (t) => {
   const d = await startDaemon(t, SMALL_CLUSTER);
   for (let i = 0; i < 23; i++) await d.api('POST', '/api/v1/jobs', { script: '#!/bin/bash\ntrue\n', hold: true });
-  const client = new ApiClient({ baseUrl: d.url });
+  const client = new ApiClient({ baseUrl: d.url, token: d.token });
   const pages: number[][] = [];
   for await (const page of client.jobPages<{ job_id: number }>(new URLSearchParams({ state: 'PD' }), 5)) pages.push(page.map((j) => j.job_id));
   t.same(pages.map((p) => p.length), [5, 5, 5, 5, 3]);
@@ -174,7 +178,10 @@ t.test('scontrol update: a pending job in full, a running one only to a lower Ti
 t.test('scontrol requeue: a running job stops and runs again (SLURM_RESTART_COUNT, output appended); requeuehold; refusals in SLURM words', async (t) => {
   const d = await startDaemon(t, SMALL_CLUSTER);
   const go = path.join(d.dataDir, 'go-requeue');
-  const out = path.join(d.dataDir, 'requeue.out');
+  // outside the data dir: GRM refuses -o into it (another job's folder, the store)
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-requeue-'));
+  t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  const out = path.join(outDir, 'requeue.out');
   const script = d.writeScript('again.sh', `#!/bin/bash\necho "run \${SLURM_RESTART_COUNT:-0} starts"\n${untilFileExists(go)}\necho "run \${SLURM_RESTART_COUNT:-0} ends"\n`);
   const id = Number((await d.cli('sbatch', '--parsable', '-o', out, script)).stdout.trim());
   await d.waitForState(id, ['RUNNING']);

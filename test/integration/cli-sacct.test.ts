@@ -25,7 +25,7 @@ async function endedJobs(d: TestDaemon) {
   const held = await submit(d, '-J', 'held', '-H', d.writeScript('held.sh', '#!/bin/bash\ntrue\n'));
   const cancel = await d.cli('scancel', String(held));
   if (cancel.code !== 0) throw new Error(cancel.stderr);
-  const bob = (await d.api('POST', '/api/v1/jobs', { script: '#!/bin/bash\ntrue\n', name: 'bobs' }, { 'x-grm-user': 'bob' })).body.job_id as number;
+  const bob = (await (await d.asUser('bob')).api('POST', '/api/v1/jobs', { script: '#!/bin/bash\ntrue\n', name: 'bobs' })).body.job_id as number;
   await d.waitForState(ok, ['COMPLETED']);
   await d.waitForState(bad, ['FAILED']);
   await d.waitForState(held, ['CANCELLED']);
@@ -121,8 +121,8 @@ t.test('sacct -S/-E: jobs in the window, SLURM time forms; bad times and fields 
 t.test('sacct pages through the whole list: every job once, in order, at any page size', async (t) => {
   const d = await startDaemon(t, SMALL_CLUSTER);
   const total = 11;
-  for (let i = 0; i < total; i++) await d.api('POST', '/api/v1/jobs', { script: '#!/bin/bash\ntrue\n', hold: true, name: `j${i}` }, { 'x-grm-user': i % 2 ? 'bob' : ME });
-  const client = new ApiClient({ baseUrl: d.url });
+  for (let i = 0; i < total; i++) await (await d.asUser(i % 2 ? 'bob' : ME)).api('POST', '/api/v1/jobs', { script: '#!/bin/bash\ntrue\n', hold: true, name: `j${i}` });
+  const client = new ApiClient({ baseUrl: d.url, token: d.token });
   const run = async (pageSize: number, options = {}) => {
     let stdout = '';
     await runSacct({ stdout: (s) => (stdout += s), stderr: () => undefined, env: {}, cwd: d.dataDir }, client, { noheader: true, parsable2: true, format: 'JobID,JobName', ...options }, new Date(), pageSize);

@@ -143,7 +143,8 @@ t.test('sbatch --dry-run --json parses without a daemon', async (t) => {
 t.test('the installed grm command talks to a daemon through GRM_URL', async (t) => {
   const d = await startDaemon(t, SMALL_CLUSTER);
   const script = d.writeScript('hello.sh', HELLO);
-  const env = { PATH: process.env.PATH ?? '', GRM_URL: d.url, HOME: process.env.HOME ?? '/' };
+  // the first admin's token file, as `grm` on the daemon's host finds it (GRM_TOKEN_FILE)
+  const env = { PATH: process.env.PATH ?? '', GRM_URL: d.url, HOME: process.env.HOME ?? '/', GRM_TOKEN_FILE: path.join(d.dataDir, 'admin.token') };
   const grm = (...args: string[]) => run(process.execPath, [path.join(PROJECT_ROOT, 'bin/grm.js'), ...args], { env });
   t.equal((await grm('sbatch', script)).stdout, 'Submitted batch job 1\n');
   await d.waitForState(1, ['COMPLETED']);

@@ -34,8 +34,8 @@ t.test('logs.txt and the job report of a finished job; the period report counts 
   // alice's job holds its two nodes until the test lets it end: how long it runs is the
   // test's decision, not the speed of a (possibly busy) machine.
   const letAliceEnd = path.join(d.dataDir, 'alice-may-end');
-  const ok = (await d.api('POST', '/api/v1/jobs', { minimum_nodes: 2, script: sh(`echo hello\necho "[ERROR] bad thing"\necho warn-ish >&2\n${untilFileExists(letAliceEnd)}`) }, { 'x-grm-user': 'alice' })).body.job_id;
-  const bad = (await d.api('POST', '/api/v1/jobs', { script: sh('echo bye\nexit 3') }, { 'x-grm-user': 'bob' })).body.job_id;
+  const ok = (await (await d.asUser('alice')).api('POST', '/api/v1/jobs', { minimum_nodes: 2, script: sh(`echo hello\necho "[ERROR] bad thing"\necho warn-ish >&2\n${untilFileExists(letAliceEnd)}`) })).body.job_id;
+  const bad = (await (await d.asUser('bob')).api('POST', '/api/v1/jobs', { script: sh('echo bye\nexit 3') })).body.job_id;
   await d.waitForState(ok, ['RUNNING']);
   await d.waitForState(bad, ['FAILED']);
 
@@ -64,7 +64,7 @@ t.test('logs.txt and the job report of a finished job; the period report counts 
   fs.writeFileSync(letAliceEnd, '');
   await d.waitForState(ok, ['COMPLETED']);
 
-  const res = await fetch(`${d.url}/api/v1/jobs/${ok}/logs.txt`);
+  const res = await fetch(`${d.url}/api/v1/jobs/${ok}/logs.txt`, { headers: { authorization: `Bearer ${d.token}` } });
   t.equal(res.status, 200);
   t.match(res.headers.get('content-type'), /^text\/plain/);
   t.equal(res.headers.get('content-disposition'), `attachment; filename="grm-job-${ok}.log"`);

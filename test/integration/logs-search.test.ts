@@ -8,7 +8,7 @@ const sh = (body: string) => `#!/bin/bash\n${body}\n`;
 t.test('search finds a term across jobs and filters by job, source, user, level', async (t) => {
   const d = await startDaemon(t, SMALL_CLUSTER);
   const submit = async (user: string, body: string) =>
-    (await d.api('POST', '/api/v1/jobs', { script: sh(body) }, { 'x-grm-user': user })).body.job_id as number;
+    (await (await d.asUser(user)).api('POST', '/api/v1/jobs', { script: sh(body) })).body.job_id as number;
   const a = await submit('alice', 'echo "epoch 1 loss=0.5 needle-alpha"\necho "ERROR needle in stderr" >&2\necho "INFO plain line"');
   const b = await submit('bob', 'echo "WARN needle from bob"\necho "nothing here"');
   await d.waitForState(a, ['COMPLETED', 'FAILED']);
@@ -71,7 +71,7 @@ t.test('the index catches up after a restart with lines stored but not yet index
   t.teardown(() => second.stop());
   await second.logSearch.catchUp();
   const url = await second.listen();
-  const get = async (q: string) => (await (await fetch(`${url}/api/v1/logs/search?q=${q}&job=${id}&limit=10000`)).json()) as any;
+  const get = async (q: string) => (await (await fetch(`${url}/api/v1/logs/search?q=${q}&job=${id}&limit=10000`, { headers: { authorization: `Bearer ${first.token}` } })).json()) as any;
   t.equal((await get('"marker-two"')).hits.length, 5000, 'every line stored before the restart is found');
   t.equal((await get('"marker-one"')).hits.length, 1, 'indexed once, not twice');
   const top = second.db.prepare('SELECT max(id) AS n FROM log_lines').get() as { n: number };

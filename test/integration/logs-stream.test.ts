@@ -10,9 +10,9 @@ interface SseEvent {
 }
 
 /** Reads Server-Sent Events until `end` (or `stopAfter` line events: then disconnects). */
-async function readSse(url: string, headers: Record<string, string> = {}, stopAfter = Infinity, onOpen?: () => void): Promise<SseEvent[]> {
+async function readSse(d: TestDaemon, route: string, headers: Record<string, string> = {}, stopAfter = Infinity, onOpen?: () => void): Promise<SseEvent[]> {
   const controller = new AbortController();
-  const res = await fetch(url, { headers, signal: controller.signal });
+  const res = await fetch(`${d.url}${route}`, { headers: { authorization: `Bearer ${d.token}`, ...headers }, signal: controller.signal });
   if (res.status !== 200) throw new Error(`SSE ${res.status}: ${await res.text()}`);
   onOpen?.();
   const events: SseEvent[] = [];
@@ -64,7 +64,7 @@ t.test('a client connected before the job starts gets every line, then end', asy
   t.equal((await d.api('GET', `/api/v1/jobs/${id}`)).body.job_state, 'PENDING', 'connected while the job waits');
   let opened!: () => void;
   const open = new Promise<void>((resolve) => (opened = resolve));
-  const reading = readSse(`${d.url}/api/v1/jobs/${id}/logs/stream`, {}, Infinity, opened);
+  const reading = readSse(d, `/api/v1/jobs/${id}/logs/stream`, {}, Infinity, opened);
   await open;
   t.equal((await d.api('POST', `/api/v1/jobs/${id}/release`)).status, 200, 'released while connected');
   const events = await reading;
@@ -84,7 +84,7 @@ t.test('a client connected before the job starts gets every line, then end', asy
   t.match(lines[0]!.data.time, /^\d{4}-\d\d-\d\dT/);
 
   // a filtered stream of the finished job
-  const errs = await readSse(`${d.url}/api/v1/jobs/${id}/logs/stream?source=stderr`);
+  const errs = await readSse(d, `/api/v1/jobs/${id}/logs/stream?source=stderr`);
   t.same(errs.filter((e) => e.event === 'line').map((e) => e.data.line), ['oops']);
   t.equal(errs[errs.length - 1]!.event, 'end');
 });
@@ -96,23 +96,23 @@ t.test('a reconnect with Last-Event-ID gets exactly the missing lines', async (t
   });
   const id = res.body.job_id;
   await d.waitForState(id, ['RUNNING', 'COMPLETING', 'COMPLETED']);
-  const first = await readSse(`${d.url}/api/v1/jobs/${id}/logs/stream`, {}, 120);
+  const first = await readSse(d, `/api/v1/jobs/${id}/logs/stream`, {}, 120);
   t.equal(first.length, 120, 'disconnected after 120 lines');
   const lastId = first[first.length - 1]!.id!;
-  const rest = await readSse(`${d.url}/api/v1/jobs/${id}/logs/stream`, { 'Last-Event-ID': lastId });
+  const rest = await readSse(d, `/api/v1/jobs/${id}/logs/stream`, { 'Last-Event-ID': lastId });
   t.equal(rest[rest.length - 1]!.event, 'end');
   const seqs = [...first, ...rest].filter((e) => e.event === 'line').map((e) => e.data.seq);
   const stored = await allStored(d, id);
   t.same(seqs, stored.map((l) => l.seq), 'no gap, no duplicate across the reconnect');
   t.equal(stored.filter((l) => l.source === 'stdout').length, 1000);
 
-  const after = await readSse(`${d.url}/api/v1/jobs/${id}/logs/stream?after=${stored.length - 2}`);
+  const after = await readSse(d, `/api/v1/jobs/${id}/logs/stream?after=${stored.length - 2}`);
   t.same(after.filter((e) => e.event === 'line').map((e) => e.data.seq), [stored.length - 1, stored.length]);
 
-  const bad = await fetch(`${d.url}/api/v1/jobs/${id}/logs/stream`, { headers: { 'Last-Event-ID': 'abc' } });
+  const bad = await fetch(`${d.url}/api/v1/jobs/${id}/logs/stream`, { headers: { authorization: `Bearer ${d.token}`, 'Last-Event-ID': 'abc' } });
   t.equal(bad.status, 400);
   t.equal(((await bad.json()) as any).error.field, 'Last-Event-ID');
-  const missing = await fetch(`${d.url}/api/v1/jobs/999/logs/stream`);
+  const missing = await fetch(`${d.url}/api/v1/jobs/999/logs/stream`, { headers: { authorization: `Bearer ${d.token}` } });
   t.equal(missing.status, 404);
   await missing.text();
 });
@@ -121,7 +121,7 @@ t.test('the daemon stops with a stream still open', async (t) => {
   const d = await startDaemon(t, SMALL_CLUSTER);
   const begin = new Date(Date.now() + 3_600_000).toISOString();
   const id = (await d.api('POST', '/api/v1/jobs', { begin_time: begin, script: sh('true') })).body.job_id;
-  const reading = readSse(`${d.url}/api/v1/jobs/${id}/logs/stream`);
+  const reading = readSse(d, `/api/v1/jobs/${id}/logs/stream`);
   await new Promise((r) => setTimeout(r, 200));
   await d.daemon.stop();
   t.same((await reading).filter((e) => e.event === 'end'), [], 'closed without end: the job has not ended');

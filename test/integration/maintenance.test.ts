@@ -84,16 +84,16 @@ t.test('a daemon restart while a job runs loses no line and doubles none', async
   const second = await createDaemon(config, { schedules: false });
   t.teardown(() => second.stop());
   const url = await second.listen();
-  const nodes: any = await (await fetch(`${url}/api/v1/nodes`)).json();
+  const nodes: any = await (await fetch(`${url}/api/v1/nodes`, { headers: { authorization: `Bearer ${first.token}` } })).json();
   t.same(nodes.nodes.find((n: any) => n.name === 'node01').jobs, [id], 'the restarted simulator still knows the running job holds node01');
   let job: any;
   for (let i = 0; i < 200; i++) {
-    job = await (await fetch(`${url}/api/v1/jobs/${id}`)).json();
+    job = await (await fetch(`${url}/api/v1/jobs/${id}`, { headers: { authorization: `Bearer ${first.token}` } })).json();
     if (job.job_state === 'COMPLETED' || job.job_state === 'FAILED') break;
     await new Promise((r) => setTimeout(r, 50));
   }
   t.equal(job.job_state, 'COMPLETED', JSON.stringify(job.events));
-  const logs: any = await (await fetch(`${url}/api/v1/jobs/${id}/logs?source=stdout`)).json();
+  const logs: any = await (await fetch(`${url}/api/v1/jobs/${id}/logs?source=stdout`, { headers: { authorization: `Bearer ${first.token}` } })).json();
   t.same(logs.lines.map((l: any) => l.line), Array.from({ length: 40 }, (_, i) => `n ${i + 1}`));
   t.ok(job.events.some((e: any) => /reattached/.test(e.reason)), 'the new daemon reattached the master');
 });
@@ -115,14 +115,14 @@ t.test('a job that ends while the daemon is down is recorded with its exit code 
   const url = await second.listen();
   let job: any;
   for (let i = 0; i < 200; i++) {
-    job = await (await fetch(`${url}/api/v1/jobs/${id}`)).json();
+    job = await (await fetch(`${url}/api/v1/jobs/${id}`, { headers: { authorization: `Bearer ${first.token}` } })).json();
     if (['COMPLETED', 'FAILED'].includes(job.job_state)) break;
     await new Promise((r) => setTimeout(r, 50));
   }
   t.equal(job.job_state, 'FAILED');
   t.equal(job.exit_code, 4);
-  const logs: any = await (await fetch(`${url}/api/v1/jobs/${id}/logs?source=stdout`)).json();
+  const logs: any = await (await fetch(`${url}/api/v1/jobs/${id}/logs?source=stdout`, { headers: { authorization: `Bearer ${first.token}` } })).json();
   t.same(logs.lines.map((l: any) => l.line), Array.from({ length: 20 }, (_, i) => `m ${i + 1}`));
-  const nodes: any = await (await fetch(`${url}/api/v1/nodes`)).json();
+  const nodes: any = await (await fetch(`${url}/api/v1/nodes`, { headers: { authorization: `Bearer ${first.token}` } })).json();
   t.ok(nodes.nodes.every((n: any) => n.state === 'idle'), 'its nodes were released');
 });

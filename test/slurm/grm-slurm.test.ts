@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import t from 'tap';
 import { isProcessAlive } from '../../src/runtime/proc.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { createLocalUser } from '../helpers/local-user.js';
 import { startSlurmctld, startTestCluster, stopSlurmctld, type TestCluster } from '../helpers/slurm-cluster.js';
 import { PROJECT_ROOT } from '../helpers/system.js';
 import { xmllintReady } from '../helpers/xmllint.js';
@@ -22,6 +23,8 @@ interface Holder {
   job_state: string;
   nodes: string;
   comment: string;
+  user_name: string;
+  user_id: number;
 }
 
 async function holders(cluster: TestCluster): Promise<Holder[]> {
@@ -205,6 +208,28 @@ async function runAll(cluster: TestCluster): Promise<void> {
     t.equal((await holderLimit())?.time_limit, 3, 'lowered on the running holder too');
     t.equal((await d.cli('scancel', pending)).code, 0);
     t.equal((await d.waitForState(Number(pending), ['CANCELLED'], 60_000)).job_state, 'CANCELLED', 'cancelled, its holder gone');
+  });
+
+  t.test("run as the user on SLURM: the holder is the user's job, the master and its srun run as the user", async (t) => {
+    const user = createLocalUser(t);
+    if (!user) return;
+    const d = await startDaemon(
+      t,
+      { backend: 'slurm', slurm: { slurmConf: cluster.slurmConf, pollIntervalMs: 300 }, runtime: { killGraceMs: 1000, runAsUser: true } },
+      { runAs: () => user },
+    );
+    fs.chmodSync(d.dataDir, 0o711); // mkdtemp's 0700 would keep the user from its job folder
+    const go = path.join(d.dataDir, 'jobs', 'go');
+    const script = sh(`id -u\nsrun --jobid=$SLURM_JOB_ID --overlap -N1 id -u\nuntil [ -e '${go}' ]; do sleep 0.05; done`);
+    const id = (await d.api('POST', '/api/v1/jobs', { script })).body.job_id;
+    const running = await d.waitForState(id, ['RUNNING'], 60_000);
+    const holder = (await holders(cluster)).find((h) => String(h.job_id) === running.backend_id);
+    t.match(holder, { user_name: user.name, user_id: user.uid }, 'SLURM accounts the allocation to the user (sbatch --uid)');
+    fs.writeFileSync(go, '');
+    const job = await d.waitForState(id, ['COMPLETED', 'FAILED'], 60_000);
+    t.equal(job.job_state, 'COMPLETED', JSON.stringify(job.events));
+    const lines = (await d.cli('logs', '--source', 'stdout', String(id))).stdout.trim().split('\n');
+    t.same(lines, [String(user.uid), String(user.uid)], 'the master and its step on the holder run as the user');
   });
 
   t.test('a node that does not answer the pre-flight fails a COMPSs job, naming the node', async (t) => {

@@ -10,6 +10,7 @@ import { parseSqueueJson, type SqueueJobStatus } from '../../src/backends/slurm/
 import type { BackendEvent, ResourceRequest } from '../../src/backends/resource-backend.js';
 import { expandHostlist } from '../../src/hostlist/hostlist.js';
 import { isGrmError } from '../../src/errors.js';
+import { createLocalUser } from '../helpers/local-user.js';
 import { startSlurmctld, startTestCluster, stopSlurmctld, type TestCluster } from '../helpers/slurm-cluster.js';
 
 
@@ -113,6 +114,41 @@ async function runAll(c: TestCluster): Promise<void> {
     await b.pollNow();
     tt.notOk(rec.events.some((e) => e.type === 'ended'), 'no ended event for our own release');
     tt.notOk((await b.list()).some((l) => l.backendId === id), 'released holder no longer listed');
+  });
+
+  await t.test("a holder submitted for a user (sbatch --uid/--gid as root) is that user's job; srun into it works as that user, the pre-flight too", async (tt) => {
+    const user = createLocalUser(tt);
+    if (!user) return;
+    const b = new SlurmBackend({
+      instance: INSTANCE,
+      env: c.env,
+      pollIntervalMs: 500,
+      holderAccount: (name) => (name === 'alice' ? { uid: user.uid, gid: user.gid } : null),
+    });
+    const rec = new Recorder(b);
+    await b.start();
+    tt.teardown(() => b.stop());
+    const req = request({ user: 'alice', name: 'mine' });
+    await b.validate(req); // sbatch --test-only --uid: checked as the user
+    const id = await b.allocate(req);
+    const g = await rec.waitFor((e) => e.type === 'granted' && e.jobId === req.jobId, 'granted');
+    if (g.type !== 'granted') throw new Error('unreachable');
+    // squeue --json ignores -j (22.05): pick the holder out of every job
+    const jobs = JSON.parse((await execa('squeue', ['--json'], { env: c.env })).stdout).jobs as { job_id: number; user_id: number; group_id: number; user_name: string }[];
+    const raw = jobs.find((j) => String(j.job_id) === id);
+    tt.match(raw, { user_id: user.uid, group_id: user.gid, user_name: user.name }, "SLURM accounts the holder to the user");
+    // what the master does, running as the user: srun into its holder
+    const asUser = ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups'];
+    const out = await execa('setpriv', [...asUser, 'srun', `--jobid=${id}`, '--overlap', '-N1', 'id', '-u'], { env: c.env, timeout: 60_000 });
+    tt.equal(out.stdout.trim(), String(user.uid), 'the step runs as the user');
+    const asRoot = await execa('srun', [`--jobid=${id}`, '--overlap', '-N1', 'true'], { env: c.env, timeout: 60_000, reject: false });
+    tt.match(asRoot.stderr, /Access\/permission denied/, 'SLURM refuses root a step in a user\'s job...');
+    tt.same(await b.preflight(g.allocation), [], '...so the pre-flight srun runs as the holder\'s user');
+    await b.release(id);
+    await waitUntil(async () => {
+      const h = await holder(id);
+      return !h || h.phase === 'ENDED';
+    }, 'holder gone');
   });
 
   await t.test('3 x 2 nodes on 4 nodes: third pends, granted after a release', async (tt) => {

@@ -212,6 +212,9 @@ t.test('holder sbatch argv', async (t) => {
   t.notOk(holderSbatchArgs({ ...base, memoryPerNodeMiB: 0, exclusive: false }, { instance: 'i1' }).some((a) => a.startsWith('--mem')));
   t.ok(holderSbatchArgs({ ...base, gpuType: undefined }, { instance: 'i1' }).includes('--gres=gpu:2'));
   t.notOk(holderSbatchArgs({ ...base, partition: '' }, { instance: 'i1' }).some((a) => a.startsWith('--partition')), 'no partition: SLURM picks its default');
+  const forUser = holderSbatchArgs(minimal, { instance: 'i1', account: { uid: 1234, gid: 5678 } });
+  t.same(forUser.slice(-5), ['--uid=1234', '--gid=5678', '--output=/dev/null', '--error=/dev/null', '--chdir=/tmp'], 'a root daemon submits the holder for the job\'s user');
+  t.notOk(holderSbatchArgs(minimal, { instance: 'i1', account: null }).some((a) => /^--[ug]id=/.test(a)), 'no account: the daemon\'s own');
   t.match(HOLDER_SCRIPT, /^#!\/bin\/sh\n[\s\S]*exec sleep infinity\n$/);
 });
 

@@ -54,3 +54,28 @@ t.test('ids are never reused after retention, so the index misses nothing', asyn
   t.same(search.search({ q: 'beta' }).hits.map((h) => h.line), ['second beta']);
   t.same(search.search({ q: 'alpha' }).hits, []);
 });
+
+t.test('the indexer stops when idle and starts again for the next line', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-search-'));
+  const db = openDatabase(path.join(dir, 'grm.sqlite'));
+  const search = new LogSearch({ db, file: path.join(dir, 'grm-search.sqlite'), intervalMs: 10, idleMs: 20 }).start();
+  t.teardown(async () => {
+    await search.close();
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const store = new LogStore(db);
+  store.append([{ jobId: 1, seq: 1, ts: 1, source: 'stdout', line: 'first gamma' }]);
+  await search.catchUp();
+  t.same(search.search({ q: 'gamma' }).hits.map((h) => h.line), ['first gamma']);
+  // well past idleMs: the worker has stopped; the main thread only watches for new lines
+  await new Promise((r) => setTimeout(r, 300));
+  store.append([{ jobId: 1, seq: 2, ts: 2, source: 'stdout', line: 'second delta' }]);
+  await search.catchUp();
+  t.same(search.search({ q: 'delta' }).hits.map((h) => h.line), ['second delta']);
+  // and without anyone waiting: the periodic look finds the line
+  await new Promise((r) => setTimeout(r, 300));
+  store.append([{ jobId: 1, seq: 3, ts: 3, source: 'stdout', line: 'third epsilon' }]);
+  for (let i = 0; i < 200 && search.indexedTo < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  t.same(search.search({ q: 'epsilon' }).hits.map((h) => h.line), ['third epsilon']);
+});

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
+  CACHED_JOBS,
   capNotice,
   LogAggregator,
   watchJobOutput,
@@ -172,6 +173,32 @@ t.test('per-job cap: one GRM line, the rest dropped, offsets still advance; surv
   b.ingest({ jobId: 1, source: 'stdout', lines: ['7'] });
   b.flush();
   t.equal(sink.job(1).length, 4, 'still capped after a restart, no second notice');
+});
+
+t.test('the numbering cache is bounded: a forgotten job continues from the sink, a buffered one is kept', async (t) => {
+  const sink = new MemorySink();
+  const asked: number[] = [];
+  const lastSeq = sink.lastSeq.bind(sink);
+  sink.lastSeq = (jobId) => {
+    asked.push(jobId);
+    return lastSeq(jobId);
+  };
+  const a = aggregator(t, sink, { flushLines: 100_000 });
+  const jobs = CACHED_JOBS + 10;
+  for (let id = 1; id <= jobs; id++) a.ingest({ jobId: id, source: 'grm', lines: ['submitted'] });
+  // nothing stored yet: job 1 must keep its numbering although more jobs than cached logged since
+  a.ingest({ jobId: 1, source: 'stdout', lines: ['second'] });
+  t.same(sink.job(1), [], 'not flushed yet');
+  a.flush();
+  t.same(sink.job(1).map((l) => l.seq), [1, 2], 'no seq reused while the lines were buffered');
+  t.equal(asked.length, jobs, 'the sink was asked once per job');
+
+  a.ingest({ jobId: 2, source: 'stdout', lines: ['later'] });
+  a.flush();
+  t.same(asked.slice(jobs), [2], 'job 2 (least recently logging) was forgotten and asked again');
+  t.same(sink.job(2).map((l) => [l.seq, l.line]), [[1, 'submitted'], [2, 'later']], 'its numbering continues');
+  a.ingest({ jobId: jobs, source: 'stdout', lines: ['x'] });
+  t.equal(asked.length, jobs + 1, 'a recent job is still cached');
 });
 
 t.test('a failing sink keeps the data for the next flush', async (t) => {

@@ -279,3 +279,25 @@ t.test('reattach: terminate through a rebuilt handle; null without master.json',
   const done = reattachMaster(s.jobDir, { pollMs: 50 });
   t.same(await done?.exited, st);
 });
+
+t.test('reattach trusts only a record of this job naming a live leader of its own group (a planted master.json)', async (t) => {
+  const dir = tempDir(t);
+  const jobDir = path.join(dir, 'job');
+  fs.mkdirSync(jobDir);
+  // another process (in the test's own group, not leading one): what a job could point at
+  const victim = spawn('sleep', ['300'], { stdio: 'ignore' });
+  t.teardown(() => void victim.kill('SIGKILL'));
+  const pid = victim.pid as number;
+  const planted = { jobId: 1, pid, pgid: pid, supervisorPid: pid, supervisorStartTicks: readProcStat(pid)?.startTicks ?? null, command: 'x', args: [], cwd: '/', startedAt: new Date().toISOString() };
+  fs.writeFileSync(path.join(jobDir, 'master.json'), JSON.stringify(planted));
+  t.equal(reattachMaster(jobDir, { jobId: 1 }), null, 'a live process that does not lead the group it names is not a supervisor');
+  fs.writeFileSync(path.join(jobDir, 'master.json'), JSON.stringify({ ...planted, supervisorPid: process.pid }));
+  t.equal(reattachMaster(jobDir, { jobId: 1 }), null, 'supervisor and group must be one process');
+
+  const s = spec(dir, 'sleep', ['300']);
+  const h = await launch(t, s);
+  t.equal(reattachMaster(s.jobDir, { jobId: 2 }), null, "another job's record is not this job's");
+  t.equal(reattachMaster(s.jobDir, { jobId: 1 })?.pgid, h.pgid, 'the genuine record is');
+  t.ok(isProcessAlive(pid), 'nothing was signalled');
+  t.equal((fs.statSync(path.join(s.jobDir, 'master.json')).mode & 0o777), 0o600, "master.json is the daemon's alone");
+});

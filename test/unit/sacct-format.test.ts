@@ -36,7 +36,9 @@ const job = (over: Partial<JobView> = {}): JobView => ({
   array_job_id: null,
   array_task_id: null,
   array_task_string: null,
-  request: { account: 'proj', tasks: 4, cpus_per_task: 2 },
+  // the summary a list carries: 4 tasks × 2 CPUs each
+  account: 'proj',
+  cpus: 8,
   ...over,
 });
 const fixed = (spec: string, j: JobView) => formatSacctLine(parseSacctFormat(spec), j, NOW.getTime(), 'fixed');
@@ -51,7 +53,7 @@ t.test("sacct's default columns, widths and dashes, to the column", async (t) =>
 });
 
 t.test('a job that never ran: no CPUs, no nodes, Unknown times, 0:0', async (t) => {
-  const never = job({ job_state: 'CANCELLED', start_time: null, nodes: null, node_count: 0, end_time: NOW.toISOString(), request: {} });
+  const never = job({ job_state: 'CANCELLED', start_time: null, nodes: null, node_count: 0, end_time: NOW.toISOString(), account: null, cpus: 1 });
   t.equal(fixed('JobID,AllocCPUS,AllocNodes,NNodes,NodeList,Start,Elapsed,ExitCode,Account', never),
     '7                     0          0        1   None assigned             Unknown   00:00:00      0:0');
 });

@@ -24,7 +24,7 @@ const job = (over: Partial<JobView> = {}): JobView => ({
   array_job_id: null,
   array_task_id: null,
   array_task_string: null,
-  request: { nice: 3 },
+  nice: 3,
   ...over,
 });
 

@@ -4,13 +4,17 @@ import { Type } from '@sinclair/typebox';
 import { NodeSchema, PartitionSchema } from '../schemas.js';
 import { presentNode, presentPartition } from '../present.js';
 import type { ApiServices } from '../services.js';
+import { requestPrincipal } from '../user.js';
 
 export const clusterRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = async (app, { services }) => {
   app.get(
     '/nodes',
     { schema: { summary: 'Nodes and their states (sinfo -N)', response: { 200: Type.Object({ nodes: Type.Array(NodeSchema) }) } } },
-    async () => {
-      const jobs = services.jobsByBackendId();
+    async (request) => {
+      // a user sees which of their own jobs run where; an admin, every job
+      const me = requestPrincipal(request);
+      const all = services.jobsByBackendId();
+      const jobs = me.role === 'admin' ? all : new Map([...all].filter(([, id]) => services.jobs.get(id).user === me.name));
       return { nodes: (await services.backend.nodes()).map((n) => presentNode(n, jobs)) };
     },
   );
@@ -27,7 +31,8 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }>
     '/health',
     {
       schema: {
-        summary: 'Liveness and the backend in use',
+        summary: 'Liveness and the backend in use (no token needed: api/auth.ts PUBLIC_ROUTES)',
+        security: [],
         response: {
           200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), backend: Type.String(), uptime_s: Type.Number() }),
         },

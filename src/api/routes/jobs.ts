@@ -1,20 +1,24 @@
 /** /api/v1/jobs: submit, list, show, cancel, and a job's generated files. */
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { GrmError } from '../../errors.js';
+import { readGrmJobFile } from '../../runtime/safe-files.js';
 import type { JobDescription } from '../../jobs/job-types.js';
 import { JOB_STATES } from '../../jobs/job-types.js';
-import { parseJobIdSpec } from '../../sbatch/array-spec.js';
+import { MAX_JOB_ID, parseJobIdSpec } from '../../sbatch/array-spec.js';
 import { UPDATABLE_FIELDS, type JobUpdate } from '../../jobs/job-update.js';
 import { parseStateList } from '../../sbatch/state-names.js';
-import { presentJob, presentJobDetail } from '../present.js';
-import { ErrorSchema, IdParams, JobDescriptionSchema, JobDetailSchema, JobSchema } from '../schemas.js';
+import { presentJobDetail, presentJobSummary } from '../present.js';
+import { checkDescriptionLimits } from '../request-limits.js';
+import { ErrorSchema, IdParams, JobDescriptionSchema, JobDetailSchema, JobIdSchema, JobSummarySchema } from '../schemas.js';
+import { isDecimalInteger } from '../strict-input.js';
+import { shown } from '../validation-messages.js';
 import type { ApiServices } from '../services.js';
-import { requestUser } from '../user.js';
+import { requestPrincipal, requestUser, visibleOwners } from '../user.js';
 
 const JOB_FILES = ['project.xml', 'resources.xml'] as const;
+/** A COMPSs file lists nodes: thousands fit in a few MiB. */
+const MAX_JOB_FILE_BYTES = 64 * 1024 * 1024;
 
 export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = async (app, { services }) => {
   app.post(
@@ -24,14 +28,15 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
         summary: 'Submit a job (sbatch)',
         body: JobDescriptionSchema,
         response: {
-          201: Type.Object({ job_id: Type.Integer(), job: JobSchema, warnings: Type.Array(Type.String()) }),
+          201: Type.Object({ job_id: Type.Integer(), job: JobSummarySchema, warnings: Type.Array(Type.String()) }),
           '4xx': ErrorSchema,
         },
       },
     },
     async (request, reply) => {
+      checkDescriptionLimits(request.body as JobDescription, services.limits);
       const { job, warnings } = await services.jobs.submit(request.body as JobDescription, requestUser(request));
-      return reply.status(201).send({ job_id: job.id, job: presentJob(job), warnings });
+      return reply.status(201).send({ job_id: job.id, job: presentJobSummary(job), warnings });
     },
   );
 
@@ -59,7 +64,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
         }),
         response: {
           200: Type.Object({
-            jobs: Type.Array(JobSchema),
+            jobs: Type.Array(JobSummarySchema),
             /** every job matching the filter */
             total: Type.Integer(),
             /** pass as `cursor` for the next page; null on the last page */
@@ -72,10 +77,13 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     async (request) => {
       const q = request.query;
       const states = q.state ? parseStateList(q.state) : undefined;
+      // a user lists their own jobs only; asking for someone else's finds none
+      const users = visibleOwners(request, q.user ? words(q.user) : undefined);
+      if (users === null) return { jobs: [], total: 0, next_cursor: null };
       const { jobs, total } = services.jobs.list({
         ...(states ? { states } : {}),
         ...(q.state_at === 'window' ? { statesDuringWindow: true } : {}),
-        ...(q.user ? { users: words(q.user) } : {}),
+        ...(users?.length ? { users } : {}),
         ...(q.name ? { names: words(q.name) } : {}),
         ...(q.partition ? { partitions: words(q.partition) } : {}),
         ...(q.ids ? parseIdList(q.ids) : {}),
@@ -87,7 +95,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
       });
       const page = jobs.slice(0, q.limit);
       const more = jobs.length > q.limit;
-      return { jobs: page.map(presentJob), total, next_cursor: more ? String(page[page.length - 1]!.id) : null };
+      return { jobs: page.map(presentJobSummary), total, next_cursor: more ? String(page[page.length - 1]!.id) : null };
     },
   );
 
@@ -106,13 +114,13 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
       schema: {
         summary: 'Cancel a job, an array, or tasks of an array: 12, 12_7, 12_[3-5] (scancel)',
         params: Type.Object({ id: Type.String({ maxLength: 200, description: 'job id, or array_task spec' }) }),
-        response: { 200: Type.Object({ jobs: Type.Array(JobSchema) }), '4xx': ErrorSchema },
+        response: { 200: Type.Object({ jobs: Type.Array(JobSummarySchema) }), '4xx': ErrorSchema },
       },
     },
     async (request) => {
       const spec = parseJobIdSpec(request.params.id);
       const jobs = await services.jobs.cancel(spec.jobId, requestUser(request), spec.tasks);
-      return { jobs: jobs.map(presentJob) };
+      return { jobs: jobs.map(presentJobSummary) };
     },
   );
 
@@ -123,22 +131,36 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
         summary: `Update a job (scontrol update): pending, any of ${UPDATABLE_FIELDS.join(', ')}; running, a lower time_limit`,
         params: IdParams,
         body: Type.Pick(JobDescriptionSchema, [...UPDATABLE_FIELDS], { additionalProperties: false }),
-        response: { 200: JobSchema, '4xx': ErrorSchema },
+        response: { 200: JobSummarySchema, '4xx': ErrorSchema },
       },
     },
-    async (request) => presentJob(await services.jobs.update(request.params.id, requestUser(request), request.body as JobUpdate)),
+    async (request) => {
+      checkDescriptionLimits(request.body as JobUpdate, services.limits);
+      return presentJobSummary(await services.jobs.update(request.params.id, requestUser(request), request.body as JobUpdate));
+    },
   );
 
   app.post(
     '/jobs/:id/hold',
-    { schema: { summary: 'Hold a pending job (scontrol hold)', params: IdParams, response: { 200: JobSchema, '4xx': ErrorSchema } } },
-    async (request) => presentJob(services.jobs.hold(request.params.id, requestUser(request))),
+    {
+      schema: {
+        summary: "Hold a pending job (scontrol hold: an admin's hold is JobHeldAdmin; user: true asks for a user hold, scontrol uhold)",
+        params: IdParams,
+        body: Type.Optional(Type.Object({ user: Type.Optional(Type.Boolean()) }, { additionalProperties: false, nullable: true })),
+        response: { 200: JobSummarySchema, '4xx': ErrorSchema },
+      },
+    },
+    async (request) => {
+      const me = requestPrincipal(request);
+      const by = me.role === 'admin' && request.body?.user !== true ? 'admin' : 'user';
+      return presentJobSummary(services.jobs.hold(request.params.id, me.name, by));
+    },
   );
 
   app.post(
     '/jobs/:id/release',
-    { schema: { summary: 'Release a held job (scontrol release)', params: IdParams, response: { 200: JobSchema, '4xx': ErrorSchema } } },
-    async (request) => presentJob(services.jobs.release(request.params.id, requestUser(request))),
+    { schema: { summary: 'Release a held job (scontrol release)', params: IdParams, response: { 200: JobSummarySchema, '4xx': ErrorSchema } } },
+    async (request) => presentJobSummary(services.jobs.release(request.params.id, requestUser(request))),
   );
 
   app.post(
@@ -147,13 +169,14 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
       schema: {
         summary: 'Requeue a job that runs or ended, or every task of an array (scontrol requeue; hold: requeuehold)',
         params: IdParams,
-        body: Type.Optional(Type.Object({ hold: Type.Optional(Type.Boolean()) }, { additionalProperties: false })),
-        response: { 200: Type.Object({ jobs: Type.Array(JobSchema) }), '4xx': ErrorSchema },
+        // no body at all is a plain requeue (null to the validator)
+        body: Type.Optional(Type.Object({ hold: Type.Optional(Type.Boolean()) }, { additionalProperties: false, nullable: true })),
+        response: { 200: Type.Object({ jobs: Type.Array(JobSummarySchema) }), '4xx': ErrorSchema },
       },
     },
     async (request) => {
       const jobs = await services.jobs.requeue(request.params.id, requestUser(request), request.body?.hold ?? false);
-      return { jobs: jobs.map(presentJob) };
+      return { jobs: jobs.map(presentJobSummary) };
     },
   );
 
@@ -162,19 +185,17 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     {
       schema: {
         summary: "A job's generated COMPSs file",
-        params: Type.Object({ id: Type.Integer({ minimum: 1 }), file: Type.Union(JOB_FILES.map((f) => Type.Literal(f))) }),
+        params: Type.Object({ id: JobIdSchema, file: Type.Union(JOB_FILES.map((f) => Type.Literal(f))) }),
         response: { 200: Type.String(), '4xx': ErrorSchema },
       },
     },
     async (request, reply) => {
       const { id, file } = request.params;
       services.jobs.get(id);
-      try {
-        const text = await fs.readFile(path.join(services.jobDir(id), file), 'utf8');
-        return reply.type('application/xml; charset=utf-8').send(text);
-      } catch {
-        throw new GrmError('E_FILE_NOT_FOUND', `job ${id} has no ${file} yet: it is written when nodes are allocated`, { field: 'file' });
-      }
+      // only the very file GRM wrote: never through a link, never a FIFO, never the job's own file
+      const text = await readGrmJobFile(services.jobDir(id), file, MAX_JOB_FILE_BYTES);
+      if (text === null) throw new GrmError('E_FILE_NOT_FOUND', `job ${id} has no ${file} yet: it is written when nodes are allocated`, { field: 'file' });
+      return reply.type('application/xml; charset=utf-8').send(text);
     },
   );
 };
@@ -221,9 +242,10 @@ function parseIsoTime(text: string, field: 'since' | 'until'): number {
   return ms;
 }
 
+/** A cursor is the last job id of the previous page: decimal digits, a job id's range. */
 function parseCursor(text: string): number {
-  if (!/^\d{1,15}$/.test(text)) {
-    throw new GrmError('E_REQUEST_INVALID', `invalid cursor ${JSON.stringify(text)}: pass the next_cursor of the previous page`, { field: 'cursor' });
+  if (!isDecimalInteger(text) || Number(text) > MAX_JOB_ID) {
+    throw new GrmError('E_REQUEST_INVALID', `invalid cursor ${shown(text)}: pass the next_cursor of the previous page (a decimal job id)`, { field: 'cursor' });
   }
   return Number(text);
 }

@@ -165,7 +165,7 @@ export const logStreamRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices 
         summary: "A job's log lines as Server-Sent Events (event line, id = seq; then event end)",
         params: IdParams,
         querystring: Type.Object({
-          after: Type.Optional(Type.Integer({ minimum: 0, description: 'start after this seq (Last-Event-ID wins); default 0' })),
+          after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'start after this seq (Last-Event-ID wins); default 0' })),
           source: Type.Optional(Type.String({ minLength: 1, maxLength: 4096, description: 'only this source: stdout, stderr, grm, ...' })),
         }),
         response: { '4xx': ErrorSchema },

@@ -13,7 +13,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
         summary: "A job's log lines (master stdout/stderr, runtime logs, GRM events)",
         params: IdParams,
         querystring: Type.Object({
-          after: Type.Integer({ minimum: 0, default: 0, description: 'only lines with seq greater than this' }),
+          after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'only lines with seq greater than this' }),
           limit: Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }),
           source: Type.Optional(Type.String({ maxLength: 4096, description: 'stdout, stderr, grm, ...' })),
         }),

@@ -2,9 +2,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { GrmError } from '../../errors.js';
-import { presentJob, presentJobDetail } from '../present.js';
+import { presentJobDetail, presentJobSummary } from '../present.js';
 import { ErrorSchema, IdParams, JobReportSchema, PeriodReportSchema } from '../schemas.js';
 import type { ApiServices } from '../services.js';
+import { requestPrincipal } from '../user.js';
 import { parseTime } from './search.js';
 
 const FIRST_ERRORS = 20;
@@ -24,7 +25,7 @@ export const reportRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> 
       const job = services.jobs.get(request.params.id);
       const detail = presentJobDetail(job, services.jobs.events(job.id), services.jobs.allocation(job.id));
       return {
-        job: presentJob(job),
+        job: presentJobSummary(job),
         allocation: detail.allocation,
         timeline: detail.events,
         exit: { code: job.exitCode, signal: job.exitSignal, state: job.state, reason: job.reason },
@@ -59,7 +60,9 @@ export const reportRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> 
       if (since >= until) throw new GrmError('E_REQUEST_INVALID', 'since: must be before until', { field: 'since' });
       if (until - since > 366 * 10 * DAY) throw new GrmError('E_REQUEST_INVALID', 'since: a period is at most 10 years', { field: 'since' });
       const nodesTotal = (await services.backend.nodes()).length;
-      return services.reports.period(since, until, nodesTotal, now);
+      // a user's report is about their own jobs; an admin's about every job
+      const me = requestPrincipal(request);
+      return services.reports.period(since, until, nodesTotal, now, me.role === 'admin' ? undefined : me.name);
     },
   );
 };

@@ -7,8 +7,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { GrmError } from '../../errors.js';
 import { LOG_LEVELS } from '../../store/log-store.js';
-import { ErrorSchema, SearchResultSchema } from '../schemas.js';
+import { ErrorSchema, JobIdSchema, SearchResultSchema } from '../schemas.js';
 import type { ApiServices } from '../services.js';
+import { visibleOwners } from '../user.js';
 
 /** An ISO 8601 time from the query, or a 400 naming the field. */
 export function parseTime(field: string, value: string | undefined): number | undefined {
@@ -29,14 +30,14 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> 
           'Python tracebacks; stderr alone sets no level. Lines are searchable a fraction of a second after they are stored.',
         querystring: Type.Object({
           q: Type.String({ minLength: 1, maxLength: 4096 }),
-          job: Type.Optional(Type.Integer({ minimum: 1 })),
+          job: Type.Optional(JobIdSchema),
           user: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
           source: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
           since: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601, inclusive' })),
           until: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601, exclusive' })),
           level: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))),
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
-          after: Type.Optional(Type.Integer({ minimum: 0, description: 'with job=: only lines with seq greater than this' })),
+          after: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'with job=: only lines with seq greater than this' })),
         }),
         response: { 200: SearchResultSchema, '4xx': ErrorSchema },
       },
@@ -45,11 +46,15 @@ export const searchRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> 
       const q = request.query;
       const since = parseTime('since', q.since);
       const until = parseTime('until', q.until);
+      // a user searches their own jobs' lines only
+      const users = visibleOwners(request, q.user === undefined ? undefined : [q.user]);
+      if (users === null) return { hits: [], truncated: false };
+      const user = users?.[0];
       return services.search.search({
         q: q.q,
         limit: q.limit,
         ...(q.job !== undefined && { job: q.job }),
-        ...(q.user !== undefined && { user: q.user }),
+        ...(user !== undefined && { user }),
         ...(q.source !== undefined && { source: q.source }),
         ...(since !== undefined && { since }),
         ...(until !== undefined && { until }),

@@ -5,6 +5,10 @@
  * The GRM runs the master itself with SLURM_JOB_ID=<holder id>, so
  * `srun --jobid=$SLURM_JOB_ID --overlap ...` lands on the holder's nodes.
  *
+ * Submitted by a root daemon for the job's user (`--uid`/`--gid`, which sbatch takes from root
+ * only): SLURM then accounts the allocation to that user, and the master, which runs as that
+ * user too, may `srun --jobid` into it as into any job of its own.
+ *
  * The comment `grm:<instance>:<jobId>` is how a restarted GRM (or a retried allocate) finds the
  * holder again; the instance id (one per GRM data dir) keeps two GRMs on one cluster from
  * adopting each other's holders. Pure: no I/O here.
@@ -21,6 +25,8 @@ export interface HolderJobOptions {
   workDir?: string;
   /** The GRM instance the holder belongs to. */
   instance: string;
+  /** The account the holder is submitted for (root daemon, run-as); absent: the daemon's own. */
+  account?: { uid: number; gid: number } | null;
 }
 
 /** The comment that marks the holder of a GRM job. */
@@ -71,6 +77,7 @@ export function holderSbatchArgs(request: ResourceRequest, options: HolderJobOpt
   if (request.qos) args.push(`--qos=${request.qos}`);
   if (request.exclusive) args.push('--exclusive');
   if (request.nice !== 0) args.push(`--nice=${request.nice}`);
+  if (options.account) args.push(`--uid=${options.account.uid}`, `--gid=${options.account.gid}`);
   args.push('--output=/dev/null', '--error=/dev/null', `--chdir=${options.workDir ?? '/tmp'}`);
   return args;
 }

@@ -43,6 +43,8 @@ export interface SlurmBackendOptions {
   holderWorkDir?: string;
   /** This GRM's id, in every holder's comment: holders of other GRMs on the cluster are not ours. */
   instance: string;
+  /** The account a user's holders are submitted for (sbatch --uid/--gid, as root); null: the daemon's own. */
+  holderAccount?: (user: string) => { uid: number; gid: number } | null;
   /** Failed polls (slurmctld unreachable, ...); the poller keeps going. Default: ignored. */
   onError?: (error: unknown) => void;
   /** Base environment of the commands; default process.env. */
@@ -97,6 +99,7 @@ export class SlurmBackend implements ResourceBackend {
   private nodeCache: { at: number; value: Promise<NodeInfo[]> } | undefined;
 
   private readonly instance: string;
+  private readonly holderAccount: (user: string) => { uid: number; gid: number } | null;
 
   constructor(options: SlurmBackendOptions) {
     this.commands = new SlurmCommands({
@@ -109,6 +112,7 @@ export class SlurmBackend implements ResourceBackend {
     this.holderWorkDir = options.holderWorkDir;
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.instance)) throw new Error(`invalid GRM instance id ${JSON.stringify(options.instance)}`);
     this.instance = options.instance;
+    this.holderAccount = options.holderAccount ?? (() => null);
     this.onError = options.onError ?? (() => {});
     this.infoCacheMs = options.infoCacheMs ?? 5000;
   }
@@ -175,12 +179,17 @@ export class SlurmBackend implements ResourceBackend {
     this.kick();
   }
 
-  /** `srun --jobid=<holder> --overlap -w <node> true` on every node, at once, each bounded in time. */
+  /**
+   * `srun --jobid=<holder> --overlap -w <node> true` on every node, at once, each bounded in time;
+   * as the holder's user when it was submitted for one (SLURM refuses root a step in it).
+   */
   async preflight(allocation: Allocation): Promise<{ node: string; reason: string }[]> {
+    const user = this.tracked.get(allocation.backendId)?.request.user;
+    const as = user === undefined ? null : this.holderAccount(user);
     const results = await Promise.all(
       allocation.nodes.map(async (n) => {
         try {
-          await this.commands.run('srun', [`--jobid=${allocation.backendId}`, '--overlap', '-N1', '-n1', '-w', n.name, 'true']);
+          await this.commands.run('srun', [`--jobid=${allocation.backendId}`, '--overlap', '-N1', '-n1', '-w', n.name, 'true'], undefined, { as });
           return undefined;
         } catch (e) {
           return { node: n.name, reason: e instanceof Error ? e.message : String(e) };
@@ -249,7 +258,11 @@ export class SlurmBackend implements ResourceBackend {
   // ------------------------------------------------------------------ internals
 
   private sbatchArgs(request: ResourceRequest): string[] {
-    return holderSbatchArgs(request, { instance: this.instance, ...(this.holderWorkDir !== undefined ? { workDir: this.holderWorkDir } : {}) });
+    return holderSbatchArgs(request, {
+      instance: this.instance,
+      account: this.holderAccount(request.user),
+      ...(this.holderWorkDir !== undefined ? { workDir: this.holderWorkDir } : {}),
+    });
   }
 
   private async squeue(): Promise<SqueueJobStatus[]> {

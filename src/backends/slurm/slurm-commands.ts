@@ -100,11 +100,17 @@ export class SlurmCommands {
     return this.binDir ? path.join(this.binDir, name) : name;
   }
 
-  /** Runs one command; throws a classified GrmError on a non-zero exit, timeout or missing binary. */
-  async run(name: SlurmCommandName, args: string[], input?: string): Promise<CommandOutput> {
+  /**
+   * Runs one command; throws a classified GrmError on a non-zero exit, timeout or missing binary.
+   * `as`: run it as that account (a root daemon acting in a job's allocation: SLURM lets only
+   * the job's owner create steps in it); from /tmp, a folder any account may be in.
+   */
+  async run(name: SlurmCommandName, args: string[], input?: string, options: { as?: { uid: number; gid: number } | null } = {}): Promise<CommandOutput> {
     const file = this.binary(name);
+    const as = options.as ? { uid: options.as.uid, gid: options.as.gid, cwd: '/tmp' } : {};
     try {
       const result = await execa(file, args, {
+        ...as,
         env: this.env,
         extendEnv: false,
         timeout: this.timeoutMs,

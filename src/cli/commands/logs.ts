@@ -2,6 +2,7 @@
 import type { ApiClient } from '../api-client.js';
 import type { CliIo } from '../io.js';
 import { TERMINAL_STATES } from '../../jobs/job-types.js';
+import { escapeControls } from '../terminal-safe.js';
 
 interface LogPage {
   job_state: string;
@@ -33,7 +34,9 @@ function print(o: LogsOptions, all: LogPage['lines']): void {
   // Without --source or --all: the master's output only, as `grm logs` promises.
   const lines = o.source || o.all ? all : all.filter((l) => l.source !== 'grm');
   if (lines.length === 0) return;
-  const text = lines.map((l) => (o.timestamps ? `${l.time} ${l.source}: ${l.line}` : l.line)).join('\n');
+  // a line keeps its tabs; every other control character is shown, not obeyed
+  const line = (l: LogPage['lines'][number]) => escapeControls(l.line, '\t');
+  const text = lines.map((l) => (o.timestamps ? `${escapeControls(l.time)} ${escapeControls(l.source)}: ${line(l)}` : line(l))).join('\n');
   o.io.stdout(`${text}\n`);
 }
 

@@ -19,6 +19,7 @@ import {
   sacctTime,
   type SacctMode,
 } from '../sacct-format.js';
+import { terminalSafe } from '../terminal-safe.js';
 
 export interface SacctOptions {
   jobs?: string;
@@ -85,7 +86,7 @@ export async function runSacct(io: CliIo, api: ApiClient, o: SacctOptions, now: 
     io.stdout(`${formatFieldHelp()}\n`);
     return;
   }
-  const params = sacctQuery(o, api.userName, now);
+  const params = sacctQuery(o, await api.me(), now);
   if (o.json) {
     const jobs: JobView[] = [];
     for await (const page of api.jobPages<JobView>(params, pageSize)) jobs.push(...page);
@@ -97,7 +98,7 @@ export async function runSacct(io: CliIo, api: ApiClient, o: SacctOptions, now: 
   // the header once the daemon has answered, so a refused query prints only its error
   let header = o.noheader ? [] : formatSacctHeader(columns, mode);
   for await (const page of api.jobPages<JobView>(params, pageSize)) {
-    const text = [...header, ...page.map((j) => formatSacctLine(columns, j, now.getTime(), mode))];
+    const text = [...header, ...terminalSafe(page).map((j) => formatSacctLine(columns, j, now.getTime(), mode))];
     header = [];
     if (text.length > 0) io.stdout(`${text.join('\n')}\n`);
   }

@@ -11,6 +11,7 @@ import { MAX_ARRAY_INDEX } from '../../sbatch/array-spec.js';
 import { sbatchHelpText, sbatchUsageText, sbatchVersionText } from '../../sbatch/sbatch-help.js';
 import { mergeDescriptions, parseSbatchArgs, parseScriptDirectives, resolveExport, type ParsedSbatchArgs } from '../../sbatch/sbatch-options.js';
 import { ApiClient, CliError } from '../api-client.js';
+import { cliToken } from '../credentials.js';
 import { daemonUrl, type CliIo } from '../io.js';
 
 /** GRM's version, from the package.json two levels above src/cli/commands (and dist/cli/commands). */
@@ -55,6 +56,8 @@ export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> 
   const fromScript = parseScriptDirectives(script, CLI_CONTEXT);
   const description: JobDescription = mergeDescriptions(fromScript.description, parsed.description);
   if (!description.name) description.name = parsed.scriptPath ? path.basename(parsed.scriptPath) : 'sbatch';
+  // as sbatch: a relative -D is relative to where sbatch runs (the daemon has no current directory)
+  if (description.current_working_directory) description.current_working_directory = path.resolve(io.cwd, description.current_working_directory);
   // --export as sbatch: the submitting environment (ALL by default) travels with the job.
   description.environment = resolveExport(description.export, io.env);
   description.script = script;
@@ -67,7 +70,7 @@ export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> 
     io.stdout(`${JSON.stringify(shown, null, 2)}\n`);
     return 0;
   }
-  const client = new ApiClient({ baseUrl: daemonUrl(io.env) });
+  const client = new ApiClient({ baseUrl: daemonUrl(io.env), ...cliToken(io.env, io.cwd) });
   // parsed once per submission: the daemon takes this request as it is
   const body: JobDescription = { ...description, directives_applied: true };
   const result = await client.request<{ job_id: number; warnings: string[] }>('POST', '/api/v1/jobs', body);

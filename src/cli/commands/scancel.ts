@@ -28,7 +28,7 @@ function targetOf(job: JobView): string {
 
 async function matching(api: ApiClient, o: ScancelOptions, ids: string[]): Promise<string[]> {
   const params = new URLSearchParams({ state: o.state ?? 'PENDING,ALLOCATING,RUNNING,COMPLETING' });
-  const users = [o.user, o.me ? api.userName : undefined].filter((u): u is string => Boolean(u));
+  const users = [o.user, o.me ? await api.me() : undefined].filter((u): u is string => Boolean(u));
   if (users.length) params.set('user', users.join(','));
   if (o.name) params.set('name', o.name);
   if (o.partition) params.set('partition', o.partition);

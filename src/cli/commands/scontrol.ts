@@ -6,6 +6,7 @@ import { parseSbatchArgs } from '../../sbatch/sbatch-options.js';
 import { CliError, type ApiClient } from '../api-client.js';
 import { formatJobDetail, formatNodeDetail, formatPartitionDetail, type JobDetailView, type NodeView, type PartitionView } from '../format.js';
 import type { CliIo } from '../io.js';
+import { terminalSafe } from '../terminal-safe.js';
 
 /** A whole job or array by id: holds apply to the array's record (its tasks not started). */
 function wholeJobId(text: string): number {
@@ -73,11 +74,13 @@ export function parseUpdateArgs(words: string[]): { jobId: number; changes: JobD
 
 export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => void): Command {
   const scontrol = new Command('scontrol').description('hold, release, requeue, update and show jobs, like scontrol');
-  const perJob = (verb: 'hold' | 'release', ids: string[]) => async () => {
+  // uhold is always a user hold; hold by an admin is an admin hold (JobHeldAdmin), as in scontrol
+  const perJob = (verb: 'hold' | 'uhold' | 'release', ids: string[]) => async () => {
     const api = client();
     for (const text of ids) {
       try {
-        await api.request('POST', `/api/v1/jobs/${wholeJobId(text)}/${verb}`);
+        const route = verb === 'uhold' ? 'hold' : verb;
+        await api.request('POST', `/api/v1/jobs/${wholeJobId(text)}/${route}`, verb === 'uhold' ? { user: true } : undefined);
       } catch (e) {
         if (e instanceof CliError && e.code === 'E_DAEMON_UNREACHABLE') throw e;
         io.stderr(`scontrol: error: ${verb} job ${text}: ${(e as Error).message}\n`);
@@ -85,12 +88,17 @@ export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => 
       }
     }
   };
-  for (const [verb, what] of [['hold', 'hold'], ['uhold', 'hold'], ['release', 'release']] as const) {
+  const verbs = {
+    hold: 'keep pending jobs from starting (JobHeldUser; JobHeldAdmin when an admin holds them)',
+    uhold: 'keep pending jobs from starting, a hold their user may release (JobHeldUser)',
+    release: 'let held jobs start again (an admin hold: admins only)',
+  } as const;
+  for (const verb of ['hold', 'uhold', 'release'] as const) {
     scontrol
       .command(verb)
-      .description(`${what === 'hold' ? 'keep pending jobs from starting (JobHeldUser)' : 'let held jobs start again'}`)
+      .description(verbs[verb])
       .argument('<ids...>', 'job ids, comma- or space-separated')
-      .action(async (ids: string[]) => perJob(what, ids.flatMap((i) => i.split(',')).filter(Boolean))());
+      .action(async (ids: string[]) => perJob(verb, ids.flatMap((i) => i.split(',')).filter(Boolean))());
   }
   for (const verb of ['requeue', 'requeuehold'] as const) {
     scontrol
@@ -126,26 +134,26 @@ export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => 
     .option('--json', 'print JSON')
     .action(async (entity: string, name: string | undefined, o: { json?: boolean }) => {
       const api = client();
-      const print = (value: unknown, text: string) => io.stdout(o.json ? `${JSON.stringify(value, null, 2)}\n` : `${text}\n`);
+      const print = (value: unknown, text: () => string) => io.stdout(o.json ? `${JSON.stringify(value, null, 2)}\n` : `${text()}\n`);
       switch (entity.toLowerCase()) {
         case 'job': {
           if (!name) throw new CliError('scontrol show job takes a job id: scontrol show job 12');
           const job = await api.request<JobDetailView>('GET', `/api/v1/jobs/${await jobIdOf(api, name)}`);
-          return print(job, formatJobDetail(job, Date.now()));
+          return print(job, () => formatJobDetail(terminalSafe(job), Date.now()));
         }
         case 'node':
         case 'nodes': {
           const { nodes } = await api.request<{ nodes: NodeView[] }>('GET', '/api/v1/nodes');
           const shown = name ? nodes.filter((n) => n.name === name) : nodes;
           if (name && shown.length === 0) throw new CliError(`Node ${name} not found`);
-          return print({ nodes: shown }, shown.map(formatNodeDetail).join('\n\n'));
+          return print({ nodes: shown }, () => terminalSafe(shown).map(formatNodeDetail).join('\n\n'));
         }
         case 'partition':
         case 'partitions': {
           const { partitions } = await api.request<{ partitions: PartitionView[] }>('GET', '/api/v1/partitions');
           const shown = name ? partitions.filter((p) => p.name === name) : partitions;
           if (name && shown.length === 0) throw new CliError(`Partition ${name} not found`);
-          return print({ partitions: shown }, shown.map(formatPartitionDetail).join('\n\n'));
+          return print({ partitions: shown }, () => terminalSafe(shown).map(formatPartitionDetail).join('\n\n'));
         }
         default:
           throw new CliError(`invalid entity: ${entity}: show job ID, node [NAME] or partition [NAME]`);

@@ -7,6 +7,7 @@ import { JOB_STATES, TERMINAL_STATES } from '../../jobs/job-types.js';
 import { CliError, type ApiClient } from '../api-client.js';
 import type { JobView } from '../format.js';
 import type { CliIo } from '../io.js';
+import { terminalSafe } from '../terminal-safe.js';
 import { DEFAULT_FORMAT, LONG_FORMAT, expandArrayRecord, formatHeader, formatJobLine, longFormatToSpec, parseSqueueFormat, sortJobs, type SqueueFormat } from '../squeue-format.js';
 
 const NOT_ENDED = JOB_STATES.filter((s) => !TERMINAL_STATES.has(s));
@@ -63,7 +64,7 @@ export function squeueCommand(io: CliIo, client: () => ApiClient): Command {
     .option('--json', 'print JSON')
     .action(async (o: SqueueOptions) => {
       const api = client();
-      const params = squeueQuery(o, api.userName);
+      const params = squeueQuery(o, o.me ? await api.me() : '');
       if (o.json) {
         const jobs: JobView[] = [];
         for await (const page of api.jobPages<JobView>(params)) jobs.push(...page);
@@ -88,7 +89,8 @@ async function printQueue(io: CliIo, api: ApiClient, params: URLSearchParams, fo
   if (!o.noheader) io.stdout(`${formatHeader(format)}\n`);
   const now = Date.now();
   const print = (jobs: JobView[]) => {
-    const rows = o.array ? jobs.flatMap(expandArrayRecord) : jobs;
+    const safe = terminalSafe(jobs);
+    const rows = o.array ? safe.flatMap(expandArrayRecord) : safe;
     if (rows.length > 0) io.stdout(`${rows.map((j) => formatJobLine(format, j, now)).join('\n')}\n`);
   };
   if (o.sort === undefined) {

@@ -7,6 +7,8 @@ import { mountJobs } from './pages/jobs.js';
 import { mountJob } from './pages/job.js';
 import { mountCluster } from './pages/cluster.js';
 import { mountReport } from './pages/report.js';
+import { clearToken } from './api.js';
+import { currentUser, signIn } from './login.js';
 
 // The skip link must not change the hash (the hash is the router's).
 document.getElementById('skip-link').addEventListener('click', (e) => {
@@ -14,9 +16,27 @@ document.getElementById('skip-link').addEventListener('click', (e) => {
   document.getElementById('view').focus();
 });
 
+const root = document.getElementById('view');
+const nav = document.getElementById('main-nav');
+const identity = document.getElementById('identity');
+
+// Nothing is read before sign-in: the pages start once a token is accepted.
+nav.hidden = true;
+let me = await currentUser().catch(() => null);
+if (!me) me = await signIn(root);
+nav.hidden = false;
+// From now on, a token the daemon stops accepting (expired, revoked) brings the sign-in back:
+// a fresh page, so no page of the previous user stays on screen.
+window.addEventListener('grm:unauthorized', () => location.reload());
+identity.replaceChildren(
+  el('span', {}, `${me.user_name} (${me.role})`),
+  el('button', { type: 'button', class: 'small secondary', onclick: () => { clearToken(); location.reload(); } }, 'Sign out'),
+);
+identity.hidden = false;
+
 startRouter({
-  root: document.getElementById('view'),
-  nav: document.getElementById('main-nav'),
+  root,
+  nav,
   routes: [
     { name: 'jobs', pattern: /^\/(?:jobs)?$/, title: () => 'jobs', mount: mountJobs },
     { name: 'job', pattern: /^\/jobs\/(?<id>\d+)$/, title: (p) => `job ${p.id}`, mount: mountJob },

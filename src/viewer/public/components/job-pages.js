@@ -41,7 +41,9 @@ export class JobPages {
   /** Reads the next page if row `index` is not read yet; larger pages the further behind. */
   loadTo(index) {
     return this.run(async () => {
-      if (this.done || index < this.rows.length) return;
+      // an empty list is read again at each poll: refresh has no rows to re-read, and the
+      // first job submitted must still appear
+      if ((this.done && this.rows.length) || index < this.rows.length) return;
       const limit = Math.min(MAX_PAGE, Math.max(PAGE, index + 1 - this.rows.length));
       const upper = this.rows.length ? this.rows[this.rows.length - 1].job_id : null;
       const page = await this.read(upper, limit);
@@ -120,7 +122,7 @@ function slim(j) {
   return {
     job_id: j.job_id, display_id: j.display_id, partition: j.partition, name: j.name, user_name: j.user_name,
     job_state: j.job_state, state_reason: j.state_reason, start_time: j.start_time, end_time: j.end_time,
-    nodes: j.nodes, node_count: j.node_count || j.request?.minimum_nodes || 1, exit_code: j.exit_code, exit_signal: j.exit_signal,
+    nodes: j.nodes, node_count: j.node_count || j.minimum_nodes || 1, exit_code: j.exit_code, exit_signal: j.exit_signal,
   };
 }
 

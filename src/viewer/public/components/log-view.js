@@ -4,6 +4,7 @@
 // matches (Enter / Shift+Enter, or n / N in the log), jump to the first error, download.
 import { el, setText, formatClock, formatNumber, debounce, isFinal } from '../util.js';
 import { LogStore, LogView as FilteredView, LogSearch } from './log-store.js';
+import { getBlob } from '../api.js';
 
 export const ROW_HEIGHT = 18; // px; matches .log-row in viewer.css
 const OVERSCAN = 20;
@@ -52,6 +53,7 @@ export class LogPanel {
         this.errorButton, this.followButton, this.download),
       this.info, this.keys, this.viewport);
 
+    this.download.addEventListener('click', (e) => { e.preventDefault(); this.saveLog(jobId); });
     this.sourceSelect.addEventListener('change', () => this.setSource(this.sourceSelect.value));
     this.searchInput.addEventListener('input', debounce(() => this.setTerm(this.searchInput.value, true), 120));
     this.searchInput.addEventListener('keydown', (e) => {
@@ -187,6 +189,20 @@ export class LogPanel {
     }
     if (at < text.length) parts.push(document.createTextNode(text.slice(at)));
     tx.replaceChildren(...parts);
+  }
+
+  /** A plain link would go without the Authorization header: fetch the log, then save it. */
+  async saveLog(jobId) {
+    try {
+      const url = URL.createObjectURL(await getBlob(`/jobs/${jobId}/logs.txt`));
+      const a = el('a', { href: url, download: `job-${jobId}.log`, hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000); // the browser may still be reading it
+    } catch (e) {
+      setText(this.info, `Download failed: ${e.message}`);
+    }
   }
 
   setSource(name) {

@@ -1,6 +1,6 @@
 // One job: its summary (scontrol show job), cancel, the timeline of its events, its nodes,
 // its generated COMPSs files (collapsible, as text) and its log (components/log-view.js).
-import { API, getJSON, getText, del } from '../api.js';
+import { API, getBlob, getJSON, getText, del } from '../api.js';
 import { el, setText, statusLine, STATE_CODES, isFinal, isCancellable, elapsedSeconds, formatDuration, formatTimeLimit, formatTime, formatMiB } from '../util.js';
 import { LogPanel } from '../components/log-view.js';
 import { startLogFeed } from '../components/log-feed.js';
@@ -126,7 +126,9 @@ function nodeTable(allocation) {
 /** A collapsible file, fetched when first opened and shown as escaped text. */
 function xmlFile(id, name) {
   const pre = el('pre', { class: 'xml', tabindex: '0', 'aria-label': name }, 'Loading…');
-  const details = el('details', {}, el('summary', {}, name, ' ', el('a', { href: `${API}/jobs/${id}/files/${name}`, target: '_blank', rel: 'noopener' }, 'raw')), pre);
+  // a plain link would go without the token: the file is fetched, then opened as a blob
+  const raw = el('a', { href: `${API}/jobs/${id}/files/${name}`, target: '_blank', rel: 'noopener', onclick: (e) => { e.preventDefault(); openRaw(id, name); } }, 'raw');
+  const details = el('details', {}, el('summary', {}, name, ' ', raw), pre);
   details.addEventListener('toggle', async () => {
     if (!details.open || details.dataset.loaded) return;
     try {
@@ -137,6 +139,14 @@ function xmlFile(id, name) {
     }
   });
   return details;
+}
+
+async function openRaw(id, name) {
+  const blob = await getBlob(`/jobs/${id}/files/${name}`).catch(() => null);
+  if (!blob) return;
+  const url = URL.createObjectURL(new Blob([blob], { type: 'text/plain; charset=utf-8' }));
+  window.open(url, '_blank', 'noopener');
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
 function confirmDialog(id, onConfirm) {
