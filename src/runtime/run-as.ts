@@ -67,3 +67,23 @@ export function masterUid(identity: MasterIdentity): number | null {
 export function dropsPrivileges(identity: MasterIdentity): identity is { kind: 'user'; runAs: RunAs } {
   return identity.kind === 'user';
 }
+
+/** The account's passwd entry, as os.userInfo() gives it after the drop. */
+export interface AccountInfo {
+  username: string;
+  homedir: string;
+  shell?: string | null;
+}
+
+/**
+ * The job's environment with USER, LOGNAME and HOME of the account it runs as where the
+ * submission left them out (a REST client's bare environment): as a login, and as SLURM's
+ * --get-user-env would, so tools that read ~ or $USER find the job's user, not the daemon's
+ * unset ones. What the submitter sent is kept: sbatch propagates the submitting shell's.
+ */
+export function withAccountEnv(env: Record<string, string>, account: AccountInfo): Record<string, string> {
+  const filled: Record<string, string> = { USER: account.username, LOGNAME: account.username, HOME: account.homedir };
+  const out = { ...env };
+  for (const [key, value] of Object.entries(filled)) if (out[key] === undefined && value !== '') out[key] = value;
+  return out;
+}

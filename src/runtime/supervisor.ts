@@ -19,6 +19,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import {
   EXIT_FILE,
@@ -28,7 +29,7 @@ import {
   writeJsonToFd,
 } from './master-files.js';
 import { groupMembers, signalGroup, sleep } from './proc.js';
-import type { RunAs } from './run-as.js';
+import { withAccountEnv, type AccountInfo, type RunAs } from './run-as.js';
 import { OutputFileError, errnoWords, openOutputFile } from './safe-files.js';
 
 const IGNORED_SIGNALS: NodeJS.Signals[] = [
@@ -122,6 +123,15 @@ function dropPrivileges(runAs: RunAs): void {
   if (!ok) throw new Error('the process ids did not change');
 }
 
+/** This process's account (after the drop: the job's), or none when it has no passwd entry. */
+function accountInfo(): AccountInfo {
+  try {
+    return os.userInfo();
+  } catch {
+    return { username: '', homedir: '' };
+  }
+}
+
 /** exit.json, created empty now: after the drop the job's user could not create it. */
 function openExitFile(jobDir: string): number {
   const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -191,12 +201,14 @@ async function main(): Promise<void> {
   const setupFailed = (reason: string): Promise<void> =>
     finish({ exitCode: null, signal: null, reason, startFailed: true }, { type: 'failed', reason });
 
+  let env = spec.env;
   if (spec.runAs !== null) {
     try {
       dropPrivileges(spec.runAs);
     } catch (e) {
       return setupFailed(`cannot become uid ${spec.runAs.uid} gid ${spec.runAs.gid}: ${errnoWords(e)}`);
     }
+    env = withAccountEnv(env, accountInfo());
   }
   let fds: { out: number; err: number };
   try {
@@ -211,7 +223,7 @@ async function main(): Promise<void> {
   let child: ChildProcess;
   try {
     // detached: false keeps the command in our group; its fds 1 and 2 are the job's files
-    child = spawn(spec.command, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', fds.out, fds.err] });
+    child = spawn(spec.command, spec.args, { cwd: spec.cwd, env, stdio: ['ignore', fds.out, fds.err] });
   } catch (e) {
     return cannotStart(126, `cannot execute '${spec.command}': ${(e as Error).message}`);
   }

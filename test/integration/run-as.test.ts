@@ -40,6 +40,7 @@ function runAll(user: LocalUser): void {
         'ln -sf /etc/shadow "$GRM_JOB_DIR/project.xml" 2>/dev/null || echo cannot-replace-project-xml',
         'cat "$GRM_JOB_DIR/../../grm.sqlite" >/dev/null 2>&1 || echo cannot-read-store',
         'touch work-file && echo wrote-work-folder',
+        'echo "$USER $LOGNAME $HOME"',
       ].join('\n'),
     );
     const id = (await d.api('POST', '/api/v1/jobs', { script })).body.job_id;
@@ -49,7 +50,7 @@ function runAll(user: LocalUser): void {
     t.equal(Number(uid), user.uid, 'id -u');
     t.equal(Number(gid), user.gid, 'id -g');
     t.same(groups!.split(' ').map(Number).sort(), [...user.groups].sort(), 'id -G: the mapped groups, no more (no root group)');
-    t.same(rest, ['cannot-write-job-folder', 'cannot-write-master-json', 'cannot-replace-project-xml', 'cannot-read-store', 'wrote-work-folder']);
+    t.same(rest, ['cannot-write-job-folder', 'cannot-write-master-json', 'cannot-replace-project-xml', 'cannot-read-store', 'wrote-work-folder', `${user.name} ${user.name} /nonexistent`], 'a bare REST environment gets the account\'s USER, LOGNAME and HOME');
     const jobDir = path.join(d.dataDir, 'jobs', String(id));
     t.equal(fs.statSync(path.join(jobDir, 'stdout.log')).uid, user.uid, 'the output file is the user\'s');
     t.equal(fs.statSync(path.join(jobDir, 'work', 'work-file')).uid, user.uid);
