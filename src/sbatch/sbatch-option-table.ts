@@ -200,7 +200,7 @@ export const OPTIONS: readonly OptionSpec[] = [
   { long: 'mem-per-gpu', arg: 'required', scope: 'sbatch', field: 'memory_per_gpu', set: parsed('memory_per_gpu', memPerGpu), group: GPU, metavar: 'n', help: 'real memory required per allocated GPU' },
   { short: 't', long: 'time', arg: 'required', scope: 'sbatch', field: 'time_limit', set: parsed('time_limit', parseTimeLimit), group: P, metavar: 'minutes', help: 'time limit' },
   { short: 'p', long: 'partition', arg: 'required', scope: 'sbatch', field: 'partition', set: text('partition'), group: P, metavar: 'partition', help: 'partition requested' },
-  { short: 'A', long: 'account', arg: 'required', scope: 'sbatch', field: 'account', recordedOnly: 'simulator', set: text('account'), group: P, metavar: 'name', help: 'charge job to specified account' },
+  { short: 'A', long: 'account', arg: 'required', scope: 'sbatch', field: 'account', set: text('account'), group: P, metavar: 'name', help: 'charge job to specified account' },
   { short: 'q', long: 'qos', arg: 'required', scope: 'sbatch', field: 'qos', recordedOnly: 'simulator', set: text('qos'), group: P, metavar: 'qos', help: 'quality of service' },
   { short: 'o', long: 'output', arg: 'required', scope: 'sbatch', field: 'standard_output', set: pathText('standard_output'), group: P, metavar: 'out', help: "file for batch script's standard output" },
   { short: 'e', long: 'error', arg: 'required', scope: 'sbatch', field: 'standard_error', set: pathText('standard_error'), group: P, metavar: 'err', help: "file for batch script's standard error" },

@@ -155,7 +155,8 @@ function checkCombination(state: ParseState): void {
 
 /**
  * Warnings for options GRM records but does not act on: --mail-type and --mail-user
- * always; --account and --qos when the backend is the simulator.
+ * always; --qos when the backend is the simulator (--account is checked against the user's
+ * accounts on both).
  */
 export function recordedOnlyWarnings(description: JobDescription, backend?: BackendKind): string[] {
   return OPTIONS.filter(

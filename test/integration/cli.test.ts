@@ -201,10 +201,11 @@ t.test('a wrong config value stops the daemon with a message naming the key', as
 t.test('options GRM records but does not act on are accepted with one warning each', async (t) => {
   const d = await startDaemon(t, SMALL_CLUSTER);
   const script = d.writeScript('w.sh', '#!/bin/bash\n#SBATCH --mail-type=END\ntrue\n');
-  const out = await d.cli('sbatch', '-A', 'proj', '--mail-user=me@example.org', script);
+  const out = await d.cli('sbatch', '-A', 'proj', '--qos=high', '--mail-user=me@example.org', script);
   t.equal(out.code, 0, out.stderr);
   t.equal(out.stdout, 'Submitted batch job 1\n');
-  for (const option of ['account', 'mail-user', 'mail-type']) {
+  t.notMatch(out.stderr, /--account/, 'the account is checked against the user\'s: no warning');
+  for (const option of ['qos', 'mail-user', 'mail-type']) {
     const re = new RegExp(`sbatch: warning: sbatch option --${option} is recorded but GRM does not act on it`, 'g');
     t.equal(out.stderr.match(re)?.length, 1, `one warning for --${option}: ${out.stderr}`);
   }

@@ -495,9 +495,8 @@ t.test('--mail-type and --mail-user warn that GRM does not act on them', async (
   ]);
 });
 
-t.test('--account and --qos warn on the simulator backend only', async (t) => {
+t.test('--qos warns on the simulator backend only; --account never (GRM checks it against the user\'s accounts)', async (t) => {
   t.same(parseSbatchArgs(['-A', 'p', '-q', 'hi'], { backend: 'simulator' }).warnings, [
-    'sbatch option --account is recorded but GRM does not act on it',
     'sbatch option --qos is recorded but GRM does not act on it',
   ]);
   t.same(parseSbatchArgs(['-A', 'p', '-q', 'hi'], { backend: 'slurm' }).warnings, []);
