@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 
 const GRM = new URL('../bin/grm.js', import.meta.url).pathname;
+const GRMD = new URL('../bin/grmd.js', import.meta.url).pathname;
+// the flags of grmd.js's #! line (`#!/usr/bin/env -S node FLAGS`), given here to this node
+const GRMD_NODE_FLAGS = (await import('node:fs')).readFileSync(GRMD, 'utf8').split('\n')[0].replace(/^#!.*?\bnode\b\s*/, '').split(/\s+/).filter(Boolean);
 const QUEUE = Number(process.env.BENCH_QUEUE ?? 20_000);
 const WINDOW = Math.max(1, Math.floor(QUEUE / 10));
 const IN_FLIGHT = 8;
@@ -96,13 +99,14 @@ export async function queueBench({ withDaemon, post }) {
 }
 
 /**
- * The daemon's own RSS, as a process of its own (`grm daemon`, as deployed): idle, and with
- * `n` jobs queued (issue 13: under 150 MB at 20,000 and at 100,000, not growing with the queue).
+ * The daemon's own RSS, as a process of its own (bin/grmd.js, as deployed): idle, and with each
+ * of `counts` jobs queued (issue 13: under 150 MB at 20,000 and at 100,000, not growing with the
+ * queue); the ratio of the last to the first says whether memory follows the queue.
  * The in-process figures above include the bench's client. BENCH_RSS_DETAIL=1 also prints the
  * daemon's V8 heap and native memory (bench/memory-probe.mjs, preloaded, answers over IPC).
- * Run alone: `BENCH_QUEUE=100000 node bench/queue.mjs` (after `npm run build`).
+ * Run alone: `BENCH_QUEUE=20000 node bench/queue.mjs` (after `npm run build`): 20,000 then 100,000.
  */
-export async function daemonRss(n = QUEUE) {
+export async function daemonRss(counts = [QUEUE, Math.max(QUEUE, 100_000)]) {
   const { spawn } = await import('node:child_process');
   const fs = await import('node:fs');
   const os = await import('node:os');
@@ -116,7 +120,8 @@ export async function daemonRss(n = QUEUE) {
   // a random port in a range the OS does not hand out to clients (GRM's own daemons use 0 in-process)
   const port = 20000 + Math.floor(Math.random() * 10000);
   const probe = detail ? ['--import', new URL('./memory-probe.mjs', import.meta.url).href] : [];
-  const child = spawn(process.execPath, [...probe, GRM, 'daemon'], {
+  // as deployed (npm start, systemd, the image): bin/grmd.js, with its node flags
+  const child = spawn(process.execPath, [...GRMD_NODE_FLAGS, ...probe, GRMD], {
     env: { ...process.env, GRM_CONFIG: config, GRM_DATA_DIR: dataDir, GRM_PORT: String(port), GRM_LOG_LEVEL: 'silent' },
     stdio: ['ignore', 'ignore', 'inherit', ...(detail ? ['ipc'] : [])],
   });
@@ -153,9 +158,15 @@ export async function daemonRss(n = QUEUE) {
       // a refused submission costs the daemon nothing: the figure would be wrong, not slow
       if (r.status !== 201) throw new Error(`submit: ${r.status} ${text}`);
     };
+    console.log(`grm daemon as its own process: ${idle} idle`);
     let next = 0;
-    await Promise.all(Array.from({ length: IN_FLIGHT }, async () => { while (next < n) { next++; await post({ name: 'bench', begin_time: begin, script: '#!/bin/sh\ntrue\n' }); } }));
-    console.log(`grm daemon as its own process: ${idle} idle; ${await memory()} with ${n} jobs queued`);
+    const rss = [];
+    for (const n of [...new Set(counts)]) {
+      await Promise.all(Array.from({ length: IN_FLIGHT }, async () => { while (next < n) { next++; await post({ name: 'bench', begin_time: begin, script: '#!/bin/sh\ntrue\n' }); } }));
+      rss.push(kib('VmRSS'));
+      console.log(`grm daemon as its own process: ${await memory()} with ${n} jobs queued`);
+    }
+    if (rss.length > 1) console.log(`grm daemon RSS, ${counts.at(-1)} vs ${counts[0]} jobs queued: ${(rss.at(-1) / rss[0]).toFixed(2)}x (goal: < 150 MiB at both)`);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => (child.exitCode !== null ? r() : child.on('exit', r)));

@@ -158,7 +158,7 @@ t.test('the installed grm command talks to a daemon through GRM_URL', async (t) 
   t.match(unreachable.stderr, /squeue: error: cannot reach the GRM daemon at http:\/\/127\.0\.0\.1:9/);
 });
 
-t.test('grm daemon (npm start) serves on its port and stops cleanly on SIGTERM', async (t) => {
+t.test('grmd (npm start: grm daemon with its node flags) serves on its port and stops cleanly on SIGTERM', async (t) => {
   const net = await import('node:net');
   const port = await new Promise<number>((resolve) => {
     const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -168,8 +168,9 @@ t.test('grm daemon (npm start) serves on its port and stops cleanly on SIGTERM',
   });
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-daemon-'));
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin/grm.js'), 'daemon'], {
-    env: { PATH: process.env.PATH ?? '', GRM_PORT: String(port), GRM_DATA_DIR: dataDir, GRM_LOG_LEVEL: 'warn' },
+  // run as systemd and the image run it: the file itself, its #! line giving node its flags
+  const child = spawn(path.join(PROJECT_ROOT, 'bin/grmd.js'), [], {
+    env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH ?? ''}`, GRM_PORT: String(port), GRM_DATA_DIR: dataDir, GRM_LOG_LEVEL: 'warn' },
     stdio: 'ignore',
   });
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -185,6 +186,8 @@ t.test('grm daemon (npm start) serves on its port and stops cleanly on SIGTERM',
   t.equal(health?.status, 'ok');
   t.equal(health?.backend, 'simulator');
   t.ok(fs.existsSync(path.join(dataDir, 'grm.sqlite')), 'data in GRM_DATA_DIR');
+  const argv = fs.readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
+  t.ok(argv.includes('--max-semi-space-size=2'), `node runs with the daemon's flags: ${argv.join(' ')}`);
   child.kill('SIGTERM');
   t.equal(await exited, 0);
 });
