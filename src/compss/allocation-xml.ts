@@ -34,6 +34,8 @@ export interface CompssJobInput {
   config?: Partial<CompssConfig>;
   /** From pickPortRange when the caller tracks running jobs; default portRangeForJob(grmJobId). */
   ports?: PortRange;
+  /** The job's own `<Application>` paths (--classpath...): each one given replaces the config's. */
+  application?: ApplicationModel;
 }
 
 export interface CompssJobFiles {
@@ -91,7 +93,7 @@ export function compssFilesForAllocation(input: CompssJobInput): CompssJobFiles 
   const ports = input.ports ?? portRangeForJob(grmJobId, config);
   const workingDir = jobWorkingDir(grmJobId, config);
   const attached = (config.sharedDisks ?? []).map((d) => ({ name: d.name, mountPoint: d.mountPoint }));
-  const application = applicationOf(config);
+  const application = applicationOf(config, input.application);
 
   const project: ProjectModel = {
     masterNode: attached.length > 0 ? { sharedDisks: attached } : {},
@@ -141,13 +143,16 @@ function nioAdaptor(range: PortRange, config: CompssConfig): AdaptorModel {
   return adaptor;
 }
 
-function applicationOf(config: CompssConfig): ApplicationModel | undefined {
-  const a = config.application;
-  if (a === undefined) return undefined;
+function applicationOf(config: CompssConfig, job: ApplicationModel = {}): ApplicationModel | undefined {
+  const a = config.application ?? {};
   const out: ApplicationModel = {};
-  if (a.appDir !== undefined) out.appDir = a.appDir;
-  if (a.libraryPath !== undefined) out.libraryPath = a.libraryPath;
-  if (a.classpath !== undefined) out.classpath = a.classpath;
-  if (a.pythonpath !== undefined) out.pythonpath = a.pythonpath;
+  const appDir = job.appDir ?? a.appDir;
+  const libraryPath = job.libraryPath ?? a.libraryPath;
+  const classpath = job.classpath ?? a.classpath;
+  const pythonpath = job.pythonpath ?? a.pythonpath;
+  if (appDir !== undefined) out.appDir = appDir;
+  if (libraryPath !== undefined) out.libraryPath = libraryPath;
+  if (classpath !== undefined) out.classpath = classpath;
+  if (pythonpath !== undefined) out.pythonpath = pythonpath;
   return Object.keys(out).length > 0 ? out : undefined;
 }

@@ -1,7 +1,9 @@
 /**
  * The runcompss command line of a COMPSs master: the job's own project/resources files, log
- * dir and master port first, the job's flags after them (so they can refine GRM's), then the
- * application and its arguments. Always an argv array: nothing here passes through a shell.
+ * dir and master port first, then the application's paths (--classpath, --appdir, --pythonpath,
+ * --library_path), the job's flags after them (so they can refine GRM's), then the application
+ * (a Python file, a Java main class or a C binary) and its arguments. Always an argv array:
+ * nothing here passes through a shell.
  */
 import path from 'node:path';
 
@@ -15,6 +17,8 @@ export interface RuncompssInput {
   lang?: 'python' | 'java' | 'c';
   logLevel?: 'off' | 'info' | 'debug' | 'trace';
   pythonInterpreter?: string;
+  /** Already spelled as runcompss flags (see compssPathFlags). */
+  pathFlags?: string[];
   flags?: string[];
   application: string;
   args: string[];
@@ -33,6 +37,7 @@ export function runcompssCommand(input: RuncompssInput): { command: string; args
       `--specific_log_dir=${path.join(input.jobDir, 'compss')}`,
       `--log_level=${input.logLevel ?? 'off'}`,
       ...(input.pythonInterpreter && lang === 'python' ? [`--python_interpreter=${input.pythonInterpreter}`] : []),
+      ...(input.pathFlags ?? []),
       ...(input.flags ?? []),
       input.application,
       ...input.args,

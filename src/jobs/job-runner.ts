@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Allocation, BackendEvent, ResourceBackend } from '../backends/resource-backend.js';
 import { compssFilesForAllocation } from '../compss/allocation-xml.js';
+import { applicationModelOf, hasApplicationFile } from '../compss/compss-app.js';
 import type { CompssConfig } from '../compss/compss-config.js';
 import { pickPortRange, type PortRange } from '../compss/ports.js';
 import { writeCompssFiles } from '../compss/write-job-files.js';
@@ -183,13 +184,12 @@ export class JobRunner implements JobRunnerPort {
     if (!fs.statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) {
       throw new Error(`working directory ${workDir} (-D/--chdir) does not exist`);
     }
-    const scriptPath = path.join(jobDir, job.runtime === 'compss' ? appFileName(job) : 'script');
-    fs.writeFileSync(scriptPath, job.script, { mode: 0o700 });
-    giveToJob(scriptPath, runAs, 0o700);
+    const scriptPath = writeJobScript(job, jobDir, runAs);
     const tasksPerNode = Object.fromEntries(allocation.nodes.map((n) => [n.name, n.cpus]));
     const ports = pickPortRange(job.id, this.o.compss, this.ports.values());
     this.ports.set(job.id, ports);
-    const compss = compssFilesForAllocation({ grmJobId: job.id, allocation, tasksPerNode, config: this.o.compss, ports });
+    const application = applicationModelOf(job.description);
+    const compss = compssFilesForAllocation({ grmJobId: job.id, allocation, tasksPerNode, config: this.o.compss, ports, ...(application ? { application } : {}) });
     const { projectPath, resourcesPath } = await writeCompssFiles(jobDir, compss);
     const files = outputFilesOf(job, jobDir, firstNode);
     const stdoutPath = files[0]!.path;
@@ -379,7 +379,12 @@ export class JobRunner implements JobRunnerPort {
 
 }
 
-function appFileName(job: JobRecord): string {
-  const lang = job.description.lang ?? 'python';
-  return lang === 'python' ? 'app.py' : lang === 'java' ? 'app.jar' : 'app';
+/** The job's script (or Python app) in its folder; Java and C apps are a class on --classpath or a binary: nothing to write. */
+function writeJobScript(job: JobRecord, jobDir: string, runAs: RunAs | null): string {
+  const scriptPath = path.join(jobDir, job.runtime === 'compss' ? 'app.py' : 'script');
+  if (hasApplicationFile({ runtime: job.runtime, lang: job.description.lang })) {
+    fs.writeFileSync(scriptPath, job.script, { mode: 0o700 });
+    giveToJob(scriptPath, runAs, 0o700);
+  }
+  return scriptPath;
 }

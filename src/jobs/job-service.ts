@@ -5,6 +5,7 @@
  */
 import type { ResourceBackend } from '../backends/resource-backend.js';
 import type { Clock } from '../backends/simulator/clock.js';
+import { checkCompssApplication, hasApplicationFile } from '../compss/compss-app.js';
 import { GrmError, isGrmError } from '../errors.js';
 import type { JobFilter, JobStore } from '../store/job-store.js';
 import type { QueueStore } from '../store/queue-store.js';
@@ -62,8 +63,10 @@ export class JobService {
   }
 
   async submit(body: JobDescription, user: string): Promise<SubmitResult> {
-    const script = body.script;
-    if (typeof script !== 'string' || script.length === 0) {
+    // a COMPSs Java or C app is named (application), not sent: it has no script
+    const named = !hasApplicationFile(body);
+    const script = body.script ?? (named ? '' : undefined);
+    if (typeof script !== 'string' || (script.length === 0 && !named)) {
       throw new GrmError('E_SCRIPT_INVALID', 'script is required: the batch script text, starting with a #! line', {
         field: 'script',
       });
@@ -71,8 +74,11 @@ export class JobService {
     // Directives in the script apply unless the request itself sets the option, as in sbatch;
     // a client that applied them already (grm sbatch) is not parsed twice.
     const { script: _s, environment: _e, argv: _a, directives_applied: applied, ...requestOptions } = body;
-    const fromScript = applied ? { description: {}, warnings: [] } : parseScriptDirectives(script, { maxArraySize: this.options.maxArraySize ?? 1001 });
+    const context = { maxArraySize: this.options.maxArraySize ?? 1001 };
+    const fromScript =
+      applied || named ? { description: {}, warnings: [] } : parseScriptDirectives(script, context, requestOptions.runtime ? { runtime: requestOptions.runtime } : {});
     const asked = mergeDescriptions(fromScript.description, requestOptions);
+    checkCompssApplication(body.script === undefined ? asked : { ...asked, script });
     this.options.paths?.checkRequest(asked, user, asked.name ?? 'sbatch');
     // the account asked for, if the user may charge it; none asked, the user's default
     const account = this.options.accounts ? this.options.accounts.charge(user, asked.account) : asked.account;

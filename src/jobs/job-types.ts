@@ -117,7 +117,7 @@ export interface JobDescription {
   environment?: Record<string, string>;
 
   // GRM's own fields
-  /** The batch script's text. */
+  /** The batch script's text (a Python COMPSs app's source); none for Java and C COMPSs apps. */
   script?: string;
   /** Arguments passed to the script. */
   argv?: string[];
@@ -130,6 +130,19 @@ export interface JobDescription {
   compss_log_level?: 'off' | 'info' | 'debug' | 'trace';
   /** runcompss --python_interpreter. */
   python_interpreter?: string;
+  /**
+   * The COMPSs application when it is not a file GRM copies: the Java main class
+   * (--lang=java, e.g. "matmul.Matmul") or the C binary's absolute path (--lang=c).
+   */
+  application?: string;
+  /** runcompss --classpath and project.xml Classpath (Java); ':'-separated absolute paths. */
+  classpath?: string;
+  /** runcompss --appdir and project.xml AppDir. */
+  appdir?: string;
+  /** runcompss --pythonpath and project.xml Pythonpath (Python). */
+  pythonpath?: string;
+  /** runcompss --library_path and project.xml LibraryPath. */
+  library_path?: string;
   /**
    * The script's #SBATCH/#GRM directives are already in this request (grm sbatch parsed
    * them): the daemon does not parse them a second time. Not stored.

@@ -1,7 +1,9 @@
 /**
  * The argv of a job's master. `command` runs the job's script itself; `compss` runs
  * runcompss (src/compss) on the job's application with the job's own files and port.
+ * `scriptPath` is where the job's script (or Python app) was written; Java and C apps have none.
  */
+import { compssPathFlags, hasApplicationFile } from '../compss/compss-app.js';
 import { runcompssCommand } from '../compss/runcompss-command.js';
 import type { JobRecord } from './job-types.js';
 
@@ -28,8 +30,10 @@ export function masterCommandLine(job: JobRecord, ctx: MasterCommandContext): { 
     ...(d.lang ? { lang: d.lang } : {}),
     ...(d.compss_log_level ? { logLevel: d.compss_log_level } : {}),
     ...(d.python_interpreter ? { pythonInterpreter: d.python_interpreter } : {}),
+    pathFlags: compssPathFlags(d),
     ...(d.compss_flags ? { flags: d.compss_flags } : {}),
-    application: ctx.scriptPath,
+    // a Python app is the file written into the job folder; Java and C apps are named
+    application: hasApplicationFile({ runtime: job.runtime, lang: d.lang }) ? ctx.scriptPath : (d.application ?? ''),
     args: job.argv,
   });
 }

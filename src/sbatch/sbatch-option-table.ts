@@ -238,6 +238,11 @@ export const OPTIONS: readonly OptionSpec[] = [
     group: GRM, metavar: 'off|info|debug|trace', help: 'runcompss --log_level (default off)',
   },
   { long: 'python-interpreter', arg: 'required', scope: 'grm', field: 'python_interpreter', set: text('python_interpreter'), group: GRM, metavar: 'path', help: 'runcompss --python_interpreter' },
+  // Paths as written here; grm sbatch resolves relative ones against the submit directory.
+  { long: 'classpath', arg: 'required', scope: 'grm', field: 'classpath', set: text('classpath'), group: GRM, metavar: 'paths', help: 'runcompss --classpath: jars and class folders (--lang=java)' },
+  { long: 'appdir', arg: 'required', scope: 'grm', field: 'appdir', set: text('appdir'), group: GRM, metavar: 'dir', help: 'runcompss --appdir: the application folder' },
+  { long: 'pythonpath', arg: 'required', scope: 'grm', field: 'pythonpath', set: text('pythonpath'), group: GRM, metavar: 'paths', help: 'runcompss --pythonpath (--lang=python)' },
+  { long: 'library-path', arg: 'required', scope: 'grm', field: 'library_path', set: text('library_path'), group: GRM, metavar: 'paths', help: 'runcompss --library_path: folders of native libraries' },
 ];
 
 export const BY_LONG = new Map(OPTIONS.map((o) => [o.long, o]));

@@ -67,7 +67,7 @@ function checkScope(spec: OptionSpec, state: ParseState): void {
     fail(`${o} is a GRM option: put it in a '#GRM ${o}=...' line or on the command line, not in #SBATCH`);
   }
   if (state.source === 'grm-directive' && spec.scope !== 'grm') {
-    fail(`#GRM lines take only GRM options (--runtime, --lang, --compss-*, --python-interpreter); put ${o} in an #SBATCH line`);
+    fail(`#GRM lines take only GRM options (--runtime, --lang, --compss-*, --python-interpreter, --classpath, --appdir, --pythonpath, --library-path); put ${o} in an #SBATCH line`);
   }
   if (state.source === 'sbatch-directive' && spec.scope === 'cli' && spec.long !== 'parsable') {
     // Refused rather than ignored: a --test-only or --wrap silently dropped would submit a real job.
@@ -195,48 +195,31 @@ export function parseSbatchArgs(argv: string[], context: SbatchParseContext = {}
 const SHEBANG_MESSAGE =
   'This does not look like a batch script. The first line must start with #! followed by the path to an interpreter.';
 
-/**
- * Read the `#SBATCH` (and `#GRM`) directives of a batch script. As sbatch: the first
- * line must be `#!...`; directives are read until the first command line (a line that is
- * neither blank nor a comment); later `#SBATCH` lines are plain comments. A line may hold
- * several options. `#SLURM` is read as `#SBATCH` with a warning.
- */
-export function parseScriptDirectives(scriptText: string, context: SbatchParseContext = {}): ParsedScriptDirectives {
-  const scriptError = (message: string): GrmError => new GrmError('E_SCRIPT_INVALID', message);
-  if (scriptText.length === 0) throw scriptError('Batch script is empty');
-  if (scriptText.trim() === '') throw scriptError('Batch script contains only whitespace');
-  if (!scriptText.startsWith('#!')) throw scriptError(`${SHEBANG_MESSAGE} For instance: #!/bin/sh`);
-  if (scriptText.includes('\0')) throw scriptError("Batch script contains a NUL character ('\\0'), which is not allowed");
-  if (scriptText.includes('\r\n')) {
-    throw scriptError('Batch script contains DOS line breaks (\\r\\n) instead of expected UNIX line breaks (\\n)');
-  }
-  const sbatch = newState('sbatch-directive', context);
-  const lines = scriptText.split('\n');
+/** The directive lines of the leading comment block, parsed into `state` (sbatch's rule). */
+function readDirectiveLines(lines: string[], state: ParseState): void {
   let warnedSlurm = false;
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n] as string;
     let rest: string;
-    let source: Source;
     if (line.startsWith('#SBATCH')) {
       rest = line.slice('#SBATCH'.length);
-      source = 'sbatch-directive';
+      state.source = 'sbatch-directive';
     } else if (line.startsWith('#SLURM')) {
       rest = line.slice('#SLURM'.length);
-      source = 'sbatch-directive';
-      if (!warnedSlurm) sbatch.warnings.push(`script line ${n + 1}: change #SLURM to #SBATCH; #SLURM directives are deprecated`);
+      state.source = 'sbatch-directive';
+      if (!warnedSlurm) state.warnings.push(`script line ${n + 1}: change #SLURM to #SBATCH; #SLURM directives are deprecated`);
       warnedSlurm = true;
     } else if (/^#GRM(\s|$)/.test(line)) {
       rest = line.slice('#GRM'.length);
-      source = 'grm-directive';
+      state.source = 'grm-directive';
     } else {
       const trimmed = line.trimStart();
       if (trimmed !== '' && !trimmed.startsWith('#')) break; // first command: directives end
       continue;
     }
-    sbatch.source = source;
     try {
       const tokens = splitDirectiveLine(rest, n + 1);
-      const { next, sawDoubleDash } = parseOptions(tokens, sbatch);
+      const { next, sawDoubleDash } = parseOptions(tokens, state);
       if (next < tokens.length || sawDoubleDash) {
         throw new GrmError('E_SCRIPT_INVALID', `Invalid directive found in batch script: ${sawDoubleDash ? '--' : tokens[next]}`);
       }
@@ -247,6 +230,37 @@ export function parseScriptDirectives(scriptText: string, context: SbatchParseCo
       }
       throw e;
     }
+  }
+}
+
+/**
+ * Read the `#SBATCH` (and `#GRM`) directives of a batch script. As sbatch: the first
+ * line must be `#!...`; directives are read until the first command line (a line that is
+ * neither blank nor a comment); later `#SBATCH` lines are plain comments. A line may hold
+ * several options. `#SLURM` is read as `#SBATCH` with a warning.
+ *
+ * A COMPSs application (`runtime` compss, given by the caller's command line or request, or
+ * by the file's own `#GRM --runtime=compss`) may lack the `#!` line: runcompss starts it
+ * with the interpreter, so PyCOMPSs apps are submitted as written.
+ */
+export function parseScriptDirectives(
+  scriptText: string,
+  context: SbatchParseContext = {},
+  options: { runtime?: JobDescription['runtime'] } = {},
+): ParsedScriptDirectives {
+  const scriptError = (message: string): GrmError => new GrmError('E_SCRIPT_INVALID', message);
+  if (scriptText.length === 0) throw scriptError('Batch script is empty');
+  if (scriptText.trim() === '') throw scriptError('Batch script contains only whitespace');
+  const shebang = scriptText.startsWith('#!');
+  if (!shebang && options.runtime !== undefined && options.runtime !== 'compss') throw scriptError(`${SHEBANG_MESSAGE} For instance: #!/bin/sh`);
+  if (scriptText.includes('\0')) throw scriptError("Batch script contains a NUL character ('\\0'), which is not allowed");
+  if (scriptText.includes('\r\n')) {
+    throw scriptError('Batch script contains DOS line breaks (\\r\\n) instead of expected UNIX line breaks (\\n)');
+  }
+  const sbatch = newState('sbatch-directive', context);
+  readDirectiveLines(scriptText.split('\n'), sbatch);
+  if (!shebang && (options.runtime ?? sbatch.description.runtime) !== 'compss') {
+    throw scriptError(`${SHEBANG_MESSAGE} For instance: #!/bin/sh (a COMPSs application needs none: submit it with --runtime=compss)`);
   }
   checkCombination(sbatch);
   return {

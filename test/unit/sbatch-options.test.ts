@@ -592,7 +592,7 @@ t.test('a GRM option in an #SBATCH line is refused with the fix', async (t) => {
 });
 
 t.test('an sbatch option in a #GRM line is refused', async (t) => {
-  t.throws(() => script('#GRM --nodes=2'), invalid('--nodes', /#GRM lines take only GRM options \(--runtime, --lang, --compss-\*, --python-interpreter\); put --nodes in an #SBATCH line/));
+  t.throws(() => script('#GRM --nodes=2'), invalid('--nodes', /#GRM lines take only GRM options \(--runtime, --lang, --compss-\*, --python-interpreter, --classpath, --appdir, --pythonpath, --library-path\); put --nodes in an #SBATCH line/));
 });
 
 t.test('command-line flags are refused in directives, except --parsable which warns', async (t) => {

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { checkCompssApplication, hasApplicationFile, resolveCompssPaths } from '../../compss/compss-app.js';
 import { GrmError } from '../../errors.js';
 import type { JobDescription } from '../../jobs/job-types.js';
 import { MAX_ARRAY_INDEX } from '../../sbatch/array-spec.js';
@@ -42,6 +43,42 @@ async function readScript(parsed: ParsedSbatchArgs, io: CliIo): Promise<string> 
 /** The daemon knows its MaxArraySize: the CLI checks only the syntax and SLURM's hard bound. */
 const CLI_CONTEXT = { maxArraySize: MAX_ARRAY_INDEX + 1 };
 
+/**
+ * A COMPSs Java or C app is named on the command line (the main class, the binary), not read:
+ * `grm sbatch --runtime=compss --lang=java --classpath=app.jar matmul.Matmul` as runcompss takes it.
+ */
+function namedApplication(parsed: ParsedSbatchArgs): boolean {
+  return !hasApplicationFile(parsed.description) && parsed.description.script === undefined;
+}
+
+/** The request: the script's directives under the command line's options, paths made absolute. */
+async function buildDescription(parsed: ParsedSbatchArgs, io: CliIo): Promise<{ description: JobDescription; warnings: string[] }> {
+  let description: JobDescription;
+  let warnings = parsed.warnings;
+  let script: string | undefined;
+  if (namedApplication(parsed)) {
+    const lang = parsed.description.lang;
+    if (!parsed.scriptPath) throw new CliError(`no application given: grm sbatch --runtime=compss --lang=${lang} [options] ${lang === 'java' ? 'main.Class' : 'binary'} [args...]`);
+    description = { ...parsed.description, application: parsed.scriptPath };
+  } else {
+    script = await readScript(parsed, io);
+    const fromScript = parseScriptDirectives(script, CLI_CONTEXT, parsed.description.runtime ? { runtime: parsed.description.runtime } : {});
+    description = mergeDescriptions(fromScript.description, parsed.description);
+    warnings = [...warnings, ...fromScript.warnings];
+  }
+  if (!description.name) description.name = parsed.scriptPath ? path.basename(parsed.scriptPath) : 'sbatch';
+  // as sbatch: a relative -D is relative to where sbatch runs (the daemon has no current directory)
+  if (description.current_working_directory) description.current_working_directory = path.resolve(io.cwd, description.current_working_directory);
+  // the same for the COMPSs paths (--classpath, ..., a C binary): the master runs elsewhere
+  description = resolveCompssPaths(description, io.cwd);
+  // --export as sbatch: the submitting environment (ALL by default) travels with the job.
+  description.environment = resolveExport(description.export, io.env);
+  if (script !== undefined) description.script = script;
+  description.argv = parsed.scriptArgs;
+  checkCompssApplication(description);
+  return { description, warnings };
+}
+
 export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> {
   const parsed = parseSbatchArgs(argv, CLI_CONTEXT);
   // As sbatch: these answer at once, without a script or a daemon.
@@ -52,21 +89,12 @@ export async function sbatchCommand(argv: string[], io: CliIo): Promise<number> 
     // Until the daemon takes test_only, submitting would start the job the user only wanted checked.
     throw new CliError('--test-only is not available yet with this GRM daemon; --dry-run shows the request without submitting it');
   }
-  const script = await readScript(parsed, io);
-  const fromScript = parseScriptDirectives(script, CLI_CONTEXT);
-  const description: JobDescription = mergeDescriptions(fromScript.description, parsed.description);
-  if (!description.name) description.name = parsed.scriptPath ? path.basename(parsed.scriptPath) : 'sbatch';
-  // as sbatch: a relative -D is relative to where sbatch runs (the daemon has no current directory)
-  if (description.current_working_directory) description.current_working_directory = path.resolve(io.cwd, description.current_working_directory);
-  // --export as sbatch: the submitting environment (ALL by default) travels with the job.
-  description.environment = resolveExport(description.export, io.env);
-  description.script = script;
-  description.argv = parsed.scriptArgs;
-  const printed = new Set([...parsed.warnings, ...fromScript.warnings]);
+  const { description, warnings } = await buildDescription(parsed, io);
+  const printed = new Set(warnings);
   for (const w of printed) io.stderr(`sbatch: warning: ${w}\n`);
 
   if (parsed.flags.dryRun) {
-    const shown = parsed.flags.json ? description : { ...description, environment: `(${Object.keys(description.environment).length} variables)` };
+    const shown = parsed.flags.json ? description : { ...description, environment: `(${Object.keys(description.environment ?? {}).length} variables)` };
     io.stdout(`${JSON.stringify(shown, null, 2)}\n`);
     return 0;
   }
