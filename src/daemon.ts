@@ -29,6 +29,7 @@ import { JobStore } from './store/job-store.js';
 import { QueueStore } from './store/queue-store.js';
 import { LogSearch } from './store/log-search.js';
 import { LogStore } from './store/log-store.js';
+import { MetricStore } from './store/metric-store.js';
 import { ReportStore } from './store/report-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { UserStore } from './store/user-store.js';
@@ -107,7 +108,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   const clock = options.clock ?? wallClock;
   const store = new JobStore(db, () => clock.now());
   const queue = new QueueStore(db, store);
-  const logStore = new LogStore(db);
+  const metrics = new MetricStore(db, config.logs.maxMetricsPerJob);
+  const logStore = new LogStore(db, metrics);
   const now = () => clock.now();
   const users = new UserService({
     store: new UserStore(db, now),
@@ -192,6 +194,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     services: {
       jobs,
       logs: logStore,
+      metrics,
       logFeed: logs,
       search: logSearch,
       reports: new ReportStore(db),

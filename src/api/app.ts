@@ -16,6 +16,7 @@ import { clusterRoutes } from './routes/cluster.js';
 import { jobRoutes } from './routes/jobs.js';
 import { logStreamRoutes } from './routes/log-stream.js';
 import { logRoutes } from './routes/logs.js';
+import { metricRoutes } from './routes/metrics.js';
 import { reportRoutes } from './routes/reports.js';
 import { searchRoutes } from './routes/search.js';
 import { userRoutes, whoamiRoutes } from './routes/users.js';
@@ -66,6 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(jobRoutes, { services: options.services });
       await api.register(logRoutes, { services: options.services });
       await api.register(logStreamRoutes, { services: options.services });
+      await api.register(metricRoutes, { services: options.services });
       await api.register(searchRoutes, { services: options.services });
       await api.register(reportRoutes, { services: options.services });
       await api.register(clusterRoutes, { services: options.services });

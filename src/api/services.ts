@@ -5,6 +5,7 @@ import type { JobService } from '../jobs/job-service.js';
 import type { LogSubscriber } from '../logs/log-aggregator.js';
 import type { LogSearch } from '../store/log-search.js';
 import type { LogStore } from '../store/log-store.js';
+import type { MetricStore } from '../store/metric-store.js';
 import type { ReportStore } from '../store/report-store.js';
 import type { UserService } from '../users/user-service.js';
 
@@ -19,6 +20,8 @@ export interface LogFeed {
 export interface ApiServices {
   jobs: JobService;
   logs: LogStore;
+  /** Training metrics read from job output. */
+  metrics: MetricStore;
   logFeed: LogFeed;
   search: LogSearch;
   reports: ReportStore;

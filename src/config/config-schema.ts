@@ -162,6 +162,8 @@ export const ConfigSchema = Type.Object(
         /** 0 = unlimited */
         maxLinesPerJob: Type.Integer({ default: 0, minimum: 0 }),
         pollIntervalMs: Type.Integer({ default: 250, minimum: 10 }),
+        /** Training metric points kept per job (GRM_METRIC lines); later ones stay in the log only. */
+        maxMetricsPerJob: Type.Integer({ default: 100_000, minimum: 0, maximum: 100_000_000 }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -8,7 +8,9 @@
  * index is not kept here: log-search.ts indexes committed rows by id, off the ingest path.
  * Ids are therefore given explicitly and never reused (see log_meta 'id_floor').
  */
+import { mayHoldMetrics, parseMetricLine } from '../logs/metric-line.js';
 import type { Db } from './database.js';
+import type { MetricStore } from './metric-store.js';
 
 export interface LogLineRow {
   jobId: number;
@@ -86,7 +88,11 @@ export class LogStore {
   private readonly readStmt;
   private readonly readSourceStmt;
 
-  constructor(private readonly db: Db) {
+  constructor(
+    private readonly db: Db,
+    /** Where metric lines of job output go, in the same transaction as the lines. */
+    private readonly metrics?: MetricStore,
+  ) {
     this.insertOne = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)`);
     this.insertMany = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES ${Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
     this.upsertOffset = db.prepare(
@@ -107,6 +113,15 @@ export class LogStore {
   }
 
   append(lines: LogLineRow[], offsets: TailOffset[] = []): void {
+    try {
+      this.appendInTransaction(lines, offsets);
+    } catch (e) {
+      this.metrics?.forgetCounts(); // rolled back: the counts are read again
+      throw e;
+    }
+  }
+
+  private appendInTransaction(lines: LogLineRow[], offsets: TailOffset[]): void {
     this.db.transaction(() => {
       let id = (this.nextIdStmt.get() as { id: number }).id;
       const params: unknown[] = new Array(ROWS_PER_STATEMENT * 7);
@@ -130,7 +145,17 @@ export class LogStore {
         this.insertOne.run(id++, l.jobId, l.seq, l.ts, l.source, l.line, lineLevel(l.line));
       }
       for (const o of offsets) this.upsertOffset.run(o.jobId, o.source, o.path, o.offset);
+      if (this.metrics) this.storeMetrics(this.metrics, lines);
     })();
+  }
+
+  /** The metrics job output lines carry (not GRM's own lines: a job name must not make a point). */
+  private storeMetrics(metrics: MetricStore, lines: LogLineRow[]): void {
+    for (const l of lines) {
+      if (l.source === 'grm' || !mayHoldMetrics(l.line)) continue;
+      const points = parseMetricLine(l.line);
+      if (points.length > 0) metrics.insert(l.jobId, l.ts, points);
+    }
   }
 
   offsets(jobId: number): TailOffset[] {

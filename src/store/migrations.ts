@@ -205,4 +205,23 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX audit_failures ON audit(id) WHERE action = 'auth.fail';
     `,
   },
+  {
+    version: 6,
+    name: 'training metrics read from job output',
+    sql: `
+      -- written in the transaction of the log lines they were read from (src/store/log-store.ts):
+      -- after a crash, a tail resumes past both, so no point is lost or doubled. Kept when
+      -- retention drops the lines: a curve is small and outlives its log.
+      CREATE TABLE job_metrics (
+        id      INTEGER PRIMARY KEY,
+        job_id  INTEGER NOT NULL,
+        name    TEXT    NOT NULL,
+        step    INTEGER NOT NULL,
+        rank    INTEGER NOT NULL,
+        value   REAL    NOT NULL,
+        ts      INTEGER NOT NULL
+      );
+      CREATE INDEX job_metrics_job ON job_metrics(job_id, id);
+    `,
+  },
 ];

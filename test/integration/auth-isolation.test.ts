@@ -34,6 +34,7 @@ t.test("user A meets user B's jobs as missing ones; lists and searches hold only
     ['GET', (id) => `/api/v1/jobs/${id}/logs`],
     ['GET', (id) => `/api/v1/jobs/${id}/logs.txt`],
     ['GET', (id) => `/api/v1/jobs/${id}/logs/stream`],
+    ['GET', (id) => `/api/v1/jobs/${id}/metrics`],
     ['GET', (id) => `/api/v1/jobs/${id}/report`],
     ['GET', (id) => `/api/v1/jobs/${id}/files/project.xml`],
     ['GET', (id) => `/api/v1/jobs/${id}/files/resources.xml`],

@@ -1,0 +1,42 @@
+/** Training metrics printed by a job, served by GET /api/v1/jobs/:id/metrics, live and after the end. */
+import t from 'tap';
+import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
+import { untilFileExists, waitUntil } from '../helpers/wait.js';
+
+t.test('a job that prints metric lines: its points, per rank, in order, while it runs and after', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  const go = `${d.dataDir}/go`;
+  const script = [
+    '#!/bin/bash',
+    'for s in 1 2 3; do echo "GRM_METRIC loss=0.$((9 - s)) step=$s"; done',
+    'echo \'{"grm_metric": {"loss": 0.7, "accuracy": 0.6}, "step": 3, "rank": 1}\'',
+    'echo "1: GRM_METRIC accuracy=0.65 step=3" >&2',
+    'echo "not a metric: GRM_METRIC loss=abc"',
+    untilFileExists(go),
+    'echo "GRM_METRIC loss=0.1 step=4"',
+  ].join('\n');
+  const id = (await d.api('POST', '/api/v1/jobs', { script })).body.job_id as number;
+  const metrics = (after = 0, query = '') => d.api('GET', `/api/v1/jobs/${id}/metrics?after=${after}${query}`);
+  const live = await waitUntil('the six points printed before go', async () => {
+    const r = await metrics();
+    return r.body.metrics.length === 6 ? r.body : undefined;
+  });
+  t.equal(live.job_state, 'RUNNING', 'served while the job runs');
+  const points = (body: any) => body.metrics.map((m: any) => [m.name, m.step, m.rank, m.value]);
+  // stdout and stderr are two files read apart: the stderr point's place among them is not fixed
+  t.same(points(live).filter((p: any[]) => p[3] !== 0.65), [['loss', 1, 0, 0.8], ['loss', 2, 0, 0.7], ['loss', 3, 0, 0.6], ['loss', 3, 1, 0.7], ['accuracy', 3, 1, 0.6]], 'stdout points in print order');
+  t.ok(points(live).some((p: any[]) => p[0] === 'accuracy' && p[2] === 1 && p[3] === 0.65), 'the srun --label rank of a stderr line');
+  t.same(Object.keys(live.metrics[0]).sort(), ['id', 'name', 'rank', 'step', 'time', 'value']);
+  const fs = await import('node:fs');
+  fs.writeFileSync(go, '');
+  await d.waitForState(id, ['COMPLETED']);
+  const rest = (await metrics(live.last_id)).body;
+  t.same(points(rest), [['loss', 4, 0, 0.1]], 'after last_id: only the new one');
+  t.equal(rest.more, false);
+  t.equal(rest.capped, false);
+  t.same((await metrics(0, '&name=accuracy')).body.metrics.map((m: any) => m.value).sort(), [0.6, 0.65], 'by name');
+  const page = (await metrics(0, '&limit=2')).body;
+  t.equal(page.metrics.length, 2);
+  t.equal(page.more, true, 'a page says more exist');
+  t.equal((await metrics(0, '&limit=0')).status, 400);
+});
