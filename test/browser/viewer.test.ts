@@ -180,6 +180,31 @@ if (requireSystem(t, 'browser')) {
     await d.api('DELETE', `/api/v1/jobs/${id}`);
   });
 
+  pageTest('the job page plots the training metrics it prints, one line per rank, growing live', async (t) => {
+    const go = path.join(d.dataDir, `metrics-go-${Date.now()}`);
+    const steps = (from: number, to: number) =>
+      `for s in $(seq ${from} ${to}); do for r in 0 1; do echo "$r: GRM_METRIC loss=0.$(printf %03d $((1000 / (s + r + 1)))) accuracy=0.$((50 + s)) step=$s"; done; done`;
+    const id = await submit({ name: 'train', script: sh(`${steps(1, 20)}\n${untilFileExists(go)}\n${steps(21, 30)}`) });
+    await d.waitForState(id, ['RUNNING']);
+    const { page } = b;
+    await page.goto(`${d.url}/#/jobs/${id}`);
+    const section = page.getByRole('region', { name: 'Training metrics' });
+    await section.getByText('80 points of 2 metrics from 2 ranks.').waitFor();
+    const figures = section.locator('figure.chart');
+    t.same(await figures.locator('figcaption > span').allTextContents(), ['loss', 'accuracy'], 'one chart per metric');
+    t.same(await figures.first().locator('path.series').evaluateAll((ps: any[]) => ps.map((p) => p.dataset.series)), ['rank 0', 'rank 1'], 'one line per rank');
+    const colours = await figures.first().locator('path.series').evaluateAll((ps: any[]) => ps.map((p) => p.getAttribute('stroke')));
+    t.equal(new Set(colours).size, 2, 'in two colours');
+    await section.scrollIntoViewIfNeeded();
+    await b.screenshot('job-metrics');
+    fs.writeFileSync(go, '');
+    await section.getByText('120 points of 2 metrics from 2 ranks.').waitFor();
+    t.pass('points printed after the page opened are drawn without a reload');
+    await figures.first().getByRole('button', { name: 'Show as table' }).click();
+    t.equal(await figures.first().locator('tbody tr').count(), 60, 'the table: every loss point of both ranks');
+    await d.waitForState(id, ['COMPLETED']);
+  });
+
   pageTest('find in the log highlights matches; first error jumps to stderr', async (t) => {
     // stdout and stderr are two files tailed side by side: a line's place among the other
     // file's lines is ingest order. The job goes on only once its previous line is stored,

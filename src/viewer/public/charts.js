@@ -119,3 +119,65 @@ function ticks(max) {
   for (let v = 0; v <= max + 1e-9; v += stepSize) out.push(Math.round(v * 100) / 100);
   return out;
 }
+
+const SERIES_COLOURS = ['#0969da', '#cf222e', '#1a7f37', '#8250df', '#bc4c00', '#1b7c83', '#bf3989', '#6e7781'];
+/** The colour of series i (a rank keeps its colour on every chart of the page). */
+export const seriesColour = (i) => SERIES_COLOURS[i % SERIES_COLOURS.length];
+/** Points drawn per series: a longer series is thinned evenly for the line (its table has all). */
+const MAX_DRAWN = 1000;
+/** Rows of a chart's table: the last ones, and it says how many it leaves out. */
+const MAX_ROWS = 500;
+
+/**
+ * lineChart({ title, series: [{ label, colour, points: [{ x, y }] }], xLabel, yLabel }) — one
+ * line per series against a numeric x (a training step), a legend, and the numbers as a table.
+ */
+export function lineChart({ title, series, xLabel = 'x', yLabel = 'y' }) {
+  const all = series.flatMap((s) => s.points);
+  const description = all.length
+    ? series.map((s) => `${s.label}: ${s.points.length} points, last ${formatNumber(s.points.at(-1)?.y ?? 0, 4)} at ${xLabel} ${s.points.at(-1)?.x ?? ''}`).join('; ')
+    : 'No data yet.';
+  if (!all.length) return figure({ title, description, graphic: el('p', { class: 'muted' }, 'No data yet.'), table: el('p', {}, 'No data.') });
+  // drawn at about the size it is shown (two charts side by side): its text stays readable
+  const W = 640;
+  const H = 240;
+  const m = { l: 52, r: 12, t: 30, b: 30 };
+  const [x0, x1] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
+  const [y0, y1] = [Math.min(0, ...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))];
+  const x = (v) => m.l + ((v - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
+  const y = (v) => H - m.b - ((v - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
+  const root = svgRoot(W, H, title, description);
+  const axis = svg('g', { class: 'axis' });
+  for (const v of ticks(y1 - y0 || 1)) {
+    axis.append(svg('line', { x1: m.l, x2: W - m.r, y1: y(y0 + v), y2: y(y0 + v), class: 'grid' }),
+      svg('text', { x: m.l - 6, y: y(y0 + v), 'text-anchor': 'end', 'dominant-baseline': 'middle' }, formatNumber(y0 + v, 3)));
+  }
+  for (let i = 0; i <= 4; i++) {
+    const v = x0 + ((x1 - x0) * i) / 4;
+    axis.append(svg('text', { x: x(v), y: H - m.b + 16, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle' }, formatNumber(v, 0)));
+  }
+  root.append(axis);
+  const legend = svg('g', { class: 'chart-legend', transform: `translate(${m.l},4)` });
+  series.forEach((s, i) => {
+    const drawn = thin(s.points);
+    const d = drawn.map((p, j) => `${j ? 'L' : 'M'}${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`).join('');
+    root.append(svg('path', { d: drawn.length > 1 ? d : `${d}h0.01`, class: 'series', stroke: s.colour, 'data-series': s.label }));
+    legend.append(svg('line', { x1: i * 90, x2: i * 90 + 20, y1: 6, y2: 6, stroke: s.colour, class: 'series' }), svg('text', { x: i * 90 + 26, y: 10 }, truncate(s.label, 12)));
+  });
+  root.append(legend);
+  const rows = series.flatMap((s) => s.points.map((p) => [s.label, String(p.x), formatNumber(p.y, 4)]));
+  const shown = rows.slice(-MAX_ROWS);
+  const table = el('div', {},
+    rows.length > shown.length ? el('p', { class: 'muted' }, `The last ${shown.length} of ${rows.length} points.`) : '',
+    dataTable(['Series', xLabel, yLabel], shown));
+  return figure({ title, description, graphic: root, table });
+}
+
+function thin(points) {
+  if (points.length <= MAX_DRAWN) return points;
+  const every = points.length / MAX_DRAWN;
+  const out = [];
+  for (let i = 0; i < MAX_DRAWN; i++) out.push(points[Math.floor(i * every)]);
+  out.push(points.at(-1));
+  return out;
+}

@@ -4,6 +4,7 @@ import { API, getBlob, getJSON, getText, del } from '../api.js';
 import { el, setText, statusLine, STATE_CODES, isFinal, isCancellable, elapsedSeconds, formatDuration, formatTimeLimit, formatTime, formatMiB } from '../util.js';
 import { LogPanel } from '../components/log-view.js';
 import { startLogFeed } from '../components/log-feed.js';
+import { MetricCharts } from '../components/metric-charts.js';
 
 const POLL_MS = 2000;
 
@@ -35,6 +36,7 @@ export async function mountJob(root, { params }) {
   });
   cancelButton.addEventListener('click', () => dialog.showModal());
 
+  const metrics = new MetricCharts(id);
   const log = new LogPanel({ jobId: id, downloadHref: `${API}/jobs/${id}/logs.txt` });
   const stopFeed = startLogFeed(id, {
     onLines: (lines) => log.append(lines),
@@ -49,6 +51,7 @@ export async function mountJob(root, { params }) {
     el('div', { class: 'columns' },
       el('section', { 'aria-labelledby': 'events-h' }, el('h3', { id: 'events-h' }, 'Timeline'), events),
       el('section', { 'aria-labelledby': 'nodes-h' }, el('h3', { id: 'nodes-h' }, 'Allocated nodes'), nodes)),
+    metrics.element,
     el('section', { 'aria-labelledby': 'files-h' }, el('h3', { id: 'files-h' }, 'Generated files'), files),
     log.element,
     dialog);
@@ -86,6 +89,8 @@ export async function mountJob(root, { params }) {
       job = await getJSON(`/jobs/${id}`);
       if (stopped) return;
       render();
+      // after the job: its state read first, so a job seen ended has all its points stored
+      await metrics.update();
     } catch (e) {
       if (!stopped) setText(status, `Could not refresh the job: ${e.message}`);
     }
@@ -93,6 +98,7 @@ export async function mountJob(root, { params }) {
   }
 
   render();
+  metrics.update().catch((e) => setText(status, `Could not load the training metrics: ${e.message}`));
   if (!isFinal(job.job_state)) timer = setTimeout(refresh, POLL_MS);
   return () => { stopped = true; clearTimeout(timer); stopFeed(); log.destroy(); };
 }
