@@ -216,6 +216,8 @@ export const LogLineSchema = Type.Object({
   time: Type.String(),
   source: Type.String(),
   line: Type.String(),
+  /** the task rank of an `srun --label` line ("3: ..."); absent for other lines */
+  rank: Type.Optional(Type.Integer()),
 });
 
 export const NodeSchema = Type.Object({

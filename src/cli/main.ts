@@ -105,9 +105,12 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
     .option('-f, --follow', 'keep printing new lines until the job ends')
     .option('-s, --source <source>', 'only this source (stdout, stderr, grm, ...)')
     .option('-a, --all', "also the GRM's own lines (state changes, allocation)")
+    .option('-r, --rank <rank>', 'only the lines of this task rank (srun --label output)')
     .addOption(new Option('--timestamps', 'prefix each line with its time and source'))
-    .action(async (id: string, o: { follow?: boolean; source?: string; all?: boolean; timestamps?: boolean }) => {
-      const options = { client: client(), id, io, source: o.source, all: Boolean(o.all), timestamps: Boolean(o.timestamps) };
+    .action(async (id: string, o: { follow?: boolean; source?: string; all?: boolean; timestamps?: boolean; rank?: string }) => {
+      if (o.rank !== undefined && !/^\d{1,6}$/.test(o.rank)) throw new CliError(`Invalid --rank "${o.rank}": a task rank, a whole number such as 0 or 3`);
+      const rank = o.rank === undefined ? {} : { rank: Number(o.rank) };
+      const options = { client: client(), id, io, source: o.source, all: Boolean(o.all), timestamps: Boolean(o.timestamps), ...rank };
       if (o.follow) await followLogs(options);
       else await printLogs(options);
     });

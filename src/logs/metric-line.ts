@@ -13,6 +13,8 @@
  * whatever it holds; at most MAX_PER_LINE metrics are read from one line.
  */
 
+import { srunLabel } from './srun-label.js';
+
 export interface MetricPoint {
   name: string;
   step: number;
@@ -24,7 +26,6 @@ export const MAX_PER_LINE = 32;
 /** Longer lines are not read for metrics (a metric line is short; JSON.parse of megabytes is not). */
 export const MAX_METRIC_LINE = 8192;
 const NAME = /^[A-Za-z0-9_.:/-]{1,64}$/;
-const LABEL = /^\s*(\d{1,6}): /;
 const TEXT_MARK = 'GRM_METRIC';
 const JSON_MARK = '"grm_metric"';
 
@@ -36,9 +37,9 @@ export function mayHoldMetrics(line: string): boolean {
 /** The metrics a line carries; [] when it is not a (valid) metric line. */
 export function parseMetricLine(line: string): MetricPoint[] {
   if (!mayHoldMetrics(line)) return [];
-  const label = LABEL.exec(line);
-  const body = (label ? line.slice(label[0].length) : line).trim();
-  const labelRank = label ? Number(label[1]) : 0;
+  const label = srunLabel(line);
+  const body = (label ? label.rest : line).trim();
+  const labelRank = label ? label.rank : 0;
   if (body.startsWith(TEXT_MARK)) return textForm(body.slice(TEXT_MARK.length), labelRank);
   if (body.startsWith('{')) return jsonForm(body, labelRank);
   return [];

@@ -9,6 +9,7 @@
  * Ids are therefore given explicitly and never reused (see log_meta 'id_floor').
  */
 import { mayHoldMetrics, parseMetricLine } from '../logs/metric-line.js';
+import { srunLabel } from '../logs/srun-label.js';
 import type { Db } from './database.js';
 import type { MetricStore } from './metric-store.js';
 
@@ -19,6 +20,8 @@ export interface LogLineRow {
   ts: number;
   source: string;
   line: string;
+  /** The task rank of an `srun --label` line (read at append; null for others). */
+  rank?: number | null;
 }
 
 export interface TailOffset {
@@ -33,6 +36,8 @@ export interface LogQuery {
   after?: number;
   limit?: number;
   source?: string;
+  /** Only lines of this task rank (srun --label). */
+  rank?: number;
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -74,7 +79,8 @@ export function lineLevel(line: string): number | null {
 }
 
 const ROWS_PER_STATEMENT = 128;
-const COLUMNS = '(id, job_id, seq, ts, source, line, level)';
+const COLUMNS = '(id, job_id, seq, ts, source, line, level, rank)';
+const WIDTH = 8;
 
 export interface ErrorLine extends LogLineRow {
   level: number | null;
@@ -87,14 +93,15 @@ export class LogStore {
   private readonly nextIdStmt;
   private readonly readStmt;
   private readonly readSourceStmt;
+  private readonly readRankStmt;
 
   constructor(
     private readonly db: Db,
     /** Where metric lines of job output go, in the same transaction as the lines. */
     private readonly metrics?: MetricStore,
   ) {
-    this.insertOne = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?)`);
-    this.insertMany = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES ${Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+    this.insertOne = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
+    this.insertMany = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES ${Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
     this.upsertOffset = db.prepare(
       `INSERT INTO log_offsets (job_id, source, path, offset) VALUES (?, ?, ?, ?)
        ON CONFLICT(job_id, source) DO UPDATE SET path = excluded.path, offset = excluded.offset`,
@@ -102,9 +109,10 @@ export class LogStore {
     this.nextIdStmt = db.prepare(
       "SELECT max(coalesce((SELECT max(id) FROM log_lines), 0), coalesce((SELECT value FROM log_meta WHERE key = 'id_floor'), 0)) + 1 AS id",
     );
-    const select = 'SELECT job_id AS jobId, seq, ts, source, line FROM log_lines WHERE job_id = ? AND seq > ?';
+    const select = 'SELECT job_id AS jobId, seq, ts, source, line, rank FROM log_lines WHERE job_id = ? AND seq > ?';
     this.readStmt = db.prepare(`${select} ORDER BY seq LIMIT ?`);
     this.readSourceStmt = db.prepare(`${select} AND source = ? ORDER BY seq LIMIT ?`);
+    this.readRankStmt = db.prepare(`${select} AND rank = ? AND (? IS NULL OR source = ?) ORDER BY seq LIMIT ?`);
   }
 
   lastSeq(jobId: number): number {
@@ -124,12 +132,12 @@ export class LogStore {
   private appendInTransaction(lines: LogLineRow[], offsets: TailOffset[]): void {
     this.db.transaction(() => {
       let id = (this.nextIdStmt.get() as { id: number }).id;
-      const params: unknown[] = new Array(ROWS_PER_STATEMENT * 7);
+      const params: unknown[] = new Array(ROWS_PER_STATEMENT * WIDTH);
       let i = 0;
       for (; i + ROWS_PER_STATEMENT <= lines.length; i += ROWS_PER_STATEMENT) {
         for (let j = 0; j < ROWS_PER_STATEMENT; j++) {
           const l = lines[i + j]!;
-          const o = j * 7;
+          const o = j * WIDTH;
           params[o] = id++;
           params[o + 1] = l.jobId;
           params[o + 2] = l.seq;
@@ -137,12 +145,13 @@ export class LogStore {
           params[o + 4] = l.source;
           params[o + 5] = l.line;
           params[o + 6] = lineLevel(l.line);
+          params[o + 7] = rankOf(l);
         }
         this.insertMany.run(params);
       }
       for (; i < lines.length; i++) {
         const l = lines[i]!;
-        this.insertOne.run(id++, l.jobId, l.seq, l.ts, l.source, l.line, lineLevel(l.line));
+        this.insertOne.run(id++, l.jobId, l.seq, l.ts, l.source, l.line, lineLevel(l.line), rankOf(l));
       }
       for (const o of offsets) this.upsertOffset.run(o.jobId, o.source, o.path, o.offset);
       if (this.metrics) this.storeMetrics(this.metrics, lines);
@@ -164,6 +173,10 @@ export class LogStore {
 
   read(jobId: number, query: LogQuery = {}): LogLineRow[] {
     const limit = query.limit ?? 1000;
+    if (query.rank !== undefined) {
+      const source = query.source || null;
+      return this.readRankStmt.all(jobId, query.after ?? 0, query.rank, source, source, limit) as LogLineRow[];
+    }
     if (query.source) return this.readSourceStmt.all(jobId, query.after ?? 0, query.source, limit) as LogLineRow[];
     return this.readStmt.all(jobId, query.after ?? 0, limit) as LogLineRow[];
   }
@@ -192,6 +205,11 @@ export class LogStore {
       return n;
     })();
   }
+}
+
+/** A job output line's srun --label rank; GRM's own lines have none (a job name is not a label). */
+export function rankOf(l: Pick<LogLineRow, 'source' | 'line'>): number | null {
+  return l.source === 'grm' ? null : (srunLabel(l.line)?.rank ?? null);
 }
 
 /** Call in the transaction that deletes lines: ids above today's highest are never handed out again. */

@@ -224,4 +224,13 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX job_metrics_job ON job_metrics(job_id, id);
     `,
   },
+  {
+    version: 7,
+    name: "log lines' task rank (srun --label)",
+    sql: `
+      -- NULL: a line no task rank was read from (GRM's own lines, output without a label)
+      ALTER TABLE log_lines ADD COLUMN rank INTEGER;
+      CREATE INDEX log_lines_rank ON log_lines(job_id, rank, seq) WHERE rank IS NOT NULL;
+    `,
+  },
 ];

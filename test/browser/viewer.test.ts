@@ -203,6 +203,18 @@ if (requireSystem(t, 'browser')) {
     await figures.first().getByRole('button', { name: 'Show as table' }).click();
     t.equal(await figures.first().locator('tbody tr').count(), 60, 'the table: every loss point of both ranks');
     await d.waitForState(id, ['COMPLETED']);
+
+    // the log: a rank filter (srun --label ranks), each rank's lines marked in its colour
+    const rank = page.getByLabel('Rank', { exact: true });
+    await rank.waitFor();
+    t.same(await rank.locator('option').allTextContents(), ['All ranks', 'Rank 0', 'Rank 1']);
+    await page.locator('.log-row.rank-c0').first().waitFor();
+    await rank.selectOption('1');
+    await page.locator('.log-info', { hasText: /^30 of / }).waitFor();
+    const shown = await page.locator('.log-row').evaluateAll((rows: any[]) => rows.map((r) => [r.classList.contains('rank-c1'), r.querySelector('.tx').textContent.startsWith('1: ')]));
+    t.ok(shown.length > 0 && shown.every(([c, text]: boolean[]) => c && text), `only rank 1's lines, in its colour (${shown.length} rows in view)`);
+    await page.locator('.log-panel').scrollIntoViewIfNeeded();
+    await b.screenshot('job-log-rank');
   });
 
   pageTest('find in the log highlights matches; first error jumps to stderr', async (t) => {

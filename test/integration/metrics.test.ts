@@ -40,3 +40,23 @@ t.test('a job that prints metric lines: its points, per rank, in order, while it
   t.equal(page.more, true, 'a page says more exist');
   t.equal((await metrics(0, '&limit=0')).status, 400);
 });
+
+t.test('srun --label lines are stored with their rank: the API and grm logs --rank select them', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  const script = '#!/bin/bash\nfor i in 1 2 3; do for r in 0 1 2; do echo "$r: step $i of rank $r"; done; done\necho "1: to stderr" >&2\necho "no label"\n';
+  const id = (await d.api('POST', '/api/v1/jobs', { script })).body.job_id as number;
+  await d.waitForState(id, ['COMPLETED']);
+  const rank1 = (await d.api('GET', `/api/v1/jobs/${id}/logs?rank=1`)).body.lines;
+  t.same(rank1.map((l: any) => l.line).sort(), ['1: step 1 of rank 1', '1: step 2 of rank 1', '1: step 3 of rank 1', '1: to stderr']);
+  t.ok(rank1.every((l: any) => l.rank === 1));
+  const all = (await d.api('GET', `/api/v1/jobs/${id}/logs?source=stdout`)).body.lines;
+  t.equal(all.find((l: any) => l.line === 'no label').rank, undefined, 'a line without a label has no rank');
+  t.same((await d.api('GET', `/api/v1/jobs/${id}/logs?rank=1&source=stderr`)).body.lines.map((l: any) => l.line), ['1: to stderr']);
+  const cli = await d.cli('logs', '--rank', '2', String(id));
+  t.equal(cli.code, 0, cli.stderr);
+  t.equal(cli.stdout, '2: step 1 of rank 2\n2: step 2 of rank 2\n2: step 3 of rank 2\n');
+  const bad = await d.cli('logs', '--rank', 'x', String(id));
+  t.equal(bad.code, 1);
+  t.match(bad.stderr, /Invalid --rank "x": a task rank, a whole number such as 0 or 3/);
+  t.equal((await d.api('GET', `/api/v1/jobs/${id}/logs?rank=-1`)).status, 400);
+});

@@ -19,7 +19,7 @@ import { Type } from '@sinclair/typebox';
 import { GrmError } from '../../errors.js';
 import { TERMINAL_STATES, type JobState } from '../../jobs/job-types.js';
 import type { StoredLogLine } from '../../logs/log-aggregator.js';
-import type { LogLineRow } from '../../store/log-store.js';
+import { rankOf, type LogLineRow } from '../../store/log-store.js';
 import { ErrorSchema, IdParams } from '../schemas.js';
 import type { ApiServices } from '../services.js';
 
@@ -29,7 +29,10 @@ export const HEARTBEAT_MS = 15_000;
 function frame(lines: (LogLineRow | StoredLogLine)[]): string {
   let out = '';
   for (const l of lines) {
-    out += `event: line\nid: ${l.seq}\ndata: ${JSON.stringify({ seq: l.seq, time: new Date(l.ts).toISOString(), source: l.source, line: l.line })}\n\n`;
+    // the rank as the store reads it (a live line has not been read back from the store)
+    const rank = rankOf(l);
+    const data = { seq: l.seq, time: new Date(l.ts).toISOString(), source: l.source, line: l.line, ...(rank === null ? {} : { rank }) };
+    out += `event: line\nid: ${l.seq}\ndata: ${JSON.stringify(data)}\n\n`;
   }
   return out;
 }

@@ -16,6 +16,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
           after: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, default: 0, description: 'only lines with seq greater than this' }),
           limit: Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }),
           source: Type.Optional(Type.String({ maxLength: 4096, description: 'stdout, stderr, grm, ...' })),
+          rank: Type.Optional(Type.Integer({ minimum: 0, maximum: 999_999, description: 'only lines of this task rank (srun --label)' })),
         }),
         response: {
           200: Type.Object({
@@ -34,12 +35,12 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
       const { id } = request.params;
       // Read the state before the lines: a job seen as ended has all its lines stored.
       const job = services.jobs.get(id);
-      const { after, limit, source } = request.query;
-      const lines = services.logs.read(id, { after, limit, ...(source ? { source } : {}) });
+      const { after, limit, source, rank } = request.query;
+      const lines = services.logs.read(id, { after, limit, ...(source ? { source } : {}), ...(rank === undefined ? {} : { rank }) });
       return {
         job_id: id,
         job_state: job.state,
-        lines: lines.map((l) => ({ seq: l.seq, time: new Date(l.ts).toISOString(), source: l.source, line: l.line })),
+        lines: lines.map((l) => ({ seq: l.seq, time: new Date(l.ts).toISOString(), source: l.source, line: l.line, ...(l.rank == null ? {} : { rank: l.rank }) })),
         last_seq: lines.length ? lines[lines.length - 1]!.seq : after,
         sources: services.logs.sources(id),
       };

@@ -18,6 +18,8 @@ export interface LogsOptions {
   id: string;
   io: CliIo;
   source: string | undefined;
+  /** Only lines of this task rank (srun --label). */
+  rank?: number;
   /** Include the GRM's own lines (state changes...) besides the master's output. */
   all: boolean;
   timestamps: boolean;
@@ -27,6 +29,7 @@ export interface LogsOptions {
 async function page(o: LogsOptions, after: number): Promise<LogPage> {
   const params = new URLSearchParams({ after: String(after), limit: String(PAGE) });
   if (o.source) params.set('source', o.source);
+  if (o.rank !== undefined) params.set('rank', String(o.rank));
   return o.client.request<LogPage>('GET', `/api/v1/jobs/${encodeURIComponent(o.id)}/logs?${params}`);
 }
 

@@ -23,6 +23,8 @@ export class LogStore {
     this.seq = new GrowableArray(Float64Array);
     this.time = new GrowableArray(Float64Array);
     this.src = new GrowableArray(Uint16Array);
+    this.rank = new GrowableArray(Int32Array); // -1: no srun --label rank
+    this.ranks = []; // the ranks seen, ascending
     this.text = [];
     this.sources = []; // index -> name
     this.sourceIds = new Map(); // name -> index
@@ -49,6 +51,9 @@ export class LogStore {
       this.seq.push(l.seq);
       this.time.push(Date.parse(l.time));
       this.src.push(s);
+      const rank = Number.isInteger(l.rank) ? l.rank : -1;
+      this.rank.push(rank);
+      if (rank >= 0 && !this.ranks.includes(rank)) this.ranks = [...this.ranks, rank].sort((a, b) => a - b);
       this.text.push(l.line);
       this.counts[s]++;
       this.lastSeq = l.seq;
@@ -62,13 +67,14 @@ export class LogStore {
 }
 
 /**
- * The lines on show: all of them, or one source's. `at(k)` is the store index of the k-th row.
- * `sync()` takes in lines appended to the store since the last call.
+ * The lines on show: all of them, or one source's, one rank's, or both. `at(k)` is the store
+ * index of the k-th row. `sync()` takes in lines appended to the store since the last call.
  */
 export class LogView {
   constructor(store) {
     this.store = store;
     this.sourceId = -1; // -1: every source
+    this.rank = -1; // -1: every rank
     this.idx = null;
     this.seen = 0;
   }
@@ -76,9 +82,23 @@ export class LogView {
   setSource(name) {
     this.sourceName = name;
     this.sourceId = name ? (this.store.sourceIds.get(name) ?? -2) : -1;
-    this.idx = this.sourceId === -1 ? null : new GrowableArray(Uint32Array);
+    this.refilter();
+  }
+
+  /** Only the lines of this srun --label rank; -1 for every line. */
+  setRank(rank) {
+    this.rank = rank;
+    this.refilter();
+  }
+
+  refilter() {
+    this.idx = this.sourceId === -1 && this.rank === -1 ? null : new GrowableArray(Uint32Array);
     this.seen = 0;
     this.sync();
+  }
+
+  shows(i) {
+    return (this.sourceId === -1 || this.store.src.get(i) === this.sourceId) && (this.rank === -1 || this.store.rank.get(i) === this.rank);
   }
 
   /** Returns the view position where the new lines start. */
@@ -89,7 +109,7 @@ export class LogView {
         const id = this.store.sourceIds.get(this.sourceName ?? '');
         if (id !== undefined) this.sourceId = id;
       }
-      for (let i = this.seen; i < this.store.length; i++) if (this.store.src.get(i) === this.sourceId) this.idx.push(i);
+      for (let i = this.seen; i < this.store.length; i++) if (this.shows(i)) this.idx.push(i);
     }
     this.seen = this.store.length;
     return start;

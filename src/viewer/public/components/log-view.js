@@ -1,6 +1,7 @@
 // The log panel of a job: a virtualised list (only the rows on screen plus a small overscan
 // exist in the DOM; fixed row height), appended in batches once per animation frame, that
-// follows the tail until the user scrolls up; a source filter, find-in-log with <mark>ed
+// follows the tail until the user scrolls up; source and rank filters (srun --label ranks,
+// each in its own colour, the colours of the metric charts), find-in-log with <mark>ed
 // matches (Enter / Shift+Enter, or n / N in the log), jump to the first error, download.
 import { el, setText, formatClock, formatNumber, debounce, isFinal } from '../util.js';
 import { LogStore, LogView as FilteredView, LogSearch } from './log-store.js';
@@ -26,6 +27,8 @@ export class LogPanel {
 
     const id = `log-${jobId}`;
     this.sourceSelect = el('select', { id: `${id}-source` }, el('option', { value: '' }, 'All sources'));
+    this.rankSelect = el('select', { id: `${id}-rank` }, el('option', { value: '-1' }, 'All ranks'));
+    this.rankField = el('div', { class: 'field', hidden: true }, el('label', { for: `${id}-rank` }, 'Rank'), this.rankSelect);
     this.searchInput = el('input', { id: `${id}-find`, type: 'search', autocomplete: 'off', spellcheck: 'false', placeholder: 'text in the log', 'aria-describedby': `${id}-matches` });
     this.matchStatus = el('span', { id: `${id}-matches`, class: 'match-status', role: 'status', 'aria-live': 'polite' }, '');
     this.prevButton = el('button', { type: 'button', class: 'secondary', title: 'Previous match (Shift+Enter)', disabled: true }, 'Previous');
@@ -47,6 +50,7 @@ export class LogPanel {
       el('h3', { id: `${id}-h` }, 'Log'),
       el('div', { class: 'log-toolbar' },
         el('div', { class: 'field' }, el('label', { for: `${id}-source` }, 'Source'), this.sourceSelect),
+        this.rankField,
         el('div', { class: 'field find' }, el('label', { for: `${id}-find` }, 'Find'), this.searchInput),
         this.prevButton, this.nextButton, this.matchStatus,
         el('span', { class: 'spacer' }),
@@ -55,6 +59,7 @@ export class LogPanel {
 
     this.download.addEventListener('click', (e) => { e.preventDefault(); this.saveLog(jobId); });
     this.sourceSelect.addEventListener('change', () => this.setSource(this.sourceSelect.value));
+    this.rankSelect.addEventListener('change', () => this.setRank(Number(this.rankSelect.value)));
     this.searchInput.addEventListener('input', debounce(() => this.setTerm(this.searchInput.value, true), 120));
     this.searchInput.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') { e.preventDefault(); this.setTerm(this.searchInput.value, true); this.step(e.shiftKey ? -1 : 1); }
@@ -107,12 +112,14 @@ export class LogPanel {
       const batches = this.pending;
       this.pending = [];
       const sourcesBefore = this.store.sources.length;
+      const ranksBefore = this.store.ranks.length;
       let added = 0;
       for (const b of batches) added += this.store.append(b);
       const start = this.view.sync();
       this.search.scan();
       if (!this.following) this.unseen += this.view.length - start;
       if (this.store.sources.length !== sourcesBefore) this.updateSources();
+      if (this.store.ranks.length !== ranksBefore) this.updateRanks();
       if (added) this.updateInfo();
       if (this.store.firstError >= 0 && this.errorButton.disabled) this.errorButton.disabled = false;
     }
@@ -127,6 +134,13 @@ export class LogPanel {
     const opts = [el('option', { value: '' }, 'All sources'), ...this.store.sources.map((s) => el('option', { value: s }, s))];
     this.sourceSelect.replaceChildren(...opts);
     this.sourceSelect.value = current;
+  }
+
+  updateRanks() {
+    const current = this.rankSelect.value;
+    this.rankSelect.replaceChildren(el('option', { value: '-1' }, 'All ranks'), ...this.store.ranks.map((r) => el('option', { value: String(r) }, `Rank ${r}`)));
+    this.rankSelect.value = current;
+    this.rankField.hidden = this.store.ranks.length === 0;
   }
 
   updateInfo() {
@@ -166,7 +180,8 @@ export class LogPanel {
     const s = this.store;
     const source = s.source(i);
     row.style.top = `${k * ROW_HEIGHT}px`;
-    row.className = `log-row src-${source.replace(/[^A-Za-z0-9_-]/g, '_')}${k === currentHit ? ' current' : ''}${i === this.flash ? ' flash' : ''}`;
+    const rank = s.rank.get(i);
+    row.className = `log-row src-${source.replace(/[^A-Za-z0-9_-]/g, '_')}${rank >= 0 ? ` rank-c${rank % 8}` : ''}${k === currentHit ? ' current' : ''}${i === this.flash ? ' flash' : ''}`;
     row.dataset.seq = String(s.seq.get(i));
     const [ln, ts, src, tx] = row.children;
     ln.textContent = String(s.seq.get(i));
@@ -206,8 +221,17 @@ export class LogPanel {
   }
 
   setSource(name) {
+    this.refilter(() => this.view.setSource(name));
+  }
+
+  setRank(rank) {
+    this.refilter(() => this.view.setRank(rank));
+  }
+
+  /** Applies a filter change, keeping the same place in the log when not following. */
+  refilter(change) {
     const anchor = this.topStoreIndex();
-    this.view.setSource(name);
+    change();
     this.search.reset();
     this.unseen = 0;
     this.spacer.style.height = `${this.view.length * ROW_HEIGHT}px`;
@@ -269,7 +293,11 @@ export class LogPanel {
   jumpToFirstError() {
     const i = this.store.firstError;
     if (i < 0) return;
-    if (this.view.positionOf(i) < 0) { this.sourceSelect.value = ''; this.setSource(''); }
+    if (this.view.positionOf(i) < 0) {
+      this.sourceSelect.value = '';
+      this.rankSelect.value = '-1';
+      this.refilter(() => { this.view.setSource(''); this.view.setRank(-1); });
+    }
     this.flash = i;
     this.scrollToRow(this.view.positionOf(i));
     setText(this.matchStatus, `First error at line ${this.store.seq.get(i)} (${this.store.source(i)})`);

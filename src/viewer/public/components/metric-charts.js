@@ -52,7 +52,7 @@ export class MetricCharts {
       yLabel: name,
       series: [...ranks].sort(([a], [b]) => a - b).map(([rank, pts]) => ({
         label: `rank ${rank}`,
-        colour: seriesColour(allRanks.indexOf(rank)),
+        colour: seriesColour(rank), // as the rank's lines in the log
         points: [...pts].sort((a, b) => a.x - b.x),
       })),
     })));
