@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that some test suites and the SLURM backend need, idempotently.
-#   scripts/system-deps.sh xml|browser|slurm|all ...
+#   scripts/system-deps.sh xml|browser|slurm|training|all ...
 # Exit codes: 0 all present (installed now or before), 3 missing and cannot install (not root,
 # or no apt-get): the caller skips its suite and says why.
 set -euo pipefail
@@ -9,21 +9,29 @@ declare -A GROUP_PACKAGES=(
   [xml]="libxml2-utils"
   [browser]="chromium"
   [slurm]="slurm-wlm munge"
+  [training]="python3-torch python3-sklearn"
 )
 declare -A GROUP_COMMANDS=(
   [xml]="xmllint"
   [browser]="chromium"
   [slurm]="slurmctld slurmd sbatch squeue munged"
+  # py:MODULE: importable by Debian's /usr/bin/python3 (the python3 first on PATH may be another)
+  [training]="py:torch py:sklearn"
 )
 
 groups=("$@")
-[[ ${#groups[@]} -eq 0 || ${groups[0]} == all ]] && groups=(xml browser slurm)
+[[ ${#groups[@]} -eq 0 || ${groups[0]} == all ]] && groups=(xml browser slurm training)
+
+present() {
+  if [[ $1 == py:* ]]; then /usr/bin/python3 -c "import ${1#py:}" >/dev/null 2>&1; return; fi
+  command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 ]]
+}
 
 missing_packages=()
 for g in "${groups[@]}"; do
-  [[ -n ${GROUP_PACKAGES[$g]:-} ]] || { echo "system-deps: unknown group '$g' (use xml, browser, slurm or all)" >&2; exit 2; }
+  [[ -n ${GROUP_PACKAGES[$g]:-} ]] || { echo "system-deps: unknown group '$g' (use xml, browser, slurm, training or all)" >&2; exit 2; }
   for c in ${GROUP_COMMANDS[$g]}; do
-    if ! command -v "$c" >/dev/null 2>&1 && [[ ! -x /usr/sbin/$c ]]; then
+    if ! present "$c"; then
       missing_packages+=(${GROUP_PACKAGES[$g]})
       break
     fi
