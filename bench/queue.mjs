@@ -2,6 +2,7 @@
 // with none? Figures only. Run by bench/run.mjs; BENCH_QUEUE sets the queue length.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { api, tokenFor } from './api.mjs';
 
 // async: the daemon answering the CLI runs in this very process
 const run = promisify(execFile);
@@ -47,7 +48,7 @@ async function listAll(url) {
   let n = 0;
   let pages = 0;
   do {
-    const r = await fetch(`${url}/api/v1/jobs?state=all&limit=1000${cursor ? `&cursor=${cursor}` : ''}`).then((r) => r.json());
+    const r = await api(url, `/api/v1/jobs?state=all&limit=1000${cursor ? `&cursor=${cursor}` : ''}`).then((r) => r.json());
     n += r.jobs.length;
     pages++;
     cursor = r.next_cursor;
@@ -70,7 +71,7 @@ export async function queueBench({ withDaemon, post }) {
     const list = await listAll(url);
     console.log(`list all ${list.n} jobs through the API (1,000 a page): ${list.pages} pages in ${list.ms.toFixed(0)} ms`);
     const t1 = performance.now();
-    const { stdout: out } = await run(process.execPath, [GRM, 'squeue', '-h'], { env: { ...process.env, GRM_URL: url }, encoding: 'utf8', maxBuffer: 1 << 30 });
+    const { stdout: out } = await run(process.execPath, [GRM, 'squeue', '-h'], { env: { ...process.env, GRM_URL: url, GRM_TOKEN: tokenFor(url) }, encoding: 'utf8', maxBuffer: 1 << 30 });
     const lines = out.split('\n').filter(Boolean).length;
     console.log(`grm squeue of ${lines} pending jobs (a process of its own, every page): ${(performance.now() - t1).toFixed(0)} ms`);
   });
@@ -85,7 +86,7 @@ export async function queueBench({ withDaemon, post }) {
     console.log(
       `queue, ${QUEUE} eligible jobs behind a full cluster (MaxMastersLimit; after ${WARM_UP} warm-up): first ${WINDOW} at ${first.toFixed(0)} jobs/s, last ${WINDOW} at ${last.toFixed(0)} jobs/s (ratio ${(last / first).toFixed(2)}); daemon RSS ${mib(process.memoryUsage().rss)}`,
     );
-    await fetch(`${url}/api/v1/jobs/${blocker.job_id}`, { method: 'DELETE' });
+    await api(url, `/api/v1/jobs/${blocker.job_id}`, { method: 'DELETE' });
     void daemon;
   });
   // 3. one array of 10,000 tasks: one row until its tasks start
@@ -106,7 +107,7 @@ export async function queueBench({ withDaemon, post }) {
  * daemon's V8 heap and native memory (bench/memory-probe.mjs, preloaded, answers over IPC).
  * Run alone: `BENCH_QUEUE=20000 node bench/queue.mjs` (after `npm run build`): 20,000 then 100,000.
  */
-export async function daemonRss(counts = [QUEUE, Math.max(QUEUE, 100_000)]) {
+export async function daemonRss(counts = [QUEUE, Math.max(QUEUE, Number(process.env.BENCH_RSS_MAX ?? 100_000))]) {
   const { spawn } = await import('node:child_process');
   const fs = await import('node:fs');
   const os = await import('node:os');

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { validateConfig } from '../dist/config/load-config.js';
 import { createDaemon } from '../dist/daemon.js';
+import { api, useDaemonToken } from './api.mjs';
 
 const SUBMISSIONS = Number(process.env.BENCH_SUBMISSIONS ?? 1000);
 const STARTS = Number(process.env.BENCH_STARTS ?? 50);
@@ -15,8 +16,11 @@ const IN_FLIGHT = 8;
 
 async function withDaemon(overrides, fn) {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-bench-'));
-  const daemon = await createDaemon(validateConfig({ port: 0, dataDir, logLevel: 'silent', ...overrides }), { schedules: false });
+  // no rate limit (the bench floods on purpose); masters as this account, as the tests run them
+  const base = { port: 0, dataDir, logLevel: 'silent', rateLimit: { max: 0 }, ...(process.getuid?.() === 0 ? { runtime: { runAsUser: false } } : {}) };
+  const daemon = await createDaemon(validateConfig({ ...base, ...overrides }), { schedules: false });
   const url = await daemon.listen();
+  useDaemonToken(url, dataDir);
   try {
     return await fn(url, daemon);
   } finally {
@@ -27,7 +31,7 @@ async function withDaemon(overrides, fn) {
 }
 
 const post = (url, body) =>
-  fetch(`${url}/api/v1/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => {
+  api(url, '/api/v1/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }).then(async (r) => {
     if (r.status !== 201) throw new Error(`submit: ${r.status} ${await r.text()}`);
     return r.json();
   });
@@ -163,7 +167,7 @@ async function fill(dir, total, { jobs = 100, batch = 20_000, onProgress } = {})
   const delays = await withDaemon({}, async (url) => {
     const script = `#!/bin/bash\nfor i in $(seq 1 ${TAIL}); do echo "t $(date +%s%3N)"; sleep 0.02; done\n`;
     const id = (await post(url, { name: 'tail', script })).job_id;
-    const res = await fetch(`${url}/api/v1/jobs/${id}/logs/stream?source=stdout`);
+    const res = await api(url, `/api/v1/jobs/${id}/logs/stream?source=stdout`);
     const out = [];
     const decoder = new TextDecoder();
     let text = '';

@@ -230,6 +230,21 @@ async function runAll(c: TestCluster): Promise<void> {
     tt.ok(isGrmError(err) && err.code === 'E_PARTITION_UNKNOWN', `allocate: ${String(err)}`);
   });
 
+  await t.test('sbatch --test-only is asked once per request shape (acceptances only), not once per job', async (tt) => {
+    const b = newBackend();
+    const testOnly = () => b.commands.stats.get('sbatch --test-only')?.calls ?? 0;
+    // ten jobs of one shape (names and ids differ), at once and one after the other
+    await Promise.all(Array.from({ length: 5 }, (_, i) => b.validate(request({ name: `sweep-${i}`, tasks: 2, minNodes: 1, maxNodes: 1 }))));
+    for (let i = 5; i < 10; i++) await b.validate(request({ name: `sweep-${i}`, tasks: 2, minNodes: 1, maxNodes: 1 }));
+    tt.equal(testOnly(), 1, 'one question for ten alike jobs');
+    await b.validate(request({ tasks: 2, minNodes: 2, maxNodes: 2 }));
+    tt.equal(testOnly(), 2, 'another shape: asked');
+    // a refusal of SLURM's own (sbatch: "Invalid nice value") is not remembered: asked again each time
+    for (let i = 0; i < 2; i++) await tt.rejects(b.validate(request({ nice: 2_147_483_647 })), { message: /^sbatch: .*nice/i });
+    tt.equal(testOnly(), 4, 'refusals asked again');
+    tt.equal(b.commands.stats.get('sbatch --test-only')?.errors, 2, 'the refusals counted as errors');
+  });
+
   await t.test('allocate twice for one GRM job adopts the first holder', async (tt) => {
     const b1 = newBackend();
     const req = request({ name: 'adopt' });

@@ -8,7 +8,9 @@
  * - 'ended' when a holder the GRM has not released ends by itself: TIMEOUT, NODE_FAIL,
  *   CANCELLED (someone else's scancel, or the holder vanished from squeue), FAILED otherwise.
  *   The holder stays tracked (list() reports ENDED) until release().
- * One poller (setTimeout chain, unref'd) runs `squeue --json` once per poll for all holders.
+ * One poller (setTimeout chain, unref'd) runs `squeue --json` once per poll for all holders,
+ * at the pace of poll-pace.ts: within 100 ms of a submit, at most 1 s apart while a holder
+ * waits, every pollIntervalMs otherwise.
  * A failed poll goes to onError and the poller keeps going. allocate() first looks for a
  * live holder with comment grm:<jobId> and adopts it, so a retried allocate never submits twice.
  */
@@ -23,6 +25,7 @@ import type {
   ResourceBackend,
   ResourceRequest,
 } from '../resource-backend.js';
+import { PollPace } from './poll-pace.js';
 import { HOLDER_SCRIPT, holderSbatchArgs } from './holder-job.js';
 import { requestFitError } from '../request-fit.js';
 import { parseScontrolPartitions, parseSinfoJson, slurmFitPartition, type ScontrolPartition } from './sinfo-parse.js';
@@ -80,10 +83,15 @@ export function endStateOf(slurmState: string): AllocationEndState {
   return END_STATES[slurmState.toUpperCase()] ?? 'FAILED';
 }
 
+/** Request shapes whose --test-only acceptance is remembered at once. */
+const TEST_ONLY_CACHE_SIZE = 256;
+
 export class SlurmBackend implements ResourceBackend {
   readonly kind = 'slurm' as const;
   readonly commands: SlurmCommands;
-  private readonly pollIntervalMs: number;
+  private readonly pace: PollPace;
+  /** sbatch --test-only verdicts (acceptances) per request shape, for infoCacheMs. */
+  private readonly testOnlyCache = new Map<string, { at: number; value: Promise<unknown> }>();
   private readonly holderWorkDir: string | undefined;
   private readonly onError: (error: unknown) => void;
   private readonly infoCacheMs: number;
@@ -108,7 +116,7 @@ export class SlurmBackend implements ResourceBackend {
       ...(options.commandTimeoutMs !== undefined ? { timeoutMs: options.commandTimeoutMs } : {}),
       ...(options.env !== undefined ? { env: options.env } : {}),
     });
-    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.pace = new PollPace({ intervalMs: options.pollIntervalMs ?? 2000 });
     this.holderWorkDir = options.holderWorkDir;
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(options.instance)) throw new Error(`invalid GRM instance id ${JSON.stringify(options.instance)}`);
     this.instance = options.instance;
@@ -125,7 +133,31 @@ export class SlurmBackend implements ResourceBackend {
     const problem = requestFitError(slurmFitPartition(partitions, nodes, request.partition), request);
     if (problem) throw problem;
     // SLURM's own final word (its messages are kept by the command wrapper).
-    await this.commands.sbatchTestOnly(this.sbatchArgs(request), HOLDER_SCRIPT);
+    await this.testOnly(this.sbatchArgs(request));
+  }
+
+  /**
+   * `sbatch --test-only`, asked once per request shape (the holder's argv but its name and
+   * comment) within infoCacheMs: a sweep of a thousand alike jobs costs one slurmctld RPC, not a
+   * thousand. Only acceptances are kept (a refusal is asked again: its cause may be fixed), and
+   * concurrent submissions of one shape share the one question in flight.
+   */
+  private testOnly(args: string[]): Promise<unknown> {
+    const key = args.filter((a) => !a.startsWith('--job-name=') && !a.startsWith('--comment=')).join('\0');
+    const now = Date.now();
+    const cached = this.testOnlyCache.get(key);
+    if (cached && now - cached.at < this.infoCacheMs) return cached.value;
+    const value = this.commands.sbatchTestOnly(args, HOLDER_SCRIPT);
+    this.testOnlyCache.delete(key); // re-inserted last: the map's order is the eviction order
+    this.testOnlyCache.set(key, { at: now, value });
+    value.catch(() => {
+      if (this.testOnlyCache.get(key)?.value === value) this.testOnlyCache.delete(key);
+    });
+    for (const [k, v] of this.testOnlyCache) {
+      if (this.testOnlyCache.size <= TEST_ONLY_CACHE_SIZE && now - v.at < this.infoCacheMs) break;
+      this.testOnlyCache.delete(k);
+    }
+    return value;
   }
 
   // ------------------------------------------------------------------ allocations
@@ -303,14 +335,14 @@ export class SlurmBackend implements ResourceBackend {
       this.timer = undefined;
       this.pollNow()
         .catch((e) => this.onError(e))
-        .finally(() => this.schedule(this.pollIntervalMs));
+        .finally(() => this.schedule(this.pace.after([...this.tracked.values()].some((h) => h.status === 'PENDING'))));
     }, delayMs);
     this.timer.unref();
   }
 
-  /** A poll soon (after a submit: SLURM usually starts a fitting job at once). */
+  /** A poll soon (after a submit: SLURM usually starts a fitting job at once), then fast while it waits. */
   private kick(): void {
-    if (this.started) this.schedule(50);
+    if (this.started) this.schedule(this.pace.kick());
   }
 
   private async poll(): Promise<void> {

@@ -77,8 +77,17 @@ interface ExecaFailure {
   message?: string;
 }
 
+/** What one kind of SLURM command cost so far (bench, tests, and later /metrics). */
+export interface CommandStats {
+  calls: number;
+  errors: number;
+  totalMs: number;
+}
+
 export class SlurmCommands {
   readonly timeoutMs: number;
+  /** Per command ("squeue", "sbatch", "sbatch --test-only", ...): calls, failures, time spent. */
+  readonly stats = new Map<string, CommandStats>();
   private readonly binDir: string | undefined;
   private readonly env: NodeJS.ProcessEnv;
 
@@ -108,6 +117,11 @@ export class SlurmCommands {
   async run(name: SlurmCommandName, args: string[], input?: string, options: { as?: { uid: number; gid: number } | null } = {}): Promise<CommandOutput> {
     const file = this.binary(name);
     const as = options.as ? { uid: options.as.uid, gid: options.as.gid, cwd: '/tmp' } : {};
+    const label = args[0] === '--test-only' ? `${name} --test-only` : name;
+    const stats = this.stats.get(label) ?? { calls: 0, errors: 0, totalMs: 0 };
+    this.stats.set(label, stats);
+    const started = performance.now();
+    stats.calls++;
     try {
       const result = await execa(file, args, {
         ...as,
@@ -120,6 +134,7 @@ export class SlurmCommands {
       });
       return { stdout: String(result.stdout), stderr: String(result.stderr) };
     } catch (e) {
+      stats.errors++;
       const err = e as ExecaFailure;
       if (err.code === 'ENOENT' || err.code === 'EACCES') {
         throw new GrmError(
@@ -136,6 +151,8 @@ export class SlurmCommands {
       const stderr = typeof err.stderr === 'string' ? err.stderr : '';
       const detail = err.exitCode !== undefined ? `exit code ${err.exitCode}` : (err.shortMessage ?? err.message);
       throw classifySlurmError(name, stderr, detail);
+    } finally {
+      stats.totalMs += performance.now() - started;
     }
   }
 
