@@ -252,8 +252,9 @@ export class SlurmBackend implements ResourceBackend {
     return nodes;
   }
 
+  /** SLURM's partitions, as seen within infoCacheMs: asked per submission, not worth an RPC each. */
   async partitions(): Promise<PartitionInfo[]> {
-    return (await this.freshPartitions()).map((p) => ({
+    return (await this.cachedPartitions()).map((p) => ({
       name: p.name,
       isDefault: p.isDefault,
       maxTimeMinutes: p.maxTimeMinutes,
