@@ -4,6 +4,10 @@
 # scripts/system-deps.sh when run as root, and skip with the reason otherwise (fail under CI=true).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The Debian packages the suites need (xmllint, chromium, slurm, torch), installed once before
+# any test file's timeout starts counting (python3-torch alone takes minutes). Root only; if it
+# cannot, each suite says what is missing and skips (fails under CI=true) as before.
+if [[ $(id -u) -eq 0 ]]; then scripts/system-deps.sh all || echo "test.sh: system-deps.sh all failed; the suites that need them will say so" >&2; fi
 npx tsc -p tsconfig.json --noEmit
 npx tsc -p tsconfig.build.json
 exec npx tap "$@"
