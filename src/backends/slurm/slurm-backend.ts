@@ -25,6 +25,7 @@ import type {
   ResourceBackend,
   ResourceRequest,
 } from '../resource-backend.js';
+import { AcceptanceCache } from './acceptance-cache.js';
 import { PollPace } from './poll-pace.js';
 import { HOLDER_SCRIPT, holderSbatchArgs } from './holder-job.js';
 import { requestFitError } from '../request-fit.js';
@@ -90,8 +91,8 @@ export class SlurmBackend implements ResourceBackend {
   readonly kind = 'slurm' as const;
   readonly commands: SlurmCommands;
   private readonly pace: PollPace;
-  /** sbatch --test-only verdicts (acceptances) per request shape, for infoCacheMs. */
-  private readonly testOnlyCache = new Map<string, { at: number; value: Promise<unknown> }>();
+  /** sbatch --test-only acceptances per request shape, for infoCacheMs. */
+  private readonly testOnlyCache: AcceptanceCache;
   private readonly holderWorkDir: string | undefined;
   private readonly onError: (error: unknown) => void;
   private readonly infoCacheMs: number;
@@ -123,6 +124,7 @@ export class SlurmBackend implements ResourceBackend {
     this.holderAccount = options.holderAccount ?? (() => null);
     this.onError = options.onError ?? (() => {});
     this.infoCacheMs = options.infoCacheMs ?? 5000;
+    this.testOnlyCache = new AcceptanceCache({ ttlMs: this.infoCacheMs, maxKeys: TEST_ONLY_CACHE_SIZE, now: () => Date.now() });
   }
 
   // ------------------------------------------------------------------ validation
@@ -136,28 +138,10 @@ export class SlurmBackend implements ResourceBackend {
     await this.testOnly(this.sbatchArgs(request));
   }
 
-  /**
-   * `sbatch --test-only`, asked once per request shape (the holder's argv but its name and
-   * comment) within infoCacheMs: a sweep of a thousand alike jobs costs one slurmctld RPC, not a
-   * thousand. Only acceptances are kept (a refusal is asked again: its cause may be fixed), and
-   * concurrent submissions of one shape share the one question in flight.
-   */
+  /** `sbatch --test-only`, asked once per request shape: the holder's argv but its name and comment. */
   private testOnly(args: string[]): Promise<unknown> {
     const key = args.filter((a) => !a.startsWith('--job-name=') && !a.startsWith('--comment=')).join('\0');
-    const now = Date.now();
-    const cached = this.testOnlyCache.get(key);
-    if (cached && now - cached.at < this.infoCacheMs) return cached.value;
-    const value = this.commands.sbatchTestOnly(args, HOLDER_SCRIPT);
-    this.testOnlyCache.delete(key); // re-inserted last: the map's order is the eviction order
-    this.testOnlyCache.set(key, { at: now, value });
-    value.catch(() => {
-      if (this.testOnlyCache.get(key)?.value === value) this.testOnlyCache.delete(key);
-    });
-    for (const [k, v] of this.testOnlyCache) {
-      if (this.testOnlyCache.size <= TEST_ONLY_CACHE_SIZE && now - v.at < this.infoCacheMs) break;
-      this.testOnlyCache.delete(k);
-    }
-    return value;
+    return this.testOnlyCache.ask(key, () => this.commands.sbatchTestOnly(args, HOLDER_SCRIPT));
   }
 
   // ------------------------------------------------------------------ allocations
