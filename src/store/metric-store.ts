@@ -21,6 +21,9 @@ export interface MetricPage {
   capped: boolean;
 }
 
+/** Jobs whose point counts are kept in memory at once. */
+const MAX_COUNTED_JOBS = 10_000;
+
 export class MetricStore {
   private readonly insertStmt;
   private readonly countStmt;
@@ -66,7 +69,11 @@ export class MetricStore {
 
   private count(jobId: number): number {
     let n = this.counts.get(jobId);
-    if (n === undefined) this.counts.set(jobId, (n = this.countStmt.get(jobId) as number));
+    if (n === undefined) {
+      // a long-lived daemon meets many jobs: forget the counts (they are read again) past a bound
+      if (this.counts.size >= MAX_COUNTED_JOBS) this.counts.clear();
+      this.counts.set(jobId, (n = this.countStmt.get(jobId) as number));
+    }
     return n;
   }
 }
