@@ -1,6 +1,7 @@
 // npm run bench: figures, not assertions. Runs the built daemon (dist/), as production does.
 //   - submissions per second through the REST API (1,000 jobs, simulator backend)
 //   - median time from allocation granted to master started (50 jobs)
+//   - the supervisors' memory per running job (50 jobs)
 //   - the queue at scale: submissions first vs last with 20,000 queued, listing, a 10,000-task array
 //   - the simulator's scheduling pass vs queue length (bench/scheduler-pass.mjs)
 import fs from 'node:fs';
@@ -76,6 +77,39 @@ const latencies = await withDaemon({ maxConcurrentMasters: 4 }, async (url, daem
 });
 console.log(
   `allocation -> master started: median ${median(latencies).toFixed(0)} ms, min ${Math.min(...latencies)} ms, max ${Math.max(...latencies)} ms (${STARTS} jobs, 4 at a time)`,
+);
+
+// 2b. What a running job costs beside its master: the supervisors' resident memory, all of
+//     them at once (processes named grm-supervisor, summed from /proc).
+const RUNNING = Number(process.env.BENCH_RUNNING ?? 50);
+function supervisorRssKiB() {
+  let total = 0;
+  let count = 0;
+  for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'grm-supervisor') continue;
+      total += Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+      count++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return { total, count };
+}
+const sup = await withDaemon(
+  {
+    maxConcurrentMasters: RUNNING,
+    cluster: { nodes: [{ names: `b[001-${String(RUNNING).padStart(3, '0')}]`, cpus: 1, memory: '1G' }], partitions: [{ name: 'bench', nodes: `b[001-${String(RUNNING).padStart(3, '0')}]`, default: true }] },
+  },
+  async (url, daemon) => {
+    for (let i = 0; i < RUNNING; i++) await post(url, { name: 'hold', script: '#!/bin/sh\nsleep 600\n' });
+    const deadline = Date.now() + 120_000;
+    while (daemon.store.countInStates(['RUNNING']) < RUNNING && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    return supervisorRssKiB();
+  },
+);
+console.log(
+  `supervisors: ${sup.count} running jobs, ${(sup.total / 1024).toFixed(1)} MiB resident in all = ${(sup.total / 1024 / Math.max(1, sup.count)).toFixed(2)} MiB per job (goal <= 5 MiB; the Node.js supervisor was 43 MiB)`,
 );
 
 // 3. Log ingest WITH the search index: LogStore.append in 20,000-line transactions (the

@@ -9,5 +9,5 @@ cd "$(dirname "$0")/.."
 # cannot, each suite says what is missing and skips (fails under CI=true) as before.
 if [[ $(id -u) -eq 0 ]]; then scripts/system-deps.sh all || echo "test.sh: system-deps.sh all failed; the suites that need them will say so" >&2; fi
 npx tsc -p tsconfig.json --noEmit
-npx tsc -p tsconfig.build.json
+npm run --silent build
 exec npx tap "$@"

@@ -16,7 +16,7 @@ import { readSmallFileSync } from './safe-files.js';
 
 export const MASTER_FILE = 'master.json';
 export const EXIT_FILE = 'exit.json';
-export const SPEC_FILE = 'supervisor-spec.json';
+export const SPEC_FILE = 'supervisor-spec';
 
 /** Like SLURM: exitCode for a normal exit, signal name (exitCode null) when killed. */
 export interface ExitStatus {
@@ -70,43 +70,73 @@ export interface SupervisorSpec {
 }
 
 /**
- * Messages on the supervisor's IPC channel, which it closes right after the first one:
- * the master runs (or ended at once, see exit.json), or GRM could not start it (the reason
- * names the file or the account and why).
+ * The spec as grm-supervisor reads it (src/runtime/native/spec.c): `key\0value\0` pairs,
+ * lists as repeated keys. No argument, environment entry or path can hold a NUL (exec could
+ * not pass it), so a string with one is refused here rather than cut short there.
+ */
+export function encodeSpec(spec: SupervisorSpec): Buffer {
+  const pairs: [string, string][] = [
+    ['job', String(spec.jobId)],
+    ['dir', spec.jobDir],
+    ['cmd', spec.command],
+    ['arg', spec.command], // argv[0], as spawn() sets it
+    ...spec.args.map((a): [string, string] => ['arg', a]),
+    ['cwd', spec.cwd],
+    ...Object.entries(spec.env).map(([k, v]): [string, string] => ['env', `${k}=${v}`]),
+    ['out', spec.stdoutPath],
+    ['mode', spec.openMode],
+    ...spec.outputDevices.map((d): [string, string] => ['dev', d]),
+    ['grace', String(Math.max(0, Math.round(spec.stragglerGraceMs)))],
+  ];
+  // one descriptor for both when they name the same file, as Node's path.resolve compares them
+  if (path.resolve(spec.jobDir, spec.stderrPath) !== path.resolve(spec.jobDir, spec.stdoutPath)) pairs.push(['err', spec.stderrPath]);
+  if (spec.runAs !== null) {
+    pairs.push(['uid', String(spec.runAs.uid)], ['gid', String(spec.runAs.gid)]);
+    for (const g of spec.runAs.groups) pairs.push(['grp', String(g)]);
+  }
+  for (const [key, value] of pairs) {
+    if (value.includes('\0')) throw new Error(`the job's ${key === 'env' ? 'environment' : key === 'arg' ? 'arguments' : key} hold a NUL byte`);
+  }
+  return Buffer.from(pairs.map(([k, v]) => `${k}\0${v}\0`).join(''), 'utf8');
+}
+
+/**
+ * The supervisor's one line on its status pipe, which it closes right after: the master
+ * runs (`started <pid>`; `started -` when the command could not run, see exit.json), or GRM
+ * could not start it (`failed <reason>`: the file or the account, and why).
  */
 export type SupervisorMessage = { type: 'started'; pid: number | null } | { type: 'failed'; reason: string };
 
+export function parseSupervisorMessage(line: string): SupervisorMessage | null {
+  const space = line.indexOf(' ');
+  const kind = space < 0 ? line : line.slice(0, space);
+  const rest = space < 0 ? '' : line.slice(space + 1);
+  if (kind === 'failed') return { type: 'failed', reason: rest };
+  if (kind !== 'started') return null;
+  const pid = Number(rest);
+  return { type: 'started', pid: Number.isSafeInteger(pid) && pid > 1 ? pid : null };
+}
+
 /**
- * Write-then-rename so a reader (possibly another daemon) never sees half a file; fsync so
- * a machine crash does not leave an empty exit.json behind. 0600: the daemon's alone (a
- * master.json names the job's command line, which other accounts have no business reading).
+ * Write-then-rename so a reader (possibly another daemon) never sees half a file. 0600: the
+ * daemon's alone (a master.json names the job's command line, which other accounts have no
+ * business reading). `durable` adds an fsync, for what must outlive a machine crash (an exit
+ * status); master.json need not: a machine crash ends its master too, and a missing record
+ * reads as a lost master, which is then the truth.
  */
-export function writeJsonAtomic(file: string, value: unknown, mode = 0o600): void {
+export function writeJsonAtomic(file: string, value: unknown, o: { mode?: number; durable?: boolean } = {}): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   // a fresh file, whatever was left at its name (never through a link, never blocking)
   fs.rmSync(tmp, { force: true });
   const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, mode);
+  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, o.mode ?? 0o600);
   try {
     fs.writeSync(fd, JSON.stringify(value, null, 2) + '\n');
-    fs.fsyncSync(fd);
+    if (o.durable) fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
   fs.renameSync(tmp, file);
-}
-
-/**
- * exit.json through the descriptor the supervisor opened while it still could (before it
- * dropped to the job's user): written once into the empty file, then synced. A reader that
- * comes early sees an empty or partial file, which reads as "no status yet".
- */
-export function writeJsonToFd(fd: number, value: unknown): void {
-  const text = Buffer.from(JSON.stringify(value, null, 2) + '\n');
-  fs.ftruncateSync(fd, 0);
-  let at = 0;
-  while (at < text.length) at += fs.writeSync(fd, text, at, text.length - at, at);
-  fs.fsyncSync(fd);
 }
 
 /** Control files are a few hundred bytes; anything larger is not one of ours. */

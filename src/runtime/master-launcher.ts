@@ -4,16 +4,18 @@
  * from the daemon), stdin from /dev/null, stdout/stderr written by the kernel straight into
  * the job's files. The daemon never relays output, so its crash loses nothing.
  *
- * The master is started through src/runtime/supervisor.ts, which leads the group, drops to
+ * The master is started through grm-supervisor (src/runtime/native/, C: ~1 MB and ~1 ms per
+ * job where a Node.js supervisor cost 43 MB and tens of ms), which leads the group, drops to
  * the job's user, opens the output files (the daemon never opens a path a job named: a FIFO
  * there would stop its event loop), waits for the command and writes exit.json: the exit
  * status survives the daemon too. The daemon writes master.json (which group is the job's)
  * itself, from the pid spawn() gave it. A restarted daemon rebuilds handles with
  * reattachMaster().
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { GrmError } from '../errors.js';
 import {
@@ -24,6 +26,8 @@ import {
   type MasterRecord,
   type SupervisorMessage,
   type SupervisorSpec,
+  encodeSpec,
+  parseSupervisorMessage,
   readExitStatus,
   readMasterRecord,
   writeJsonAtomic,
@@ -81,22 +85,13 @@ const DEFAULT_START_TIMEOUT_MS = 30_000;
 const REATTACH_POLL_MS = 500;
 
 /**
- * How to run the supervisor: dist/runtime/supervisor.js with plain node in production; the
- * sibling .ts through tsx when this module itself runs from src/ (tests, dev). The tsx
- * loader is resolved to an absolute URL because the supervisor does not run in the repo.
+ * The supervisor program, dist/native/grm-supervisor (built by `npm run build`), found from
+ * this module whether it runs from dist/runtime/ or, under tsx, from src/runtime/.
  */
-export function supervisorCommand(): { command: string; args: string[] } {
-  const here = fileURLToPath(import.meta.url);
-  const fromSource = path.extname(here) === '.ts';
-  const file = path.join(path.dirname(here), fromSource ? 'supervisor.ts' : 'supervisor.js');
-  if (!fromSource) return { command: process.execPath, args: [file] };
-  let loader = 'tsx';
-  try {
-    loader = import.meta.resolve('tsx');
-  } catch {
-    // fall back to bare resolution from the supervisor's cwd
-  }
-  return { command: process.execPath, args: ['--import', loader, file] };
+export function supervisorProgram(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const root = path.basename(path.dirname(here)) === 'dist' ? path.dirname(path.dirname(here)) : path.resolve(here, '../..');
+  return path.join(root, 'dist', 'native', 'grm-supervisor');
 }
 
 function startError(spec: MasterSpec, what: string, cause?: unknown): GrmError {
@@ -158,7 +153,7 @@ class Handle implements MasterHandle {
         : 'the supervisor ended without recording the exit status',
     };
     try {
-      writeJsonAtomic(path.join(this.jobDir, EXIT_FILE), status);
+      writeJsonAtomic(path.join(this.jobDir, EXIT_FILE), status, { durable: true });
     } catch {
       // the caller still gets the status; only a later daemon would miss it
     }
@@ -211,19 +206,23 @@ function supervisorSpec(spec: MasterSpec): SupervisorSpec {
 }
 
 /** Spawns the supervisor and records its group in master.json before anything can go wrong. */
-function spawnSupervisor(spec: MasterSpec): ReturnType<typeof spawn> {
-  let child: ReturnType<typeof spawn>;
+function spawnSupervisor(spec: MasterSpec): ChildProcess {
+  const program = supervisorProgram();
+  if (!fs.existsSync(program)) throw startError(spec, `the supervisor program '${program}' is missing: build it with npm run build (it needs a C compiler)`);
+  let child: ChildProcess;
   try {
-    writeJsonAtomic(path.join(spec.jobDir, SPEC_FILE), supervisorSpec(spec), 0o600); // it holds the environment: owner-only
-    const sup = supervisorCommand();
+    const specFile = path.join(spec.jobDir, SPEC_FILE);
+    fs.rmSync(specFile, { force: true });
+    // it holds the environment: owner-only, created fresh, never through a link
+    fs.writeFileSync(specFile, encodeSpec(supervisorSpec(spec)), { mode: 0o600, flag: 'wx' });
     // detached: setsid(), so the supervisor leads a new group and outlives the daemon;
-    // env {}: nothing of the daemon's (NODE_OPTIONS...) reaches the supervisor either;
-    // no stdio: it reports through the IPC channel and exit.json, the job's files are its to open
-    child = spawn(sup.command, [...sup.args, path.join(spec.jobDir, SPEC_FILE)], {
+    // env {}: nothing of the daemon's reaches it; fd 3: its one status line, then closed
+    child = spawn(program, [specFile], {
+      argv0: `grm-supervisor job ${spec.jobId}`,
       cwd: spec.jobDir,
       env: {},
       detached: true,
-      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+      stdio: ['ignore', 'ignore', 'ignore', 'pipe'],
     });
   } catch (e) {
     throw startError(spec, (e as Error).message, e);
@@ -245,6 +244,22 @@ function spawnSupervisor(spec: MasterSpec): ReturnType<typeof spawn> {
     writeJsonAtomic(path.join(spec.jobDir, MASTER_FILE), record);
   }
   return child;
+}
+
+/** The supervisor's status line (null: it closed the pipe without one). */
+function statusLine(child: ChildProcess): Promise<SupervisorMessage | null> {
+  const pipe = child.stdio[3] as Readable | null | undefined;
+  if (!pipe) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    let text = '';
+    pipe.setEncoding('utf8');
+    pipe.on('data', (chunk: string) => {
+      text += chunk;
+      if (text.includes('\n') || text.length > 8192) pipe.destroy();
+    });
+    pipe.on('error', () => {});
+    pipe.once('close', () => resolve(text.length > 0 ? parseSupervisorMessage(text.split('\n')[0] ?? '') : null));
+  });
 }
 
 /** The pid of the started command, once master.json holds it too. */
@@ -281,31 +296,31 @@ export async function launchMaster(spec: MasterSpec): Promise<MasterHandle> {
       if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL');
       reject(startError(spec, `the supervisor did not report within ${spec.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS} ms`));
     }, spec.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS);
-    child.on('message', (m: SupervisorMessage) => {
-      clearTimeout(timer);
-      if (m?.type === 'started') resolve(m.pid);
-      else if (m?.type === 'failed') failed(String(m.reason).slice(0, 2000)).catch(reject);
-    });
     child.once('error', (e) => {
       clearTimeout(timer);
       reject(startError(spec, `cannot run the supervisor: ${e.message}`, e));
     });
-    void gone.then((end) => {
+    void statusLine(child).then(async (m) => {
+      if (m?.type === 'started') {
+        clearTimeout(timer);
+        return resolve(m.pid);
+      }
+      if (m?.type === 'failed') {
+        clearTimeout(timer);
+        return failed(m.reason.slice(0, 2000)).catch(reject);
+      }
+      // no line: the supervisor died before it could say; exit.json (if any) decides
+      const end = await gone;
       clearTimeout(timer);
-      // 'exit' may overtake the IPC message of a command that ended at once: exit.json decides
       const status = readExitStatus(spec.jobDir);
       if (status?.startFailed) return failed(status.reason ?? 'the supervisor could not set the master up').catch(reject);
       if (status !== null) return resolve(readMasterRecord(spec.jobDir)?.pid ?? null);
-      const how = end.signal ?? `exit code ${end.code}`;
-      failed(`the supervisor ended (${how}) before starting it`).catch(reject);
+      failed(`the supervisor ended (${end.signal ?? `exit code ${end.code}`}) before starting it`).catch(reject);
     });
   });
   recordPid(spec.jobDir, started);
   child.on('error', () => {}); // later errors (e.g. a failed disconnect) must not crash the daemon
-  return new Handle(spec.jobId, started, child.pid as number, spec.jobDir, spec.runAs?.uid ?? null, gone, () => {
-    child.unref();
-    if (child.connected) child.disconnect();
-  });
+  return new Handle(spec.jobId, started, child.pid as number, spec.jobDir, spec.runAs?.uid ?? null, gone, () => child.unref());
 }
 
 /**

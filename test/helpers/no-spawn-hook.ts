@@ -1,8 +1,8 @@
 /*
  * tap's processinfo adds NODE_OPTIONS and _TAPJS_* variables to every process a test spawns
  * (through process-on-spawn's hook of ChildProcess#spawn), even with an explicit env. That
- * loads tap into each master supervisor (slow) and leaks into the masters' environment,
- * which GRM's tests check exactly. Production has no such hook; tests that start masters
+ * leaks into every process the daemon starts (sbatch, squeue, the supervisors), and into
+ * whatever a test then checks exactly. Production has no such hook; tests that start masters
  * import this module to switch it off.
  */
 const spawnHook = (globalThis as Record<symbol, { listeners?: unknown[] } | undefined>)[Symbol.for('process-on-spawn@*:singletonId')];

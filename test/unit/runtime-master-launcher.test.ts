@@ -87,7 +87,7 @@ t.test('output lands in the files; exit code in exit.json and exited', async (t)
   t.same(readExitStatus(s.jobDir), st, 'exit.json says the same');
   t.equal(read(s.stdoutPath), 'to-out\n');
   t.equal(read(s.stderrPath), 'to-err\n');
-  t.notOk(fs.existsSync(path.join(s.jobDir, 'supervisor-spec.json')), 'the spec with the env is removed');
+  t.notOk(fs.existsSync(path.join(s.jobDir, 'supervisor-spec')), 'the spec with the env is removed');
 });
 
 t.test('stdout and stderr to one file; append keeps an earlier attempt', async (t) => {
@@ -300,4 +300,57 @@ t.test('reattach trusts only a record of this job naming a live leader of its ow
   t.equal(reattachMaster(s.jobDir, { jobId: 1 })?.pgid, h.pgid, 'the genuine record is');
   t.ok(isProcessAlive(pid), 'nothing was signalled');
   t.equal((fs.statSync(path.join(s.jobDir, 'master.json')).mode & 0o777), 0o600, "master.json is the daemon's alone");
+});
+
+t.test('the master gets default signal dispositions, an empty mask and no descriptor of the supervisor', async (t) => {
+  const dir = tempDir(t);
+  // SigIgn/SigBlk in hex: 0 means nothing ignored or blocked (the supervisor ignores SIGPIPE and
+  // catches SIGTERM...: none of that may reach the job)
+  const sigs = spec(dir, 'grep', ['-E', '^Sig(Ign|Blk)', '/proc/self/status']);
+  t.equal((await (await launch(t, sigs)).exited).exitCode, 0);
+  t.match(read(sigs.stdoutPath), /SigBlk:\s+0+\n/, 'no signal blocked');
+  t.match(read(sigs.stdoutPath), /SigIgn:\s+0+\n/, 'no signal ignored');
+  // ls's own listing: 0-2, plus the one descriptor ls opened to read the folder
+  const fds = spec(dir, 'ls', ['/proc/self/fd'], { jobDir: path.join(dir, 'job2'), stdoutPath: path.join(dir, 'job2', 'out') });
+  t.equal((await (await launch(t, fds)).exited).exitCode, 0);
+  t.same(read(fds.stdoutPath).split('\n').filter(Boolean).map(Number).sort((a, b) => a - b), [0, 1, 2, 3], 'stdin, stdout, stderr and ls\'s own');
+});
+
+t.test('a file with no #! line is not handed to /bin/sh: exit 126, Exec format error', async (t) => {
+  const dir = tempDir(t);
+  const script = path.join(dir, 'no-shebang');
+  fs.writeFileSync(script, 'echo ran-by-a-shell\n', { mode: 0o755 });
+  const s = spec(dir, script, []);
+  const h = await launch(t, s);
+  const st = await h.exited;
+  t.equal(st.exitCode, 126);
+  t.match(st.reason, /cannot execute '.*no-shebang': Exec format error/);
+  t.notMatch(read(s.stdoutPath), /ran-by-a-shell/);
+  t.match(read(s.stderrPath), /^GRM: cannot execute/m, 'the reason is on the job stderr too');
+});
+
+t.test('PATH is searched in the job environment; a command found nowhere on it is 127', async (t) => {
+  const dir = tempDir(t);
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  fs.writeFileSync(path.join(bin, 'grm-only-here'), '#!/bin/sh\necho found $0\n', { mode: 0o755 });
+  const s = spec(dir, 'grm-only-here', [], { env: { ...ENV, PATH: `/nonexistent:${bin}` } });
+  const h = await launch(t, s);
+  t.equal((await h.exited).exitCode, 0);
+  t.match(read(s.stdoutPath), /found .*grm-only-here/);
+  const missing = await launch(t, spec(dir, 'grm-not-anywhere', [], { jobDir: path.join(dir, 'job2') }));
+  const st = await missing.exited;
+  t.equal(st.exitCode, 127);
+  t.match(st.reason, /No such file or directory/);
+});
+
+t.test('the supervisor is a small native process named for its job', async (t) => {
+  const dir = tempDir(t);
+  const s = spec(dir, 'sleep', ['30'], { jobId: 4242 });
+  const h = await launch(t, s);
+  const cmdline = fs.readFileSync(`/proc/${h.pgid}/cmdline`, 'utf8').split('\0');
+  t.equal(cmdline[0], 'grm-supervisor job 4242', 'ps shows which job it supervises');
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${h.pgid}/status`, 'utf8'))?.[1]);
+  t.ok(rssKiB > 0 && rssKiB < 5 * 1024, `resident set ${rssKiB} KiB, under the 5 MiB per job budget`);
+  await h.terminate(1000);
 });
