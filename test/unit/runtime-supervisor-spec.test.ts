@@ -57,3 +57,16 @@ t.test('status lines', async (t) => {
   t.equal(parseSupervisorMessage(''), null);
   t.same(parseSupervisorMessage('started 1'), { type: 'started', pid: null }, 'pid 1 is never a job');
 });
+
+t.test('grm-supervisor compiles without a warning (-Wall -Wextra -Werror)', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const dir = path.resolve(import.meta.dirname, '../../src/runtime/native');
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-supervisor-build-'));
+  t.teardown(() => fs.rmSync(out, { recursive: true, force: true }));
+  const sources = fs.readdirSync(dir).filter((f) => f.endsWith('.c')).map((f) => path.join(dir, f));
+  const flags = ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-D_FORTIFY_SOURCE=2'];
+  t.doesNotThrow(() => execFileSync(process.env.CC || 'cc', [...flags, '-o', path.join(out, 'grm-supervisor'), ...sources], { stdio: 'pipe' }));
+});
