@@ -7,6 +7,7 @@
  *     script | app.py          the job's (0700): its own code, private to it
  *     stdout.log, stderr.log   the job's: created here by GRM, written by the master
  *     work/, compss/           the job's (0700): default working directory, COMPSs logs
+ *     tasks/                   the job's (0700): per-task output (srun -o "$GRM_TASK_OUTPUT_DIR/%t.out")
  *
  * So master.json and exit.json, from which the daemon decides which process group to
  * signal, stay out of the job's reach without moving them elsewhere. Without run-as (the
@@ -18,6 +19,9 @@ import type { RunAs } from '../runtime/run-as.js';
 import { errnoWords } from '../runtime/safe-files.js';
 
 const { O_WRONLY, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+
+/** The folder of per-task output files, each stored with the task rank its name carries. */
+export const TASK_OUTPUT_DIR = 'tasks';
 
 /** A directory that must be a real one (not a symlink), created when missing. */
 function realDirectory(dir: string, mode: number): void {

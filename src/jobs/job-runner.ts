@@ -25,9 +25,10 @@ import { exitState } from './job-state.js';
 import { endRun } from './run-end.js';
 import type { JobRecord } from './job-types.js';
 import { DirectoryFollower } from '../logs/dir-follower.js';
+import { TASK_SOURCE_PREFIX } from '../logs/srun-label.js';
 import { masterCommandLine } from './master-command.js';
 import { arrayVars } from './job-arrays.js';
-import { giveToJob, precreateOutputs, prepareJobFolder, unreachableFolder } from './job-folder.js';
+import { TASK_OUTPUT_DIR, giveToJob, precreateOutputs, prepareJobFolder, unreachableFolder } from './job-folder.js';
 import { OutputPolicy, jobDirOf, outputFilesOf, type OutputFile } from './output-policy.js';
 
 export { jobDirOf } from './output-policy.js';
@@ -179,7 +180,7 @@ export class JobRunner implements JobRunnerPort {
     if (unreachable) throw new Error(`uid ${runAs?.uid} cannot enter ${unreachable}, on the way to its job folder: make GRM's data directory traversable (chmod o+x)`);
     this.paths.checkStart(job, identity, firstNode);
     const workDir = job.description.current_working_directory ?? path.join(jobDir, 'work');
-    prepareJobFolder(jobDir, runAs, job.runtime === 'compss' ? ['work', 'compss'] : ['work']);
+    prepareJobFolder(jobDir, runAs, job.runtime === 'compss' ? ['work', TASK_OUTPUT_DIR, 'compss'] : ['work', TASK_OUTPUT_DIR]);
     clearEarlierRun(jobDir);
     if (!fs.statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) {
       throw new Error(`working directory ${workDir} (-D/--chdir) does not exist`);
@@ -213,7 +214,7 @@ export class JobRunner implements JobRunnerPort {
         restartCount: job.restartCount,
         extra: this.o.slurmEnv,
       },
-      grm: { jobId: job.id, projectXml: projectPath, resourcesXml: resourcesPath, jobDir },
+      grm: { jobId: job.id, projectXml: projectPath, resourcesXml: resourcesPath, jobDir, taskOutputDir: path.join(jobDir, TASK_OUTPUT_DIR) },
     });
     const { command, args } = masterCommandLine(job, {
       scriptPath,
@@ -243,8 +244,9 @@ export class JobRunner implements JobRunnerPort {
   }
 
   /**
-   * The master's stdout/stderr, and for COMPSs jobs every file COMPSs writes under the job's
-   * log folder, each as its own source, found as it appears.
+   * The master's stdout/stderr, every per-task file under tasks/ (srun -o "%t"), and for
+   * COMPSs jobs every file COMPSs writes under the job's log folder: each its own source,
+   * found as it appears.
    */
   private followOutput(job: JobRecord, files: OutputFile[], owner: number | null): OutputWatch {
     // files the job writes are read only if its account owns them (see src/runtime/safe-files.ts)
@@ -252,16 +254,20 @@ export class JobRunner implements JobRunnerPort {
     // an allowed device (-o /dev/null) has nothing to follow
     const tailed = files.filter((f) => !this.outputDevices.includes(f.path));
     const watches: OutputWatch[] = [this.o.output.watch(job.id, tailed, options)];
-    if (job.runtime !== 'compss') return watches[0]!;
-    const follower = new DirectoryFollower({
-      dir: path.join(jobDirOf(this.o.dataDir, job.id), 'compss'),
-      prefix: 'compss',
-      intervalMs: this.o.logScanIntervalMs,
-      onFile: (source, file) => watches.push(this.o.output.watch(job.id, [{ source, path: file }], options)),
-    }).start();
+    const jobDir = jobDirOf(this.o.dataDir, job.id);
+    const folders: [string, string][] = [[TASK_OUTPUT_DIR, TASK_SOURCE_PREFIX]];
+    if (job.runtime === 'compss') folders.push(['compss', 'compss']);
+    const followers = folders.map(([dir, prefix]) =>
+      new DirectoryFollower({
+        dir: path.join(jobDir, dir),
+        prefix,
+        intervalMs: this.o.logScanIntervalMs,
+        onFile: (source, file) => watches.push(this.o.output.watch(job.id, [{ source, path: file }], options)),
+      }).start(),
+    );
     return {
       async stop(options) {
-        follower.stop();
+        for (const f of followers) f.stop();
         await Promise.all(watches.map((w) => w.stop(options)));
       },
     };

@@ -34,12 +34,15 @@ export function mayHoldMetrics(line: string): boolean {
   return line.length <= MAX_METRIC_LINE && (line.includes(TEXT_MARK) || line.includes(JSON_MARK));
 }
 
-/** The metrics a line carries; [] when it is not a (valid) metric line. */
-export function parseMetricLine(line: string): MetricPoint[] {
+/**
+ * The metrics a line carries; [] when it is not a (valid) metric line. `fileRank`: the rank
+ * of the per-task file it came from, which wins over an srun --label prefix.
+ */
+export function parseMetricLine(line: string, fileRank: number | null = null): MetricPoint[] {
   if (!mayHoldMetrics(line)) return [];
   const label = srunLabel(line);
   const body = (label ? label.rest : line).trim();
-  const labelRank = label ? label.rank : 0;
+  const labelRank = fileRank ?? (label ? label.rank : 0);
   if (body.startsWith(TEXT_MARK)) return textForm(body.slice(TEXT_MARK.length), labelRank);
   if (body.startsWith('{')) return jsonForm(body, labelRank);
   return [];

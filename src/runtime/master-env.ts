@@ -47,6 +47,8 @@ export interface GrmJobVars {
   projectXml: string;
   resourcesXml: string;
   jobDir: string;
+  /** Where `srun -o "$GRM_TASK_OUTPUT_DIR/%t.out"` puts per-task files GRM stores by rank. */
+  taskOutputDir?: string;
 }
 
 export interface MasterEnvInput {
@@ -136,6 +138,7 @@ export function allocationVars(slurm: SlurmJobVars, grm: GrmJobVars): Record<str
   set('GRM_PROJECT_XML', grm.projectXml);
   set('GRM_RESOURCES_XML', grm.resourcesXml);
   set('GRM_JOB_DIR', grm.jobDir);
+  set('GRM_TASK_OUTPUT_DIR', grm.taskOutputDir);
   return v;
 }
 

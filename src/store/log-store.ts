@@ -9,7 +9,7 @@
  * Ids are therefore given explicitly and never reused (see log_meta 'id_floor').
  */
 import { mayHoldMetrics, parseMetricLine } from '../logs/metric-line.js';
-import { srunLabel } from '../logs/srun-label.js';
+import { lineRank, taskFileRank } from '../logs/srun-label.js';
 import type { Db } from './database.js';
 import type { MetricStore } from './metric-store.js';
 
@@ -162,7 +162,7 @@ export class LogStore {
   private storeMetrics(metrics: MetricStore, lines: LogLineRow[]): void {
     for (const l of lines) {
       if (l.source === 'grm' || !mayHoldMetrics(l.line)) continue;
-      const points = parseMetricLine(l.line);
+      const points = parseMetricLine(l.line, taskFileRank(l.source));
       if (points.length > 0) metrics.insert(l.jobId, l.ts, points);
     }
   }
@@ -207,9 +207,9 @@ export class LogStore {
   }
 }
 
-/** A job output line's srun --label rank; GRM's own lines have none (a job name is not a label). */
+/** A stored line's task rank (src/logs/srun-label.ts says how it is read). */
 export function rankOf(l: Pick<LogLineRow, 'source' | 'line'>): number | null {
-  return l.source === 'grm' ? null : (srunLabel(l.line)?.rank ?? null);
+  return lineRank(l.source, l.line);
 }
 
 /** Call in the transaction that deletes lines: ids above today's highest are never handed out again. */

@@ -60,3 +60,24 @@ t.test('srun --label lines are stored with their rank: the API and grm logs --ra
   t.match(bad.stderr, /Invalid --rank "x": a task rank, a whole number such as 0 or 3/);
   t.equal((await d.api('GET', `/api/v1/jobs/${id}/logs?rank=-1`)).status, 400);
 });
+
+t.test('srun -o "$GRM_TASK_OUTPUT_DIR/%t.out": each per-task file is stored with its rank, its metrics too', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  // what srun -o "$GRM_TASK_OUTPUT_DIR/%t.out" -n 3 leaves: one file per task, named by its rank
+  const script = [
+    '#!/bin/bash',
+    'test -d "$GRM_TASK_OUTPUT_DIR" || { echo "no GRM_TASK_OUTPUT_DIR: $GRM_TASK_OUTPUT_DIR" >&2; exit 3; }',
+    'for r in 0 1 2; do for s in 1 2; do echo "step $s on task $r"; echo "GRM_METRIC loss=0.$((r + s)) step=$s"; done > "$GRM_TASK_OUTPUT_DIR/$r.out"; done',
+    'echo "from the master"',
+  ].join('\n');
+  const id = (await d.api('POST', '/api/v1/jobs', { script })).body.job_id as number;
+  await d.waitForState(id, ['COMPLETED']);
+  const rank2 = (await d.api('GET', `/api/v1/jobs/${id}/logs?rank=2`)).body.lines;
+  t.same(rank2.map((l: any) => [l.source, l.line]), [['task:2.out', 'step 1 on task 2'], ['task:2.out', 'GRM_METRIC loss=0.3 step=1'], ['task:2.out', 'step 2 on task 2'], ['task:2.out', 'GRM_METRIC loss=0.4 step=2']]);
+  const master = (await d.api('GET', `/api/v1/jobs/${id}/logs?source=stdout`)).body.lines;
+  t.same(master.map((l: any) => l.line), ['from the master'], 'the master output is its own source, without a rank');
+  const points = (await d.api('GET', `/api/v1/jobs/${id}/metrics`)).body.metrics.map((m: any) => [m.rank, m.step, m.value]);
+  t.same(points.sort(), [[0, 1, 0.1], [0, 2, 0.2], [1, 1, 0.2], [1, 2, 0.3], [2, 1, 0.3], [2, 2, 0.4]], 'one curve per task file');
+  const cli = await d.cli('logs', '--rank', '1', String(id));
+  t.equal(cli.stdout, 'step 1 on task 1\nGRM_METRIC loss=0.2 step=1\nstep 2 on task 1\nGRM_METRIC loss=0.3 step=2\n');
+});

@@ -73,6 +73,19 @@ async function runAll(cluster: TestCluster): Promise<void> {
     t.notOk((await holders(cluster)).some((h) => String(h.job_id) === running.backend_id && live(h)), 'no holder left');
   });
 
+  t.test('srun -o "$GRM_TASK_OUTPUT_DIR/%t.out" on SLURM: one file per task, each stored with its rank', async (t) => {
+    const d = await grm(t, cluster);
+    const script = sh(`srun --jobid=$SLURM_JOB_ID --overlap -N2 -n4 -o "$GRM_TASK_OUTPUT_DIR/%t.out" bash -c 'echo "task $SLURM_PROCID on $SLURMD_NODENAME"'`);
+    const id = (await d.api('POST', '/api/v1/jobs', { minimum_nodes: 2, tasks: 4, script })).body.job_id;
+    const job = await d.waitForState(id, ['COMPLETED', 'FAILED'], 60_000);
+    t.equal(job.job_state, 'COMPLETED', (await d.cli('logs', String(id))).stdout);
+    for (const rank of [0, 1, 2, 3]) {
+      const lines = (await d.api('GET', `/api/v1/jobs/${id}/logs?rank=${rank}`)).body.lines;
+      t.match(lines, [{ source: `task:${rank}.out`, rank, line: new RegExp(`^task ${rank} on \\S+$`) }], `rank ${rank}: its file's line`);
+      t.equal(lines.length, 1);
+    }
+  });
+
   t.test('6 jobs of 2 nodes on 4 nodes: at most 2 at once, all complete, SLURM\'s pending reason shows', async (t) => {
     const d = await grm(t, cluster);
     const ids: number[] = [];

@@ -1,6 +1,7 @@
 /** srun --label prefixes (logs/srun-label.ts) and the rank stored with each line (store/log-store.ts). */
 import t from 'tap';
-import { srunLabel } from '../../src/logs/srun-label.js';
+import { lineRank, srunLabel, taskFileRank } from '../../src/logs/srun-label.js';
+import { parseMetricLine } from '../../src/logs/metric-line.js';
 import { openDatabase } from '../../src/store/database.js';
 import { LogStore } from '../../src/store/log-store.js';
 
@@ -28,4 +29,20 @@ t.test('lines are stored with their rank, read by rank (and source); GRM lines n
   t.same(logs.read(1, { rank: 1, after: 290, limit: 1000 }).map((l) => l.seq), [293, 296, 299], 'after');
   const tail = logs.read(1, { after: 300, limit: 10 });
   t.same(tail.map((l) => l.rank), [null, null], 'a GRM line and an unlabelled one: no rank');
+});
+
+t.test('per-task files: the rank is the last number of the file name; it wins over a label', async (t) => {
+  t.equal(taskFileRank('task:3.out'), 3);
+  t.equal(taskFileRank('task:rank-07.log'), 7);
+  t.equal(taskFileRank('task:run2/12.err'), 12, 'the base name counts, not the folder');
+  t.equal(taskFileRank('task:job1_5.out'), 5, 'the last number: %j_%t');
+  t.equal(taskFileRank('task:out.txt'), null, 'no number, no rank');
+  t.equal(taskFileRank('stdout'), null);
+  t.equal(taskFileRank('compss:jobs/job3_NEW.out'), null, 'only the task folder names ranks');
+  t.equal(lineRank('task:2.out', '5: labelled too'), 2, 'the file says which task wrote it');
+  t.equal(lineRank('stdout', '5: labelled'), 5);
+  t.equal(lineRank('grm', '5: a job name'), null);
+  t.equal(lineRank('task:x.out', '1: label'), 1, 'a file without a number: the label, if any');
+  t.same(parseMetricLine('GRM_METRIC loss=0.5 step=2', 3), [{ name: 'loss', step: 2, rank: 3, value: 0.5 }], 'a metric line takes its file rank');
+  t.same(parseMetricLine('GRM_METRIC loss=0.5 step=2 rank=1', 3), [{ name: 'loss', step: 2, rank: 1, value: 0.5 }], 'an explicit rank= still wins');
 });
