@@ -12,7 +12,7 @@ import t from 'tap';
 import { isGroupAlive } from '../../src/runtime/proc.js';
 import { readMasterRecord } from '../../src/runtime/master-files.js';
 import { BEGINNING, T0, ending, harness, pgidOf, timeline } from '../helpers/runner-harness.js';
-import { untilFileExists } from '../helpers/wait.js';
+import { untilFileExists, waitUntil } from '../helpers/wait.js';
 
 import '../helpers/no-spawn-hook.js';
 
@@ -182,12 +182,19 @@ t.test('a launch that fails after RUNNING was written (-o into a missing directo
   t.same(h.errors, [`starting the master of job ${job.id}`]);
 });
 
+/** What the master wrote so far to its stdout file. */
+function readOutput(h: { jobDir(id: number): string }, jobId: number): string {
+  return fs.readFileSync(path.join(h.jobDir(jobId), 'stdout.log'), { encoding: 'utf8', flag: 'a+' });
+}
+
 t.test("the backend ends a RUNNING job's allocation (time limit): endIntent TIMEOUT, master terminated, job TIMEOUT", async (t) => {
   const h = harness(t);
   const job = h.allocating('#!/bin/sh\necho working\nsleep 600\n');
   await h.grant(job.id);
   const pgid = pgidOf(h, job.id);
   t.ok(isGroupAlive(pgid));
+  // the master may not have printed yet when its start is reported: its line comes first
+  await waitUntil('the master printed', () => /working/.test(readOutput(h, job.id)) || undefined);
   h.clock.advance(60_000);
   await h.runner.onBackendEnded({ type: 'ended', jobId: job.id, backendId: 'b1', state: 'TIMEOUT', reason: 'time limit reached' });
   t.same(ending(h.store.require(job.id)), { state: 'TIMEOUT', reason: 'TimeLimit', endIntent: 'TIMEOUT', exitCode: null, exitSignal: 'SIGTERM', endTime: T0 + 60_000 });
@@ -275,6 +282,7 @@ t.test('a requeue of a running job: the master stopped, nodes released, back to 
   const script = `#!/bin/sh\necho "run \${SLURM_RESTART_COUNT:-0}"\n${untilFileExists(go)}\n`;
   const job = h.allocating(script);
   await h.grant(job.id);
+  await waitUntil('the first run printed', () => /run 0/.test(readOutput(h, job.id)) || undefined);
   h.store.patch(job.id, { endIntent: 'REQUEUE' });
   t.ok(await h.runner.stopMaster(job.id), 'the master is stopped');
   const back = h.store.require(job.id);
