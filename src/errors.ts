@@ -24,6 +24,8 @@ export type GrmErrorCode =
   | 'E_AUTH_REVOKED'
   | 'E_AUTH_USER_DISABLED'
   | 'E_ACCOUNT_INVALID'
+  /** Over a submit limit of the queue policy (src/policy/limits.ts): sbatch's "Job violates accounting/QOS policy". */
+  | 'E_POLICY_LIMIT'
   | 'E_USER_INVALID'
   | 'E_USER_EXISTS'
   | 'E_USER_NOT_FOUND'

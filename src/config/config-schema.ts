@@ -31,6 +31,146 @@ const Partition = Type.Object(
   { additionalProperties: false },
 );
 
+/** A count limit; absent = no limit (sacctmgr's -1). */
+const Count = Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967294 }));
+
+/** An association's limits, named as sacctmgr names them (see src/policy/policy-types.ts). */
+const AssocLimits = Type.Object(
+  {
+    /** MaxJobs: running jobs of one user (on an account: the default of its users) */
+    maxJobs: Count,
+    /** MaxSubmitJobs: pending + running jobs of one user (on an account: the default of its users) */
+    maxSubmitJobs: Count,
+    /** MaxWallDurationPerJob, SLURM time spelling ("1-00:00:00", "90") */
+    maxWall: Type.Optional(Type.String({ minLength: 1 })),
+    /** GrpJobs, GrpSubmitJobs, GrpTRES=node/cpu/gres/gpu: totals of the association and all below it */
+    grpJobs: Count,
+    grpSubmitJobs: Count,
+    grpNodes: Count,
+    grpCpus: Count,
+    grpGpus: Count,
+  },
+  { default: {}, additionalProperties: false },
+);
+
+const QosLimits = Type.Object(
+  {
+    maxJobsPerUser: Count,
+    maxSubmitJobsPerUser: Count,
+    /** MaxTRESPerUser=node/cpu/gres/gpu */
+    maxNodesPerUser: Count,
+    maxCpusPerUser: Count,
+    maxGpusPerUser: Count,
+    /** MaxWall, SLURM time spelling */
+    maxWall: Type.Optional(Type.String({ minLength: 1 })),
+    grpJobs: Count,
+    grpSubmitJobs: Count,
+    grpNodes: Count,
+    grpCpus: Count,
+    grpGpus: Count,
+  },
+  { default: {}, additionalProperties: false },
+);
+
+/** QOS names; accounts and users are spelled as the users part spells them (lower case, src/users/user-rules.ts). */
+const QosName = Type.String({ pattern: '^[A-Za-z0-9_.-]+$', maxLength: 64 });
+const ACCOUNT_PATTERN = '^[a-z0-9_][a-z0-9_.-]{0,63}$';
+const AccountName = Type.String({ pattern: ACCOUNT_PATTERN });
+const UserName = Type.String({ pattern: '^[a-z_][a-z0-9_.-]{0,31}$' });
+const Weight = Type.Integer({ default: 0, minimum: 0, maximum: 4294967295 });
+
+/**
+ * GRM's own queue policy (src/policy/), in slurm.conf's and sacctmgr's terms. The defaults are
+ * SLURM's (every PriorityWeight* 0), so all jobs have the same priority and the queue keeps
+ * submit order, with no limits and no preemption.
+ */
+const Policy = Type.Object(
+  {
+    weights: Type.Object(
+      {
+        /** PriorityWeightAge, PriorityWeightFairshare, PriorityWeightJobSize, PriorityWeightPartition, PriorityWeightQOS */
+        age: Weight,
+        fairshare: Weight,
+        jobSize: Weight,
+        partition: Weight,
+        qos: Weight,
+      },
+      { default: {}, additionalProperties: false },
+    ),
+    /** PriorityMaxAge, SLURM time spelling */
+    maxAge: Type.String({ default: '7-0', minLength: 1 }),
+    /** PriorityFavorSmall */
+    favorSmall: Type.Boolean({ default: false }),
+    /** PriorityDecayHalfLife, SLURM time spelling; "0" = no decay */
+    decayHalfLife: Type.String({ default: '7-0', minLength: 1 }),
+    /** FairShareDampeningFactor */
+    fairShareDampening: Type.Number({ default: 1, minimum: 1, maximum: 10000 }),
+    /** PriorityJobFactor of each partition, by name (the partition factor is this over the largest). */
+    partitions: Type.Record(Type.String(), Type.Integer({ minimum: 0, maximum: 65533 }), { default: {} }),
+    /** The account tree under root (sacctmgr add account ... parent=... fairshare=...). */
+    accounts: Type.Array(
+      Type.Object(
+        {
+          name: AccountName,
+          parent: Type.String({ default: 'root', pattern: ACCOUNT_PATTERN }),
+          shares: Type.Integer({ default: 1, minimum: 0, maximum: 4294967294 }),
+          limits: AssocLimits,
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    /** User associations (sacctmgr add user ... account=... fairshare=...); a user may be in several accounts. */
+    users: Type.Array(
+      Type.Object(
+        {
+          name: UserName,
+          account: AccountName,
+          shares: Type.Integer({ default: 1, minimum: 0, maximum: 4294967294 }),
+          limits: AssocLimits,
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    /** Where users and accounts the tree does not list are charged. */
+    defaultAccount: Type.String({ default: 'default', pattern: ACCOUNT_PATTERN }),
+    /** Shares of a user association made on first sight. */
+    defaultShares: Type.Integer({ default: 1, minimum: 0, maximum: 4294967294 }),
+    qos: Type.Array(
+      Type.Object(
+        {
+          name: QosName,
+          priority: Type.Integer({ default: 0, minimum: 0, maximum: 4294967294 }),
+          limits: QosLimits,
+          /** Preempt: the QOSes this one's jobs may preempt */
+          preempt: Type.Array(QosName, { default: [] }),
+          /** PreemptMode of this QOS's jobs when they are preempted (SUSPEND is not supported) */
+          preemptMode: Type.Union([Type.Literal('requeue'), Type.Literal('cancel'), Type.Literal('off')], { default: 'requeue' }),
+          /** GraceTime, seconds: between the signal to a preempted job and its requeue */
+          graceSeconds: Type.Integer({ default: 0, minimum: 0, maximum: 86400 }),
+          /** Flags=DenyOnLimit: refuse at submit a job over a size or wall-time limit instead of holding it */
+          denyOnLimit: Type.Boolean({ default: false }),
+        },
+        { additionalProperties: false },
+      ),
+      { default: [] },
+    ),
+    /** The QOS of jobs that ask for none; empty = none (then only association limits apply). */
+    defaultQos: Type.String({ default: '' }),
+    /**
+     * Admitted jobs the backend may hold waiting for resources, so it can backfill around them
+     * (16: as many as the default maxConcurrentMasters lets the dispatcher send today).
+     */
+    lookAhead: Type.Integer({ default: 16, minimum: 0, maximum: 100000 }),
+    /** Jobs tested against the resources per admission pass; absent = scheduler.queueDepth. */
+    queueDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000 })),
+    /** Jobs looked at per admission pass, those skipped for a limit or a blocked partition included. */
+    scanLimit: Type.Integer({ default: 10000, minimum: 1, maximum: 10000000 }),
+  },
+  { default: {}, additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     host: Type.String({ default: '127.0.0.1', minLength: 1 }),
@@ -177,6 +317,7 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    policy: Policy,
     /** Bearer tokens and the audit log (every route but a few public ones needs a token). */
     auth: Type.Object(
       {
