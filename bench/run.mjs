@@ -4,6 +4,7 @@
 //   - the supervisors' memory per running job (50 jobs)
 //   - the queue at scale: submissions first vs last with 20,000 queued, listing, a 10,000-task array
 //   - the simulator's scheduling pass vs queue length (bench/scheduler-pass.mjs)
+//   - the queue policy over 100,000 pending jobs of 1,000 users (bench/policy.mjs)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -230,6 +231,12 @@ async function fill(dir, total, { jobs = 100, batch = 20_000, onProgress } = {})
   await daemonRss();
   const { execFileSync } = await import('node:child_process');
   process.stdout.write(execFileSync(process.execPath, [new URL('./scheduler-pass.mjs', import.meta.url).pathname], { encoding: 'utf8' }));
+}
+
+// 6b. The queue policy at scale (priorities, fair share, usage over 100,000 pending jobs).
+{
+  const { policyBench } = await import('./policy.mjs');
+  await policyBench();
 }
 
 // 7. The SLURM backend, when a cluster is given.

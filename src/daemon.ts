@@ -2,6 +2,9 @@
  * The composition root: the one place that builds every part and wires them together.
  * Tests build the same daemon with other settings (a temp data dir, port 0, a small cluster).
  */
+import { QueuePolicy } from './jobs/queue-policy.js';
+import { resolvePolicyConfig } from './policy/policy-config.js';
+import { PolicyStore } from './store/policy-store.js';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -98,6 +101,15 @@ function buildBackend(
   });
 }
 
+/**
+ * The cluster's size for the job-size factor: the configured cluster (the simulator's). With
+ * SLURM the same section describes what GRM may use; a site sets it to match.
+ */
+function clusterSize(config: GrmConfig): { nodes: number; cpus: number } {
+  const spec = clusterSpecFromConfig(config.cluster);
+  return { nodes: spec.nodes.length, cpus: spec.nodes.reduce((sum, n) => sum + n.cpus, 0) };
+}
+
 export async function createDaemon(config: GrmConfig, options: CreateDaemonOptions = {}): Promise<Daemon> {
   const env = options.env ?? process.env;
   // refused before anything is opened: a daemon that may not listen must not touch the store
@@ -163,17 +175,27 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   // Parts hear of each other through events, not callbacks: a job's every state change is a
   // store event (the dispatcher wakes on it, the log feed writes it), grants and ends come as
   // backend events.
+  const policy = new QueuePolicy({
+    config: resolvePolicyConfig(config.policy, { queueDepth: config.scheduler.queueDepth }),
+    store,
+    policyStore: new PolicyStore(db),
+    clock,
+    cluster: clusterSize(config),
+    calcPeriodMs: config.policy.calcPeriodSeconds * 1000,
+  });
   const dispatcher = new Dispatcher({
     store,
     queue,
     clock,
     backend,
     runner,
+    policy,
+    lookAhead: config.policy.lookAhead,
     maxConcurrentMasters: config.maxConcurrentMasters,
     queueDepth: config.scheduler.queueDepth,
     onError,
   });
-  const jobs = new JobService({ store, queue, backend, lifecycle: dispatcher, clock, maxArraySize: config.scheduler.maxArraySize, accounts: users, isAdmin: (user) => users.isAdmin(user), paths });
+  const jobs = new JobService({ store, queue, backend, lifecycle: dispatcher, clock, maxArraySize: config.scheduler.maxArraySize, accounts: users, isAdmin: (user) => users.isAdmin(user), paths, policy });
   const maintenance = new Maintenance({
     db,
     store,
@@ -193,6 +215,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     ...(https ? { https } : {}),
     services: {
       jobs,
+      policy,
       logs: logStore,
       metrics,
       logFeed: logs,
@@ -222,6 +245,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   // Jobs caught between steps first (ALLOCATING, COMPLETING), then the masters still running.
   await maintenance.recoverAfterRestart();
   runner.recover();
+  // the usage the limits read, rebuilt before the first pass reads it
+  policy.start();
   dispatcher.start();
   if (options.schedules !== false) maintenance.schedule(config.reconcile.schedule, config.retention.schedule);
 
@@ -247,6 +272,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       if (stopped) return;
       stopped = true;
       maintenance.stop();
+      policy.stop();
       dispatcher.stop();
       await app!.close();
       // Masters keep running (they outlive the daemon); their output waits in their files.

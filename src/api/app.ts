@@ -17,6 +17,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { logStreamRoutes } from './routes/log-stream.js';
 import { logRoutes } from './routes/logs.js';
 import { metricRoutes } from './routes/metrics.js';
+import { policyRoutes } from './routes/policy.js';
 import { reportRoutes } from './routes/reports.js';
 import { searchRoutes } from './routes/search.js';
 import { userRoutes, whoamiRoutes } from './routes/users.js';
@@ -70,6 +71,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       await api.register(metricRoutes, { services: options.services });
       await api.register(searchRoutes, { services: options.services });
       await api.register(reportRoutes, { services: options.services });
+      await api.register(policyRoutes, { services: options.services });
       await api.register(clusterRoutes, { services: options.services });
       await api.register(whoamiRoutes);
       await api.register(userRoutes, { services: options.services });

@@ -36,6 +36,7 @@ export function presentJobSummary(job: JobSummaryRecord) {
     exit_code: job.exitCode,
     exit_signal: job.exitSignal,
     restart_cnt: job.restartCount,
+    priority: job.priority,
     runtime: job.runtime,
     account: d.account ?? null,
     qos: d.qos ?? null,

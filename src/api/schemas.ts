@@ -154,6 +154,8 @@ const JobSummaryProperties = {
   exit_signal: Type.Union([Type.String(), Type.Null()]),
   /** times requeued (slurmrestd's restart_cnt) */
   restart_cnt: Type.Integer(),
+  /** its place in the queue (the policy's multifactor priority, as squeue's %Q) */
+  priority: Type.Integer(),
   runtime: Type.String(),
   // the request's figures squeue, sacct and the viewer show, in slurmrestd's names
   account: NullableString,

@@ -2,6 +2,7 @@
 import type { FieldLimits } from './request-limits.js';
 import type { ResourceBackend } from '../backends/resource-backend.js';
 import type { JobService } from '../jobs/job-service.js';
+import type { QueuePolicy } from '../jobs/queue-policy.js';
 import type { LogSubscriber } from '../logs/log-aggregator.js';
 import type { LogSearch } from '../store/log-search.js';
 import type { LogStore } from '../store/log-store.js';
@@ -19,6 +20,8 @@ export interface LogFeed {
 
 export interface ApiServices {
   jobs: JobService;
+  /** Priorities (sprio) and the fair-share tree (sshare). */
+  policy: Pick<QueuePolicy, 'sprio' | 'sshare'>;
   logs: LogStore;
   /** Training metrics read from job output. */
   metrics: MetricStore;

@@ -28,6 +28,8 @@ export interface JobView {
   qos?: string | null;
   comment?: string | null;
   nice?: number;
+  /** the queue policy's priority (squeue %Q) */
+  priority?: number;
   current_working_directory?: string | null;
   /** nodes asked for; node_count is the nodes held */
   minimum_nodes?: number;
@@ -61,7 +63,7 @@ export function elapsedSeconds(job: JobView, now: number): number {
 }
 
 /** Columns at least as wide as SLURM's default formats make them, wider when a value needs it. */
-function table(rows: string[][], rightAligned: boolean[], minWidths: number[] = []): string {
+export function table(rows: string[][], rightAligned: boolean[], minWidths: number[] = []): string {
   const widths = rows[0]!.map((_, i) => Math.max(minWidths[i] ?? 0, ...rows.map((r) => r[i]!.length)));
   return rows
     .map((r) => r.map((cell, i) => (rightAligned[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!))).join(' ').trimEnd())

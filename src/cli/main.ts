@@ -2,6 +2,7 @@
  * The `grm` command. Every subcommand but `daemon` talks to the daemon's REST API only.
  * Errors print as SLURM's tools print them ("squeue: error: ...") and exit 1.
  */
+import { sprioCommand, sshareCommand } from './commands/policy.js';
 import { Command, CommanderError, Option } from 'commander';
 import { isGrmError } from '../errors.js';
 import { compressHostlist } from '../hostlist/hostlist.js';
@@ -72,6 +73,8 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
   program.addCommand(scontrolCommand(io, client, fail));
   program.addCommand(userCommand(io, client));
   program.addCommand(auditCommand(io, client));
+  program.addCommand(sprioCommand(io, client));
+  program.addCommand(sshareCommand(io, client));
 
   program
     .command('sinfo')

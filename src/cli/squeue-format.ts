@@ -58,6 +58,7 @@ const FIELDS: Record<string, FieldDef> = {
   N: { header: 'NODELIST', value: (j) => j.nodes ?? '' },
   P: { header: 'PARTITION', value: (j) => j.partition },
   q: { header: 'QOS', value: (j) => str(j.qos) },
+  Q: { header: 'PRIORITY', value: (j) => String(j.priority ?? 1) },
   R: { header: 'NODELIST(REASON)', value: (j) => (waiting(j) ? `(${j.state_reason})` : (j.nodes ?? '')) },
   r: { header: 'REASON', value: (j) => j.state_reason },
   S: { header: 'START_TIME', value: (j) => slurmTime(j.start_time) },

@@ -101,6 +101,8 @@ const Policy = Type.Object(
     maxAge: Type.String({ default: '7-0', minLength: 1 }),
     /** PriorityFavorSmall */
     favorSmall: Type.Boolean({ default: false }),
+    /** PriorityCalcPeriod, seconds: how often pending jobs' priorities and the usage are brought up to date */
+    calcPeriodSeconds: Type.Integer({ default: 300, minimum: 1, maximum: 86400 }),
     /** PriorityDecayHalfLife, SLURM time spelling; "0" = no decay */
     decayHalfLife: Type.String({ default: '7-0', minLength: 1 }),
     /** FairShareDampeningFactor */

@@ -10,6 +10,7 @@ import YAML from 'yaml';
 import { GrmError } from '../errors.js';
 import { checkConfigSemantics } from './cluster-from-config.js';
 import { resolveCompssConfig } from '../compss/compss-config.js';
+import { resolvePolicyConfig } from '../policy/policy-config.js';
 import { ConfigSchema, type GrmConfig } from './config-schema.js';
 
 /** Environment variable → config key path, with how to read the string. */
@@ -46,6 +47,8 @@ export function loadConfig(options: LoadConfigOptions = {}): GrmConfig {
   const config = validateConfig(raw);
   checkConfigSemantics(config);
   resolveCompssConfig(config.compss);
+  // the account tree, QOS cross-references and time spellings: a bad policy stops the load
+  resolvePolicyConfig(config.policy, { queueDepth: config.scheduler.queueDepth });
   config.dataDir = path.resolve(cwd, config.dataDir);
   return config;
 }

@@ -13,6 +13,7 @@ import { takeFirstIndex } from './array-tasks.js';
 import { dependencyJobIds } from './dependency.js';
 import { Eligibility, holdReason } from './eligibility.js';
 import type { JobLifecycle } from './job-service.js';
+import type { QueuePolicy } from './queue-policy.js';
 import { isActive, isRequeue, isTerminal } from './job-state.js';
 import { endRun } from './run-end.js';
 import type { EndIntent, JobRecord, JobState } from './job-types.js';
@@ -35,6 +36,14 @@ export interface DispatcherOptions {
   backend: ResourceBackend;
   runner: JobRunnerPort;
   maxConcurrentMasters: number;
+  /**
+   * Jobs the backend may hold waiting for nodes at once (policy.lookAhead): beyond them, jobs
+   * wait in GRM's queue, in GRM's order, so the backend's own (SLURM's FIFO) cannot reorder
+   * them; a few let the backend keep its nodes busy and backfill. Default: no bound.
+   */
+  lookAhead?: number;
+  /** The queue policy's run limits: a job over one waits with its reason, the jobs behind it go on. */
+  policy?: Pick<QueuePolicy, 'runLimit'>;
   /** Delay before asking an unavailable backend again. */
   retryDelayMs?: number;
   onError?: (error: unknown, context: string) => void;
@@ -46,6 +55,8 @@ const BEGIN_BATCH = 1000;
 
 interface PassContext {
   active: { count: number };
+  /** Sent and not granted yet: the look-ahead in use. */
+  awaiting: { count: number };
   partitions: PartitionInfo[] | undefined;
 }
 
@@ -204,16 +215,33 @@ export class Dispatcher implements JobLifecycle {
   private async dispatchHead(head: QueueEntry[]): Promise<number> {
     const { store, queue, maxConcurrentMasters } = this.options;
     const active = { count: queue.countActive() };
-    const ctx: PassContext = { active, partitions: undefined };
+    const awaiting = { count: queue.countAwaitingNodes() };
+    const lookAhead = this.options.lookAhead ?? Infinity;
+    const ctx: PassContext = { active, awaiting, partitions: undefined };
     for (const entry of head) {
       if (active.count >= maxConcurrentMasters) {
         if (entry.reason !== 'MaxMastersLimit') store.setReason(entry.id, 'MaxMastersLimit', ACTOR);
+        continue;
+      }
+      if (awaiting.count >= lookAhead) {
+        // the backend holds as many as it may: the rest wait behind them, in GRM's order
+        if (entry.reason !== 'Priority') store.setReason(entry.id, 'Priority', ACTOR);
         continue;
       }
       let job: JobRecord | undefined = store.get(entry.id);
       while (job) {
         if (active.count >= maxConcurrentMasters) {
           store.setReason(job.id, 'MaxMastersLimit', ACTOR);
+          break;
+        }
+        if (awaiting.count >= lookAhead) {
+          if (job.reason !== 'Priority') store.setReason(job.id, 'Priority', ACTOR);
+          break;
+        }
+        // over a limit of its user, account or QOS: it waits, and is skipped, not a wall
+        const limit = this.options.policy?.runLimit(job) ?? null;
+        if (limit !== null) {
+          if (job.reason !== limit) store.setReason(job.id, limit, ACTOR);
           break;
         }
         const task = this.nextTask(job);
@@ -256,6 +284,7 @@ export class Dispatcher implements JobLifecycle {
     // backend by its GRM id.
     store.transition(job.id, 'PENDING', 'ALLOCATING', 'sent to backend', ACTOR, { reason: 'None' });
     ctx.active.count++;
+    ctx.awaiting.count++;
     try {
       const partition = choosePartition(job.partition || undefined, ctx.partitions);
       // Submitted while the backend was unreachable: the partition is known only now.
@@ -267,6 +296,7 @@ export class Dispatcher implements JobLifecycle {
       return 'sent';
     } catch (e) {
       ctx.active.count--;
+      ctx.awaiting.count--;
       if (isGrmError(e) && e.code === 'E_BACKEND_UNAVAILABLE') {
         store.transition(job.id, 'ALLOCATING', 'PENDING', `backend unavailable: ${e.message}`, ACTOR, { reason: 'BackendUnavailable' });
         return 'unavailable';

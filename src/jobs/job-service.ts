@@ -3,6 +3,7 @@
  * backend's partitions and limits before anything is stored, so a job that could never run
  * is refused at once with SLURM's reason, as sbatch does.
  */
+import type { QueuePolicy } from './queue-policy.js';
 import type { ResourceBackend } from '../backends/resource-backend.js';
 import type { Clock } from '../backends/simulator/clock.js';
 import { checkCompssApplication, hasApplicationFile } from '../compss/compss-app.js';
@@ -47,6 +48,8 @@ export interface JobServiceOptions {
   isAdmin?: (user: string) => boolean;
   /** Who the job would run as, and where its -o/-e/-D may go: refused now rather than at start. */
   paths?: Pick<OutputPolicy, 'checkRequest'>;
+  /** The queue policy: refuses what is over a submit limit, gives the job its priority. */
+  policy?: Pick<QueuePolicy, 'admitSubmission' | 'actsOnQos'>;
 }
 
 export class JobService {
@@ -106,18 +109,24 @@ export class JobService {
     const hold = description.hold ? ('user' as const) : null;
     const blocked = this.eligibility.blocker({ id: 0, user, name, beginTime, dependency, hold }, submitTime);
     const array = description.array ? arrayOf(description.array, this.options.maxArraySize) : undefined;
+    const storedDescription = partitionName ? { ...description, partition: partitionName } : description;
+    const priority = this.options.policy?.admitSubmission(
+      { id: 0, user, partition: partitionName, submitTime, beginTime, timeLimitMinutes: timeLimit, description: storedDescription },
+      array?.count ?? 1,
+    );
     const job = this.store.insert(
       {
         name,
         user,
         partition: partitionName,
-        description: partitionName ? { ...description, partition: partitionName } : description,
+        description: storedDescription,
         script,
         argv: body.argv ?? [],
         runtime: description.runtime ?? 'command',
         environment: body.environment ?? {},
         timeLimitMinutes: timeLimit,
         nice: description.nice ?? 0,
+        ...(priority !== undefined ? { priority } : {}),
         submitTime,
         blocked,
         beginTime,
@@ -129,7 +138,8 @@ export class JobService {
     );
     this.lifecycle.wake();
     // warnings for what was asked: a default account is not the user's option
-    return { job, warnings: [...new Set([...warnings, ...recordedOnlyWarnings(asked, this.backend.kind)])] };
+    const recordedOnly = recordedOnlyWarnings(asked, this.backend.kind).filter((w) => !(this.options.policy?.actsOnQos && w.includes('--qos')));
+    return { job, warnings: [...new Set([...warnings, ...recordedOnly])] };
   }
 
   get(id: number): JobRecord {

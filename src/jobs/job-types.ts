@@ -184,6 +184,8 @@ export interface JobRecord {
   endIntent: EndIntent | null;
   /** Times the job went back to the queue (scontrol requeue), as SLURM's Restarts. */
   restartCount: number;
+  /** Its place in the queue (src/policy/priority.ts), as squeue's %Q; 1 with every weight 0. */
+  priority: number;
   /** The master's argv, as started. */
   commandLine: string[] | null;
   /** The last state change, ms since epoch. */

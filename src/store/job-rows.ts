@@ -38,6 +38,7 @@ export interface JobRow {
   array_max_running: number | null;
   array_task_count: number | null;
   restart_count: number;
+  priority: number;
 }
 
 /** Fields a transition (or a patch) may set beside the state. */
@@ -98,7 +99,7 @@ export const SUMMARY_COLUMNS = [
   'id', 'name', 'user', 'state', 'reason', 'partition', 'description', 'runtime', 'submit_time', 'start_time', 'end_time',
   'time_limit', 'nice', 'backend_id', 'node_list', 'num_nodes', 'exit_code', 'exit_signal', 'end_intent', 'command_line',
   'updated_time', 'blocked', 'begin_time', 'dependency', 'array_job_id', 'array_task_id', 'array_tasks',
-  'array_max_running', 'array_task_count', 'restart_count',
+  'array_max_running', 'array_task_count', 'restart_count', 'priority',
 ].join(', ');
 
 export function toRecord(r: JobRow): JobRecord {
@@ -141,5 +142,6 @@ export function toSummaryRecord(r: Omit<JobRow, 'script' | 'argv' | 'environment
     arrayMaxRunning: r.array_max_running,
     arrayTaskCount: r.array_task_count,
     restartCount: r.restart_count,
+    priority: r.priority,
   };
 }

@@ -23,6 +23,8 @@ export interface NewJob {
   environment: Record<string, string>;
   timeLimitMinutes: number | null;
   nice: number;
+  /** The queue policy's priority at submit (src/policy/priority.ts); default 1. */
+  priority?: number;
   submitTime: number;
   /** The GRM reason it waits on without being looked at (held, begin time, dependency). */
   blocked?: string | null;
@@ -137,8 +139,8 @@ export class JobStore {
         .prepare(
           `INSERT INTO jobs (name, user, state, reason, partition, description, script, argv, runtime, environment,
              submit_time, time_limit, nice, updated_time, blocked, begin_time, dependency,
-             array_tasks, array_max_running, array_task_count)
-           VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             array_tasks, array_max_running, array_task_count, priority)
+           VALUES (?, ?, 'PENDING', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           job.name,
@@ -160,6 +162,7 @@ export class JobStore {
           job.array?.tasks ?? null,
           job.array?.maxRunning ?? null,
           job.array?.count ?? null,
+          job.priority ?? 1,
         );
       const id = Number(info.lastInsertRowid);
       if (job.array) this.db.prepare('UPDATE jobs SET array_job_id = id WHERE id = ?').run(id);

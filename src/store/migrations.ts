@@ -233,4 +233,25 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX log_lines_rank ON log_lines(job_id, rank, seq) WHERE rank IS NOT NULL;
     `,
   },
+  {
+    version: 8,
+    name: 'queue policy: job priority in the queue order, decayed fair-share usage',
+    sql: `
+      -- src/policy/priority.ts; 1 = every weight 0 (the default): the order is then nice, submit time
+      ALTER TABLE jobs ADD COLUMN priority INTEGER NOT NULL DEFAULT 1;
+      DROP INDEX jobs_ready;
+      CREATE INDEX jobs_ready ON jobs(priority DESC, nice, submit_time, id) WHERE state = 'PENDING' AND blocked IS NULL;
+      -- CPU-seconds charged to an association ("account/user") or account, valued at as_of
+      CREATE TABLE fairshare_usage (
+        assoc TEXT PRIMARY KEY,
+        value REAL NOT NULL,
+        as_of INTEGER NOT NULL
+      );
+      -- when the running jobs were last charged (one row): a restart charges them from here
+      CREATE TABLE policy_state (
+        id          INTEGER PRIMARY KEY CHECK (id = 1),
+        charged_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -31,18 +31,23 @@ export class QueueStore {
   ) {}
 
   /**
-   * The first `limit` eligible pending jobs, in priority order (nice, submit time, id): ids
+   * The first `limit` eligible pending jobs, in priority order (priority, nice, submit time, id): ids
    * and reasons only, read from the index, so a pass that cannot start them parses nothing.
    */
   head(limit: number): QueueEntry[] {
     return this.db
-      .prepare("SELECT id, reason FROM jobs INDEXED BY jobs_ready WHERE state = 'PENDING' AND blocked IS NULL ORDER BY nice, submit_time, id LIMIT ?")
+      .prepare("SELECT id, reason FROM jobs INDEXED BY jobs_ready WHERE state = 'PENDING' AND blocked IS NULL ORDER BY priority DESC, nice, submit_time, id LIMIT ?")
       .all(limit) as QueueEntry[];
   }
 
   /** Jobs holding (or about to hold) a master slot. */
   countActive(): number {
     return this.db.prepare(`SELECT count(*) FROM jobs WHERE state IN (${ACTIVE_SQL})`).pluck().get() as number;
+  }
+
+  /** Jobs sent to the backend and still waiting for its nodes (the admission look-ahead). */
+  countAwaitingNodes(): number {
+    return this.db.prepare("SELECT count(*) FROM jobs WHERE state = 'ALLOCATING' AND node_list IS NULL").pluck().get() as number;
   }
 
   /** Active tasks of one array (its % limit). */

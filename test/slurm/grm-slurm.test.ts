@@ -245,6 +245,46 @@ async function runAll(cluster: TestCluster): Promise<void> {
     t.same(lines, [String(user.uid), String(user.uid)], 'the master and its step on the holder run as the user');
   });
 
+  t.test("GRM's order holds on SLURM: after alice's 8 jobs, bob's 2 start before alice's remaining ones (fair share, look-ahead 1)", async (t) => {
+    const policy = { accounts: [{ name: 'physics' }, { name: 'chem' }], weights: { fairshare: 10000 }, calcPeriodSeconds: 1, lookAhead: 1 };
+    const d = await grm(t, cluster, { policy, runtime: { runAsUser: false } });
+    const alice = await d.asUser('alice', { accounts: ['physics'] });
+    const bob = await d.asUser('bob', { accounts: ['chem'] });
+    const go = path.join(d.dataDir, 'go');
+    // every job takes a whole node (2 CPUs) and runs until told, then 1 s more
+    const body = { cpus_per_task: 2, script: sh(`until [ -e '${go}' ]; do sleep 0.05; done\nsleep 1`) };
+    const submit = async (who: typeof alice) => (await who.api('POST', '/api/v1/jobs', body)).body.job_id as number;
+    // what SLURM holds pending of GRM's, sampled while the queue drains: never more than the look-ahead
+    let maxPending = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        maxPending = Math.max(maxPending, (await holders(cluster)).filter((h) => h.job_state === 'PENDING').length);
+        await new Promise((r) => setTimeout(r, 150));
+      }
+    })();
+    const a: number[] = [];
+    for (let i = 0; i < 8; i++) a.push(await submit(alice));
+    for (const id of a.slice(0, 4)) await d.waitForState(id, ['RUNNING'], 60_000);
+    // alice's running jobs are charged at the next calculations: her fair share falls below bob's
+    await waitUntil("alice's usage charged", async () => {
+      const shares = (await d.api('GET', '/api/v1/shares')).body.shares as { user: string; raw_usage: number }[];
+      return (shares.find((r) => r.user === 'alice')?.raw_usage ?? 0) > 0 || undefined;
+    });
+    const b = [await submit(bob), await submit(bob)];
+    const sprio = (await d.api('GET', '/api/v1/priority')).body.jobs as { job_id: number; priority: number }[];
+    const prio = (id: number) => sprio.find((j) => j.job_id === id)?.priority ?? 0;
+    t.ok(prio(b[0]!) > prio(a[7]!), `bob's job ${prio(b[0]!)} above alice's last ${prio(a[7]!)}`);
+    fs.writeFileSync(go, '');
+    for (const id of [...a, ...b]) t.equal((await d.waitForState(id, ['COMPLETED', 'FAILED'], 120_000)).job_state, 'COMPLETED');
+    sampling = false;
+    await sampler;
+    const startOf = (id: number) => d.daemon.store.events(id).find((e) => e.toState === 'RUNNING')!.id;
+    // a[4] was sent (the look-ahead) before bob submitted; a[5..7] were still in GRM's queue
+    for (const late of a.slice(5)) t.ok(startOf(b[0]!) < startOf(late) && startOf(b[1]!) < startOf(late), `bob's jobs started before alice's job ${late}`);
+    t.ok(maxPending <= 1, `SLURM never held more than the look-ahead pending (${maxPending})`);
+  });
+
   t.test('a node that does not answer the pre-flight fails a COMPSs job, naming the node', async (t) => {
     if (!cluster.managed) return t.skip('the reused cluster was not started by scripts/slurm-cluster.sh', () => {});
     if (!xmllintReady(t)) return;

@@ -35,7 +35,7 @@ interface Harness {
   restart(): Harness;
 }
 
-function harness(t: Test, options: { maxConcurrentMasters?: number; queueDepth?: number; maxArraySize?: number } = {}, shared?: { dir: string; clock: ManualClock }): Harness {
+function harness(t: Test, options: { maxConcurrentMasters?: number; queueDepth?: number; maxArraySize?: number; lookAhead?: number } = {}, shared?: { dir: string; clock: ManualClock }): Harness {
   const dir = shared?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'grm-queue-'));
   const db = openDatabase(path.join(dir, 'grm.sqlite'));
   const clock = shared?.clock ?? new ManualClock(T0);
@@ -43,7 +43,7 @@ function harness(t: Test, options: { maxConcurrentMasters?: number; queueDepth?:
   const queue = new QueueStore(db, store);
   const backend = new RecordingBackend();
   const runner = { onGranted: async () => {}, onBackendEnded: async () => {}, stopMaster: async () => false };
-  const dispatcher = new Dispatcher({ store, queue, clock, backend, runner, maxConcurrentMasters: options.maxConcurrentMasters ?? 100, queueDepth: options.queueDepth ?? 100, onError: (e) => t.fail(String(e)) });
+  const dispatcher = new Dispatcher({ store, queue, clock, backend, runner, maxConcurrentMasters: options.maxConcurrentMasters ?? 100, queueDepth: options.queueDepth ?? 100, ...(options.lookAhead !== undefined ? { lookAhead: options.lookAhead } : {}), onError: (e) => t.fail(String(e)) });
   const service = new JobService({ store, queue, backend, lifecycle: dispatcher, clock, maxArraySize: options.maxArraySize ?? 1001 });
   dispatcher.start();
   t.teardown(() => {
@@ -364,4 +364,19 @@ t.test('directives are parsed once: a request that says it applied them (grm sba
   const stored = h.store.require(applied.id);
   t.same([stored.name, stored.description.nice], ['cli', undefined], 'not read again');
   t.notOk('directives_applied' in stored.description, 'the marker is not stored');
+});
+
+t.test('look-ahead: at most N jobs wait in the backend for nodes; the rest wait in GRM\'s order (Priority) and follow as grants come', async (t) => {
+  const h = harness(t, { lookAhead: 2 });
+  const jobs = [];
+  for (let i = 0; i < 5; i++) jobs.push(await h.submit({ name: `j${i}` }));
+  await h.settle();
+  t.same(h.sent(), [jobs[0]!.id, jobs[1]!.id], 'two sent: the backend holds them');
+  t.same(jobs.slice(2).map((j) => [h.store.require(j.id).state, h.store.require(j.id).reason]), [['PENDING', 'Priority'], ['PENDING', 'Priority'], ['PENDING', 'Priority']]);
+  // the backend grants the first: it no longer waits for nodes, so the next one goes
+  h.store.patch(jobs[0]!.id, { nodeList: 'n1' });
+  h.store.transition(jobs[0]!.id, 'ALLOCATING', 'RUNNING', 'granted', 'test');
+  await h.settle();
+  t.same(h.sent(), [jobs[0]!.id, jobs[1]!.id, jobs[2]!.id], 'one granted, one more sent, in order');
+  t.equal(h.store.require(jobs[3]!.id).reason, 'Priority');
 });

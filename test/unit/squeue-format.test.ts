@@ -39,6 +39,7 @@ t.test('sizes, justification, literal text, %%', async (t) => {
   t.equal(formatJobLine(parseSqueueFormat('%i|%5j|%.5j|%j%%'), job(), NOW), '7|a-lon|a-lon|a-long-job-name%');
   t.equal(formatJobLine(parseSqueueFormat('%3u.'), job(), NOW), 'ali.');
   t.equal(formatJobLine(parseSqueueFormat('%T %t %l %L %M %y %D %C'), job(), NOW), 'RUNNING R 30:00 28:55 1:05 3 2 2');
+  t.equal(formatJobLine(parseSqueueFormat('%Q %q'), job({ priority: 4242, qos: 'high' }), NOW), '4242 high', '%Q: the queue policy priority');
   t.equal(formatJobLine(parseSqueueFormat('%l %L'), job({ time_limit: null }), NOW), 'UNLIMITED UNLIMITED');
   t.equal(formatJobLine(parseSqueueFormat('%S %e'), job(), NOW), `${slurmTime('2026-12-02T11:58:55Z')} N/A`);
   t.match(slurmTime('2026-12-02T11:58:55.123Z'), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/, 'to the second, no zone');

@@ -1,0 +1,67 @@
+// The queue policy at scale (issue 16): 100,000 pending jobs from 1,000 users in 10 accounts.
+// Figures only: the usage rebuild at start, one priority recalculation of every pending job
+// (age and fair share weighted, so every priority moves), one sprio page, the sshare tree.
+// Run by bench/run.mjs; BENCH_POLICY_JOBS and BENCH_POLICY_USERS set the sizes.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ManualClock } from '../dist/backends/simulator/clock.js';
+import { validateConfig } from '../dist/config/load-config.js';
+import { QueuePolicy } from '../dist/jobs/queue-policy.js';
+import { resolvePolicyConfig } from '../dist/policy/policy-config.js';
+import { openDatabase } from '../dist/store/database.js';
+import { JobStore } from '../dist/store/job-store.js';
+import { PolicyStore } from '../dist/store/policy-store.js';
+
+const JOBS = Number(process.env.BENCH_POLICY_JOBS ?? 100_000);
+const USERS = Number(process.env.BENCH_POLICY_USERS ?? 1000);
+
+export async function policyBench() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-bench-policy-'));
+  try {
+    const db = openDatabase(path.join(dir, 'grm.sqlite'));
+    const clock = new ManualClock(Date.parse('2026-12-01T00:00:00Z'));
+    const store = new JobStore(db, () => clock.now());
+    const accounts = Array.from({ length: 10 }, (_, i) => ({ name: `acct${i}`, shares: 1 + i }));
+    const users = Array.from({ length: USERS }, (_, i) => ({ name: `u${i}`, account: `acct${i % 10}` }));
+    const section = validateConfig({ policy: { weights: { age: 1000, fairshare: 10000, jobSize: 100 }, accounts, users } }).policy;
+    const config = resolvePolicyConfig(section, { queueDepth: 100 });
+    db.transaction(() => {
+      for (let i = 0; i < JOBS; i++) {
+        const u = users[i % USERS];
+        store.insert(
+          { name: 'b', user: u.name, partition: 'batch', description: { account: u.account, minimum_nodes: 1 + (i % 4) }, script: '#!/bin/sh\n', argv: [], runtime: 'command', environment: {}, timeLimitMinutes: 60, nice: 0, submitTime: clock.now() - i * 1000 },
+          'bench',
+        );
+      }
+    })();
+    const policyStore = new PolicyStore(db);
+    // some usage to share: every user charged a different amount
+    policyStore.saveUsage(users.map((u, i) => [`${u.account}/${u.name}`, { value: (i % 97) * 3600, asOf: clock.now() }]), clock.now());
+    const policy = new QueuePolicy({ config, store, policyStore, clock, cluster: { nodes: 1000, cpus: 32000 }, calcPeriodMs: 300_000 });
+    let t0 = performance.now();
+    policy.start();
+    const startMs = performance.now() - t0;
+    clock.advance(60_000);
+    t0 = performance.now();
+    policy.recalculate();
+    const recalcMs = performance.now() - t0;
+    t0 = performance.now();
+    const page = policy.sprio({ after: 0, limit: 1000 });
+    const sprioMs = performance.now() - t0;
+    t0 = performance.now();
+    const shares = policy.sshare();
+    const sshareMs = performance.now() - t0;
+    policy.stop();
+    db.close();
+    console.log(
+      `policy, ${JOBS} pending jobs of ${USERS} users: start (usage rebuild + first calculation) ${startMs.toFixed(0)} ms; ` +
+        `priority recalculation of every pending job ${recalcMs.toFixed(0)} ms (${((recalcMs * 1000) / JOBS).toFixed(1)} µs a job); ` +
+        `sprio page of ${page.rows.length} ${sprioMs.toFixed(1)} ms; sshare (${shares.length} rows) ${sshareMs.toFixed(1)} ms`,
+    );
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await policyBench();

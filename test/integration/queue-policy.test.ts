@@ -1,0 +1,135 @@
+/**
+ * GRM's queue policy in the daemon (src/jobs/queue-policy.ts over src/policy/): limits hold
+ * with SLURM's reasons without blocking other users, submit limits refuse with sbatch's
+ * words, and fair share puts a heavy user's job behind a light user's (sprio, sshare).
+ */
+import fs from 'node:fs';
+import t from 'tap';
+import { ManualClock } from '../../src/backends/simulator/clock.js';
+import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
+import { untilFileExists, waitUntil } from '../helpers/wait.js';
+
+const sh = (body: string) => `#!/bin/bash\n${body}\n`;
+const ACCOUNTS = [{ name: 'physics' }, { name: 'chem' }];
+
+async function submit(who: { api: (m: string, r: string, b?: unknown) => Promise<{ status: number; body: any }> }, body: Record<string, unknown>): Promise<number> {
+  const res = await who.api('POST', '/api/v1/jobs', body);
+  if (res.status !== 201) throw new Error(`submit: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.job_id as number;
+}
+
+t.test('MaxJobs holds with its reason and skips, not blocks; MaxSubmitJobs refuses with sbatch\'s words', async (t) => {
+  const policy = { accounts: ACCOUNTS, users: [{ name: 'alice', account: 'physics', limits: { maxJobs: 1, maxSubmitJobs: 3 } }] };
+  const d = await startDaemon(t, { ...SMALL_CLUSTER, policy });
+  const alice = await d.asUser('alice', { accounts: ['physics'] });
+  const bob = await d.asUser('bob', { accounts: ['chem'] });
+  const go = `${d.dataDir}/go`;
+  const a: number[] = [];
+  for (let i = 0; i < 3; i++) a.push(await submit(alice, { name: `a${i}`, script: sh(untilFileExists(go)) }));
+  const b = await submit(bob, { name: 'b', script: sh('true') });
+  await d.waitForState(a[0]!, ['RUNNING']);
+  await d.waitForState(b, ['COMPLETED']);
+  const waiting = await waitUntil('the limit reason', async () => {
+    const j = (await d.api('GET', `/api/v1/jobs/${a[1]}`)).body;
+    return j.state_reason === 'AssocMaxJobsLimit' ? j : undefined;
+  });
+  t.equal(waiting.job_state, 'PENDING', "alice's second job waits on her MaxJobs; bob's, behind it, ran");
+  t.equal((await d.api('GET', `/api/v1/jobs/${a[2]}`)).body.job_state, 'PENDING');
+
+  const over = await alice.api('POST', '/api/v1/jobs', { script: sh('true') });
+  t.equal(over.status, 400, 'a fourth job is over MaxSubmitJobs=3');
+  t.equal(over.body.error.code, 'E_POLICY_LIMIT');
+  t.match(over.body.error.message, /^Job violates accounting\/QOS policy \(job submit limit, user's size and\/or time limits\)/);
+  t.match(over.body.error.message, /MaxSubmitJobs/);
+  const cli = await alice.cli('sbatch', '--wrap', 'true');
+  t.equal(cli.code, 1);
+  t.match(cli.stderr, /Job violates accounting\/QOS policy/);
+  t.equal((await d.api('GET', '/api/v1/jobs?user=alice')).body.total, 3, 'nothing stored for a refused submission');
+
+  fs.writeFileSync(go, '');
+  for (const id of a) await d.waitForState(id, ['COMPLETED'], 60_000);
+  const starts = a.map((id) => d.daemon.store.events(id).find((e) => e.toState === 'RUNNING')!.id);
+  t.ok(starts[0]! < starts[1]! && starts[1]! < starts[2]!, 'one at a time, in order, as the limit released');
+});
+
+t.test('fair share: after alice used an hour of CPUs, bob\'s later job starts before hers; sprio and sshare say why', async (t) => {
+  const clock = new ManualClock(Date.parse('2026-12-01T08:00:00Z'));
+  const policy = { accounts: ACCOUNTS, weights: { fairshare: 10000 }, calcPeriodSeconds: 60 };
+  const d = await startDaemon(t, { ...SMALL_CLUSTER, maxConcurrentMasters: 1, policy }, { clock });
+  const alice = await d.asUser('alice', { accounts: ['physics'] });
+  const bob = await d.asUser('bob', { accounts: ['chem'] });
+  const go1 = `${d.dataDir}/go1`;
+  const go2 = `${d.dataDir}/go2`;
+  const heavy = await submit(alice, { name: 'heavy', tasks: 4, script: sh(untilFileExists(go1)) });
+  await d.waitForState(heavy, ['RUNNING']);
+  clock.advance(3_600_000); // alice's job holds 4 CPUs for an hour
+  fs.writeFileSync(go1, '');
+  await d.waitForState(heavy, ['COMPLETED']);
+
+  const blocker = await submit(bob, { name: 'blocker', script: sh(untilFileExists(go2)) });
+  await d.waitForState(blocker, ['RUNNING']);
+  const a2 = await submit(alice, { name: 'a2', script: sh('true') });
+  const b1 = await submit(bob, { name: 'b1', script: sh('true') });
+  clock.advance(60_000); // the next PriorityCalcPeriod
+  const rows = await waitUntil('priorities recalculated', async () => {
+    const jobs = (await d.api('GET', '/api/v1/priority')).body.jobs as any[];
+    const [pa, pb] = [jobs.find((j) => j.job_id === a2), jobs.find((j) => j.job_id === b1)];
+    return pa && pb && pb.priority > pa.priority ? { pa, pb } : undefined;
+  });
+  t.ok(rows.pb.fairshare > rows.pa.fairshare, `bob's fair-share factor (${rows.pb.fairshare}) above alice's (${rows.pa.fairshare})`);
+  t.equal((await d.api('GET', `/api/v1/jobs/${b1}`)).body.priority, rows.pb.priority, 'the job carries the priority the queue orders by');
+  const carol = await d.asUser('carol', { accounts: ['chem'] });
+  const c1 = await submit(carol, { name: 'c1', script: sh('true') });
+  const pc = (await d.api('GET', `/api/v1/jobs/${c1}`)).body.priority;
+  t.ok(pc > rows.pa.priority, `a user never seen before gets her fair share at once (${pc}), not the floor of 1`);
+
+  const sprio = await d.cli('sprio');
+  t.equal(sprio.code, 0, sprio.stderr);
+  t.match(sprio.stdout, /^\s*JOBID PARTITION\s+USER\s+PRIORITY\s+AGE\s+FAIRSHARE\s+JOBSIZE\s+PARTITION\s+QOS\s+NICE\n/);
+  t.match(sprio.stdout, new RegExp(`\\n\\s*${b1} batch\\s+bob\\s+\\d+ `), "bob's job, with its priority now");
+  t.same((await alice.api('GET', '/api/v1/priority')).body.jobs.map((j: any) => j.job_id), [a2], 'a user sees only their own jobs');
+
+  const shares = (await d.api('GET', '/api/v1/shares')).body.shares as any[];
+  const aliceRow = shares.find((r) => r.user === 'alice');
+  const bobRow = shares.find((r) => r.user === 'bob');
+  t.ok(aliceRow.raw_usage >= 4 * 3600 * 0.99, `alice's raw usage ~ 4 CPUs x 1 h (${aliceRow.raw_usage} CPU-seconds)`);
+  t.ok(aliceRow.fairshare < bobRow.fairshare, 'and her fair-share factor is the lower');
+  const sshare = await d.cli('sshare');
+  t.match(sshare.stdout, /^Account\s+User\s+RawShares\s+NormShares\s+RawUsage\s+EffectvUsage\s+FairShare\n/);
+  t.match(sshare.stdout, /\n\s*physics\s+alice\s+1 /);
+
+  fs.writeFileSync(go2, '');
+  await d.waitForState(a2, ['COMPLETED'], 60_000);
+  await d.waitForState(c1, ['COMPLETED'], 60_000);
+  await d.waitForState(b1, ['COMPLETED'], 60_000);
+  const startOf = (id: number) => d.daemon.store.events(id).find((e) => e.toState === 'ALLOCATING')!.id;
+  t.ok(startOf(b1) < startOf(a2), "bob's job, submitted after alice's, was sent first");
+});
+
+t.test('QOS: an unknown one is refused; a higher one goes first; its MaxJobsPerUser holds with QOSMaxJobsPerUserLimit', async (t) => {
+  const policy = {
+    weights: { qos: 1000 },
+    qos: [{ name: 'normal' }, { name: 'high', priority: 10, limits: { maxJobsPerUser: 1 } }],
+    defaultQos: 'normal',
+  };
+  const d = await startDaemon(t, { ...SMALL_CLUSTER, maxConcurrentMasters: 2, policy });
+  const bad = await d.api('POST', '/api/v1/jobs', { qos: 'gold', script: sh('true') });
+  t.equal(bad.status, 400);
+  t.match(bad.body.error.message, /^Invalid qos specification: "gold" \(defined: normal, high\)/);
+  const go = `${d.dataDir}/go`;
+  const blockers = [await submit(d, { script: sh(untilFileExists(go)) }), await submit(d, { script: sh(untilFileExists(go)) })];
+  for (const id of blockers) await d.waitForState(id, ['RUNNING']);
+  const normal = await submit(d, { script: sh('true') });
+  const high = await d.api('POST', '/api/v1/jobs', { qos: 'high', script: sh(untilFileExists(`${go}2`)) });
+  t.notMatch(JSON.stringify(high.body), /--qos is recorded/, 'no "recorded only" warning: GRM acts on it');
+  const high2 = await submit(d, { qos: 'high', script: sh('true') });
+  const [pn, ph] = [(await d.api('GET', `/api/v1/jobs/${normal}`)).body.priority, (await d.api('GET', `/api/v1/jobs/${high.body.job_id}`)).body.priority];
+  t.ok(ph > pn, `the high QOS job's priority (${ph}) above the normal one's (${pn})`);
+  fs.writeFileSync(go, '');
+  await d.waitForState(high.body.job_id, ['RUNNING']);
+  await d.waitForState(normal, ['COMPLETED']);
+  const waiting = (await d.api('GET', `/api/v1/jobs/${high2}`)).body;
+  t.same([waiting.job_state, waiting.state_reason], ['PENDING', 'QOSMaxJobsPerUserLimit'], 'the second high job waits on its QOS, the normal one behind it ran');
+  fs.writeFileSync(`${go}2`, '');
+  await d.waitForState(high2, ['COMPLETED']);
+});
