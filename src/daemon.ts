@@ -182,6 +182,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     clock,
     cluster: clusterSize(config),
     calcPeriodMs: config.policy.calcPeriodSeconds * 1000,
+    onError,
   });
   const dispatcher = new Dispatcher({
     store,

@@ -37,6 +37,7 @@ export interface QueuePolicyOptions {
   cluster: ClusterSize;
   /** PriorityCalcPeriod. */
   calcPeriodMs: number;
+  onError: (error: unknown, context: string) => void;
 }
 
 /** Pending jobs read per page by a recalculation (bounded memory whatever the queue's length). */
@@ -102,6 +103,7 @@ export class QueuePolicy {
   private calc: (job: PolicyJob, now: number) => JobPriority;
   private timer: TimerHandle | undefined;
   private stopped = false;
+  private calculating = false;
   /** Whether a factor moves with time, so priorities must be recalculated. */
   private readonly timeDependent: boolean;
 
@@ -132,7 +134,7 @@ export class QueuePolicy {
       after = page[page.length - 1]!.id;
     }
     this.o.store.onEvent((e) => this.onEvent(e));
-    this.recalculate();
+    void this.recalculate().catch((e) => this.o.onError(e, 'priority calculation'));
   }
 
   stop(): void {
@@ -196,20 +198,29 @@ export class QueuePolicy {
    * Charges the running jobs, saves the ledger, and (when a factor moves with time) gives
    * every pending job its priority now; then again after calcPeriodMs.
    */
-  recalculate(): void {
-    if (this.stopped) return;
-    const now = this.o.clock.now();
-    this.chargeRunning(now);
-    this.o.policyStore.saveUsage(this.ledger.entries(), now);
-    this.table = this.refreshTable();
-    this.calc = this.calculator();
-    if (this.timeDependent) this.reprioritise(now);
-    this.timer?.cancel();
-    this.timer = this.o.clock.setTimer(now + this.o.calcPeriodMs, () => this.recalculate());
+  async recalculate(): Promise<void> {
+    if (this.stopped || this.calculating) return;
+    this.calculating = true;
+    try {
+      const now = this.o.clock.now();
+      this.chargeRunning(now);
+      this.o.policyStore.saveUsage(this.ledger.entries(), now);
+      this.table = this.refreshTable();
+      this.calc = this.calculator();
+      if (this.timeDependent) await this.reprioritise(now);
+      this.timer?.cancel();
+      if (!this.stopped) this.timer = this.o.clock.setTimer(now + this.o.calcPeriodMs, () => void this.recalculate().catch((e) => this.o.onError(e, 'priority calculation')));
+    } finally {
+      this.calculating = false;
+    }
   }
 
-  private reprioritise(now: number): void {
-    for (let after = 0; ; ) {
+  /**
+   * Every pending job's priority, a page at a time with a turn of the event loop between
+   * pages: 100,000 jobs take about a second, which must not stop the API for that long.
+   */
+  private async reprioritise(now: number): Promise<void> {
+    for (let after = 0; !this.stopped; ) {
       const page = this.o.policyStore.pendingPage(after, PAGE);
       const changes: [number, number][] = [];
       for (const r of page) {
@@ -219,6 +230,7 @@ export class QueuePolicy {
       if (changes.length > 0) this.o.policyStore.setPriorities(changes);
       if (page.length < PAGE) return;
       after = page[page.length - 1]!.id;
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
