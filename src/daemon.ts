@@ -196,6 +196,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     queueDepth: config.scheduler.queueDepth,
     onError,
   });
+  // a limit raised at run time may let waiting jobs go: the next pass looks at them
+  policy.onLimitsChanged(() => dispatcher.wake());
   const jobs = new JobService({ store, queue, backend, lifecycle: dispatcher, clock, maxArraySize: config.scheduler.maxArraySize, accounts: users, isAdmin: (user) => users.isAdmin(user), paths, policy });
   const maintenance = new Maintenance({
     db,

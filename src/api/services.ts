@@ -21,7 +21,7 @@ export interface LogFeed {
 export interface ApiServices {
   jobs: JobService;
   /** Priorities (sprio) and the fair-share tree (sshare). */
-  policy: Pick<QueuePolicy, 'sprio' | 'sshare'>;
+  policy: Pick<QueuePolicy, 'sprio' | 'sshare' | 'modifyLimits' | 'limitsInForce' | 'defaultAccountOf'>;
   logs: LogStore;
   /** Training metrics read from job output. */
   metrics: MetricStore;

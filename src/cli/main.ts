@@ -2,7 +2,7 @@
  * The `grm` command. Every subcommand but `daemon` talks to the daemon's REST API only.
  * Errors print as SLURM's tools print them ("squeue: error: ...") and exit 1.
  */
-import { sprioCommand, sshareCommand } from './commands/policy.js';
+import { sacctmgrCommand, sprioCommand, sshareCommand } from './commands/policy.js';
 import { Command, CommanderError, Option } from 'commander';
 import { isGrmError } from '../errors.js';
 import { compressHostlist } from '../hostlist/hostlist.js';
@@ -75,6 +75,7 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
   program.addCommand(auditCommand(io, client));
   program.addCommand(sprioCommand(io, client));
   program.addCommand(sshareCommand(io, client));
+  program.addCommand(sacctmgrCommand(io, client));
 
   program
     .command('sinfo')

@@ -18,6 +18,7 @@ import { GrmError } from '../errors.js';
 import type { AccountTree } from '../policy/account-tree.js';
 import { UsageLedger, fairShareTable, type FairShareTable, type SshareRow } from '../policy/fair-share.js';
 import { checkRun, checkSubmit, type LimitContext } from '../policy/limits.js';
+import { ASSOC_LIMIT_KEYS, QOS_LIMIT_KEYS, applyLimitChanges, type LimitChanges } from '../policy/limit-changes.js';
 import { buildAccountTree, resolveQos, type PolicyConfig } from '../policy/policy-config.js';
 import type { PolicyJob } from '../policy/policy-types.js';
 import { priorityCalculator, sprioRow, type ClusterSize, type JobPriority, type SprioRow } from '../policy/priority.js';
@@ -87,6 +88,13 @@ function fromRow(r: PolicyRow): { job: PolicySource; startTime: number | null } 
   };
 }
 
+/** Whose limits an admin changes: an account, a user (in an account; default: their first), a QOS. */
+export type LimitTarget = { kind: 'account'; name: string } | { kind: 'user'; name: string; account?: string | undefined } | { kind: 'qos'; name: string };
+
+function targetName(t: LimitTarget, tree: AccountTree): string {
+  return t.kind === 'user' ? tree.association(t.name, t.account).key : t.name;
+}
+
 interface Charging {
   assoc: string;
   cpus: number;
@@ -103,6 +111,7 @@ export class QueuePolicy {
   private calc: (job: PolicyJob, now: number) => JobPriority;
   private timer: TimerHandle | undefined;
   private stopped = false;
+  private readonly changeListeners: (() => void)[] = [];
   private calculating = false;
   /** Whether a factor moves with time, so priorities must be recalculated. */
   private readonly timeDependent: boolean;
@@ -120,6 +129,7 @@ export class QueuePolicy {
 
   /** Rebuilds the usage from the unfinished jobs, follows the store, recalculates on a timer. */
   start(): void {
+    this.applyStoredLimits();
     const chargedAt = this.o.policyStore.chargedAt();
     for (const r of this.o.policyStore.active()) {
       const { job, startTime } = fromRow(r);
@@ -161,6 +171,77 @@ export class QueuePolicy {
     const refusal = checkSubmit(pj, this.tracker, this.limits, count);
     if (refusal) throw new GrmError('E_POLICY_LIMIT', refusal.message, { field: refusal.reason.startsWith('QOS') ? 'qos' : 'account' });
     return this.calc(pj, this.o.clock.now()).priority;
+  }
+
+  /**
+   * sacctmgr modify: changes the limits of an account, a user association or a QOS now (no
+   * restart), saved so they hold after one; a job waiting on a limit that went up is looked
+   * at again by the next pass (the listeners wake the dispatcher). Returns the limits in force.
+   */
+  modifyLimits(target: LimitTarget, changes: LimitChanges): Record<string, number> {
+    const next = this.applyLimits(target, changes);
+    this.o.policyStore.saveLimitOverride(target.kind, targetName(target, this.tree), next);
+    for (const fn of this.changeListeners) fn();
+    return next;
+  }
+
+  /** The account of a user's association when none is named. */
+  defaultAccountOf(user: string): string {
+    return this.tree.association(user).key.split('/')[0]!;
+  }
+
+  /** Called after limits changed at run time. */
+  onLimitsChanged(fn: () => void): void {
+    this.changeListeners.push(fn);
+  }
+
+  /** Every limit in force: accounts, user associations and QOSes that have any. */
+  limitsInForce(): { kind: 'account' | 'user' | 'qos'; name: string; limits: Record<string, number> }[] {
+    const out: { kind: 'account' | 'user' | 'qos'; name: string; limits: Record<string, number> }[] = [];
+    for (const node of this.tree.walk()) {
+      if (Object.keys(node.limits).length > 0) out.push({ kind: node.kind, name: node.key, limits: { ...(node.limits as Record<string, number>) } });
+    }
+    for (const q of this.o.config.qos.values()) if (Object.keys(q.limits).length > 0) out.push({ kind: 'qos', name: q.name, limits: { ...(q.limits as Record<string, number>) } });
+    return out;
+  }
+
+  private applyLimits(target: LimitTarget, changes: LimitChanges): Record<string, number> {
+    if (target.kind === 'qos') {
+      const q = this.o.config.qos.get(target.name);
+      if (!q) throw new GrmError('E_REQUEST_INVALID', `Invalid qos specification: "${target.name}" (defined: ${[...this.o.config.qos.keys()].join(', ') || 'none'})`, { field: 'qos' });
+      const limits = applyLimitChanges(q.limits, changes, QOS_LIMIT_KEYS, `QOS ${q.name}`);
+      this.o.config.qos.set(q.name, { ...q, limits });
+      return limits as Record<string, number>;
+    }
+    if (target.kind === 'account') {
+      const node = this.tree.account(target.name);
+      if (!node) throw new GrmError('E_ACCOUNT_INVALID', `Invalid account "${target.name}": not in the policy's account tree`, { field: 'account' });
+      const limits = applyLimitChanges(node.limits, changes, ASSOC_LIMIT_KEYS, `account ${node.name}`);
+      this.tree.setAccountLimits(node.name, limits);
+      return limits as Record<string, number>;
+    }
+    if (target.account !== undefined && !this.tree.account(target.account)) {
+      throw new GrmError('E_ACCOUNT_INVALID', `Invalid account "${target.account}": not in the policy's account tree`, { field: 'account' });
+    }
+    const assoc = this.tree.association(target.name, target.account);
+    const limits = applyLimitChanges(assoc.limits, changes, ASSOC_LIMIT_KEYS, `user ${target.name} (account ${assoc.key.split('/')[0]})`);
+    this.tree.setUserLimits(target.name, target.account, limits);
+    return limits as Record<string, number>;
+  }
+
+  /** Limits set at run time by an earlier daemon, over the configuration's. */
+  private applyStoredLimits(): void {
+    for (const o of this.o.policyStore.limitOverrides()) {
+      try {
+        const target: LimitTarget =
+          o.kind === 'user' ? { kind: 'user', name: o.name.slice(o.name.indexOf('/') + 1), account: o.name.slice(0, o.name.indexOf('/')) } : { kind: o.kind, name: o.name };
+        const cleared = Object.fromEntries([...(o.kind === 'qos' ? QOS_LIMIT_KEYS : ASSOC_LIMIT_KEYS)].map((k) => [k, o.limits[k] ?? null]));
+        this.applyLimits(target, cleared);
+      } catch (e) {
+        // an account or QOS the configuration no longer has: its old limits have nothing to hold
+        this.o.onError(e, `limits of ${o.kind} ${o.name} set at run time`);
+      }
+    }
   }
 
   /** Whether QOSes are configured: --qos then picks one (its priority, limits, preemption). */

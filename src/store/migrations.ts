@@ -254,4 +254,18 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'queue policy: limits changed at run time (sacctmgr modify)',
+    sql: `
+      -- the whole limit set of an account, a user association ("account/user") or a QOS, as last
+      -- set by an admin; it replaces the configuration's for that scope
+      CREATE TABLE policy_limits (
+        kind   TEXT NOT NULL CHECK (kind IN ('account', 'user', 'qos')),
+        name   TEXT NOT NULL,
+        limits TEXT NOT NULL,
+        PRIMARY KEY (kind, name)
+      );
+    `,
+  },
 ];

@@ -77,6 +77,18 @@ export class PolicyStore {
     })();
   }
 
+  /** Limits set at run time, in the order they were set. */
+  limitOverrides(): Array<{ kind: 'account' | 'user' | 'qos'; name: string; limits: Record<string, number> }> {
+    const rows = this.db.prepare('SELECT kind, name, limits FROM policy_limits ORDER BY rowid').all() as { kind: 'account' | 'user' | 'qos'; name: string; limits: string }[];
+    return rows.map((r) => ({ kind: r.kind, name: r.name, limits: JSON.parse(r.limits) as Record<string, number> }));
+  }
+
+  saveLimitOverride(kind: 'account' | 'user' | 'qos', name: string, limits: Record<string, number>): void {
+    this.db
+      .prepare('INSERT INTO policy_limits (kind, name, limits) VALUES (?, ?, ?) ON CONFLICT(kind, name) DO UPDATE SET limits = excluded.limits')
+      .run(kind, name, JSON.stringify(limits));
+  }
+
   /** When the running jobs were last charged; null before the first save. */
   chargedAt(): number | null {
     return (this.chargedStmt.get() as number | undefined) ?? null;

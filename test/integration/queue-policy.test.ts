@@ -4,8 +4,15 @@
  * words, and fair share puts a heavy user's job behind a light user's (sprio, sshare).
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import { ManualClock } from '../../src/backends/simulator/clock.js';
+import { validateConfig } from '../../src/config/load-config.js';
+import { QueuePolicy } from '../../src/jobs/queue-policy.js';
+import { resolvePolicyConfig } from '../../src/policy/policy-config.js';
+import { openDatabase } from '../../src/store/database.js';
+import { JobStore } from '../../src/store/job-store.js';
+import { PolicyStore } from '../../src/store/policy-store.js';
 import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
 import { untilFileExists, waitUntil } from '../helpers/wait.js';
 
@@ -132,4 +139,56 @@ t.test('QOS: an unknown one is refused; a higher one goes first; its MaxJobsPerU
   t.same([waiting.job_state, waiting.state_reason], ['PENDING', 'QOSMaxJobsPerUserLimit'], 'the second high job waits on its QOS, the normal one behind it ran');
   fs.writeFileSync(`${go}2`, '');
   await d.waitForState(high2, ['COMPLETED']);
+});
+
+t.test('grm sacctmgr modify: a limit raised at run time lets the waiting job go, holds after a restart; users may not', async (t) => {
+  const policy = { accounts: ACCOUNTS, users: [{ name: 'alice', account: 'physics', limits: { maxJobs: 1 } }] };
+  const d = await startDaemon(t, { ...SMALL_CLUSTER, policy });
+  const alice = await d.asUser('alice', { accounts: ['physics'] });
+  const go = `${d.dataDir}/go`;
+  const first = await submit(alice, { script: sh(untilFileExists(go)) });
+  const second = await submit(alice, { script: sh(untilFileExists(go)) });
+  await d.waitForState(first, ['RUNNING']);
+  await waitUntil('the second waits on MaxJobs', async () => ((await d.api('GET', `/api/v1/jobs/${second}`)).body.state_reason === 'AssocMaxJobsLimit' ? true : undefined));
+
+  const refused = await alice.cli('sacctmgr', 'modify', 'user', 'name=alice', 'set', 'MaxJobs=5');
+  t.equal(refused.code, 1, 'a user may not change limits');
+  t.match(refused.stderr, /admin/i);
+  const ok = await d.cli('sacctmgr', '-i', 'modify', 'user', 'where', 'name=alice', 'set', 'MaxJobs=2', 'GrpTRES=node=6');
+  t.equal(ok.code, 0, ok.stderr);
+  t.equal(ok.stdout, 'Modified user physics/alice: MaxJobs=2 GrpTRES=node=6\n');
+  await d.waitForState(second, ['RUNNING']);
+  t.pass('the waiting job started once the limit went up, without a restart');
+  const show = await d.cli('sacctmgr', 'show', 'assoc');
+  t.match(show.stdout, /^Kind\s+Name\s+Limits\n/);
+  t.match(show.stdout, /\nuser\s+physics\/alice\s+MaxJobs=2 GrpTRES=node=6\n/);
+  const bad = await d.api('PATCH', '/api/v1/policy/limits', { account: 'nosuch', set: { grpJobs: 1 } });
+  t.equal(bad.status, 400);
+  t.match(bad.body.error.message, /Invalid account "nosuch"/);
+  const badKey = await d.api('PATCH', '/api/v1/policy/limits', { qos: 'x', account: 'physics', set: { grpJobs: 1 } });
+  t.equal(badKey.status, 400, 'one scope at a time');
+
+  fs.writeFileSync(go, '');
+  for (const id of [first, second]) await d.waitForState(id, ['COMPLETED']);
+  const cleared = await d.cli('sacctmgr', 'modify', 'account', 'name=chem', 'set', 'GrpJobs=3');
+  t.equal(cleared.code, 0, cleared.stderr);
+  await d.daemon.stop();
+  // a daemon started again on the same store: the limits set at run time hold over the config's
+  const db = openDatabase(path.join(d.dataDir, 'grm.sqlite'));
+  t.teardown(() => db.close());
+  const config = validateConfig({ ...SMALL_CLUSTER, policy });
+  const store = new JobStore(db);
+  const again = new QueuePolicy({
+    config: resolvePolicyConfig(config.policy, { queueDepth: 100 }),
+    store,
+    policyStore: new PolicyStore(db),
+    clock: new ManualClock(Date.now()),
+    cluster: { nodes: 8, cpus: 32 },
+    calcPeriodMs: 60_000,
+    onError: (e) => t.fail(String(e)),
+  });
+  again.start();
+  t.teardown(() => again.stop());
+  t.same(again.limitsInForce(), [{ kind: 'user', name: 'physics/alice', limits: { maxJobs: 2, grpNodes: 6 } }, { kind: 'account', name: 'chem', limits: { grpJobs: 3 } }], 'the changes outlive a restart, over the configuration');
+  t.same(again.modifyLimits({ kind: 'user', name: 'alice' }, { maxJobs: null, grpNodes: null }), {}, 'null (sacctmgr -1) clears');
 });

@@ -1,12 +1,16 @@
 /**
  * The queue policy's figures: each pending job's priority factors (GET /priority, sprio) and
  * the fair-share tree (GET /shares, sshare). A user sees their own jobs and their own rows;
- * an admin sees everything.
+ * an admin sees everything. GET/PATCH /policy/limits: the limits in force, and an admin's
+ * change to them (sacctmgr modify), held at once and after a restart.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { ErrorSchema } from '../schemas.js';
 import type { ApiServices } from '../services.js';
+import { GrmError } from '../../errors.js';
+import type { LimitTarget } from '../../jobs/queue-policy.js';
+import { requireAdmin } from '../../users/user-rules.js';
 import { requestPrincipal } from '../user.js';
 
 const SprioSchema = Type.Object({
@@ -103,4 +107,54 @@ export const policyRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> 
       };
     },
   );
+
+  const LimitsEntry = Type.Object({
+    kind: Type.Union([Type.Literal('account'), Type.Literal('user'), Type.Literal('qos')]),
+    /** an account, "account/user", or a QOS */
+    name: Type.String(),
+    limits: Type.Record(Type.String(), Type.Integer()),
+  });
+
+  app.get(
+    '/policy/limits',
+    { schema: { summary: 'Every limit in force, of accounts, user associations and QOSes (sacctmgr show assoc, show qos)', response: { 200: Type.Object({ limits: Type.Array(LimitsEntry) }), '4xx': ErrorSchema } } },
+    async () => ({ limits: services.policy.limitsInForce() }),
+  );
+
+  app.patch(
+    '/policy/limits',
+    {
+      config: { audit: 'policy.limits' },
+      schema: {
+        summary: "Change the limits of an account, a user (in an account) or a QOS now, without a restart (admin; sacctmgr modify ... set)",
+        body: Type.Object(
+          {
+            account: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            user: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            qos: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+            /** limit name (maxJobs, grpNodes, maxJobsPerUser, maxWallMinutes...) -> value; null clears it */
+            set: Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.Integer(), Type.Null()]), { maxProperties: 32 }),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: LimitsEntry, '4xx': ErrorSchema },
+      },
+    },
+    async (request) => {
+      requireAdmin(requestPrincipal(request), 'PATCH /api/v1/policy/limits');
+      const { account, user, qos, set } = request.body;
+      const target = limitTarget(account, user, qos);
+      const limits = services.policy.modifyLimits(target, set);
+      const name = target.kind === 'user' ? `${account ?? services.policy.defaultAccountOf(target.name)}/${target.name}` : target.name;
+      return { kind: target.kind, name, limits };
+    },
+  );
 };
+
+/** Exactly one scope: a QOS, an account, or a user (with, optionally, the account of the association). */
+function limitTarget(account: string | undefined, user: string | undefined, qos: string | undefined): LimitTarget {
+  if (qos !== undefined && account === undefined && user === undefined) return { kind: 'qos', name: qos };
+  if (user !== undefined && qos === undefined) return { kind: 'user', name: user, account };
+  if (account !== undefined && qos === undefined) return { kind: 'account', name: account };
+  throw new GrmError('E_REQUEST_INVALID', 'Name what to change: qos alone, account alone, or user (with account for one of its associations)', { field: 'user' });
+}

@@ -1,12 +1,15 @@
 /**
- * grm sprio and grm sshare: the queue policy's figures (GET /api/v1/priority, /shares), in
- * the columns of SLURM's sprio and sshare. sprio reads every page: the list is never cut.
+ * grm sprio, grm sshare and grm sacctmgr: the queue policy's figures (GET /api/v1/priority,
+ * /shares) in the columns of SLURM's sprio and sshare (sprio reads every page: the list is
+ * never cut), and its limits (GET/PATCH /api/v1/policy/limits) in sacctmgr's words.
  */
 import { Command } from 'commander';
 import type { ApiClient } from '../api-client.js';
 import { table } from '../format.js';
 import type { CliIo } from '../io.js';
+import { parseSacctmgrModify, sacctmgrName } from '../sacctmgr-args.js';
 import { terminalSafe } from '../terminal-safe.js';
+import { CliError } from '../api-client.js';
 
 interface SprioView {
   job_id: number;
@@ -84,5 +87,43 @@ export function sshareCommand(io: CliIo, client: () => ApiClient): Command {
     .action(async (o: { json?: boolean }) => {
       const { shares } = await client().request<{ shares: ShareView[] }>('GET', '/api/v1/shares');
       io.stdout(o.json ? `${JSON.stringify({ shares }, null, 2)}\n` : `${formatSshare(terminalSafe(shares))}\n`);
+    });
+}
+
+interface LimitsView {
+  kind: 'account' | 'user' | 'qos';
+  name: string;
+  limits: Record<string, number>;
+}
+
+const limitText = (limits: Record<string, number>): string =>
+  Object.entries(limits)
+    .map(([k, v]) => `${sacctmgrName(k)}=${v}`)
+    .join(' ');
+
+export function sacctmgrCommand(io: CliIo, client: () => ApiClient): Command {
+  return new Command('sacctmgr')
+    .description('the queue policy\'s limits, like sacctmgr: show assoc|qos, modify user|account|qos name=X [account=A] set MaxJobs=2 GrpTRES=node=4 ... (-1 clears; admin)')
+    .argument('<verb>', 'show or modify')
+    .argument('[words...]', 'what and how, in sacctmgr\'s words')
+    .option('-i, --immediate', 'accepted: GRM commits at once, with no question')
+    .option('-n, --noheader', 'no header line')
+    .allowUnknownOption(false)
+    .action(async (verb: string, words: string[], o: { noheader?: boolean }) => {
+      if (verb === 'modify' || verb === 'update') {
+        const m = parseSacctmgrModify(words);
+        const body = { [m.entity]: m.name, ...(m.account !== undefined ? { account: m.account } : {}), set: m.set };
+        const r = await client().request<LimitsView>('PATCH', '/api/v1/policy/limits', body);
+        return io.stdout(`Modified ${r.kind} ${r.name}: ${limitText(r.limits) || 'no limits'}\n`);
+      }
+      if (verb !== 'show' && verb !== 'list') throw new CliError(`sacctmgr: error: unknown command "${verb}" (GRM's sacctmgr: show, modify)`);
+      const what = (words[0] ?? 'assoc').toLowerCase();
+      const kinds = what.startsWith('qos') ? ['qos'] : what.startsWith('assoc') || what === 'limits' ? ['account', 'user', 'qos'] : null;
+      if (!kinds) throw new CliError(`sacctmgr: error: show what? assoc or qos (not "${words[0]}")`);
+      const { limits } = await client().request<{ limits: LimitsView[] }>('GET', '/api/v1/policy/limits');
+      const rows = [['Kind', 'Name', 'Limits'], ...terminalSafe(limits.filter((l) => kinds.includes(l.kind))).map((l) => [l.kind, l.name, limitText(l.limits)])];
+      const shown = o.noheader ? rows.slice(1) : rows;
+      const text = shown.length > 0 ? table(shown, [false, false, false]) : '';
+      io.stdout(text ? `${text}\n` : '');
     });
 }
