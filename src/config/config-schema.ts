@@ -34,6 +34,9 @@ const Partition = Type.Object(
 /** A count limit; absent = no limit (sacctmgr's -1). */
 const Count = Type.Optional(Type.Integer({ minimum: 0, maximum: 4294967294 }));
 
+/** GrpJobs, GrpSubmitJobs, GrpTRES=node/cpu/gres/gpu: totals of an association (and all below it) or a QOS. */
+const GRP_COUNTS = { grpJobs: Count, grpSubmitJobs: Count, grpNodes: Count, grpCpus: Count, grpGpus: Count };
+
 /** An association's limits, named as sacctmgr names them (see src/policy/policy-types.ts). */
 const AssocLimits = Type.Object(
   {
@@ -43,12 +46,7 @@ const AssocLimits = Type.Object(
     maxSubmitJobs: Count,
     /** MaxWallDurationPerJob, SLURM time spelling ("1-00:00:00", "90") */
     maxWall: Type.Optional(Type.String({ minLength: 1 })),
-    /** GrpJobs, GrpSubmitJobs, GrpTRES=node/cpu/gres/gpu: totals of the association and all below it */
-    grpJobs: Count,
-    grpSubmitJobs: Count,
-    grpNodes: Count,
-    grpCpus: Count,
-    grpGpus: Count,
+    ...GRP_COUNTS,
   },
   { default: {}, additionalProperties: false },
 );
@@ -63,11 +61,7 @@ const QosLimits = Type.Object(
     maxGpusPerUser: Count,
     /** MaxWall, SLURM time spelling */
     maxWall: Type.Optional(Type.String({ minLength: 1 })),
-    grpJobs: Count,
-    grpSubmitJobs: Count,
-    grpNodes: Count,
-    grpCpus: Count,
-    grpGpus: Count,
+    ...GRP_COUNTS,
   },
   { default: {}, additionalProperties: false },
 );

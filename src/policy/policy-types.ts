@@ -38,21 +38,11 @@ export interface Resources {
   gpus: number;
 }
 
-/**
- * Limits of an association (a user in an account, or an account), as sacctmgr names them.
- * Absent = no limit. Max* limits set on an account are the default of the users below it
- * (SLURM propagates them); Grp* limits hold at every level of the tree.
- */
-export interface AssocLimits {
-  /** MaxJobs: running jobs of one user association. */
-  maxJobs?: number;
-  /** MaxSubmitJobs: pending + running jobs of one user association. */
-  maxSubmitJobs?: number;
-  /** MaxWallDurationPerJob, minutes. */
-  maxWallMinutes?: number;
-  /** GrpJobs: running jobs of the association and everything below it. */
+/** The Grp* limits, the same on an association (with everything below it) and on a QOS. */
+export interface GrpLimits {
+  /** GrpJobs: running jobs. */
   grpJobs?: number;
-  /** GrpSubmitJobs: pending + running jobs of the association and everything below it. */
+  /** GrpSubmitJobs: pending + running jobs. */
   grpSubmitJobs?: number;
   /** GrpTRES=node=N */
   grpNodes?: number;
@@ -62,8 +52,22 @@ export interface AssocLimits {
   grpGpus?: number;
 }
 
+/**
+ * Limits of an association (a user in an account, or an account), as sacctmgr names them.
+ * Absent = no limit. Max* limits set on an account are the default of the users below it
+ * (SLURM propagates them); Grp* limits hold at every level of the tree.
+ */
+export interface AssocLimits extends GrpLimits {
+  /** MaxJobs: running jobs of one user association. */
+  maxJobs?: number;
+  /** MaxSubmitJobs: pending + running jobs of one user association. */
+  maxSubmitJobs?: number;
+  /** MaxWallDurationPerJob, minutes. */
+  maxWallMinutes?: number;
+}
+
 /** Limits of a QOS, as sacctmgr names them. Absent = no limit. */
-export interface QosLimits {
+export interface QosLimits extends GrpLimits {
   /** MaxJobsPerUser */
   maxJobsPerUser?: number;
   /** MaxSubmitJobsPerUser */
@@ -76,16 +80,6 @@ export interface QosLimits {
   maxGpusPerUser?: number;
   /** MaxWall, minutes */
   maxWallMinutes?: number;
-  /** GrpJobs */
-  grpJobs?: number;
-  /** GrpSubmitJobs */
-  grpSubmitJobs?: number;
-  /** GrpTRES=node=N */
-  grpNodes?: number;
-  /** GrpTRES=cpu=N */
-  grpCpus?: number;
-  /** GrpTRES=gres/gpu=N */
-  grpGpus?: number;
 }
 
 /** SLURM's PreemptMode of a QOS, as far as GRM implements it (no SUSPEND, no GANG). */
