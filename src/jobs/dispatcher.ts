@@ -23,8 +23,8 @@ import { choosePartition, toResourceRequest } from './resource-request.js';
 export interface JobRunnerPort {
   onGranted(event: Extract<BackendEvent, { type: 'granted' }>): Promise<void>;
   onBackendEnded(event: Extract<BackendEvent, { type: 'ended' }>): Promise<void>;
-  /** Stops the master of a job whose end intent is already written. */
-  stopMaster(jobId: number): Promise<boolean>;
+  /** Stops the master of a job whose end intent is already written (SIGKILL after graceMs). */
+  stopMaster(jobId: number, graceMs?: number): Promise<boolean>;
 }
 
 export interface DispatcherOptions {
@@ -43,7 +43,7 @@ export interface DispatcherOptions {
    */
   lookAhead?: number;
   /** The queue policy's run limits: a job over one waits with its reason, the jobs behind it go on. */
-  policy?: Pick<QueuePolicy, 'runLimit'>;
+  policy?: Pick<QueuePolicy, 'runLimit' | 'victimsFor'>;
   /** Delay before asking an unavailable backend again. */
   retryDelayMs?: number;
   onError?: (error: unknown, context: string) => void;
@@ -70,6 +70,8 @@ export class Dispatcher implements JobLifecycle {
   /** Jobs whose state changed since the last pass: their dependents are re-checked. */
   private readonly changed = new Set<number>();
   private singletonsFreed: { user: string; name: string }[] = [];
+  /** Jobs that preempted others for their current wait (not again until they get nodes). */
+  private readonly preempting = new Set<number>();
   private readonly eligibility: Eligibility;
   private readonly queueDepth: number;
 
@@ -150,12 +152,12 @@ export class Dispatcher implements JobLifecycle {
   }
 
   /** Ends the run of a job that holds or awaits nodes as `intent` says (written first). */
-  private async stopRun(job: JobRecord, intent: EndIntent, actor: string, why: string): Promise<JobRecord> {
+  private async stopRun(job: JobRecord, intent: EndIntent, actor: string, why: string, graceMs?: number): Promise<JobRecord> {
     const { store, backend, runner } = this.options;
     // The decision is written first; whoever acts next (runner, grant, exit) honours it.
     store.patch(job.id, { endIntent: intent });
     store.addEvent(job.id, why, actor);
-    if (await runner.stopMaster(job.id)) return store.require(job.id);
+    if (await runner.stopMaster(job.id, graceMs)) return store.require(job.id);
     const current = store.require(job.id);
     if (current.state === 'ALLOCATING') {
       if (current.backendId) await backend.release(current.backendId);
@@ -337,6 +339,7 @@ export class Dispatcher implements JobLifecycle {
   /** A state change of a job may free the jobs that depend on it. */
   private noteChange(jobId: number, from: JobState | null, to: JobState): void {
     this.changed.add(jobId);
+    if (to !== 'ALLOCATING') this.preempting.delete(jobId);
     if (from !== null && isActive(from) && !isActive(to)) {
       const job = this.options.store.get(jobId);
       if (job) this.singletonsFreed.push({ user: job.user, name: job.name });
@@ -375,6 +378,7 @@ export class Dispatcher implements JobLifecycle {
       case 'pending': {
         const job = store.get(event.jobId);
         if (job?.state === 'ALLOCATING') store.setReason(job.id, event.reason, 'backend');
+        if (job?.state === 'ALLOCATING' && event.reason === 'Resources') await this.preemptFor(job);
         break;
       }
       case 'ended':
@@ -382,6 +386,31 @@ export class Dispatcher implements JobLifecycle {
         break;
     }
     this.wake();
+  }
+
+  /**
+   * Preemption (a QOS's Preempt= list): a job that waits for nodes may take them from running
+   * jobs of the QOSes its own may preempt; the policy picks the fewest, lowest-priority,
+   * latest-started ones. Each is told first (its events: "Preempted"; its master SIGTERM, then
+   * SIGKILL after its QOS's GraceTime, so a training job can checkpoint), then requeued (keeping
+   * its submit time, so its place) or cancelled, as its QOS's PreemptMode says. Once per wait.
+   */
+  private async preemptFor(job: JobRecord): Promise<void> {
+    const { store, backend, policy } = this.options;
+    if (!policy || this.preempting.has(job.id)) return;
+    const free = (await backend.nodes()).filter((n) => n.state === 'idle' && (!job.partition || n.partitions.includes(job.partition))).length;
+    const victims = policy.victimsFor(job, store.inStates(['RUNNING']), free);
+    if (victims.length === 0) return;
+    this.preempting.add(job.id);
+    store.addEvent(job.id, `preempting ${victims.map((v) => `job ${v.id}`).join(', ')} for its nodes`, 'policy');
+    await Promise.all(
+      victims.map(async (v) => {
+        const victim = store.get(v.id);
+        if (!victim || victim.state !== 'RUNNING' || victim.endIntent) return;
+        const why = `Preempted by job ${job.id} (PreemptMode=${v.mode.toUpperCase()}, GraceTime=${v.graceSeconds}s)`;
+        await this.stopRun(victim, v.mode === 'cancel' ? 'CANCELLED' : 'REQUEUE', 'policy', why, v.graceSeconds * 1000);
+      }),
+    );
   }
 
   private report(error: unknown, context: string): void {

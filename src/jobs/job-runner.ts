@@ -307,10 +307,11 @@ export class JobRunner implements JobRunnerPort {
     }
   }
 
-  async stopMaster(jobId: number): Promise<boolean> {
+  /** SIGTERM to the master's group, SIGKILL after `graceMs` (default runtime.killGraceMs). */
+  async stopMaster(jobId: number, graceMs = this.o.killGraceMs): Promise<boolean> {
     const master = this.masters.get(jobId);
     if (!master) return false;
-    await master.handle.terminate(this.o.killGraceMs);
+    await master.handle.terminate(graceMs);
     await master.finished;
     return true;
   }

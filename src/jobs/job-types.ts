@@ -186,6 +186,8 @@ export interface JobRecord {
   restartCount: number;
   /** Its place in the queue (src/policy/priority.ts), as squeue's %Q; 1 with every weight 0. */
   priority: number;
+  /** --nice as stored (the queue order's second key). */
+  nice: number;
   /** The master's argv, as started. */
   commandLine: string[] | null;
   /** The last state change, ms since epoch. */

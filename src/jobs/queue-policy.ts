@@ -21,6 +21,7 @@ import { checkRun, checkSubmit, type LimitContext } from '../policy/limits.js';
 import { ASSOC_LIMIT_KEYS, QOS_LIMIT_KEYS, applyLimitChanges, type LimitChanges } from '../policy/limit-changes.js';
 import { buildAccountTree, resolveQos, type PolicyConfig } from '../policy/policy-config.js';
 import type { PolicyJob } from '../policy/policy-types.js';
+import { selectVictims, type RunningJob, type Victim } from '../policy/preemption.js';
 import { priorityCalculator, sprioRow, type ClusterSize, type JobPriority, type SprioRow } from '../policy/priority.js';
 import { UsageTracker } from '../policy/usage-tracker.js';
 import type { JobStore } from '../store/job-store.js';
@@ -242,6 +243,19 @@ export class QueuePolicy {
         this.o.onError(e, `limits of ${o.kind} ${o.name} set at run time`);
       }
     }
+  }
+
+  /**
+   * The running jobs to preempt for a job waiting for nodes (src/policy/preemption.ts), with
+   * `freeNodes` idle nodes in its partition; [] when its QOS may preempt none of them.
+   */
+  victimsFor(job: JobRecord, running: JobRecord[], freeNodes: number): Victim[] {
+    const pj = this.policyJob(job);
+    if (pj.qos === undefined || !this.o.config.qos.get(pj.qos)?.preempt.length) return [];
+    const candidates: RunningJob[] = running
+      .filter((r) => r.partition === job.partition && r.startTime !== null)
+      .map((r) => ({ id: r.id, qos: this.policyJob(r).qos, priority: r.priority, startTime: r.startTime!, nodes: r.numNodes }));
+    return selectVictims(pj.qos, pj.nodes - freeNodes, candidates, this.o.config.qos);
   }
 
   /** Whether QOSes are configured: --qos then picks one (its priority, limits, preemption). */

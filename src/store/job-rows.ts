@@ -143,5 +143,6 @@ export function toSummaryRecord(r: Omit<JobRow, 'script' | 'argv' | 'environment
     arrayTaskCount: r.array_task_count,
     restartCount: r.restart_count,
     priority: r.priority,
+    nice: r.nice,
   };
 }

@@ -48,6 +48,14 @@ export interface PendingUpdate {
   blocked: string | null;
 }
 
+/** A job's place in the queue order, as a keyset cursor. */
+export interface QueueKey {
+  priority: number;
+  nice: number;
+  submitTime: number;
+  id: number;
+}
+
 export interface JobFilter {
   states?: JobState[];
   users?: string[];
@@ -71,6 +79,12 @@ export interface JobFilter {
   afterId?: number;
   /** Newest first; then the keyset is "a smaller id". */
   newestFirst?: boolean;
+  /**
+   * The queue's order (priority, nice, submit time, id: the jobs_ready index's) instead of ids;
+   * then the keyset is `afterKey`, the last job's place.
+   */
+  queueOrder?: boolean;
+  afterKey?: QueueKey;
   limit?: number;
 }
 
@@ -225,11 +239,24 @@ export class JobStore {
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
     const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
+    if (filter.queueOrder) return { jobs: this.queuePage(clause, params, filter), total };
     const page = filter.afterId === undefined ? clause : `${clause ? `${clause} AND` : 'WHERE'} id ${filter.newestFirst ? '<' : '>'} ?`;
     const rows = this.db
       .prepare(`SELECT ${SUMMARY_COLUMNS} FROM jobs ${page} ORDER BY id ${filter.newestFirst ? 'DESC' : ''} LIMIT ?`)
       .all(...params, ...(filter.afterId === undefined ? [] : [filter.afterId]), filter.limit ?? -1) as JobRow[];
     return { jobs: rows.map(toSummaryRecord), total };
+  }
+
+  /** A page in the queue's order (highest priority first), after `afterKey`. */
+  private queuePage(clause: string, params: unknown[], filter: JobFilter): JobSummaryRecord[] {
+    const k = filter.afterKey;
+    // a row value compares key by key: -priority so that "after" is "lower priority"
+    const page = k === undefined ? clause : `${clause ? `${clause} AND` : 'WHERE'} (-priority, nice, submit_time, id) > (?, ?, ?, ?)`;
+    const keyParams = k === undefined ? [] : [-k.priority, k.nice, k.submitTime, k.id];
+    const rows = this.db
+      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM jobs ${page} ORDER BY priority DESC, nice, submit_time, id LIMIT ?`)
+      .all(...params, ...keyParams, filter.limit ?? -1) as JobRow[];
+    return rows.map(toSummaryRecord);
   }
 
   /** Jobs in `states`, in scheduling order (nice, then submit time, then id). */

@@ -132,6 +132,17 @@ t.test('QOS: an unknown one is refused; a higher one goes first; its MaxJobsPerU
   const high2 = await submit(d, { qos: 'high', script: sh('true') });
   const [pn, ph] = [(await d.api('GET', `/api/v1/jobs/${normal}`)).body.priority, (await d.api('GET', `/api/v1/jobs/${high.body.job_id}`)).body.priority];
   t.ok(ph > pn, `the high QOS job's priority (${ph}) above the normal one's (${pn})`);
+  // the queue in GRM's order, a page of one at a time
+  const order: number[] = [];
+  for (let cursor: string | null = null, pages = 0; pages < 10; pages++) {
+    const r: { status: number; body: any } = await d.api('GET', `/api/v1/jobs?state=PD&sort=priority&limit=1${cursor ? `&cursor=${cursor}` : ''}`);
+    t.equal(r.status, 200, JSON.stringify(r.body));
+    order.push(...r.body.jobs.map((j: any) => j.job_id));
+    cursor = r.body.next_cursor;
+    if (!cursor) break;
+  }
+  t.same(order, [high.body.job_id, high2, normal], 'sort=priority: the high QOS jobs first, then the normal one, across pages');
+  t.equal((await d.api('GET', '/api/v1/jobs?sort=priority&cursor=12')).status, 400, 'an id cursor is not a queue cursor');
   fs.writeFileSync(go, '');
   await d.waitForState(high.body.job_id, ['RUNNING']);
   await d.waitForState(normal, ['COMPLETED']);
@@ -191,4 +202,35 @@ t.test('grm sacctmgr modify: a limit raised at run time lets the waiting job go,
   t.teardown(() => again.stop());
   t.same(again.limitsInForce(), [{ kind: 'user', name: 'physics/alice', limits: { maxJobs: 2, grpNodes: 6 } }, { kind: 'account', name: 'chem', limits: { grpJobs: 3 } }], 'the changes outlive a restart, over the configuration');
   t.same(again.modifyLimits({ kind: 'user', name: 'alice' }, { maxJobs: null, grpNodes: null }), {}, 'null (sacctmgr -1) clears');
+});
+
+t.test('preemption: a high QOS job takes the nodes of the lowest, latest low one, which is told, requeued and runs again', async (t) => {
+  const policy = {
+    weights: { qos: 1000 },
+    qos: [{ name: 'low', preemptMode: 'requeue', graceSeconds: 5 }, { name: 'high', priority: 10, preempt: ['low'] }],
+    defaultQos: 'low',
+  };
+  const twoNodes = { cluster: { nodes: [{ names: 'n[1-2]', cpus: 2, memory: '4G' }], partitions: [{ name: 'batch', nodes: 'n[1-2]', default: true }] } };
+  const d = await startDaemon(t, { ...twoNodes, policy });
+  const go = `${d.dataDir}/go`;
+  // a training job that checkpoints on SIGTERM, then ends
+  const low = sh(`trap 'echo "checkpoint at SIGTERM, run \${SLURM_RESTART_COUNT:-0}"; exit 0' TERM\necho "run \${SLURM_RESTART_COUNT:-0}"\n${untilFileExists(go)} &\nwait`);
+  const first = await submit(d, { cpus_per_task: 2, script: low });
+  await d.waitForState(first, ['RUNNING']);
+  const second = await submit(d, { cpus_per_task: 2, script: low });
+  await d.waitForState(second, ['RUNNING']);
+  const high = await submit(d, { qos: 'high', cpus_per_task: 2, script: sh('echo high ran') });
+  await d.waitForState(high, ['COMPLETED'], 60_000);
+  const victim = (await d.api('GET', `/api/v1/jobs/${second}`)).body;
+  const events = d.daemon.store.events(second).map((e) => e.reason);
+  t.ok(events.some((r) => /^Preempted by job \d+ \(PreemptMode=REQUEUE, GraceTime=5s\)$/.test(r)), `the latest low job was preempted: ${events.join(' | ')}`);
+  t.equal(victim.restart_cnt, 1, 'requeued once');
+  const log = (await d.cli('logs', String(second))).stdout;
+  t.match(log, /checkpoint at SIGTERM, run 0/, `its master got SIGTERM first and could checkpoint: ${log}`);
+  t.notOk(d.daemon.store.events(first).some((e) => /Preempted/.test(e.reason)), 'the earlier low job was left alone');
+  t.ok(d.daemon.store.events(high).some((e) => e.reason === `preempting job ${second} for its nodes`));
+  await d.waitForState(second, ['RUNNING'], 60_000);
+  fs.writeFileSync(go, '');
+  for (const id of [first, second]) await d.waitForState(id, ['COMPLETED'], 60_000);
+  t.match((await d.cli('logs', '--source', 'stdout', String(second))).stdout, /run 0\n.*\nrun 1\n/s, 'it ran again, appending, with SLURM_RESTART_COUNT=1');
 });

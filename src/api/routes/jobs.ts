@@ -1,4 +1,5 @@
 /** /api/v1/jobs: submit, list, show, cancel, and a job's generated files. */
+import type { QueueKey } from '../../store/job-store.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { GrmError } from '../../errors.js';
@@ -52,8 +53,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
           partition: Type.Optional(Type.String({ maxLength: 4000, description: 'comma-separated partitions' })),
           ids: Type.Optional(Type.String({ maxLength: 10000, description: 'comma-separated job ids; an array id selects its tasks' })),
           limit: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
-          cursor: Type.Optional(Type.String({ maxLength: 32, description: 'next_cursor of the previous page' })),
+          cursor: Type.Optional(Type.String({ maxLength: 80, description: 'next_cursor of the previous page' })),
           order: Type.Optional(Type.Union([Type.Literal('oldest'), Type.Literal('newest')], { description: 'oldest first (default) or newest first' })),
+          sort: Type.Optional(Type.Literal('priority', { description: "priority: in the queue's order (priority, nice, submit time, id), as GRM will start them" })),
           since: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; jobs not ended before it (sacct -S)' })),
           until: Type.Optional(Type.String({ maxLength: 64, description: 'ISO 8601; jobs submitted at or before it (sacct -E)' })),
           state_at: Type.Optional(
@@ -88,14 +90,17 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
         ...(q.partition ? { partitions: words(q.partition) } : {}),
         ...(q.ids ? parseIdList(q.ids) : {}),
         ...parseWindow(q.since, q.until),
-        ...(q.cursor !== undefined ? { afterId: parseCursor(q.cursor) } : {}),
+        ...(q.cursor !== undefined ? (q.sort === 'priority' ? { afterKey: parseQueueCursor(q.cursor) } : { afterId: parseCursor(q.cursor) }) : {}),
         ...(q.order === 'newest' ? { newestFirst: true } : {}),
+        ...(q.sort === 'priority' ? { queueOrder: true } : {}),
         // one more than asked tells whether a next page exists
         limit: q.limit + 1,
       });
       const page = jobs.slice(0, q.limit);
       const more = jobs.length > q.limit;
-      return { jobs: page.map(presentJobSummary), total, next_cursor: more ? String(page[page.length - 1]!.id) : null };
+      const last = page[page.length - 1];
+      const cursor = !more || !last ? null : q.sort === 'priority' ? `${last.priority}.${last.nice}.${last.submitTime}.${last.id}` : String(last.id);
+      return { jobs: page.map(presentJobSummary), total, next_cursor: cursor };
     },
   );
 
@@ -243,6 +248,13 @@ function parseIsoTime(text: string, field: 'since' | 'until'): number {
 }
 
 /** A cursor is the last job id of the previous page: decimal digits, a job id's range. */
+/** A queue-order cursor: priority.nice.submit_time.id of the previous page's last job. */
+function parseQueueCursor(text: string): QueueKey {
+  const m = /^(\d{1,10})\.(-?\d{1,10})\.(\d{1,16})\.(\d{1,16})$/.exec(text);
+  if (!m) throw new GrmError('E_REQUEST_INVALID', `invalid cursor ${shown(text)}: pass the next_cursor of the previous page (sort=priority)`, { field: 'cursor' });
+  return { priority: Number(m[1]), nice: Number(m[2]), submitTime: Number(m[3]), id: Number(m[4]) };
+}
+
 function parseCursor(text: string): number {
   if (!isDecimalInteger(text) || Number(text) > MAX_JOB_ID) {
     throw new GrmError('E_REQUEST_INVALID', `invalid cursor ${shown(text)}: pass the next_cursor of the previous page (a decimal job id)`, { field: 'cursor' });
