@@ -7,7 +7,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { ManualClock } from '../dist/backends/simulator/clock.js';
 import { validateConfig } from '../dist/config/load-config.js';
+import { Dispatcher } from '../dist/jobs/dispatcher.js';
 import { QueuePolicy } from '../dist/jobs/queue-policy.js';
+import { QueueStore } from '../dist/store/queue-store.js';
 import { resolvePolicyConfig } from '../dist/policy/policy-config.js';
 import { openDatabase } from '../dist/store/database.js';
 import { JobStore } from '../dist/store/job-store.js';
@@ -23,7 +25,8 @@ export async function policyBench() {
     const clock = new ManualClock(Date.parse('2026-12-01T00:00:00Z'));
     const store = new JobStore(db, () => clock.now());
     const accounts = Array.from({ length: 10 }, (_, i) => ({ name: `acct${i}`, shares: 1 + i }));
-    const users = Array.from({ length: USERS }, (_, i) => ({ name: `u${i}`, account: `acct${i % 10}` }));
+    // every other user at a MaxJobs of 0: the pass must skip their jobs with a reason, not stop
+    const users = Array.from({ length: USERS }, (_, i) => ({ name: `u${i}`, account: `acct${i % 10}`, ...(i % 2 ? { limits: { maxJobs: 0 } } : {}) }));
     const section = validateConfig({ policy: { weights: { age: 1000, fairshare: 10000, jobSize: 100 }, accounts, users } }).policy;
     const config = resolvePolicyConfig(section, { queueDepth: 100 });
     db.transaction(() => {
@@ -61,12 +64,28 @@ export async function policyBench() {
     t0 = performance.now();
     const shares = policy.sshare();
     const sshareMs = performance.now() - t0;
+    let sent = 0;
+    // one dispatch pass over this queue: the head (queueDepth 100) checked against the limits,
+    // 10 sent (look-ahead) to a backend that takes them and never grants
+    const backend = { kind: 'simulator', async validate() {}, async allocate(r) { sent++; return `b${r.jobId}`; }, async release() {}, async partitions() { return [{ name: 'batch', isDefault: true, maxTimeMinutes: null, defaultTimeMinutes: null, nodes: ['n1'], state: 'UP' }]; }, async nodes() { return []; }, onEvent() {} };
+    const runner = { async onGranted() {}, async onBackendEnded() {}, async stopMaster() { return false; } };
+    const dispatcher = new Dispatcher({ store, queue: new QueueStore(db, store), clock, backend, runner, policy, lookAhead: 10, maxConcurrentMasters: 1000, queueDepth: 100, onError: (e) => console.error(e) });
+    const passes = [];
+    for (let i = 0; i < 3; i++) {
+      t0 = performance.now();
+      dispatcher.wake();
+      await dispatcher.idle();
+      passes.push(performance.now() - t0);
+    }
+    const limited = db.prepare("SELECT count(*) FROM jobs WHERE reason = 'AssocMaxJobsLimit'").pluck().get();
+    dispatcher.stop();
     policy.stop();
     db.close();
     console.log(
       `policy, ${JOBS} pending jobs of ${USERS} users: start (usage rebuild) ${startMs.toFixed(0)} ms; ` +
         `priority recalculation of every pending job ${recalcMs.toFixed(0)} ms (${((recalcMs * 1000) / JOBS).toFixed(1)} µs a job, the event loop held at most ${longestTurn.toFixed(0)} ms at a time); ` +
-        `sprio page of ${page.rows.length} ${sprioMs.toFixed(1)} ms; sshare (${shares.length} rows) ${sshareMs.toFixed(1)} ms`,
+        `sprio page of ${page.rows.length} ${sprioMs.toFixed(1)} ms; sshare (${shares.length} rows) ${sshareMs.toFixed(1)} ms; ` +
+        `one admission pass (head of 100, half its users at a limit, 10 sent): first ${passes[0].toFixed(1)} ms, then ${passes[2].toFixed(1)} ms (${sent} sent, ${limited} given AssocMaxJobsLimit)`,
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

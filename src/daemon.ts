@@ -193,7 +193,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     policy,
     lookAhead: config.policy.lookAhead,
     maxConcurrentMasters: config.maxConcurrentMasters,
-    queueDepth: config.scheduler.queueDepth,
+    queueDepth: config.policy.queueDepth ?? config.scheduler.queueDepth,
+    scanLimit: config.policy.scanLimit,
     onError,
   });
   // a limit raised at run time may let waiting jobs go: the next pass looks at them

@@ -33,6 +33,8 @@ export interface DispatcherOptions {
   clock: Clock;
   /** At most this many jobs of the eligible queue are looked at per pass (default_queue_depth). */
   queueDepth?: number;
+  /** Jobs read per pass at most, those skipped for a limit included (policy.scanLimit). */
+  scanLimit?: number;
   backend: ResourceBackend;
   runner: JobRunnerPort;
   maxConcurrentMasters: number;
@@ -74,10 +76,12 @@ export class Dispatcher implements JobLifecycle {
   private readonly preempting = new Set<number>();
   private readonly eligibility: Eligibility;
   private readonly queueDepth: number;
+  private readonly scanLimit: number;
 
   constructor(private readonly options: DispatcherOptions) {
     this.eligibility = new Eligibility(options.queue);
     this.queueDepth = options.queueDepth ?? 100;
+    this.scanLimit = options.scanLimit ?? 10_000;
   }
 
   start(): void {
@@ -195,16 +199,27 @@ export class Dispatcher implements JobLifecycle {
   /**
    * One pass, like slurmctld's main scheduler: begin times that have come and dependencies
    * that changed move jobs into the eligible queue, then at most `queueDepth` jobs of its
-   * head are looked at, in priority order. Nothing here reads the rest of the queue.
+   * head are looked at, in priority order. Jobs skipped for a limit of their user, account or
+   * QOS do not count: as many more are read after them (up to `scanLimit` in all), so a user
+   * with many jobs at a limit at the head holds nobody back. Nothing reads the rest.
    */
   private async dispatchPending(): Promise<void> {
     const { queue, clock } = this.options;
     const now = clock.now();
     const moreDue = this.releaseDueBeginTimes(now);
     this.recheckDependents();
-    const head = queue.head(this.queueDepth);
     let retryAt = Infinity;
-    if (head.length > 0) retryAt = await this.dispatchHead(head);
+    let after: QueueEntry | undefined;
+    for (let budget = this.queueDepth, scanned = 0; budget > 0 && scanned < this.scanLimit; ) {
+      const head = queue.head(Math.min(budget, this.scanLimit - scanned), after);
+      if (head.length === 0) break;
+      const r = await this.dispatchHead(head);
+      retryAt = Math.min(retryAt, r.retryAt);
+      scanned += head.length;
+      if (r.full || head.length < budget) break;
+      budget = r.limited;
+      after = head[head.length - 1];
+    }
     if (moreDue) this.wake();
     const nextBegin = queue.nextBeginTime();
     this.scheduleTimer(Math.min(retryAt, nextBegin ?? Infinity));
@@ -214,12 +229,13 @@ export class Dispatcher implements JobLifecycle {
    * Sends the head's jobs (an array's tasks one by one) while master slots are free; once
    * none is, the rest of the head is only told why it waits (no record is read for that).
    */
-  private async dispatchHead(head: QueueEntry[]): Promise<number> {
+  private async dispatchHead(head: QueueEntry[]): Promise<{ retryAt: number; limited: number; full: boolean }> {
     const { store, queue, maxConcurrentMasters } = this.options;
     const active = { count: queue.countActive() };
     const awaiting = { count: queue.countAwaitingNodes() };
     const lookAhead = this.options.lookAhead ?? Infinity;
     const ctx: PassContext = { active, awaiting, partitions: undefined };
+    let limited = 0;
     for (const entry of head) {
       if (active.count >= maxConcurrentMasters) {
         if (entry.reason !== 'MaxMastersLimit') store.setReason(entry.id, 'MaxMastersLimit', ACTOR);
@@ -244,20 +260,22 @@ export class Dispatcher implements JobLifecycle {
         const limit = this.options.policy?.runLimit(job) ?? null;
         if (limit !== null) {
           if (job.reason !== limit) store.setReason(job.id, limit, ACTOR);
+          limited++;
           break;
         }
         const task = this.nextTask(job);
         if (!task) break;
         if ((await this.send(task, ctx)) === 'unavailable') {
           this.markUnavailable(head);
-          return this.options.clock.now() + (this.options.retryDelayMs ?? 2000);
+          return { retryAt: this.options.clock.now() + (this.options.retryDelayMs ?? 2000), limited, full: true };
         }
         // an array's record with tasks left stays at the head: its next task goes next
         job = task.id === job.id ? undefined : store.get(job.id);
         if (job && (job.state !== 'PENDING' || job.arrayTasks === null)) job = undefined;
       }
     }
-    return Infinity;
+    // no slot or look-ahead left: nothing after this page could be sent either
+    return { retryAt: Infinity, limited, full: active.count >= maxConcurrentMasters || awaiting.count >= lookAhead };
   }
 
   /** The job itself, or an array's next task (split off), or none when its % limit is reached. */

@@ -17,11 +17,14 @@ import type { JobStore } from './job-store.js';
 
 const ACTIVE_SQL = ACTIVE_STATES.map((s) => `'${s}'`).join(',');
 
-/** A job at the head of the eligible queue. */
+/** A job at the head of the eligible queue, with its place in the queue order. */
 export interface QueueEntry {
   id: number;
   /** its pending reason now */
   reason: string;
+  priority: number;
+  nice: number;
+  submitTime: number;
 }
 
 export class QueueStore {
@@ -34,10 +37,14 @@ export class QueueStore {
    * The first `limit` eligible pending jobs, in priority order (priority, nice, submit time, id): ids
    * and reasons only, read from the index, so a pass that cannot start them parses nothing.
    */
-  head(limit: number): QueueEntry[] {
+  head(limit: number, after?: QueueEntry): QueueEntry[] {
+    const select = "SELECT id, reason, priority, nice, submit_time AS submitTime FROM jobs INDEXED BY jobs_ready WHERE state = 'PENDING' AND blocked IS NULL";
+    const order = 'ORDER BY priority DESC, nice, submit_time, id LIMIT ?';
+    if (after === undefined) return this.db.prepare(`${select} ${order}`).all(limit) as QueueEntry[];
+    // after a place: a range of the index from its priority on (the row value within it)
     return this.db
-      .prepare("SELECT id, reason FROM jobs INDEXED BY jobs_ready WHERE state = 'PENDING' AND blocked IS NULL ORDER BY priority DESC, nice, submit_time, id LIMIT ?")
-      .all(limit) as QueueEntry[];
+      .prepare(`${select} AND priority <= ? AND (priority < ? OR (nice, submit_time, id) > (?, ?, ?)) ${order}`)
+      .all(after.priority, after.priority, after.nice, after.submitTime, after.id, limit) as QueueEntry[];
   }
 
   /** Jobs holding (or about to hold) a master slot. */

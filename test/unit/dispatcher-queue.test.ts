@@ -35,7 +35,7 @@ interface Harness {
   restart(): Harness;
 }
 
-function harness(t: Test, options: { maxConcurrentMasters?: number; queueDepth?: number; maxArraySize?: number; lookAhead?: number } = {}, shared?: { dir: string; clock: ManualClock }): Harness {
+function harness(t: Test, options: { maxConcurrentMasters?: number; queueDepth?: number; maxArraySize?: number; lookAhead?: number; scanLimit?: number; policy?: ConstructorParameters<typeof Dispatcher>[0]['policy'] } = {}, shared?: { dir: string; clock: ManualClock }): Harness {
   const dir = shared?.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'grm-queue-'));
   const db = openDatabase(path.join(dir, 'grm.sqlite'));
   const clock = shared?.clock ?? new ManualClock(T0);
@@ -43,7 +43,7 @@ function harness(t: Test, options: { maxConcurrentMasters?: number; queueDepth?:
   const queue = new QueueStore(db, store);
   const backend = new RecordingBackend();
   const runner = { onGranted: async () => {}, onBackendEnded: async () => {}, stopMaster: async () => false };
-  const dispatcher = new Dispatcher({ store, queue, clock, backend, runner, maxConcurrentMasters: options.maxConcurrentMasters ?? 100, queueDepth: options.queueDepth ?? 100, ...(options.lookAhead !== undefined ? { lookAhead: options.lookAhead } : {}), onError: (e) => t.fail(String(e)) });
+  const dispatcher = new Dispatcher({ store, queue, clock, backend, runner, maxConcurrentMasters: options.maxConcurrentMasters ?? 100, queueDepth: options.queueDepth ?? 100, ...(options.lookAhead !== undefined ? { lookAhead: options.lookAhead } : {}), ...(options.scanLimit !== undefined ? { scanLimit: options.scanLimit } : {}), ...(options.policy ? { policy: options.policy } : {}), onError: (e) => t.fail(String(e)) });
   const service = new JobService({ store, queue, backend, lifecycle: dispatcher, clock, maxArraySize: options.maxArraySize ?? 1001 });
   dispatcher.start();
   t.teardown(() => {
@@ -379,4 +379,22 @@ t.test('look-ahead: at most N jobs wait in the backend for nodes; the rest wait 
   await h.settle();
   t.same(h.sent(), [jobs[0]!.id, jobs[1]!.id, jobs[2]!.id], 'one granted, one more sent, in order');
   t.equal(h.store.require(jobs[3]!.id).reason, 'Priority');
+});
+
+t.test('jobs at a limit at the head do not use up the depth: the pass reads past them (up to scanLimit)', async (t) => {
+  const policy = { runLimit: (job: JobRecord) => (job.user === 'heavy' ? 'AssocMaxJobsLimit' : null), victimsFor: () => [] };
+  const h = harness(t, { queueDepth: 3, policy });
+  const heavy = [];
+  for (let i = 0; i < 7; i++) heavy.push(await h.submit({ name: `h${i}` }, 'heavy'));
+  const light = await h.submit({ name: 'l' }, 'light');
+  await h.settle();
+  t.same(h.sent(), [light.id], "the light user's job, behind 7 limited ones and a depth of 3, was sent");
+  t.ok(heavy.every((j) => h.store.require(j.id).reason === 'AssocMaxJobsLimit'), 'each limited job says why');
+
+  const bounded = harness(t, { queueDepth: 3, scanLimit: 5, policy });
+  for (let i = 0; i < 7; i++) await bounded.submit({ name: `h${i}` }, 'heavy');
+  const far = await bounded.submit({ name: 'l' }, 'light');
+  await bounded.settle();
+  t.same(bounded.sent(), [], 'scanLimit bounds a pass: 5 read, the 8th not reached');
+  t.equal(bounded.store.require(far.id).reason, 'None');
 });
