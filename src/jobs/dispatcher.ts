@@ -45,7 +45,7 @@ export interface DispatcherOptions {
    */
   lookAhead?: number;
   /** The queue policy's run limits: a job over one waits with its reason, the jobs behind it go on. */
-  policy?: Pick<QueuePolicy, 'runLimit' | 'victimsFor'>;
+  policy?: Pick<QueuePolicy, 'runLimit' | 'victimsFor' | 'mayPreempt'>;
   /** Delay before asking an unavailable backend again. */
   retryDelayMs?: number;
   onError?: (error: unknown, context: string) => void;
@@ -415,7 +415,8 @@ export class Dispatcher implements JobLifecycle {
    */
   private async preemptFor(job: JobRecord): Promise<void> {
     const { store, backend, policy } = this.options;
-    if (!policy || this.preempting.has(job.id)) return;
+    // most waits cannot preempt anything: no backend query for them (a pending event comes every poll)
+    if (!policy || this.preempting.has(job.id) || !policy.mayPreempt(job)) return;
     const free = (await backend.nodes()).filter((n) => n.state === 'idle' && (!job.partition || n.partitions.includes(job.partition))).length;
     const victims = policy.victimsFor(job, store.inStates(['RUNNING']), free);
     if (victims.length === 0) return;

@@ -250,12 +250,18 @@ export class QueuePolicy {
    * `freeNodes` idle nodes in its partition; [] when its QOS may preempt none of them.
    */
   victimsFor(job: JobRecord, running: JobRecord[], freeNodes: number): Victim[] {
+    if (!this.mayPreempt(job)) return [];
     const pj = this.policyJob(job);
-    if (pj.qos === undefined || !this.o.config.qos.get(pj.qos)?.preempt.length) return [];
     const candidates: RunningJob[] = running
       .filter((r) => r.partition === job.partition && r.startTime !== null)
       .map((r) => ({ id: r.id, qos: this.policyJob(r).qos, priority: r.priority, startTime: r.startTime!, nodes: r.numNodes }));
     return selectVictims(pj.qos, pj.nodes - freeNodes, candidates, this.o.config.qos);
+  }
+
+  /** Whether the job's QOS may preempt any other QOS (checked before anything is asked of the backend). */
+  mayPreempt(job: JobRecord): boolean {
+    const qos = this.policyJob(job).qos;
+    return qos !== undefined && (this.o.config.qos.get(qos)?.preempt.length ?? 0) > 0;
   }
 
   /** Whether QOSes are configured: --qos then picks one (its priority, limits, preemption). */

@@ -382,7 +382,7 @@ t.test('look-ahead: at most N jobs wait in the backend for nodes; the rest wait 
 });
 
 t.test('jobs at a limit at the head do not use up the depth: the pass reads past them (up to scanLimit)', async (t) => {
-  const policy = { runLimit: (job: JobRecord) => (job.user === 'heavy' ? 'AssocMaxJobsLimit' : null), victimsFor: () => [] };
+  const policy = { runLimit: (job: JobRecord) => (job.user === 'heavy' ? 'AssocMaxJobsLimit' : null), victimsFor: () => [], mayPreempt: () => false };
   const h = harness(t, { queueDepth: 3, policy });
   const heavy = [];
   for (let i = 0; i < 7; i++) heavy.push(await h.submit({ name: `h${i}` }, 'heavy'));
