@@ -96,6 +96,7 @@ function buildBackend(
     ...(config.slurm.slurmConf ? { slurmConf: config.slurm.slurmConf } : {}),
     pollIntervalMs: config.slurm.pollIntervalMs,
     commandTimeoutMs: config.slurm.commandTimeoutMs,
+    holder: config.slurm.holder,
     holderAccount,
     onError: (e) => onError(e, 'SLURM poll'),
   });

@@ -30,6 +30,8 @@ export interface ResourceRequest {
   nice: number;
   /** ms since epoch; FIFO order key. */
   submitTime: number;
+  /** GRM's priority when it was admitted (squeue's %Q): SLURM's holder gets it when GRM may set it. */
+  priority?: number;
 }
 
 export interface AllocatedNode {

@@ -238,6 +238,12 @@ export const ConfigSchema = Type.Object(
         commandTimeoutMs: Type.Integer({ default: 30000, minimum: 1000 }),
         /** Partition used when a job names none; empty = SLURM's default */
         defaultPartition: Type.String({ default: '' }),
+        /**
+         * How a job's allocation is held (src/backends/slurm/holder-job.ts): `salloc --no-shell`
+         * (the grant is pushed to GRM), a sleeping batch job, or auto: salloc unless the
+         * cluster sets InactiveLimit.
+         */
+        holder: Type.Union([Type.Literal('auto'), Type.Literal('salloc'), Type.Literal('batch')], { default: 'auto' }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -309,7 +309,7 @@ export class Dispatcher implements JobLifecycle {
       const partition = choosePartition(job.partition || undefined, ctx.partitions);
       // Submitted while the backend was unreachable: the partition is known only now.
       if (!job.partition) store.patch(job.id, { partition: partition.name });
-      const request = toResourceRequest(job.id, job.user, job.description, partition, job.submitTime);
+      const request = { ...toResourceRequest(job.id, job.user, job.description, partition, job.submitTime), priority: job.priority };
       const backendId = await backend.allocate(request);
       const current = store.get(job.id);
       if (current && !current.backendId && !isTerminal(current.state)) store.patch(job.id, { backendId });

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import t from 'tap';
 import { SlurmBackend } from '../../src/backends/slurm/slurm-backend.js';
 import { SlurmCommands } from '../../src/backends/slurm/slurm-commands.js';
-import { parseSqueueJson, type SqueueJobStatus } from '../../src/backends/slurm/squeue-parse.js';
+import { parseSqueueHolders, parseSqueueStatus, SQUEUE_HOLDER_FORMAT, SQUEUE_STATUS_FORMAT, type SqueueJobStatus } from '../../src/backends/slurm/squeue-parse.js';
 import type { BackendEvent, ResourceRequest } from '../../src/backends/resource-backend.js';
 import { expandHostlist } from '../../src/hostlist/hostlist.js';
 import { isGrmError } from '../../src/errors.js';
@@ -59,7 +59,8 @@ class Recorder {
 
 async function runAll(c: TestCluster): Promise<void> {
   const cmds = new SlurmCommands({ env: c.env });
-  const squeue = async (): Promise<SqueueJobStatus[]> => parseSqueueJson(await cmds.squeueJson(), expandHostlist);
+  const squeue = async (): Promise<SqueueJobStatus[]> => parseSqueueStatus(await cmds.squeueLines(SQUEUE_STATUS_FORMAT), expandHostlist);
+  const holders = async () => parseSqueueHolders(await cmds.squeueLines(SQUEUE_HOLDER_FORMAT));
   const holder = async (id: string) => (await squeue()).find((j) => j.slurmJobId === id);
   const idleNodes = async () => (await execa('sinfo', ['-h', '-N', '-t', 'idle', '-o', '%N'], { env: c.env })).stdout.split('\n').filter(Boolean);
   const waitUntil = async (ok: () => Promise<boolean>, what: string, timeoutMs = 30_000) => {
@@ -133,10 +134,8 @@ async function runAll(c: TestCluster): Promise<void> {
     const id = await b.allocate(req);
     const g = await rec.waitFor((e) => e.type === 'granted' && e.jobId === req.jobId, 'granted');
     if (g.type !== 'granted') throw new Error('unreachable');
-    // squeue --json ignores -j (22.05): pick the holder out of every job
-    const jobs = JSON.parse((await execa('squeue', ['--json'], { env: c.env })).stdout).jobs as { job_id: number; user_id: number; group_id: number; user_name: string }[];
-    const raw = jobs.find((j) => String(j.job_id) === id);
-    tt.match(raw, { user_id: user.uid, group_id: user.gid, user_name: user.name }, "SLURM accounts the holder to the user");
+    const raw = (await execa('squeue', ['-h', '-j', id, '-o', '%U|%G|%u'], { env: c.env })).stdout.trim();
+    tt.equal(raw, `${user.uid}|${user.gid}|${user.name}`, 'SLURM accounts the holder to the user');
     // what the master does, running as the user: srun into its holder
     const asUser = ['--reuid', String(user.uid), '--regid', String(user.gid), '--clear-groups'];
     const out = await execa('setpriv', [...asUser, 'srun', `--jobid=${id}`, '--overlap', '-N1', 'id', '-u'], { env: c.env, timeout: 60_000 });
@@ -176,6 +175,95 @@ async function runAll(c: TestCluster): Promise<void> {
     tt.equal(grants.length, 3, 'each granted once');
     await b.release(ids[1]!);
     await b.release(ids[2]!);
+  });
+
+  await t.test('salloc holders: the grant reaches GRM without a poll; a stopped GRM leaves a waiting one queued, the next adopts it', async (tt) => {
+    // polls a minute apart: only salloc's exit can report the grant within the test's bounds
+    const slow = () => new SlurmBackend({ instance: INSTANCE, env: c.env, pollIntervalMs: 60_000, holder: 'salloc' });
+    const b = slow();
+    const rec = new Recorder(b);
+    await b.start();
+    tt.teardown(() => b.stop());
+    await b.pollNow(); // the first poll, due at start, is behind us
+    const whole = () => request({ minNodes: 4, maxNodes: 4, tasks: 4, exclusive: true, memoryPerNodeMiB: 0 });
+    const first = whole();
+    const second = whole();
+    const id1 = await b.allocate(first);
+    await rec.waitFor((e) => e.type === 'granted' && e.jobId === first.jobId, 'first granted', 10_000);
+    const id2 = await b.allocate(second);
+    await waitUntil(async () => (await holder(id2))?.phase === 'PENDING', 'second waits');
+    tt.equal((await execa('scontrol', ['show', 'job', id1], { env: c.env })).stdout.match(/BatchFlag=(\d)/)?.[1], '0', 'an allocation without a batch script');
+    await b.release(id1);
+    // within 10 s with polls 60 s apart, and no fast polls while a salloc waits: salloc told GRM
+    const g = await rec.waitFor((e) => e.type === 'granted' && e.jobId === second.jobId, 'second granted after the release', 10_000);
+    tt.equal(g.type === 'granted' && g.allocation.nodes.length, 4);
+    await b.release(id2);
+    await waitUntil(async () => (await idleNodes()).length === 4, 'nodes idle');
+
+    // a waiting salloc when GRM stops: abandoned, its job stays queued
+    const blocker = whole();
+    const queued = whole();
+    const idB = await b.allocate(blocker);
+    await rec.waitFor((e) => e.type === 'granted' && e.jobId === blocker.jobId, 'blocker granted', 10_000);
+    const idQ = await b.allocate(queued);
+    await b.stop();
+    await new Promise((r) => setTimeout(r, 500));
+    tt.equal((await holder(idQ))?.phase, 'PENDING', 'still queued in SLURM after the stop');
+    const b2 = slow();
+    const rec2 = new Recorder(b2);
+    await b2.start();
+    tt.teardown(() => b2.stop());
+    tt.equal(await b2.allocate(queued), idQ, 'the restarted GRM adopts it');
+    await execa('scancel', [idB], { env: c.env });
+    // adopted without a salloc: the fast polls notice the grant
+    await rec2.waitFor((e) => e.type === 'granted' && e.jobId === queued.jobId, 'adopted holder granted', 15_000);
+    await b2.release(idQ);
+    await waitUntil(async () => (await idleNodes()).length === 4, 'nodes idle');
+  });
+
+  await t.test("GRM's order passed down: a holder gets GRM's priority (--priority, as root), so SLURM starts waiting holders in GRM's order", { skip: process.getuid?.() !== 0 && 'needs root (a SLURM operator)' }, async (tt) => {
+    const b = newBackend();
+    const rec = new Recorder(b);
+    await b.start();
+    tt.teardown(() => b.stop());
+    const whole = (priority: number) => ({ ...request({ minNodes: 4, maxNodes: 4, tasks: 4, exclusive: true, memoryPerNodeMiB: 0 }), priority });
+    const blocker = whole(5);
+    const idB = await b.allocate(blocker);
+    await rec.waitFor((e) => e.type === 'granted' && e.jobId === blocker.jobId, 'blocker granted');
+    // admitted first but lower: SLURM's FIFO (priority/basic here) alone would start it first
+    const low = whole(10);
+    const high = whole(1000);
+    const idLow = await b.allocate(low);
+    const idHigh = await b.allocate(high);
+    const prio = async (id: string) => (await execa('squeue', ['-h', '-j', id, '-o', '%Q'], { env: c.env })).stdout.trim();
+    tt.same([await prio(idLow), await prio(idHigh)], ['10', '1000'], 'SLURM shows GRM\'s priorities');
+    await b.release(idB);
+    const first = await rec.waitFor((e) => e.type === 'granted' && e.jobId !== blocker.jobId, 'a waiting holder granted');
+    tt.equal(first.jobId, high.jobId, 'the higher one started first');
+    tt.equal((await holder(idLow))?.phase, 'PENDING', 'the lower one still waits');
+    await b.release(idHigh);
+    await rec.waitFor((e) => e.type === 'granted' && e.jobId === low.jobId, 'then the lower one');
+    await b.release(idLow);
+    await waitUntil(async () => (await idleNodes()).length === 4, 'nodes idle');
+  });
+
+  await t.test("batch holders (slurm.holder: 'batch', for clusters with InactiveLimit): granted by polls, srun into them, released", async (tt) => {
+    const b = new SlurmBackend({ instance: INSTANCE, env: c.env, pollIntervalMs: 500, holder: 'batch' });
+    const rec = new Recorder(b);
+    await b.start();
+    tt.teardown(() => b.stop());
+    tt.equal(await newBackend().holderKind(), 'salloc', "auto: salloc on this cluster (InactiveLimit=0)");
+    const req = request({ minNodes: 2, maxNodes: 2, tasks: 2 });
+    const id = await b.allocate(req);
+    const g = await rec.waitFor((e) => e.type === 'granted' && e.jobId === req.jobId, 'granted');
+    tt.equal((await execa('scontrol', ['show', 'job', id], { env: c.env })).stdout.match(/BatchFlag=(\d)/)?.[1], '1', 'a batch job');
+    const out = await execa('srun', [`--jobid=${id}`, '--overlap', '-N2', 'bash', '-c', 'echo $SLURMD_NODENAME'], { env: c.env, timeout: 60_000 });
+    tt.same(out.stdout.split('\n').filter(Boolean).sort(), g.type === 'granted' ? g.allocation.nodes.map((n) => n.name).sort() : [], 'srun ran on its nodes');
+    await b.release(id);
+    await waitUntil(async () => {
+      const h = await holder(id);
+      return !h || h.phase === 'ENDED';
+    }, 'holder gone');
   });
 
   await t.test('an external scancel ends the holder with CANCELLED', async (tt) => {
@@ -255,8 +343,8 @@ async function runAll(c: TestCluster): Promise<void> {
     const rec2 = new Recorder(b2);
     const id3 = await b2.allocate(req);
     tt.equal(id3, id1);
-    const holders = (await squeue()).filter((j) => j.grmJobId === req.jobId && j.phase !== 'ENDED');
-    tt.equal(holders.length, 1, 'one holder in squeue');
+    const live = (await holders()).filter((j) => j.grmJobId === req.jobId && j.phase !== 'ENDED');
+    tt.equal(live.length, 1, 'one holder in squeue');
     await rec2.waitFor((e) => e.type === 'granted', 'adopted holder granted');
     tt.match((await b2.list()).find((l) => l.jobId === req.jobId), { backendId: id1, state: 'RUNNING' });
     await b2.release(id1);

@@ -6,70 +6,85 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { HOLDER_SCRIPT, holderSbatchArgs, parseHolderComment } from '../../src/backends/slurm/holder-job.js';
-import { nodeStateFromSlurm, parseScontrolPartitions, parseSinfoJson, parseSlurmMinutes, slurmFitPartition } from '../../src/backends/slurm/sinfo-parse.js';
+import { HOLDER_SCRIPT, holderSallocArgs, holderSbatchArgs, parseHolderComment, slurmPriority } from '../../src/backends/slurm/holder-job.js';
+import { nodeStateFromSlurm, parseScontrolPartitions, parseSinfoJson, slurmFitPartition } from '../../src/backends/slurm/sinfo-parse.js';
 import { requestFitError } from '../../src/backends/request-fit.js';
 import { classifySlurmError } from '../../src/backends/slurm/slurm-commands.js';
 import { endStateOf } from '../../src/backends/slurm/slurm-backend.js';
-import { parseGpuGres, parseScontrolRecords, parseSqueueJson, phaseOf } from '../../src/backends/slurm/squeue-parse.js';
+import {
+  parseGpuGres,
+  parseJobDetail,
+  parseScontrolRecords,
+  parseSlurmMinutes,
+  parseSlurmTime,
+  parseSqueueHolders,
+  parseSqueueStatus,
+  phaseOf,
+} from '../../src/backends/slurm/squeue-parse.js';
 import type { ResourceRequest } from '../../src/backends/resource-backend.js';
 import { expandHostlist } from '../../src/hostlist/hostlist.js';
 
 const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
 const fixture = (name: string) => readFileSync(path.join(fixtures, name), 'utf8');
 
-t.test('squeue --json: running, pending, cancelled, timed out, foreign', async (t) => {
-  const jobs = parseSqueueJson(fixture('squeue-22.05.json'), expandHostlist);
+// local time, as squeue prints it
+const at = (text: string) => new Date(text).getTime();
+
+t.test('squeue status lines: running, pending, cancelled, timed out, and a forged line skipped', async (t) => {
+  const jobs = parseSqueueStatus(fixture('squeue-status-22.05.txt') + fixture('squeue-timeout-22.05.txt'), expandHostlist);
   const byId = new Map(jobs.map((j) => [j.slurmJobId, j]));
-  t.equal(jobs.length, 5);
-  t.match(byId.get('9'), {
-    grmJobId: 21,
-    state: 'TIMEOUT',
-    phase: 'ENDED',
-    reason: 'TimeLimit',
-    nodeList: 'node1',
-    nodes: [{ name: 'node1', cpus: 1, memoryMiB: 1000, gpus: 0 }],
-    startTime: 1795610937000,
-    endTime: 1795611000000,
-    timeLimitMinutes: 1,
-    exitCode: 15,
-  });
-  t.match(byId.get('10'), {
-    grmJobId: 22,
-    name: 'grm-22-run',
+  t.match(byId.get('1229'), {
     partition: 'debug',
     state: 'RUNNING',
     phase: 'RUNNING',
     reason: 'None',
     nodeList: 'node[1-2]',
     nodes: [
-      { name: 'node1', cpus: 1, memoryMiB: 512 },
-      { name: 'node2', cpus: 1, memoryMiB: 512 },
+      { name: 'node1', cpus: 1 },
+      { name: 'node2', cpus: 1 },
     ],
-    startTime: 1795610937000,
+    startTime: at('2026-12-07T10:07:21'),
+    endTime: at('2026-12-07T10:17:21'),
+    timeLimitMinutes: 10,
+    uid: 0,
   });
-  t.match(byId.get('11'), { grmJobId: 23, state: 'CANCELLED', phase: 'ENDED', exitCode: 15 });
-  t.match(byId.get('12'), { grmJobId: 24, state: 'PENDING', phase: 'PENDING', reason: 'Resources', nodes: [], startTime: null, endTime: null, timeLimitMinutes: null });
-  t.match(byId.get('13'), { grmJobId: null, name: 'other', phase: 'RUNNING' });
+  t.match(byId.get('1230'), { state: 'CANCELLED', phase: 'ENDED', endTime: at('2026-12-07T10:07:23') });
+  t.match(byId.get('1231'), { state: 'PENDING', phase: 'PENDING', reason: 'Resources', nodes: [], nodeList: '', startTime: null, endTime: null, timeLimitMinutes: null });
+  const timedOut = jobs.find((j) => j.state === 'TIMEOUT');
+  t.match(timedOut, { phase: 'ENDED', reason: 'TimeLimit', timeLimitMinutes: 1 }, 'a holder out of time');
+  t.same(parseSqueueStatus('999|RUNNING|0|grm:abc:22\nnot a line\n', expandHostlist), [], 'lines of another shape are skipped');
+  t.equal(parseSlurmTime('N/A'), null);
+  t.equal(parseSlurmTime('NONE'), null);
+  t.equal(parseSlurmTime('2026-12-07T10:07:21'), at('2026-12-07T10:07:21'));
 });
 
-t.test('squeue --json: exclusive job and GPUs per node', async (t) => {
-  const [gpu] = parseSqueueJson(fixture('squeue-gpu-22.05.json'), expandHostlist);
-  t.match(gpu, {
-    grmJobId: 31,
-    phase: 'RUNNING',
+t.test('squeue holder lines: by comment; a job id printed twice (a comment that forged a line) is dropped', async (t) => {
+  const holders = parseSqueueHolders(fixture('squeue-holders-22.05.txt'));
+  const byId = new Map(holders.map((h) => [h.slurmJobId, h]));
+  t.match(byId.get('1229'), { grmInstance: 'abc', grmJobId: 22, state: 'RUNNING', phase: 'RUNNING', uid: 0 });
+  t.match(byId.get('1231'), { grmJobId: 24, phase: 'PENDING' });
+  t.match(byId.get('1230'), { grmJobId: 23, phase: 'ENDED' });
+  t.notOk(byId.has('1232'), 'a job whose comment is no holder comment');
+  // the fixture's job 1232 has the comment "x\n999|RUNNING|0|grm:abc:22": job 999 does not exist;
+  // the backend drops it for that (its status lines have no job 999), and this parser drops ids seen twice
+  t.ok(byId.has('999'), 'a forged line with a new id parses (the status lines refute it)');
+  const forgedTwice = parseSqueueHolders('1229|RUNNING|0|grm:abc:22\n1232|RUNNING|1000|x\n1229|RUNNING|0|grm:abc:99\n');
+  t.same(forgedTwice, [], 'an id seen twice is trusted in neither line');
+});
+
+t.test('scontrol show job -d: per-node CPUs, memory, GPUs (nodes grouped by layout)', async (t) => {
+  t.same(parseJobDetail(fixture('scontrol-job-22.05.txt'), expandHostlist), {
     nodes: [
-      { name: 'node1', gpus: 1, gpuType: 'tesla' },
-      { name: 'node2', gpus: 1, gpuType: 'tesla' },
+      { name: 'node1', cpus: 1, memoryMiB: 512, gpus: 0 },
+      { name: 'node2', cpus: 1, memoryMiB: 512, gpus: 0 },
     ],
+    exitStatus: 0,
   });
-  t.throws(() => parseSqueueJson('not json', expandHostlist), { code: 'E_BACKEND' });
-  t.throws(() => parseSqueueJson('{"errors":[{"error":"boom"}]}', expandHostlist), { code: 'E_BACKEND' });
-  // slurmctld down: exit 0, errors[] and an empty jobs[] — never "no jobs"
-  t.throws(() => parseSqueueJson(fixture('squeue-ctld-down-22.05.json'), expandHostlist), {
-    code: 'E_BACKEND_UNAVAILABLE',
-    message: /Failed while looking for jobs/,
-  });
+  t.same(parseJobDetail(fixture('scontrol-job-gpu-22.05.txt'), expandHostlist).nodes, [
+    { name: 'node1', cpus: 2, memoryMiB: 2000, gpus: 2, gpuType: 'tesla' },
+    { name: 'node2', cpus: 2, memoryMiB: 2000, gpus: 2, gpuType: 'tesla' },
+  ]);
+  t.throws(() => parseJobDetail('slurm_load_jobs error: Invalid job id specified\n', expandHostlist), { code: 'E_BACKEND' });
 });
 
 t.test('sinfo --json nodes, with a drained node and GPUs', async (t) => {
@@ -173,6 +188,14 @@ const base: ResourceRequest = {
   submitTime: 0,
 };
 
+t.test('holder salloc argv: the same request, no script, no output files', async (t) => {
+  t.same(holderSallocArgs(base, { workDir: '/scratch', instance: 'i1', account: { uid: 1234, gid: 5678 } }), [
+    '--no-shell',
+    ...holderSbatchArgs(base, { instance: 'i1', account: { uid: 1234, gid: 5678 } }).filter((a) => !['--parsable', '--output=/dev/null', '--error=/dev/null', '--chdir=/tmp'].includes(a)),
+    '--chdir=/scratch',
+  ]);
+});
+
 t.test('holder sbatch argv', async (t) => {
   t.same(holderSbatchArgs(base, { workDir: '/scratch', instance: 'i1' }), [
     '--parsable',
@@ -216,6 +239,13 @@ t.test('holder sbatch argv', async (t) => {
   t.same(forUser.slice(-5), ['--uid=1234', '--gid=5678', '--output=/dev/null', '--error=/dev/null', '--chdir=/tmp'], 'a root daemon submits the holder for the job\'s user');
   t.notOk(holderSbatchArgs(minimal, { instance: 'i1', account: null }).some((a) => /^--[ug]id=/.test(a)), 'no account: the daemon\'s own');
   t.match(HOLDER_SCRIPT, /^#!\/bin\/sh\n[\s\S]*exec sleep infinity\n$/);
+  const ranked = { ...base, priority: 1234.6 };
+  t.ok(holderSbatchArgs(ranked, { instance: 'i1', setPriority: true }).includes('--priority=1235'), "an operator's holder gets GRM's priority");
+  t.notOk(holderSbatchArgs(ranked, { instance: 'i1', setPriority: true }).some((a) => a.startsWith('--nice')), '...which counts the nice already');
+  t.ok(holderSbatchArgs(ranked, { instance: 'i1' }).includes('--nice=10'), 'otherwise the nice alone');
+  t.notOk(holderSbatchArgs(ranked, { instance: 'i1' }).some((a) => a.startsWith('--priority')));
+  t.equal(slurmPriority(0), 1, 'never 0 (held)');
+  t.equal(slurmPriority(1e12), 4_294_967_293, 'within 32 bits');
 });
 
 t.test('the fit check reads a partition as scontrol and sinfo describe it', async (t) => {

@@ -1,9 +1,14 @@
 /**
- * The "holder" batch job: one per GRM job, it owns the allocation for the job's lifetime.
- * Its script does nothing but wait (`exec sleep infinity`, GNU coreutils accepts
- * "infinity"); SLURM's time limit ends it, or the GRM scancels it when the master exits.
- * The GRM runs the master itself with SLURM_JOB_ID=<holder id>, so
- * `srun --jobid=$SLURM_JOB_ID --overlap ...` lands on the holder's nodes.
+ * The "holder" job: one per GRM job, it owns the allocation for the job's lifetime; SLURM's
+ * time limit ends it, or the GRM scancels it when the master exits. The GRM runs the master
+ * itself with SLURM_JOB_ID=<holder id>, so `srun --jobid=$SLURM_JOB_ID --overlap ...` lands on
+ * the holder's nodes. Two kinds, the same request:
+ * - `salloc --no-shell` (the default): an allocation with no batch script. slurmctld pushes
+ *   the grant to the waiting salloc, which exits at once: GRM learns of it without a poll, and
+ *   no batch step is launched on the node nor killed at the end.
+ * - a batch job whose script does nothing but wait (`exec sleep infinity`, GNU coreutils
+ *   accepts "infinity"): for clusters with InactiveLimit set, where slurmctld ends an
+ *   allocation whose salloc has gone away.
  *
  * Submitted by a root daemon for the job's user (`--uid`/`--gid`, which sbatch takes from root
  * only): SLURM then accounts the allocation to that user, and the master, which runs as that
@@ -27,6 +32,17 @@ export interface HolderJobOptions {
   instance: string;
   /** The account the holder is submitted for (root daemon, run-as); absent: the daemon's own. */
   account?: { uid: number; gid: number } | null;
+  /**
+   * The daemon may set a job's priority (root or SlurmUser: SLURM lets only operators): the
+   * holder gets GRM's priority as its own (`--priority`), so holders waiting in SLURM start in
+   * GRM's order; GRM's priority already counts the job's nice, so --nice is left out.
+   */
+  setPriority?: boolean;
+}
+
+/** SLURM's job priority for GRM's (a positive 32-bit value: 0 would mean held). */
+export function slurmPriority(priority: number): number {
+  return Math.min(Math.max(1, Math.round(priority)), 4_294_967_293);
 }
 
 /** The comment that marks the holder of a GRM job. */
@@ -49,10 +65,19 @@ export function holderJobName(request: Pick<ResourceRequest, 'jobId' | 'name'>):
   return `grm-${request.jobId}${clean ? `-${clean}` : ''}`;
 }
 
-/** The sbatch argv (without the binary) of the holder for a request. */
+/** The sbatch argv (without the binary) of the batch holder for a request. */
 export function holderSbatchArgs(request: ResourceRequest, options: HolderJobOptions): string[] {
+  return ['--parsable', ...requestArgs(request, options), '--output=/dev/null', '--error=/dev/null', `--chdir=${options.workDir ?? '/tmp'}`];
+}
+
+/** The salloc argv (without the binary) of the allocation holder for a request. */
+export function holderSallocArgs(request: ResourceRequest, options: HolderJobOptions): string[] {
+  return ['--no-shell', ...requestArgs(request, options), `--chdir=${options.workDir ?? '/tmp'}`];
+}
+
+/** What sbatch and salloc share: the job's name, comment, resources, limits and owner. */
+function requestArgs(request: ResourceRequest, options: HolderJobOptions): string[] {
   const args = [
-    '--parsable',
     `--job-name=${holderJobName(request)}`,
     `--comment=${holderComment(options.instance, request.jobId)}`,
     `--nodes=${request.maxNodes > request.minNodes ? `${request.minNodes}-${request.maxNodes}` : request.minNodes}`,
@@ -76,8 +101,8 @@ export function holderSbatchArgs(request: ResourceRequest, options: HolderJobOpt
   if (request.account) args.push(`--account=${request.account}`);
   if (request.qos) args.push(`--qos=${request.qos}`);
   if (request.exclusive) args.push('--exclusive');
-  if (request.nice !== 0) args.push(`--nice=${request.nice}`);
+  if (options.setPriority && request.priority !== undefined) args.push(`--priority=${slurmPriority(request.priority)}`);
+  else if (request.nice !== 0) args.push(`--nice=${request.nice}`);
   if (options.account) args.push(`--uid=${options.account.uid}`, `--gid=${options.account.gid}`);
-  args.push('--output=/dev/null', '--error=/dev/null', `--chdir=${options.workDir ?? '/tmp'}`);
   return args;
 }

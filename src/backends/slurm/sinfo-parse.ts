@@ -10,7 +10,7 @@
 import { GrmError } from '../../errors.js';
 import type { FitPartition } from '../request-fit.js';
 import type { NodeInfo, NodeState, PartitionInfo } from '../resource-backend.js';
-import { parseGpuGres, parseScontrolRecords, throwJsonErrors } from './squeue-parse.js';
+import { parseGpuGres, parseScontrolRecords, parseSlurmMinutes, throwJsonErrors } from './squeue-parse.js';
 
 type Json = Record<string, unknown>;
 
@@ -79,32 +79,6 @@ export function parseSinfoJson(text: string): NodeInfo[] {
     out.push(info);
   }
   return out;
-}
-
-/** "UNLIMITED"/"INFINITE"/"NONE" → null; "[days-]hh:mm:ss", "mm:ss", "mm" → minutes. */
-export function parseSlurmMinutes(value: string | undefined): number | null {
-  if (value === undefined) return null;
-  const v = value.trim().toUpperCase();
-  if (v === '' || v === 'UNLIMITED' || v === 'INFINITE' || v === 'NONE' || v === 'N/A') return null;
-  const m = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(v);
-  if (!m) return null;
-  const days = Number(m[1] ?? 0);
-  const parts = [m[2], m[3], m[4]].filter((p): p is string => p !== undefined).map(Number);
-  let minutes: number;
-  if (m[1] !== undefined) {
-    // days-hours[:minutes[:seconds]]
-    const [h = 0, mi = 0, s = 0] = parts;
-    minutes = days * 1440 + h * 60 + mi + s / 60;
-  } else if (parts.length === 3) {
-    const [h = 0, mi = 0, s = 0] = parts;
-    minutes = h * 60 + mi + s / 60;
-  } else if (parts.length === 2) {
-    const [mi = 0, s = 0] = parts;
-    minutes = mi + s / 60;
-  } else {
-    minutes = parts[0] ?? 0;
-  }
-  return Math.ceil(minutes);
 }
 
 export interface ScontrolPartition extends PartitionInfo {

@@ -8,14 +8,19 @@
  * - 'ended' when a holder the GRM has not released ends by itself: TIMEOUT, NODE_FAIL,
  *   CANCELLED (someone else's scancel, or the holder vanished from squeue), FAILED otherwise.
  *   The holder stays tracked (list() reports ENDED) until release().
- * One poller (setTimeout chain, unref'd) runs `squeue --json` once per poll for all holders,
- * at the pace of poll-pace.ts: within 100 ms of a submit, at most 1 s apart while a holder
- * waits, every pollIntervalMs otherwise.
- * A failed poll goes to onError and the poller keeps going. allocate() first looks for a
- * live holder with comment grm:<jobId> and adopts it, so a retried allocate never submits twice.
+ * One poller (setTimeout chain, unref'd) reads squeue's lines once per poll for all holders.
+ * A holder whose salloc still waits needs no fast polls: salloc exits at the grant, and that
+ * exit triggers the poll that reports it. Holders without one (batch holders, or adopted after
+ * a restart) are polled at the pace of poll-pace.ts: within 100 ms of a submit or a release, at
+ * most 1 s apart while one waits; with none waiting, every pollIntervalMs.
+ * A failed poll goes to onError and the poller keeps going. allocate() adopts a live holder
+ * with comment grm:<instance>:<jobId> left from before (found once after a start, and again
+ * after an allocate that failed midway), so a retried allocate never submits twice; only a
+ * holder owned by the account GRM submits for is adopted (a comment is anyone's to write).
  */
 import { compressHostlist, expandHostlist } from '../../hostlist/hostlist.js';
 import type {
+  AllocatedNode,
   Allocation,
   AllocationEndState,
   BackendAllocationStatus,
@@ -27,11 +32,19 @@ import type {
 } from '../resource-backend.js';
 import { AcceptanceCache } from './acceptance-cache.js';
 import { PollPace } from './poll-pace.js';
-import { HOLDER_SCRIPT, holderSbatchArgs } from './holder-job.js';
+import { HOLDER_SCRIPT, holderSallocArgs, holderSbatchArgs, type HolderJobOptions } from './holder-job.js';
 import { requestFitError } from '../request-fit.js';
 import { parseScontrolPartitions, parseSinfoJson, slurmFitPartition, type ScontrolPartition } from './sinfo-parse.js';
-import { SlurmCommands } from './slurm-commands.js';
-import { parseSqueueJson, type SqueueJobStatus } from './squeue-parse.js';
+import { SlurmCommands, type WaitingSalloc } from './slurm-commands.js';
+import {
+  parseJobDetail,
+  parseSqueueHolders,
+  parseSqueueStatus,
+  SQUEUE_HOLDER_FORMAT,
+  SQUEUE_STATUS_FORMAT,
+  type SqueueHolder,
+  type SqueueJobStatus,
+} from './squeue-parse.js';
 import { restoredRequest } from '../restored-request.js';
 
 export interface SlurmBackendOptions {
@@ -55,7 +68,14 @@ export interface SlurmBackendOptions {
   env?: NodeJS.ProcessEnv;
   /** How long sinfo/partition answers are reused by validate(); default 5000 ms. */
   infoCacheMs?: number;
+  /**
+   * The holder kind (holder-job.ts): 'salloc', 'batch', or 'auto' (default): salloc unless
+   * the cluster sets InactiveLimit, which ends an allocation whose salloc is gone.
+   */
+  holder?: HolderKind | 'auto';
 }
+
+export type HolderKind = 'salloc' | 'batch';
 
 interface Tracked {
   backendId: string;
@@ -65,6 +85,8 @@ interface Tracked {
   allocation?: Allocation;
   /** Poll sequence number when tracking began: a poll started earlier cannot judge it. */
   since: number;
+  /** The salloc still waiting for this holder's grant, if any. */
+  salloc?: WaitingSalloc;
 }
 
 /** What Slurm 22.05 shows as the time limit of a running job that has none (365 days). */
@@ -107,6 +129,12 @@ export class SlurmBackend implements ResourceBackend {
   private partitionCache: { at: number; value: Promise<ScontrolPartition[]> } | undefined;
   private nodeCache: { at: number; value: Promise<NodeInfo[]> } | undefined;
 
+  /** Live holders of this instance found in SLURM, by GRM job id: loaded at the first allocate. */
+  private leftovers: Promise<Map<number, SqueueHolder>> | undefined;
+  /** Jobs whose allocate failed after it may have reached SLURM: look for their holder again. */
+  private readonly unsure = new Set<number>();
+  private readonly holderOption: HolderKind | 'auto';
+  private clusterAnswer: Promise<{ kind: HolderKind; setPriority: boolean }> | undefined;
   private readonly instance: string;
   private readonly holderAccount: (user: string) => { uid: number; gid: number } | null;
 
@@ -124,6 +152,7 @@ export class SlurmBackend implements ResourceBackend {
     this.holderAccount = options.holderAccount ?? (() => null);
     this.onError = options.onError ?? (() => {});
     this.infoCacheMs = options.infoCacheMs ?? 5000;
+    this.holderOption = options.holder ?? 'auto';
     this.testOnlyCache = new AcceptanceCache({ ttlMs: this.infoCacheMs, maxKeys: TEST_ONLY_CACHE_SIZE, now: () => Date.now() });
   }
 
@@ -147,14 +176,65 @@ export class SlurmBackend implements ResourceBackend {
   // ------------------------------------------------------------------ allocations
 
   async allocate(request: ResourceRequest): Promise<string> {
-    const existing = (await this.squeue()).find(
-      (j) => j.grmJobId === request.jobId && j.phase !== 'ENDED' && !this.released.has(j.slurmJobId),
-    );
-    const backendId = existing ? existing.slurmJobId : await this.commands.sbatch(this.sbatchArgs(request), HOLDER_SCRIPT);
-    if (!this.tracked.has(backendId)) {
-      this.tracked.set(backendId, { backendId, request: { ...request }, status: 'PENDING', since: this.pollSeq + 1 });
+    for (const t of this.tracked.values()) if (t.request.jobId === request.jobId && t.status !== 'ENDED') return t.backendId;
+    const existing = await this.leftover(request);
+    if (existing) return this.track(existing, request);
+    try {
+      const { kind, setPriority } = await this.cluster();
+      const options = { ...this.holderOptions(request), setPriority };
+      if (kind === 'batch') return this.track(await this.commands.sbatch(holderSbatchArgs(request, options), HOLDER_SCRIPT), request);
+      const salloc = await this.commands.salloc(holderSallocArgs(request, options));
+      const id = this.track(salloc.jobId, request, salloc);
+      void salloc.exited.then(() => {
+        const t = this.tracked.get(id);
+        if (t?.salloc === salloc) delete t.salloc;
+        // granted, or cancelled/refused while waiting: the poll says which
+        if (t) this.schedule(0);
+      });
+      return id;
+    } catch (e) {
+      this.unsure.add(request.jobId);
+      throw e;
     }
-    this.kick();
+  }
+
+  /** A live holder of this job submitted before (by an earlier run of GRM, or an allocate that failed midway). */
+  private async leftover(request: ResourceRequest): Promise<string | undefined> {
+    if (this.unsure.has(request.jobId) || !this.leftovers) {
+      const scan = this.holders().then((hs) => new Map(hs.filter((h) => h.phase !== 'ENDED').map((h) => [h.grmJobId, h])));
+      scan.catch(() => (this.leftovers = undefined));
+      this.leftovers = scan;
+      this.unsure.delete(request.jobId);
+    }
+    const leftovers = await this.leftovers;
+    const found = leftovers.get(request.jobId);
+    if (!found || this.released.has(found.slurmJobId)) return undefined;
+    leftovers.delete(request.jobId);
+    const owner = this.holderAccount(request.user)?.uid ?? process.getuid?.() ?? found.uid;
+    return found.uid === owner ? found.slurmJobId : undefined;
+  }
+
+  /** Holders of this cluster's kind ('auto': decided once, by its InactiveLimit). */
+  async holderKind(): Promise<HolderKind> {
+    return (await this.cluster()).kind;
+  }
+
+  /** The holder kind, and whether GRM may set priorities (root or SlurmUser): read once. */
+  private cluster(): Promise<{ kind: HolderKind; setPriority: boolean }> {
+    this.clusterAnswer ??= this.commands.clusterConfig().then((c) => {
+      const uid = process.getuid?.() ?? -1;
+      const kind: HolderKind = this.holderOption !== 'auto' ? this.holderOption : c.inactiveLimitSeconds > 0 ? 'batch' : 'salloc';
+      return { kind, setPriority: uid === 0 || uid === c.slurmUserUid };
+    });
+    this.clusterAnswer.catch(() => (this.clusterAnswer = undefined));
+    return this.clusterAnswer;
+  }
+
+  private track(backendId: string, request: ResourceRequest, salloc?: WaitingSalloc): string {
+    if (!this.tracked.has(backendId)) {
+      this.tracked.set(backendId, { backendId, request: { ...request }, status: 'PENDING', since: this.pollSeq + 1, ...(salloc ? { salloc } : {}) });
+    }
+    if (!salloc) this.kick();
     return backendId;
   }
 
@@ -167,16 +247,19 @@ export class SlurmBackend implements ResourceBackend {
     this.tracked.delete(backendId);
     this.released.add(backendId);
     await this.commands.scancel([backendId]);
+    // the freed nodes go to a waiting holder at once: one without a salloc is noticed by polls
+    if ([...this.tracked.values()].some((t) => t.status === 'PENDING' && !t.salloc)) this.kick();
   }
 
   async list(): Promise<BackendAllocationStatus[]> {
-    const jobs = await this.squeue();
+    const [holders, jobs] = await Promise.all([this.holders(), this.statuses()]);
+    const byId = new Map(jobs.map((j) => [j.slurmJobId, j]));
     const out: BackendAllocationStatus[] = [];
-    for (const j of jobs) {
-      if (j.grmJobId === null || this.released.has(j.slurmJobId)) continue;
-      const status: BackendAllocationStatus = { jobId: j.grmJobId, backendId: j.slurmJobId, state: j.phase };
-      if (j.phase === 'PENDING') status.reason = j.reason;
-      if (j.phase === 'ENDED') status.reason = j.state;
+    for (const h of holders) {
+      if (this.released.has(h.slurmJobId)) continue;
+      const status: BackendAllocationStatus = { jobId: h.grmJobId, backendId: h.slurmJobId, state: h.phase };
+      if (h.phase === 'PENDING') status.reason = byId.get(h.slurmJobId)?.reason ?? 'None';
+      if (h.phase === 'ENDED') status.reason = h.state;
       out.push(status);
     }
     return out;
@@ -222,7 +305,7 @@ export class SlurmBackend implements ResourceBackend {
   }
 
   async nodes(): Promise<NodeInfo[]> {
-    const [nodes, jobs] = await Promise.all([this.freshNodes(), this.squeue()]);
+    const [nodes, jobs] = await Promise.all([this.freshNodes(), this.statuses()]);
     const byNode = new Map<string, string[]>();
     for (const j of jobs) {
       if (j.phase !== 'RUNNING') continue;
@@ -258,10 +341,12 @@ export class SlurmBackend implements ResourceBackend {
     this.schedule(0);
   }
 
+  /** Waiting sallocs are abandoned, not cancelled: their jobs stay queued for the next start. */
   async stop(): Promise<void> {
     this.started = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    for (const t of this.tracked.values()) t.salloc?.abandon();
     await this.pollChain;
   }
 
@@ -275,18 +360,31 @@ export class SlurmBackend implements ResourceBackend {
   // ------------------------------------------------------------------ internals
 
   private sbatchArgs(request: ResourceRequest): string[] {
-    return holderSbatchArgs(request, {
+    return holderSbatchArgs(request, this.holderOptions(request));
+  }
+
+  private holderOptions(request: ResourceRequest): HolderJobOptions {
+    return {
       instance: this.instance,
       account: this.holderAccount(request.user),
       ...(this.holderWorkDir !== undefined ? { workDir: this.holderWorkDir } : {}),
-    });
+    };
   }
 
-  private async squeue(): Promise<SqueueJobStatus[]> {
-    // Another GRM's holders are plain SLURM jobs to this one.
-    return parseSqueueJson(await this.commands.squeueJson(), expandHostlist).map((j) =>
-      j.grmInstance === this.instance ? j : { ...j, grmJobId: null },
-    );
+  /** Every job's state (no comments: they are read by holders() only). */
+  private async statuses(): Promise<SqueueJobStatus[]> {
+    return parseSqueueStatus(await this.commands.squeueLines(SQUEUE_STATUS_FORMAT), expandHostlist);
+  }
+
+  /**
+   * This instance's holders (another GRM's are plain SLURM jobs to this one). A comment may
+   * hold a newline and forge lines; a holder line counts only when its job id is printed once
+   * and the comment-free status lines show that job with the same owner.
+   */
+  private async holders(): Promise<SqueueHolder[]> {
+    const [text, statuses] = await Promise.all([this.commands.squeueLines(SQUEUE_HOLDER_FORMAT), this.statuses()]);
+    const owners = new Map(statuses.map((j) => [j.slurmJobId, j.uid]));
+    return parseSqueueHolders(text).filter((h) => h.grmInstance === this.instance && owners.get(h.slurmJobId) === h.uid);
   }
 
   private freshPartitions(): Promise<ScontrolPartition[]> {
@@ -320,7 +418,7 @@ export class SlurmBackend implements ResourceBackend {
       this.timer = undefined;
       this.pollNow()
         .catch((e) => this.onError(e))
-        .finally(() => this.schedule(this.pace.after([...this.tracked.values()].some((h) => h.status === 'PENDING'))));
+        .finally(() => this.schedule(this.pace.after([...this.tracked.values()].some((h) => h.status === 'PENDING' && !h.salloc))));
     }, delayMs);
     this.timer.unref();
   }
@@ -333,8 +431,9 @@ export class SlurmBackend implements ResourceBackend {
   private async poll(): Promise<void> {
     const seq = ++this.pollSeq;
     if (this.tracked.size === 0) return;
-    const jobs = new Map((await this.squeue()).map((j) => [j.slurmJobId, j]));
+    const jobs = new Map((await this.statuses()).map((j) => [j.slurmJobId, j]));
     for (const id of this.released) if (!jobs.has(id)) this.released.delete(id);
+    const details = await this.grantDetails(seq, jobs);
     const events: BackendEvent[] = [];
     for (const t of [...this.tracked.values()]) {
       if (t.status === 'ENDED' || t.since > seq) continue;
@@ -357,7 +456,7 @@ export class SlurmBackend implements ResourceBackend {
         if (t.status === 'PENDING' && job.nodes.length > 0) {
           t.status = 'RUNNING';
           delete t.reason;
-          t.allocation = this.allocationFrom(t, job);
+          t.allocation = this.allocationFrom(t, job, details.get(t.backendId));
           events.push({ type: 'granted', jobId, allocation: structuredClone(t.allocation) });
         }
         if (job.phase === 'RUNNING') continue;
@@ -366,7 +465,7 @@ export class SlurmBackend implements ResourceBackend {
       t.status = 'ENDED';
       const state = endStateOf(job.state);
       t.reason = job.reason !== 'None' ? job.reason : `holder ${job.state}`;
-      if (state === 'FAILED') t.reason = `holder ${job.state}${job.exitCode ? ` (wait status ${job.exitCode})` : ''}: ${job.reason}`;
+      if (state === 'FAILED') t.reason = `holder ${job.state}: ${job.reason}`;
       events.push({ type: 'ended', jobId, backendId: t.backendId, state, reason: t.reason });
     }
     for (const ev of events) {
@@ -376,9 +475,29 @@ export class SlurmBackend implements ResourceBackend {
     }
   }
 
-  private allocationFrom(t: Tracked, job: SqueueJobStatus): Allocation {
+  /**
+   * Per-node CPUs, memory and GPUs of the holders this poll sees granted, from scontrol's
+   * detail (one call each, at once); a holder whose detail fails gets squeue's even split.
+   */
+  private async grantDetails(seq: number, jobs: Map<string, SqueueJobStatus>): Promise<Map<string, AllocatedNode[]>> {
+    const granted = [...this.tracked.values()].filter((t) => t.status === 'PENDING' && t.since <= seq && (jobs.get(t.backendId)?.nodes.length ?? 0) > 0);
+    const out = new Map<string, AllocatedNode[]>();
+    await Promise.all(
+      granted.map(async (t) => {
+        try {
+          const { nodes } = parseJobDetail(await this.commands.showJobDetail(t.backendId), expandHostlist);
+          if (nodes.length > 0) out.set(t.backendId, nodes);
+        } catch (e) {
+          this.onError(e);
+        }
+      }),
+    );
+    return out;
+  }
+
+  private allocationFrom(t: Tracked, job: SqueueJobStatus, detail: AllocatedNode[] | undefined): Allocation {
     const r = t.request;
-    const nodes = job.nodes.map((n) => {
+    const nodes = (detail ?? job.nodes).map((n) => {
       const node = { ...n };
       if (node.cpus <= 0) node.cpus = (r.tasksPerNode ?? Math.ceil(r.tasks / job.nodes.length)) * r.cpusPerTask;
       if (node.gpus === 0 && r.gpusPerNode > 0) node.gpus = r.gpusPerNode;

@@ -1,5 +1,5 @@
 /**
- * Thin wrappers over SLURM's client commands (sbatch, squeue, scancel, scontrol, sinfo).
+ * Thin wrappers over SLURM's client commands (sbatch, salloc, squeue, scancel, scontrol, sinfo).
  *
  * - Always argv arrays through execa, never a shell.
  * - Every call has a timeout (default 30 s: above the ~10 s a SLURM client spends retrying a
@@ -11,13 +11,14 @@
  *     "Requested time limit is invalid", "Node count specification invalid" → E_NODE_CONFIG_UNAVAILABLE
  *     anything else                                                   → E_BACKEND (stderr's text)
  * Gotchas (Slurm 22.05): scancel exits 0 even when it prints "Invalid job id specified";
- * `squeue --json` ignores -j/-t and returns every job the controller remembers.
+ * `squeue --json` ignores -j/-t and returns every job the controller remembers (so GRM reads
+ * squeue's text lines instead: squeue-parse.ts).
  */
 import path from 'node:path';
 import { execa } from 'execa';
 import { GrmError, type GrmErrorCode } from '../../errors.js';
 
-export type SlurmCommandName = 'sbatch' | 'squeue' | 'scancel' | 'scontrol' | 'sinfo' | 'srun';
+export type SlurmCommandName = 'sbatch' | 'salloc' | 'squeue' | 'scancel' | 'scontrol' | 'sinfo' | 'srun';
 
 export interface SlurmCommandOptions {
   /** Directory of the SLURM client binaries; default: found on PATH. */
@@ -66,6 +67,22 @@ export function classifySlurmError(command: string, stderr: string, detail?: str
   }
   return new GrmError('E_BACKEND', `${command}: ${message}`);
 }
+
+/** A `salloc --no-shell` that has its job id and may still wait for the grant. */
+export interface WaitingSalloc {
+  /** SLURM's job id, as salloc printed it. */
+  jobId: string;
+  /** Settles when salloc exits: granted when it printed the grant and exited 0. */
+  exited: Promise<{ granted: boolean; message: string }>;
+  /**
+   * Ends a salloc still waiting without cancelling its job (SIGKILL: salloc cancels the job on
+   * SIGINT/SIGTERM). The job stays queued in SLURM; a restarted GRM adopts it by its comment.
+   */
+  abandon(): void;
+}
+
+/** salloc's line once the job exists: "Pending job allocation 12" or "Granted job allocation 12". */
+const SALLOC_JOB_ID = /(?:Pending|Granted) job allocation (\d+)\r?\n/; // whole lines only: a chunk may end mid-number
 
 interface ExecaFailure {
   code?: string;
@@ -166,15 +183,94 @@ export class SlurmCommands {
     return id;
   }
 
+  /**
+   * Starts `salloc ARGS` (ARGS has --no-shell) and resolves once SLURM gave the job an id; the
+   * process goes on waiting for the grant, which slurmctld pushes to it. Its own process group
+   * (a terminal's Ctrl-C to the daemon must not cancel queued jobs) and no cleanup on the
+   * daemon's exit (it would cancel them too): a salloc left behind exits at the grant.
+   */
+  salloc(args: string[]): Promise<WaitingSalloc> {
+    const file = this.binary('salloc');
+    const stats = this.stats.get('salloc') ?? { calls: 0, errors: 0, totalMs: 0 };
+    this.stats.set('salloc', stats);
+    stats.calls++;
+    const started = performance.now();
+    const sub = execa(file, args, {
+      env: this.env,
+      extendEnv: false,
+      stdin: 'ignore',
+      stdout: 'ignore',
+      buffer: false,
+      reject: false,
+      detached: true,
+      cleanup: false,
+    });
+    let stderr = '';
+    let settled = false;
+    const abandon = () => {
+      sub.kill('SIGKILL');
+    };
+    const exited = sub.then((r) => ({
+      granted: r.exitCode === 0 && /Granted job allocation/.test(stderr),
+      message: slurmMessage(stderr) || (r.exitCode !== undefined ? `exit code ${r.exitCode}` : String(r.signal ?? r.shortMessage ?? '')),
+      failure: r.failed ? (r as ExecaFailure) : undefined,
+    }));
+    return new Promise<WaitingSalloc>((resolve, reject) => {
+      const fail = (error: GrmError) => {
+        if (settled) return;
+        settled = true;
+        stats.errors++;
+        stats.totalMs += performance.now() - started;
+        reject(error);
+      };
+      const timer = setTimeout(() => {
+        abandon();
+        fail(new GrmError('E_BACKEND_UNAVAILABLE', `salloc: no job id after ${this.timeoutMs} ms (slurmctld unreachable?)`));
+      }, this.timeoutMs);
+      sub.stderr?.setEncoding('utf8');
+      sub.stderr?.on('data', (chunk: string) => {
+        if (stderr.length < 65_536) stderr += chunk;
+        const id = SALLOC_JOB_ID.exec(stderr)?.[1];
+        if (id === undefined || settled) return;
+        settled = true;
+        clearTimeout(timer);
+        stats.totalMs += performance.now() - started;
+        resolve({ jobId: id, exited: exited.then(({ granted, message }) => ({ granted, message })), abandon });
+      });
+      void exited.then(({ failure }) => {
+        clearTimeout(timer);
+        if (settled) return;
+        if (failure?.code === 'ENOENT' || failure?.code === 'EACCES') {
+          fail(new GrmError('E_BACKEND_UNAVAILABLE', `salloc: cannot run ${file} (${failure.code}); install slurm-client or set slurm.binDir to the directory of the SLURM commands`));
+        } else {
+          fail(classifySlurmError('salloc', stderr, 'exited without a job id'));
+        }
+      });
+    });
+  }
+
+  /** What GRM needs of the cluster's slurm.conf: InactiveLimit (seconds, 0: none) and SlurmUser's uid. */
+  async clusterConfig(): Promise<{ inactiveLimitSeconds: number; slurmUserUid: number | null }> {
+    const { stdout } = await this.run('scontrol', ['show', 'config']);
+    const limit = /^InactiveLimit\s*=\s*(\d+)/m.exec(stdout);
+    const user = /^SlurmUser\s*=\s*\S*\((\d+)\)/m.exec(stdout);
+    return { inactiveLimitSeconds: limit ? Number(limit[1]) : 0, slurmUserUid: user ? Number(user[1]) : null };
+  }
+
   /** sbatch --test-only: resolves when SLURM would accept the job, throws its reason otherwise. */
   async sbatchTestOnly(args: string[], script: string): Promise<string> {
     const { stdout, stderr } = await this.run('sbatch', ['--test-only', ...args.filter((a) => a !== '--parsable')], script);
     return (stderr + stdout).trim();
   }
 
-  /** squeue --json: every job the controller remembers (raw text). */
-  async squeueJson(): Promise<string> {
-    return (await this.run('squeue', ['--json'])).stdout;
+  /** squeue -h -t all -o FORMAT: one line per job the controller remembers (raw text). */
+  async squeueLines(format: string): Promise<string> {
+    return (await this.run('squeue', ['--noheader', '--all', '--states=all', `--format=${format}`])).stdout;
+  }
+
+  /** scontrol show job -d -o ID: the job on one line, with its per-node detail (raw text). */
+  async showJobDetail(id: string): Promise<string> {
+    return (await this.run('scontrol', ['show', 'job', '-d', '-o', id])).stdout;
   }
 
   /** sinfo --json (raw text). */
