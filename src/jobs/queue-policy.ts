@@ -14,6 +14,7 @@
  *   usage, never a job.
  */
 import type { Clock, TimerHandle } from '../backends/simulator/clock.js';
+import { countIndices } from './array-tasks.js';
 import { GrmError } from '../errors.js';
 import type { AccountTree } from '../policy/account-tree.js';
 import { UsageLedger, fairShareTable, type FairShareTable, type SshareRow } from '../policy/fair-share.js';
@@ -56,6 +57,8 @@ export interface PolicySource {
   beginTime: number | null;
   timeLimitMinutes: number | null;
   description: JobDescription;
+  /** An array's tasks not started yet (its record's range), or null. */
+  arrayTasks?: string | null;
 }
 
 export function policyJobOf(j: PolicySource, qos: string | undefined): PolicyJob {
@@ -75,6 +78,7 @@ export function policyJobOf(j: PolicySource, qos: string | undefined): PolicyJob
     // eligible from its begin time on (dependencies are not timed: their wait counts as age)
     eligibleTime: Math.max(j.submitTime, j.beginTime ?? 0),
     nodes,
+    submitCount: j.arrayTasks ? countIndices(j.arrayTasks) : 1,
     cpus: tasks * (d.cpus_per_task ?? 1),
     gpus,
     timeLimitMinutes: j.timeLimitMinutes,
@@ -84,7 +88,7 @@ export function policyJobOf(j: PolicySource, qos: string | undefined): PolicyJob
 function fromRow(r: PolicyRow): { job: PolicySource; startTime: number | null } {
   const description = JSON.parse(r.description) as JobDescription;
   return {
-    job: { id: r.id, user: r.user, partition: r.partition, nice: r.nice, submitTime: r.submit_time, beginTime: r.begin_time, timeLimitMinutes: r.time_limit, description },
+    job: { id: r.id, user: r.user, partition: r.partition, nice: r.nice, submitTime: r.submit_time, beginTime: r.begin_time, timeLimitMinutes: r.time_limit, description, arrayTasks: r.array_tasks },
     startTime: r.start_time,
   };
 }
@@ -336,7 +340,13 @@ export class QueuePolicy {
   }
 
   private onEvent(e: JobEvent): void {
-    if (e.toState === null || e.toState === e.fromState) return;
+    if (e.toState === null) {
+      // an array's task split off (it arrives as a PENDING job of its own): the record stands for one less
+      const job = this.o.store.get(e.jobId);
+      if (job && job.arrayJobId === job.id) this.tracker.resized(this.policyJob(job));
+      return;
+    }
+    if (e.toState === e.fromState) return;
     const to = e.toState;
     if (isTerminal(to)) {
       this.endCharge(e.jobId, e.time);

@@ -23,6 +23,11 @@ export interface PolicyJob {
    */
   eligibleTime: number;
   nodes: number;
+  /**
+   * Jobs this record stands for toward the submit limits (MaxSubmitJobs...): an array's tasks
+   * not started yet, counted each as SLURM does, though they are one record; 1 otherwise.
+   */
+  submitCount?: number;
   /** CPUs of the whole job (all nodes). */
   cpus: number;
   /** GPUs of the whole job (all nodes). */

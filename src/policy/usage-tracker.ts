@@ -55,6 +55,8 @@ export class ScopeResolver {
 interface Entry {
   scopes: JobScopes;
   running: boolean;
+  /** Jobs it counts as toward the submit limits (PolicyJob.submitCount). */
+  count: number;
   nodes: number;
   cpus: number;
   gpus: number;
@@ -104,9 +106,18 @@ export class UsageTracker implements UsageView {
   /** A job entered the queue (pending): it counts toward the submit limits. */
   submitted(job: PolicyJob): void {
     if (this.jobs.has(job.id)) return;
-    const e: Entry = { scopes: this.scopes.scopesOf(job), running: false, nodes: job.nodes, cpus: job.cpus, gpus: job.gpus };
+    const e: Entry = { scopes: this.scopes.scopesOf(job), running: false, count: job.submitCount ?? 1, nodes: job.nodes, cpus: job.cpus, gpus: job.gpus };
     this.jobs.set(job.id, e);
-    apply(this.maps, e.scopes, { jobs: 0, submitted: 1, nodes: 0, cpus: 0, gpus: 0 });
+    apply(this.maps, e.scopes, { jobs: 0, submitted: e.count, nodes: 0, cpus: 0, gpus: 0 });
+  }
+
+  /** A record now stands for another number of jobs (an array's task split off). */
+  resized(job: PolicyJob): void {
+    const e = this.jobs.get(job.id);
+    const count = job.submitCount ?? 1;
+    if (!e || e.count === count) return;
+    apply(this.maps, e.scopes, { jobs: 0, submitted: count - e.count, nodes: 0, cpus: 0, gpus: 0 });
+    e.count = count;
   }
 
   /** A job was admitted (sent to the backend) or is running: it holds its resources. */
@@ -131,7 +142,7 @@ export class UsageTracker implements UsageView {
     const e = this.jobs.get(jobId);
     if (!e) return;
     this.jobs.delete(jobId);
-    apply(this.maps, e.scopes, e.running ? runDelta(e, -1, -1) : { jobs: 0, submitted: -1, nodes: 0, cpus: 0, gpus: 0 });
+    apply(this.maps, e.scopes, e.running ? { ...runDelta(e, -1, 0), submitted: -e.count } : { jobs: 0, submitted: -e.count, nodes: 0, cpus: 0, gpus: 0 });
   }
 
   isRunning(jobId: number): boolean {

@@ -20,9 +20,10 @@ export interface PolicyRow {
   time_limit: number | null;
   priority: number;
   description: string;
+  array_tasks: string | null;
 }
 
-const COLUMNS = 'id, user, state, partition, nice, submit_time, begin_time, start_time, time_limit, priority, description';
+const COLUMNS = 'id, user, state, partition, nice, submit_time, begin_time, start_time, time_limit, priority, description, array_tasks';
 
 export class PolicyStore {
   private readonly pendingStmt;

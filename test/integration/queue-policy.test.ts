@@ -59,6 +59,28 @@ t.test('MaxJobs holds with its reason and skips, not blocks; MaxSubmitJobs refus
   t.ok(starts[0]! < starts[1]! && starts[1]! < starts[2]!, 'one at a time, in order, as the limit released');
 });
 
+t.test('an array counts one job per task toward MaxSubmitJobs, before and after its tasks split off, as in SLURM', async (t) => {
+  const policy = { accounts: ACCOUNTS, users: [{ name: 'alice', account: 'physics', limits: { maxJobs: 1, maxSubmitJobs: 5 } }] };
+  const d = await startDaemon(t, { ...SMALL_CLUSTER, policy });
+  const alice = await d.asUser('alice', { accounts: ['physics'] });
+  const go = `${d.dataDir}/go`;
+  const tooMany = await alice.api('POST', '/api/v1/jobs', { array: '0-5', script: sh('true') });
+  t.equal(tooMany.status, 400, 'an array of 6 tasks is over MaxSubmitJobs=5');
+  t.match(tooMany.body.error.message, /MaxSubmitJobs/);
+  const arr = await submit(alice, { array: '0-3', name: 'arr', script: sh(untilFileExists(go)) });
+  // its first task splits off and runs (MaxJobs=1): still 4 jobs toward the limit
+  await waitUntil('a task running', async () => ((await d.api('GET', '/api/v1/jobs?user=alice&state=RUNNING')).body.total === 1 ? true : undefined));
+  const single = await submit(alice, { name: 'one', script: sh('true') });
+  const over = await alice.api('POST', '/api/v1/jobs', { script: sh('true') });
+  t.equal(over.status, 400, '4 tasks + 1 job: a sixth is refused, the split task counted once');
+  fs.writeFileSync(go, '');
+  await d.waitForState(single, ['COMPLETED'], 60_000);
+  const tasks = (await d.api('GET', `/api/v1/jobs?user=alice&state=all`)).body.jobs.filter((j: { array_job_id?: number }) => j.array_job_id === arr);
+  t.equal(tasks.length, 4, 'every task ran');
+  t.ok(tasks.every((j: { job_state: string }) => j.job_state === 'COMPLETED'));
+  t.equal((await alice.api('POST', '/api/v1/jobs', { array: '0-4', script: sh('true') })).status, 201, 'all ended: 5 tasks fit again');
+});
+
 t.test('fair share: after alice used an hour of CPUs, bob\'s later job starts before hers; sprio and sshare say why', async (t) => {
   const clock = new ManualClock(Date.parse('2026-12-01T08:00:00Z'));
   const policy = { accounts: ACCOUNTS, weights: { fairshare: 10000 }, calcPeriodSeconds: 60 };
