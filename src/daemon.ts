@@ -102,10 +102,7 @@ function buildBackend(
   });
 }
 
-/**
- * The cluster's size for the job-size factor: the configured cluster (the simulator's). With
- * SLURM the same section describes what GRM may use; a site sets it to match.
- */
+/** The cluster's size for the job-size factor: the configured cluster (the simulator's; with SLURM until sinfo answers). */
 function clusterSize(config: GrmConfig): { nodes: number; cpus: number } {
   const spec = clusterSpecFromConfig(config.cluster);
   return { nodes: spec.nodes.length, cpus: spec.nodes.reduce((sum, n) => sum + n.cpus, 0) };
@@ -182,6 +179,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     policyStore: new PolicyStore(db),
     clock,
     cluster: clusterSize(config),
+    // with SLURM the job-size factor is relative to the cluster sinfo shows
+    ...(backend.kind === 'slurm' ? { sizeOf: () => backend.nodes().then((ns) => ({ nodes: ns.length, cpus: ns.reduce((sum, n) => sum + n.cpus, 0) })) } : {}),
     calcPeriodMs: config.policy.calcPeriodSeconds * 1000,
     onError,
   });

@@ -36,8 +36,13 @@ export interface QueuePolicyOptions {
   store: JobStore;
   policyStore: PolicyStore;
   clock: Clock;
-  /** The cluster's nodes and CPUs, for the job-size factor. */
+  /** The cluster's nodes and CPUs, for the job-size factor (until sizeOf answers). */
   cluster: ClusterSize;
+  /**
+   * The cluster's size as the backend sees it (SLURM: sinfo), read again at each recalculation;
+   * absent: `cluster` holds (the simulator's is the configured one).
+   */
+  sizeOf?: () => Promise<ClusterSize>;
   /** PriorityCalcPeriod. */
   calcPeriodMs: number;
   onError: (error: unknown, context: string) => void;
@@ -113,6 +118,7 @@ export class QueuePolicy {
   private readonly ledger: UsageLedger;
   private readonly charging = new Map<number, Charging>();
   private table: FairShareTable;
+  private cluster: ClusterSize;
   private calc: (job: PolicyJob, now: number) => JobPriority;
   private timer: TimerHandle | undefined;
   private stopped = false;
@@ -129,6 +135,7 @@ export class QueuePolicy {
     const w = o.config.priority.weights;
     this.timeDependent = w.age > 0 || w.fairshare > 0;
     this.table = this.refreshTable();
+    this.cluster = o.cluster;
     this.calc = this.calculator();
   }
 
@@ -303,16 +310,31 @@ export class QueuePolicy {
    * Charges the running jobs, saves the ledger, and (when a factor moves with time) gives
    * every pending job its priority now; then again after calcPeriodMs.
    */
+  /** The backend's size, when it tells one; a failed read keeps the last (the job-size factor waits, nothing else). */
+  private async refreshClusterSize(): Promise<boolean> {
+    if (!this.o.sizeOf) return false;
+    try {
+      const size = await this.o.sizeOf();
+      if (size.nodes <= 0 || size.cpus <= 0 || (size.nodes === this.cluster.nodes && size.cpus === this.cluster.cpus)) return false;
+      this.cluster = size;
+      return this.o.config.priority.weights.jobSize > 0;
+    } catch (e) {
+      this.o.onError(e, 'cluster size for the job-size factor');
+      return false;
+    }
+  }
+
   async recalculate(): Promise<void> {
     if (this.stopped || this.calculating) return;
     this.calculating = true;
     try {
+      const resized = await this.refreshClusterSize();
       const now = this.o.clock.now();
       this.chargeRunning(now);
       this.o.policyStore.saveUsage(this.ledger.entries(), now);
       this.table = this.refreshTable();
       this.calc = this.calculator();
-      if (this.timeDependent) await this.reprioritise(now);
+      if (this.timeDependent || resized) await this.reprioritise(now);
       this.timer?.cancel();
       if (!this.stopped) this.timer = this.o.clock.setTimer(now + this.o.calcPeriodMs, () => void this.recalculate().catch((e) => this.o.onError(e, 'priority calculation')));
     } finally {
@@ -392,7 +414,7 @@ export class QueuePolicy {
   }
 
   private calculator(): (job: PolicyJob, now: number) => JobPriority {
-    return priorityCalculator(this.o.config.priority, this.o.cluster, (job) => this.fairShareOf(job));
+    return priorityCalculator(this.o.config.priority, this.cluster, (job) => this.fairShareOf(job));
   }
 
   /** A job's fair-share factor; a user seen for the first time joins the table first (not a 0). */

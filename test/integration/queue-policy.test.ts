@@ -4,6 +4,7 @@
  * words, and fair share puts a heavy user's job behind a light user's (sprio, sshare).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { ManualClock } from '../../src/backends/simulator/clock.js';
@@ -79,6 +80,39 @@ t.test('an array counts one job per task toward MaxSubmitJobs, before and after 
   t.equal(tasks.length, 4, 'every task ran');
   t.ok(tasks.every((j: { job_state: string }) => j.job_state === 'COMPLETED'));
   t.equal((await alice.api('POST', '/api/v1/jobs', { array: '0-4', script: sh('true') })).status, 201, 'all ended: 5 tasks fit again');
+});
+
+t.test("the job-size factor is relative to the backend's cluster (SLURM: sinfo), read at each recalculation", async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-size-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const db = openDatabase(path.join(dir, 'grm.sqlite'));
+  t.teardown(() => db.close());
+  const store = new JobStore(db);
+  const clock = new ManualClock(Date.now());
+  let size = { nodes: 4, cpus: 8 };
+  const policy = new QueuePolicy({
+    config: resolvePolicyConfig(validateConfig({ policy: { weights: { jobSize: 1000 } } }).policy, { queueDepth: 100 }),
+    store,
+    policyStore: new PolicyStore(db),
+    clock,
+    cluster: { nodes: 100, cpus: 400 }, // the configured one: a 4-node job is small in it
+    sizeOf: async () => size,
+    calcPeriodMs: 60_000,
+    onError: (e) => t.fail(String(e)),
+  });
+  const job = store.insert(
+    { name: 'wide', user: 'alice', partition: 'batch', description: { minimum_nodes: 4, tasks: 8 }, script: '#!/bin/sh\ntrue\n', argv: [], runtime: 'command', environment: {}, timeLimitMinutes: null, nice: 0, submitTime: clock.now() },
+    'test',
+  );
+  const factor = () => policy.sprio({ after: 0, limit: 10 }).rows.find((r) => r.jobId === job.id)!.jobSize;
+  t.ok(factor() < 100, `against the configured 100 nodes: ${factor()}`);
+  await policy.recalculate();
+  t.equal(factor(), 1000, 'the whole cluster the backend has: the full weight');
+  t.equal(store.require(job.id).priority, 1000, 'the stored priority (the queue order) follows');
+  size = { nodes: 8, cpus: 16 };
+  await policy.recalculate();
+  t.equal(factor(), 500, 'the cluster grew: half of it');
+  policy.stop();
 });
 
 t.test('fair share: after alice used an hour of CPUs, bob\'s later job starts before hers; sprio and sshare say why', async (t) => {
