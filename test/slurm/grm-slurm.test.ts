@@ -283,6 +283,8 @@ async function runAll(cluster: TestCluster): Promise<void> {
     // a[4] was sent (the look-ahead) before bob submitted; a[5..7] were still in GRM's queue
     for (const late of a.slice(5)) t.ok(startOf(b[0]!) < startOf(late) && startOf(b[1]!) < startOf(late), `bob's jobs started before alice's job ${late}`);
     t.ok(maxPending <= 1, `SLURM never held more than the look-ahead pending (${maxPending})`);
+    const who = new Map([...a.map((id, i) => [id, `alice${i + 1}`] as const), ...b.map((id, i) => [id, `bob${i + 1}`] as const)]);
+    t.comment(`order of starts on SLURM: ${[...a, ...b].sort((x, y) => startOf(x) - startOf(y)).map((id) => who.get(id)).join(' ')}`);
   });
 
   t.test('a node that does not answer the pre-flight fails a COMPSs job, naming the node', async (t) => {
