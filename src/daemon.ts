@@ -97,6 +97,7 @@ function buildBackend(
     pollIntervalMs: config.slurm.pollIntervalMs,
     commandTimeoutMs: config.slurm.commandTimeoutMs,
     holder: config.slurm.holder,
+    reuseAllocations: config.slurm.reuseAllocations,
     holderAccount,
     onError: (e) => onError(e, 'SLURM poll'),
   });

@@ -58,7 +58,11 @@ export interface Allocation {
 export type AllocationEndState = 'COMPLETED' | 'CANCELLED' | 'TIMEOUT' | 'NODE_FAIL' | 'FAILED';
 
 export type BackendEvent =
-  | { type: 'granted'; jobId: number; allocation: Allocation }
+  /**
+   * `replaces`: the job's own request, withdrawn because the backend handed it an allocation
+   * another job had just given back (SLURM: a finished job's holder, see slurm-backend.ts).
+   */
+  | { type: 'granted'; jobId: number; allocation: Allocation; replaces?: string }
   | { type: 'pending'; jobId: number; backendId: string; reason: string }
   /** The backend ended the allocation by itself (time limit, node failure, external cancel). */
   | { type: 'ended'; jobId: number; backendId: string; state: AllocationEndState; reason: string };
@@ -115,8 +119,11 @@ export interface ResourceBackend {
    * backend ends it at the new end (TIMEOUT) as it would have at the old one.
    */
   setTimeLimit(backendId: string, minutes: number): Promise<void>;
-  /** Give the nodes back (job finished or cancelled). Idempotent. */
-  release(backendId: string): Promise<void>;
+  /**
+   * Give the nodes back (job finished or cancelled). Idempotent. `jobId`: the job giving them
+   * back; an allocation the backend has handed to another job since is left to that one.
+   */
+  release(backendId: string, jobId?: number): Promise<void>;
   /** Every allocation the backend holds for the GRM (reconciliation). */
   list(): Promise<BackendAllocationStatus[]>;
   nodes(): Promise<NodeInfo[]>;

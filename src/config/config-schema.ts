@@ -244,6 +244,8 @@ export const ConfigSchema = Type.Object(
          * cluster sets InactiveLimit.
          */
         holder: Type.Union([Type.Literal('auto'), Type.Literal('salloc'), Type.Literal('batch')], { default: 'auto' }),
+        /** A finished job's holder goes to the next waiting job of the same shape (src/backends/slurm/handover.ts). */
+        reuseAllocations: Type.Boolean({ default: true }),
       },
       { default: {}, additionalProperties: false },
     ),

@@ -164,7 +164,7 @@ export class Dispatcher implements JobLifecycle {
     if (await runner.stopMaster(job.id, graceMs)) return store.require(job.id);
     const current = store.require(job.id);
     if (current.state === 'ALLOCATING') {
-      if (current.backendId) await backend.release(current.backendId);
+      if (current.backendId) await backend.release(current.backendId, job.id);
       store.markReleased(job.id);
       try {
         return endRun(store, job.id, 'ALLOCATING', { otherwise: 'CANCELLED', why: intent === 'CANCELLED' ? `cancelled by ${actor}` : `asked for by ${actor}`, actor });

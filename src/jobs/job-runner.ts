@@ -105,8 +105,9 @@ export class JobRunner implements JobRunnerPort {
     // A grant for a job that is gone, no longer waits for nodes (ended, or requeued), or
     // waits for another allocation (asked for again meanwhile): nobody will use these nodes,
     // and the job's record keeps what it had (no nodes shown for a job that never got them).
-    if (!job || job.state !== 'ALLOCATING' || (job.backendId !== null && job.backendId !== allocation.backendId)) {
-      await backend.release(allocation.backendId);
+    const ours = job?.backendId === null || job?.backendId === allocation.backendId || job?.backendId === event.replaces;
+    if (!job || job.state !== 'ALLOCATING' || !ours) {
+      await backend.release(allocation.backendId, event.jobId);
       if (job) store.addEvent(job.id, `released ${allocation.nodeList} (${backend.kind} ${allocation.backendId}): granted after the job stopped waiting for it`, 'backend');
       return;
     }
@@ -375,7 +376,7 @@ export class JobRunner implements JobRunnerPort {
     const backendId = allocation?.backendId ?? job.backendId;
     if (!backendId) return;
     try {
-      await this.o.backend.release(backendId);
+      await this.o.backend.release(backendId, job.id);
       this.o.store.markReleased(job.id);
     } catch (e) {
       // Reconciliation retries releases the backend still holds.

@@ -69,7 +69,7 @@ export class Reconciler {
       const job = this.store.get(held.jobId);
       const owned = job && !isTerminal(job.state) && (job.backendId === null || job.backendId === held.backendId);
       if (!owned) {
-        await this.backend.release(held.backendId);
+        await this.backend.release(held.backendId, held.jobId);
         if (job) this.store.addEvent(job.id, `released orphan allocation ${held.backendId}`, ACTOR);
         report.releasedOrphans.push(held.backendId);
       }
@@ -92,7 +92,7 @@ export class Reconciler {
     const backendId = this.store.allocation(job.id)?.backendId ?? job.backendId;
     if (!backendId) return;
     try {
-      await this.backend.release(backendId);
+      await this.backend.release(backendId, job.id);
       this.store.markReleased(job.id);
     } catch (e) {
       this.store.addEvent(job.id, `release of ${backendId} failed: ${(e as Error).message}`, ACTOR);

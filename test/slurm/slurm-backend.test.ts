@@ -70,7 +70,7 @@ async function runAll(c: TestCluster): Promise<void> {
       await new Promise((r) => setTimeout(r, 300));
     }
   };
-  const newBackend = () => new SlurmBackend({ instance: INSTANCE, env: c.env, pollIntervalMs: 500 });
+  const newBackend = (o: { reuseAllocations?: boolean } = {}) => new SlurmBackend({ instance: INSTANCE, env: c.env, pollIntervalMs: 500, ...o });
 
   await t.test('grant 3 nodes, srun on them, release', async (tt) => {
     const b = newBackend();
@@ -151,7 +151,7 @@ async function runAll(c: TestCluster): Promise<void> {
   });
 
   await t.test('3 x 2 nodes on 4 nodes: third pends, granted after a release', async (tt) => {
-    const b = newBackend();
+    const b = newBackend({ reuseAllocations: false }); // SLURM's own grant (the handover has its test)
     const rec = new Recorder(b);
     await b.start();
     tt.teardown(() => b.stop());
@@ -179,7 +179,7 @@ async function runAll(c: TestCluster): Promise<void> {
 
   await t.test('salloc holders: the grant reaches GRM without a poll; a stopped GRM leaves a waiting one queued, the next adopts it', async (tt) => {
     // polls a minute apart: only salloc's exit can report the grant within the test's bounds
-    const slow = () => new SlurmBackend({ instance: INSTANCE, env: c.env, pollIntervalMs: 60_000, holder: 'salloc' });
+    const slow = () => new SlurmBackend({ instance: INSTANCE, env: c.env, pollIntervalMs: 60_000, holder: 'salloc', reuseAllocations: false });
     const b = slow();
     const rec = new Recorder(b);
     await b.start();
@@ -222,7 +222,7 @@ async function runAll(c: TestCluster): Promise<void> {
   });
 
   await t.test("GRM's order passed down: a holder gets GRM's priority (--priority, as root), so SLURM starts waiting holders in GRM's order", { skip: process.getuid?.() !== 0 && 'needs root (a SLURM operator)' }, async (tt) => {
-    const b = newBackend();
+    const b = newBackend({ reuseAllocations: false });
     const rec = new Recorder(b);
     await b.start();
     tt.teardown(() => b.stop());
@@ -244,6 +244,61 @@ async function runAll(c: TestCluster): Promise<void> {
     await b.release(idHigh);
     await rec.waitFor((e) => e.type === 'granted' && e.jobId === low.jobId, 'then the lower one');
     await b.release(idLow);
+    await waitUntil(async () => (await idleNodes()).length === 4, 'nodes idle');
+  });
+
+  await t.test('a finished holder goes to the waiting one SLURM would start next, when it asks for the same and nobody else waits', { skip: process.getuid?.() !== 0 && 'needs root (a SLURM operator)' }, async (tt) => {
+    const b = newBackend();
+    const rec = new Recorder(b);
+    await b.start();
+    tt.teardown(() => b.stop());
+    const whole = (over: Partial<ResourceRequest> = {}) => request({ minNodes: 4, maxNodes: 4, tasks: 4, exclusive: true, memoryPerNodeMiB: 0, timeLimitMinutes: 10, ...over });
+    const comment = async (id: string) => (await execa('squeue', ['-h', '-j', id, '-o', '%k|%j|%l'], { env: c.env })).stdout.trim();
+    const a = whole();
+    const next = whole({ timeLimitMinutes: 3, name: 'next' });
+    const idA = await b.allocate(a);
+    const gA = await rec.waitFor((e) => e.type === 'granted' && e.jobId === a.jobId, 'a granted');
+    const idNext = await b.allocate(next);
+    await waitUntil(async () => (await holder(idNext))?.phase === 'PENDING', 'next waits');
+    await b.pollNow(); // what else waits in SLURM: nothing
+    await b.release(idA, a.jobId);
+    const g = await rec.waitFor((e) => e.type === 'granted' && e.jobId === next.jobId, 'next granted');
+    if (g.type !== 'granted' || gA.type !== 'granted') throw new Error('unreachable');
+    tt.equal(g.allocation.backendId, idA, "a's holder, handed over");
+    tt.equal(g.replaces, idNext, 'its own request withdrawn');
+    tt.equal(g.allocation.nodeList, gA.allocation.nodeList);
+    tt.match(await comment(idA), new RegExp(`^grm:${INSTANCE}:${next.jobId}\\|grm-${next.jobId}-next\\|`), 'the holder names its new job (a restart adopts it for that one)');
+    tt.match(await comment(idA), /\|4:00$/, "its time limit now ends with the new job's (3 minutes from now, in whole minutes since its start)");
+    await waitUntil(async () => (await holder(idNext))?.phase !== 'PENDING', 'the withdrawn request gone from the queue');
+    await b.release(idA, a.jobId); // a late release from the job that gave it back: not its to give
+    await b.pollNow();
+    tt.equal((await holder(idA))?.phase, 'RUNNING', "a's late release leaves the holder to its new job");
+    tt.same(b.allocationOf(idA)?.nodeList, gA.allocation.nodeList);
+
+    // another shape waits: the allocation goes back to SLURM, which starts that one
+    const half = whole({ minNodes: 2, maxNodes: 2, tasks: 2 });
+    const idHalf = await b.allocate(half);
+    await waitUntil(async () => (await holder(idHalf))?.phase === 'PENDING', 'half waits');
+    await b.release(idA, next.jobId);
+    const gHalf = await rec.waitFor((e) => e.type === 'granted' && e.jobId === half.jobId, 'half granted by SLURM');
+    tt.equal(gHalf.type === 'granted' && gHalf.allocation.backendId, idHalf, 'its own holder');
+
+    // someone else waits in the partition: back to SLURM too
+    const other = whole({ minNodes: 2, maxNodes: 2, tasks: 2 });
+    const idOther = await b.allocate(other); // the cluster full: half and other
+    await rec.waitFor((e) => e.type === 'granted' && e.jobId === other.jobId, 'other granted');
+    const same = whole({ minNodes: 2, maxNodes: 2, tasks: 2, priority: 1000 });
+    const idSame = await b.allocate(same);
+    const fill = (await execa('sbatch', ['--parsable', '-N2', '--exclusive', '--time=1', '-o', '/dev/null', '--job-name=foreign', '--wrap=true'], { env: c.env })).stdout.trim();
+    tt.teardown(() => execa('scancel', [fill], { env: c.env, reject: false }));
+    await waitUntil(async () => (await holder(idSame))?.phase === 'PENDING' && (await holder(fill))?.phase === 'PENDING', 'both wait');
+    await b.pollNow();
+    await b.release(idHalf, half.jobId);
+    const gSame = await rec.waitFor((e) => e.type === 'granted' && e.jobId === same.jobId, 'same granted by SLURM');
+    tt.equal(gSame.type === 'granted' && gSame.allocation.backendId, idSame, 'not handed over: a foreign job waited');
+    await b.release(idOther, other.jobId);
+    await b.release(idSame, same.jobId);
+    await execa('scancel', [fill], { env: c.env, reject: false });
     await waitUntil(async () => (await idleNodes()).length === 4, 'nodes idle');
   });
 

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
+import { pickTaker, shapeKey } from '../../src/backends/slurm/handover.js';
 import { HOLDER_SCRIPT, holderSallocArgs, holderSbatchArgs, parseHolderComment, slurmPriority } from '../../src/backends/slurm/holder-job.js';
 import { nodeStateFromSlurm, parseScontrolPartitions, parseSinfoJson, slurmFitPartition } from '../../src/backends/slurm/sinfo-parse.js';
 import { requestFitError } from '../../src/backends/request-fit.js';
@@ -194,6 +195,35 @@ t.test('holder salloc argv: the same request, no script, no output files', async
     ...holderSbatchArgs(base, { instance: 'i1', account: { uid: 1234, gid: 5678 } }).filter((a) => !['--parsable', '--output=/dev/null', '--error=/dev/null', '--chdir=/tmp'].includes(a)),
     '--chdir=/scratch',
   ]);
+});
+
+t.test('handover: the taker is the first waiting holder in SLURM order, of the same shape and account, with nobody else waiting', async (t) => {
+  const key = (r: ResourceRequest) => shapeKey(holderSbatchArgs(r, { instance: 'i1', account: r.user === 'v' ? { uid: 1001, gid: 1001 } : null, setPriority: true }));
+  const job = (jobId: number, over: Partial<ResourceRequest> = {}): ResourceRequest => ({ ...base, jobId, ...over });
+  const w = (backendId: string, r: ResourceRequest) => ({ backendId, request: r });
+  const from = { request: job(1) };
+  t.equal(key(job(1)), key(job(2, { name: 'other', timeLimitMinutes: 5, nice: 3, priority: 9 })), 'name, comment, time, nice and priority are the job\'s own');
+  for (const [what, over] of [
+    ['nodes', { minNodes: 3 }],
+    ['tasks', { tasks: 4 }],
+    ['cpus', { cpusPerTask: 1 }],
+    ['memory', { memoryPerNodeMiB: 1024 }],
+    ['gpus', { gpusPerNode: 1 }],
+    ['account', { account: 'other' }],
+    ['qos', { qos: 'low' }],
+    ['exclusive', { exclusive: false }],
+    ['owner', { user: 'v' }],
+  ] as const) {
+    t.not(key(job(2, over)), key(job(1)), `another ${what} is another shape`);
+  }
+  t.equal(pickTaker(from, [w('20', job(2))], false, key)?.backendId, '20');
+  t.equal(pickTaker(from, [w('20', job(2))], true, key), undefined, 'a foreign job waits: SLURM decides');
+  t.equal(pickTaker(from, [], false, key), undefined, 'nobody waits');
+  t.equal(pickTaker(from, [w('20', job(2, { partition: 'cpu' }))], false, key), undefined, 'another partition');
+  const first = [w('21', job(3, { priority: 5 })), w('20', job(2, { priority: 50, minNodes: 3 }))];
+  t.equal(pickTaker(from, first, false, key), undefined, 'the first in SLURM order asks for another shape: it is not passed over');
+  const order = [w('22', job(4, { priority: 5 })), w('21', job(3, { priority: 50 })), w('20', job(2, { priority: 50 }))];
+  t.equal(pickTaker(from, order, false, key)?.backendId, '20', 'highest priority, then the older SLURM job');
 });
 
 t.test('holder sbatch argv', async (t) => {

@@ -32,7 +32,8 @@ import type {
 } from '../resource-backend.js';
 import { AcceptanceCache } from './acceptance-cache.js';
 import { PollPace } from './poll-pace.js';
-import { HOLDER_SCRIPT, holderSallocArgs, holderSbatchArgs, type HolderJobOptions } from './holder-job.js';
+import { HOLDER_SCRIPT, holderComment, holderJobName, holderSallocArgs, holderSbatchArgs, type HolderJobOptions } from './holder-job.js';
+import { pickTaker, shapeKey } from './handover.js';
 import { requestFitError } from '../request-fit.js';
 import { parseScontrolPartitions, parseSinfoJson, slurmFitPartition, type ScontrolPartition } from './sinfo-parse.js';
 import { SlurmCommands, type WaitingSalloc } from './slurm-commands.js';
@@ -73,6 +74,12 @@ export interface SlurmBackendOptions {
    * the cluster sets InactiveLimit, which ends an allocation whose salloc is gone.
    */
   holder?: HolderKind | 'auto';
+  /**
+   * A finished job's holder goes straight to the next waiting job of the same shape and owner
+   * when SLURM would have chosen it anyway (handover.ts); needs an operator (root, SlurmUser).
+   * Default true.
+   */
+  reuseAllocations?: boolean;
 }
 
 export type HolderKind = 'salloc' | 'batch';
@@ -134,6 +141,9 @@ export class SlurmBackend implements ResourceBackend {
   /** Jobs whose allocate failed after it may have reached SLURM: look for their holder again. */
   private readonly unsure = new Set<number>();
   private readonly holderOption: HolderKind | 'auto';
+  private readonly reuseAllocations: boolean;
+  /** The last poll's view of every job: who else waits in SLURM's queue. */
+  private lastStatuses: SqueueJobStatus[] = [];
   private clusterAnswer: Promise<{ kind: HolderKind; setPriority: boolean }> | undefined;
   private readonly instance: string;
   private readonly holderAccount: (user: string) => { uid: number; gid: number } | null;
@@ -153,6 +163,7 @@ export class SlurmBackend implements ResourceBackend {
     this.onError = options.onError ?? (() => {});
     this.infoCacheMs = options.infoCacheMs ?? 5000;
     this.holderOption = options.holder ?? 'auto';
+    this.reuseAllocations = options.reuseAllocations ?? true;
     this.testOnlyCache = new AcceptanceCache({ ttlMs: this.infoCacheMs, maxKeys: TEST_ONLY_CACHE_SIZE, now: () => Date.now() });
   }
 
@@ -214,6 +225,51 @@ export class SlurmBackend implements ResourceBackend {
     return found.uid === owner ? found.slurmJobId : undefined;
   }
 
+  /**
+   * Gives a finished job's allocation to the waiting holder SLURM would start next, if it asks
+   * for the same (handover.ts): the holder gets the taker's comment, name and time limit (from
+   * now; written first, so a restart adopts it for the taker), the taker's own request is
+   * withdrawn. False: nothing was handed over, the caller gives the allocation back.
+   */
+  private async handOver(from: Tracked, allocation: Allocation): Promise<boolean> {
+    if (!(await this.cluster()).setPriority) return false; // only an operator may raise a time limit
+    const waiting = [...this.tracked.values()].filter((w) => w.status === 'PENDING');
+    const foreign = this.lastStatuses.some(
+      (j) => j.phase === 'PENDING' && !this.tracked.has(j.slurmJobId) && !this.released.has(j.slurmJobId) && j.partition.split(',').includes(allocation.partition),
+    );
+    const picked = pickTaker(from, waiting, foreign, (r) => shapeKey(this.sbatchArgs(r)));
+    const taker = picked && this.tracked.get(picked.backendId);
+    if (!taker) return false;
+    const now = Date.now();
+    const minutes = taker.request.timeLimitMinutes;
+    const limit = minutes === null ? 'UNLIMITED' : String(Math.ceil((now - allocation.startTime) / 60_000) + minutes);
+    try {
+      await this.commands.run('scontrol', [
+        'update',
+        `JobId=${from.backendId}`,
+        `Comment=${holderComment(this.instance, taker.request.jobId)}`,
+        `JobName=${holderJobName(taker.request)}`,
+        `TimeLimit=${limit}`,
+      ]);
+    } catch (e) {
+      this.onError(e);
+      return false;
+    }
+    // granted or withdrawn while scontrol ran: the renamed holder goes back to SLURM
+    if (this.tracked.get(taker.backendId) !== taker || taker.status !== 'PENDING') return false;
+    this.tracked.delete(taker.backendId);
+    this.released.add(taker.backendId);
+    const handed: Allocation = { ...structuredClone(allocation), startTime: now, endTime: minutes === null ? null : now + minutes * 60_000 };
+    this.tracked.set(from.backendId, { backendId: from.backendId, request: { ...taker.request }, status: 'RUNNING', allocation: handed, since: this.pollSeq + 1 });
+    setImmediate(() => {
+      if (this.tracked.get(from.backendId)?.request.jobId === taker.request.jobId) {
+        this.emit({ type: 'granted', jobId: taker.request.jobId, allocation: structuredClone(handed), replaces: taker.backendId });
+      }
+    });
+    this.commands.scancel([taker.backendId]).catch((e: unknown) => this.onError(e));
+    return true;
+  }
+
   /** Holders of this cluster's kind ('auto': decided once, by its InactiveLimit). */
   async holderKind(): Promise<HolderKind> {
     return (await this.cluster()).kind;
@@ -243,8 +299,12 @@ export class SlurmBackend implements ResourceBackend {
     await this.commands.run('scontrol', ['update', `JobId=${backendId}`, `TimeLimit=${minutes}`]);
   }
 
-  async release(backendId: string): Promise<void> {
+  async release(backendId: string, jobId?: number): Promise<void> {
+    const t = this.tracked.get(backendId);
+    // handed to another job since: it is that job's now
+    if (t && jobId !== undefined && t.request.jobId !== jobId) return;
     this.tracked.delete(backendId);
+    if (t?.status === 'RUNNING' && t.allocation && this.reuseAllocations && (await this.handOver(t, t.allocation))) return;
     this.released.add(backendId);
     await this.commands.scancel([backendId]);
     // the freed nodes go to a waiting holder at once: one without a salloc is noticed by polls
@@ -431,7 +491,8 @@ export class SlurmBackend implements ResourceBackend {
   private async poll(): Promise<void> {
     const seq = ++this.pollSeq;
     if (this.tracked.size === 0) return;
-    const jobs = new Map((await this.statuses()).map((j) => [j.slurmJobId, j]));
+    this.lastStatuses = await this.statuses();
+    const jobs = new Map(this.lastStatuses.map((j) => [j.slurmJobId, j]));
     for (const id of this.released) if (!jobs.has(id)) this.released.delete(id);
     const details = await this.grantDetails(seq, jobs);
     const events: BackendEvent[] = [];
