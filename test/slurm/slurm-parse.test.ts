@@ -11,7 +11,7 @@ import { HOLDER_SCRIPT, holderSallocArgs, holderSbatchArgs, parseHolderComment, 
 import { nodeStateFromSlurm, parseScontrolPartitions, parseSinfoJson, slurmFitPartition } from '../../src/backends/slurm/sinfo-parse.js';
 import { requestFitError } from '../../src/backends/request-fit.js';
 import { classifySlurmError } from '../../src/backends/slurm/slurm-commands.js';
-import { endStateOf } from '../../src/backends/slurm/slurm-backend.js';
+import { endStateOf } from '../../src/backends/slurm/holder-status.js';
 import {
   parseGpuGres,
   parseJobDetail,

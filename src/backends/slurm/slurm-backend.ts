@@ -18,11 +18,10 @@
  * after an allocate that failed midway), so a retried allocate never submits twice; only a
  * holder owned by the account GRM submits for is adopted (a comment is anyone's to write).
  */
-import { compressHostlist, expandHostlist } from '../../hostlist/hostlist.js';
+import { expandHostlist } from '../../hostlist/hostlist.js';
 import type {
   AllocatedNode,
   Allocation,
-  AllocationEndState,
   BackendAllocationStatus,
   BackendEvent,
   NodeInfo,
@@ -31,11 +30,13 @@ import type {
   ResourceRequest,
 } from '../resource-backend.js';
 import { AcceptanceCache } from './acceptance-cache.js';
+import { SlurmInfoCache } from './info-cache.js';
+import { judgeHolder, type Tracked } from './holder-status.js';
 import { PollPace } from './poll-pace.js';
 import { HOLDER_SCRIPT, holderComment, holderJobName, holderSallocArgs, holderSbatchArgs, type HolderJobOptions } from './holder-job.js';
 import { pickTaker, shapeKey } from './handover.js';
 import { requestFitError } from '../request-fit.js';
-import { parseScontrolPartitions, parseSinfoJson, slurmFitPartition, type ScontrolPartition } from './sinfo-parse.js';
+import { slurmFitPartition } from './sinfo-parse.js';
 import { SlurmCommands, type WaitingSalloc } from './slurm-commands.js';
 import {
   parseJobDetail,
@@ -84,35 +85,6 @@ export interface SlurmBackendOptions {
 
 export type HolderKind = 'salloc' | 'batch';
 
-interface Tracked {
-  backendId: string;
-  request: ResourceRequest;
-  status: 'PENDING' | 'RUNNING' | 'ENDED';
-  reason?: string;
-  allocation?: Allocation;
-  /** Poll sequence number when tracking began: a poll started earlier cannot judge it. */
-  since: number;
-  /** The salloc still waiting for this holder's grant, if any. */
-  salloc?: WaitingSalloc;
-}
-
-/** What Slurm 22.05 shows as the time limit of a running job that has none (365 days). */
-const UNLIMITED_MINUTES = 525_600;
-
-const END_STATES: Record<string, AllocationEndState> = {
-  TIMEOUT: 'TIMEOUT',
-  DEADLINE: 'TIMEOUT',
-  NODE_FAIL: 'NODE_FAIL',
-  BOOT_FAIL: 'NODE_FAIL',
-  CANCELLED: 'CANCELLED',
-  PREEMPTED: 'CANCELLED',
-};
-
-/** AllocationEndState for a holder that ended by itself, from SLURM's job_state. */
-export function endStateOf(slurmState: string): AllocationEndState {
-  return END_STATES[slurmState.toUpperCase()] ?? 'FAILED';
-}
-
 /** Request shapes whose --test-only acceptance is remembered at once. */
 const TEST_ONLY_CACHE_SIZE = 256;
 
@@ -133,8 +105,8 @@ export class SlurmBackend implements ResourceBackend {
   private timer: NodeJS.Timeout | undefined;
   private pollSeq = 0;
   private pollChain: Promise<void> = Promise.resolve();
-  private partitionCache: { at: number; value: Promise<ScontrolPartition[]> } | undefined;
-  private nodeCache: { at: number; value: Promise<NodeInfo[]> } | undefined;
+  /** sinfo and scontrol's partitions, reused for infoCacheMs. */
+  private readonly info: SlurmInfoCache;
 
   /** Live holders of this instance found in SLURM, by GRM job id: loaded at the first allocate. */
   private leftovers: Promise<Map<number, SqueueHolder>> | undefined;
@@ -164,6 +136,7 @@ export class SlurmBackend implements ResourceBackend {
     this.infoCacheMs = options.infoCacheMs ?? 5000;
     this.holderOption = options.holder ?? 'auto';
     this.reuseAllocations = options.reuseAllocations ?? true;
+    this.info = new SlurmInfoCache(this.commands, this.infoCacheMs);
     this.testOnlyCache = new AcceptanceCache({ ttlMs: this.infoCacheMs, maxKeys: TEST_ONLY_CACHE_SIZE, now: () => Date.now() });
   }
 
@@ -171,7 +144,7 @@ export class SlurmBackend implements ResourceBackend {
 
   /** The shared fit check on what sinfo/scontrol report, then `sbatch --test-only`. */
   async validate(request: ResourceRequest): Promise<void> {
-    const [partitions, nodes] = await Promise.all([this.cachedPartitions(), this.cachedNodes()]);
+    const [partitions, nodes] = await Promise.all([this.info.partitions(), this.info.nodes()]);
     const problem = requestFitError(slurmFitPartition(partitions, nodes, request.partition), request);
     if (problem) throw problem;
     // SLURM's own final word (its messages are kept by the command wrapper).
@@ -365,7 +338,7 @@ export class SlurmBackend implements ResourceBackend {
   }
 
   async nodes(): Promise<NodeInfo[]> {
-    const [nodes, jobs] = await Promise.all([this.freshNodes(), this.statuses()]);
+    const [nodes, jobs] = await Promise.all([this.info.freshNodes(), this.statuses()]);
     const byNode = new Map<string, string[]>();
     for (const j of jobs) {
       if (j.phase !== 'RUNNING') continue;
@@ -381,7 +354,7 @@ export class SlurmBackend implements ResourceBackend {
 
   /** SLURM's partitions, as seen within infoCacheMs: asked per submission, not worth an RPC each. */
   async partitions(): Promise<PartitionInfo[]> {
-    return (await this.cachedPartitions()).map((p) => ({
+    return (await this.info.partitions()).map((p) => ({
       name: p.name,
       isDefault: p.isDefault,
       maxTimeMinutes: p.maxTimeMinutes,
@@ -447,30 +420,6 @@ export class SlurmBackend implements ResourceBackend {
     return parseSqueueHolders(text).filter((h) => h.grmInstance === this.instance && owners.get(h.slurmJobId) === h.uid);
   }
 
-  private freshPartitions(): Promise<ScontrolPartition[]> {
-    const value = this.commands.showPartitions().then((t) => parseScontrolPartitions(t, expandHostlist));
-    this.partitionCache = { at: Date.now(), value };
-    value.catch(() => (this.partitionCache = undefined));
-    return value;
-  }
-
-  private freshNodes(): Promise<NodeInfo[]> {
-    const value = this.commands.sinfoJson().then(parseSinfoJson);
-    this.nodeCache = { at: Date.now(), value };
-    value.catch(() => (this.nodeCache = undefined));
-    return value.then((nodes) => structuredClone(nodes));
-  }
-
-  private cachedPartitions(): Promise<ScontrolPartition[]> {
-    const c = this.partitionCache;
-    return c && Date.now() - c.at < this.infoCacheMs ? c.value : this.freshPartitions();
-  }
-
-  private cachedNodes(): Promise<NodeInfo[]> {
-    const c = this.nodeCache;
-    return c && Date.now() - c.at < this.infoCacheMs ? c.value : this.freshNodes();
-  }
-
   private schedule(delayMs: number): void {
     if (!this.started) return;
     if (this.timer) clearTimeout(this.timer);
@@ -498,36 +447,7 @@ export class SlurmBackend implements ResourceBackend {
     const events: BackendEvent[] = [];
     for (const t of [...this.tracked.values()]) {
       if (t.status === 'ENDED' || t.since > seq) continue;
-      const job = jobs.get(t.backendId);
-      const jobId = t.request.jobId;
-      if (!job) {
-        t.status = 'ENDED';
-        t.reason = 'holder job vanished';
-        events.push({ type: 'ended', jobId, backendId: t.backendId, state: 'CANCELLED', reason: t.reason });
-        continue;
-      }
-      if (job.phase === 'PENDING') {
-        if (t.status === 'PENDING' && t.reason !== job.reason) {
-          t.reason = job.reason;
-          events.push({ type: 'pending', jobId, backendId: t.backendId, reason: job.reason });
-        }
-        continue;
-      }
-      if (job.phase === 'RUNNING' || t.status === 'PENDING') {
-        if (t.status === 'PENDING' && job.nodes.length > 0) {
-          t.status = 'RUNNING';
-          delete t.reason;
-          t.allocation = this.allocationFrom(t, job, details.get(t.backendId));
-          events.push({ type: 'granted', jobId, allocation: structuredClone(t.allocation) });
-        }
-        if (job.phase === 'RUNNING') continue;
-      }
-      // ENDED by itself (the GRM's own release stops tracking first).
-      t.status = 'ENDED';
-      const state = endStateOf(job.state);
-      t.reason = job.reason !== 'None' ? job.reason : `holder ${job.state}`;
-      if (state === 'FAILED') t.reason = `holder ${job.state}: ${job.reason}`;
-      events.push({ type: 'ended', jobId, backendId: t.backendId, state, reason: t.reason });
+      events.push(...judgeHolder(t, jobs.get(t.backendId), details.get(t.backendId)));
     }
     for (const ev of events) {
       // A release() while squeue ran has the last word.
@@ -554,26 +474,6 @@ export class SlurmBackend implements ResourceBackend {
       }),
     );
     return out;
-  }
-
-  private allocationFrom(t: Tracked, job: SqueueJobStatus, detail: AllocatedNode[] | undefined): Allocation {
-    const r = t.request;
-    const nodes = (detail ?? job.nodes).map((n) => {
-      const node = { ...n };
-      if (node.cpus <= 0) node.cpus = (r.tasksPerNode ?? Math.ceil(r.tasks / job.nodes.length)) * r.cpusPerTask;
-      if (node.gpus === 0 && r.gpusPerNode > 0) node.gpus = r.gpusPerNode;
-      if (node.gpuType === undefined && r.gpuType !== undefined && node.gpus > 0) node.gpuType = r.gpuType;
-      return node;
-    });
-    return {
-      backendId: t.backendId,
-      partition: job.partition || r.partition,
-      nodes,
-      nodeList: compressHostlist(nodes.map((n) => n.name)),
-      startTime: job.startTime ?? Date.now(),
-      // SLURM gives a running job without a limit 365 days (525600 min): that is UNLIMITED.
-      endTime: r.timeLimitMinutes === null && (job.timeLimitMinutes ?? UNLIMITED_MINUTES) >= UNLIMITED_MINUTES ? null : job.endTime,
-    };
   }
 
   /** A throwing listener neither stops the others nor the poller; its error is rethrown later. */
