@@ -5,6 +5,7 @@
 //   - the queue at scale: submissions first vs last with 20,000 queued, listing, a 10,000-task array
 //   - the simulator's scheduling pass vs queue length (bench/scheduler-pass.mjs)
 //   - the queue policy over 100,000 pending jobs of 1,000 users (bench/policy.mjs)
+//   - grm simulate: jobs simulated per second, the KTH-SP2 replay (bench/simulate.mjs)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -209,6 +210,12 @@ async function fill(dir, total, { jobs = 100, batch = 20_000, onProgress } = {})
 {
   const { policyBench } = await import('./policy.mjs');
   await policyBench();
+}
+
+// 6c. grm simulate: replays on a virtual clock (bench/simulate.mjs).
+{
+  const { simulateBench } = await import('./simulate.mjs');
+  simulateBench();
 }
 
 // 7. The SLURM backend, when a cluster is given.

@@ -5,6 +5,8 @@ export interface CliIo {
   env: NodeJS.ProcessEnv;
   cwd: string;
   readStdin?: () => Promise<string>;
+  /** stderr is a terminal: progress bars are drawn there, never into a file or a pipe. */
+  stderrIsTTY?: boolean;
 }
 
 /**
@@ -35,6 +37,7 @@ export function processIo(): CliIo {
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     cwd: process.cwd(),
+    stderrIsTTY: process.stderr.isTTY === true,
     readStdin: async () => {
       const chunks: Buffer[] = [];
       for await (const c of process.stdin) chunks.push(c as Buffer);

@@ -9,6 +9,7 @@ import { compressHostlist } from '../hostlist/hostlist.js';
 import { ApiClient, CliError } from './api-client.js';
 import { cliToken } from './credentials.js';
 import { sacctCommand } from './commands/sacct.js';
+import { simulateCommand } from './commands/simulate.js';
 import { sbatchCommand } from './commands/sbatch.js';
 import { scancelCommand } from './commands/scancel.js';
 import { scontrolCommand } from './commands/scontrol.js';
@@ -74,6 +75,7 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
   program.addCommand(userCommand(io, client));
   program.addCommand(auditCommand(io, client));
   program.addCommand(sprioCommand(io, client));
+  program.addCommand(simulateCommand(io));
   program.addCommand(sshareCommand(io, client));
   program.addCommand(sacctmgrCommand(io, client));
 
@@ -119,6 +121,12 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
       else await printLogs(options);
     });
 
+  // commands built apart (addCommand) do not inherit these: a bad option must not exit the process
+  const settle = (c: Command): void => {
+    c.exitOverride().configureOutput({ writeOut: io.stdout, writeErr: io.stderr });
+    c.commands.forEach(settle);
+  };
+  program.commands.forEach(settle);
   await program.parseAsync(argv, { from: 'user' });
   return exitCode;
 }

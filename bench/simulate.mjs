@@ -1,0 +1,40 @@
+// grm simulate's figures (issue 17): jobs simulated per second for FCFS and EASY on a generated
+// 100,000-job workload on 1,024 nodes, and the KTH-SP2 replay beside the log's own figures.
+// Alone: node bench/simulate.mjs (after npm run build).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { replayMetrics } from '../dist/simulate/metrics.js';
+import { replay } from '../dist/simulate/replay.js';
+import { parseSwf } from '../dist/simulate/swf.js';
+import { generateWorkload } from '../dist/simulate/workload.js';
+
+const JOBS = Number(process.env.BENCH_SIM_JOBS ?? 100_000);
+const NODES = 1024;
+const KTH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../shared/traces/KTH-SP2-1996-2.1-cln.swf.gz');
+
+function run(jobs, nodes, ppn, policy) {
+  const t0 = performance.now();
+  const r = replay(jobs, { nodes, procsPerNode: ppn, policy });
+  const wallSeconds = (performance.now() - t0) / 1000;
+  return replayMetrics(r.outcomes, { totalProcs: nodes * ppn, skipped: r.neverStarted, wallSeconds });
+}
+
+export function simulateBench() {
+  const jobs = generateWorkload({ jobs: JOBS, procs: NODES, seed: 1 });
+  for (const policy of ['fcfs', 'easy']) {
+    const m = run(jobs, NODES, 1, policy);
+    console.log(
+      `simulate ${policy}, ${JOBS} generated jobs on ${NODES} nodes: ${m.jobs_per_second.toFixed(0)} jobs/s (utilisation ${m.utilization.toFixed(3)}, mean wait ${m.mean_wait_s.toFixed(0)} s)${policy === 'easy' ? ' (goal >= 50,000 jobs/s)' : ''}`,
+    );
+  }
+  if (!fs.existsSync(KTH)) return console.log(`simulate KTH-SP2: skipped (${KTH} not found)`);
+  const trace = parseSwf(gunzipSync(fs.readFileSync(KTH)).toString('utf8'), { clusterProcs: 100 });
+  const m = run(trace.jobs, 100, 1, 'easy');
+  console.log(
+    `simulate KTH-SP2 (${m.jobs} jobs, EASY on 100 nodes): mean wait ${m.mean_wait_s.toFixed(0)} s (the log: 15,296 s), utilisation ${m.utilization.toFixed(3)} (the log: 0.70), ${m.jobs_per_second.toFixed(0)} jobs/s`,
+  );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) simulateBench();

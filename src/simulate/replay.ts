@@ -1,0 +1,113 @@
+/**
+ * A trace replayed on a virtual clock: discrete events (submits, ends), no sleeping, the same
+ * for the same input. The scheduling is the live simulator's own pass (backends/simulator/
+ * scheduler.ts), not a copy: at every event time it is asked which queued jobs start, with the
+ * running jobs' time limits as what it knows of their ends, until it starts no more.
+ *   fcfs: strict queue order, the first job that cannot start stops everything behind it;
+ *   easy: EASY backfill, unbounded (every queued job is looked at, each pass).
+ */
+import type { RunningAllocation } from '../backends/simulator/placement.js';
+import { schedule, type QueuedRequest, type ScheduleOptions } from '../backends/simulator/scheduler.js';
+import type { SimulatedClusterSpec } from '../backends/simulator/cluster-spec.js';
+import type { ResourceRequest } from '../backends/resource-backend.js';
+import type { SwfJob } from './swf.js';
+import TinyQueue from 'tinyqueue';
+
+export type ReplayPolicy = 'fcfs' | 'easy';
+
+export interface ReplayOptions {
+  nodes: number;
+  procsPerNode: number;
+  policy: ReplayPolicy;
+  /** Called now and then with the jobs ended so far. */
+  onProgress?: (ended: number, total: number) => void;
+}
+
+export interface JobOutcome {
+  id: number;
+  /** seconds from the trace's start */
+  submit: number;
+  start: number;
+  end: number;
+  procs: number;
+}
+
+export interface ReplayResult {
+  /** In the order the jobs started. */
+  outcomes: JobOutcome[];
+  /** Jobs that could never start (none when every job fits the cluster). */
+  neverStarted: number;
+}
+
+const UNBOUNDED = 1_000_000_000;
+const PASS_OPTIONS: Record<ReplayPolicy, ScheduleOptions> = {
+  fcfs: { queueDepth: UNBOUNDED, backfillMaxJobTest: 0 },
+  easy: { queueDepth: UNBOUNDED, backfillMaxJobTest: UNBOUNDED },
+};
+const PARTITION = 'sim';
+
+function clusterSpec(nodes: number, procsPerNode: number): SimulatedClusterSpec {
+  const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
+  return {
+    nodes: names.map((name) => ({ name, cpus: procsPerNode, memoryMiB: 1 << 20, gpus: 0 })),
+    partitions: [{ name: PARTITION, nodes: names, default: true, maxTimeMinutes: null }],
+  };
+}
+
+/** `sbatch -n procs --time=limit` for one trace job: tasks spread over as many nodes as needed. */
+function requestOf(job: SwfJob): ResourceRequest {
+  return {
+    jobId: job.id,
+    name: `swf-${job.id}`,
+    user: String(job.user),
+    partition: PARTITION,
+    minNodes: 1,
+    maxNodes: job.procs,
+    tasks: job.procs,
+    cpusPerTask: 1,
+    memoryPerNodeMiB: 0,
+    gpusPerNode: 0,
+    // SLURM's limits are whole minutes
+    timeLimitMinutes: job.limit === null ? null : Math.max(1, Math.ceil(job.limit / 60)),
+    exclusive: false,
+    nice: 0,
+    submitTime: job.submit * 1000,
+  };
+}
+
+export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult {
+  const spec = clusterSpec(o.nodes, o.procsPerNode);
+  const order = [...jobs].sort((a, b) => a.submit - b.submit || a.id - b.id);
+  const byId = new Map(order.map((j) => [String(j.id), j]));
+  const running = new Map<string, RunningAllocation>();
+  const ends = new TinyQueue<{ at: number; id: string }>([], (a, b) => a.at - b.at);
+  let queue: QueuedRequest[] = [];
+  const outcomes: JobOutcome[] = [];
+  const noStates = new Map();
+  let next = 0;
+  let ended = 0;
+  while (next < order.length || ends.length > 0) {
+    const now = Math.min(next < order.length ? order[next]!.submit * 1000 : Infinity, ends.peek()?.at ?? Infinity);
+    for (let e = ends.peek(); e && e.at <= now; e = ends.peek()) {
+      running.delete(ends.pop()!.id);
+      if (++ended % 5000 === 0) o.onProgress?.(ended, order.length);
+    }
+    for (; next < order.length && order[next]!.submit * 1000 <= now; next++) queue.push({ id: String(order[next]!.id), request: requestOf(order[next]!) });
+    for (;;) {
+      const { placements } = schedule({ spec, nodeStates: noStates, running: [...running.values()], queue, now }, PASS_OPTIONS[o.policy]);
+      if (placements.length === 0) break;
+      const started = new Set<string>();
+      for (const p of placements) {
+        const job = byId.get(p.id)!;
+        running.set(p.id, { id: p.id, exclusive: p.exclusive, nodes: p.nodes, endTime: p.endTime });
+        const end = now + job.runtime * 1000;
+        ends.push({ at: end, id: p.id });
+        outcomes.push({ id: job.id, submit: job.submit, start: now / 1000, end: end / 1000, procs: job.procs });
+        started.add(p.id);
+      }
+      queue = queue.filter((q) => !started.has(q.id));
+    }
+  }
+  o.onProgress?.(ended, order.length);
+  return { outcomes, neverStarted: queue.length };
+}

@@ -1,0 +1,119 @@
+/**
+ * grm simulate (src/simulate/): SWF parsing, hand-computed FCFS and EASY schedules replayed by
+ * the live simulator's scheduling pass on a virtual clock, determinism, and a trace written
+ * here replayed through the CLI with every job accounted for.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import t from 'tap';
+import { runCli } from '../../src/cli/main.js';
+import { percentile, replayMetrics } from '../../src/simulate/metrics.js';
+import { replay, type JobOutcome } from '../../src/simulate/replay.js';
+import { parseSwf, swfLine, type SwfJob } from '../../src/simulate/swf.js';
+import { generateWorkload } from '../../src/simulate/workload.js';
+
+const job = (id: number, submit: number, procs: number, runtime: number, limit: number | null): SwfJob => ({ id, submit, procs, runtime, limit, user: 1 });
+const schedule = (outcomes: JobOutcome[]) => Object.fromEntries([...outcomes].sort((a, b) => a.id - b.id).map((o) => [o.id, [o.start, o.end]]));
+
+async function cli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, { stdout: (s) => void (stdout += s), stderr: (s) => void (stderr += s), env: {}, cwd });
+  return { code, stdout, stderr };
+}
+
+t.test('SWF: header, fields, -1 unknown, what cannot be replayed counted by reason', async (t) => {
+  const text = [
+    '; MaxNodes: 4',
+    '; MaxProcs: 8',
+    '; Note: a test',
+    '1 0 5 100 2 -1 -1 2 600 -1 1 3 -1 -1 -1 -1 -1 -1',
+    '2 10 -1 700 4 -1 -1 -1 600 -1 1 3 -1 -1 -1 -1 -1 -1', // ran past its limit: SLURM kills it at 600
+    '3 20 -1 50 1 -1 -1 1 -1 -1 1 3 -1 -1 -1 -1 -1 -1', // no requested time: no limit
+    '4 30 -1 -1 1 -1 -1 1 60 -1 1 3 -1 -1 -1 -1 -1 -1',
+    '5 40 -1 10 -1 -1 -1 -1 60 -1 1 3 -1 -1 -1 -1 -1 -1',
+    '6 50 -1 10 16 -1 -1 16 60 -1 1 3 -1 -1 -1 -1 -1 -1',
+    '7 60 1 2 3',
+    '',
+  ].join('\n');
+  const trace = parseSwf(text, { clusterProcs: 8 });
+  t.same([trace.maxNodes, trace.maxProcs, trace.header.Note], [4, 8, 'a test']);
+  t.same(trace.jobs, [job(1, 0, 2, 100, 600), { ...job(2, 10, 4, 600, 600) }, job(3, 20, 1, 50, null)].map((j) => ({ ...j, user: 3 })));
+  t.same(trace.skipped, { 'run time unknown': 1, 'processor count unknown': 1, 'more processors than the cluster has': 1, 'not 18 numeric fields': 1 });
+  t.equal(parseSwf(swfLine(job(9, 5, 3, 40, 120))).jobs[0]?.procs, 3, 'swfLine writes what parseSwf reads');
+});
+
+// 4 nodes of 1 processor. J1 holds one until 600; J2 wants all four: it waits for J1, and EASY
+// reserves 600 for it. J3 (1 proc, limit 9 min) ends by then: it backfills at once. J4 (2 procs,
+// limit 11 min) fits now but would still run at 600, on nodes J2 needs: it must wait for J2.
+const CASE = [job(1, 0, 1, 600, 600), job(2, 1, 4, 300, 300), job(3, 2, 1, 500, 540), job(4, 3, 2, 600, 660)];
+
+t.test('FCFS by hand: the blocked wide job holds everything behind it', async (t) => {
+  const r = replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'fcfs' });
+  t.same(schedule(r.outcomes), { 1: [0, 600], 2: [600, 900], 3: [900, 1400], 4: [900, 1500] });
+});
+
+t.test('EASY by hand: a short job backfills before the reservation; one that would delay it does not', async (t) => {
+  const r = replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'easy' });
+  t.same(schedule(r.outcomes), { 1: [0, 600], 2: [600, 900], 3: [2, 502], 4: [900, 1500] });
+  t.equal(r.neverStarted, 0);
+  // a job without a time limit never backfills: it could run past any reservation
+  const unbounded = replay([...CASE.slice(0, 2), job(3, 2, 1, 500, null)], { nodes: 4, procsPerNode: 1, policy: 'easy' });
+  t.same(schedule(unbounded.outcomes)[3], [900, 1400]);
+});
+
+t.test('metrics: makespan, utilisation, waits, bounded slowdown (tau 10 s)', async (t) => {
+  const m = replayMetrics(replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'easy' }).outcomes, { totalProcs: 4, skipped: 0, wallSeconds: 1 });
+  t.equal(m.makespan_s, 1500);
+  t.equal(m.utilization, (600 + 4 * 300 + 500 + 2 * 600) / (4 * 1500));
+  t.equal(m.mean_wait_s, (0 + 599 + 0 + 897) / 4);
+  t.equal(m.mean_bounded_slowdown, (1 + (599 + 300) / 300 + 1 + (897 + 600) / 600) / 4);
+  t.equal(percentile([1, 2, 3, 4], 50), 2);
+  t.equal(percentile([], 95), 0);
+});
+
+t.test('determinism: the same workload twice gives the same schedule; every job accounted for', async (t) => {
+  const jobs = generateWorkload({ jobs: 2000, procs: 64, seed: 7 });
+  t.same(generateWorkload({ jobs: 2000, procs: 64, seed: 7 }), jobs, 'the generator is seeded');
+  t.not(JSON.stringify(generateWorkload({ jobs: 50, procs: 64, seed: 8 })), JSON.stringify(jobs.slice(0, 50)), 'another seed, another workload');
+  for (const policy of ['fcfs', 'easy'] as const) {
+    const a = replay(jobs, { nodes: 16, procsPerNode: 4, policy });
+    const b = replay(jobs, { nodes: 16, procsPerNode: 4, policy });
+    t.same(a, b, `${policy}: identical`);
+    t.equal(a.outcomes.length, 2000);
+    t.ok(a.outcomes.every((o) => o.start >= o.submit && o.end >= o.start), `${policy}: no job starts before its submit`);
+  }
+});
+
+t.test('grm simulate: a trace written here (gzip) replayed through the CLI; JSON, CSV, errors', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-sim-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const jobs = generateWorkload({ jobs: 500, procs: 32, seed: 3 });
+  const text = ['; MaxNodes: 8', '; MaxProcs: 32', ...jobs.map(swfLine), '1 2 3'].join('\n');
+  fs.writeFileSync(path.join(dir, 't.swf.gz'), gzipSync(text));
+  const r = await cli(['simulate', '--trace', 't.swf.gz', '--policy', 'easy', '--json', '--out', 'jobs.csv'], dir);
+  t.equal(r.code, 0, r.stderr);
+  const m = JSON.parse(r.stdout);
+  t.same(Object.keys(m), ['jobs', 'skipped', 'makespan_s', 'utilization', 'mean_wait_s', 'p50_wait_s', 'p95_wait_s', 'mean_bounded_slowdown', 'jobs_per_second']);
+  t.same([m.jobs, m.skipped], [500, 1], 'every job replayed, the bad line counted');
+  t.ok(m.utilization > 0 && m.utilization <= 1, `utilisation ${m.utilization}`);
+  t.ok(m.mean_wait_s >= 0 && m.p95_wait_s >= m.p50_wait_s);
+  const csv = fs.readFileSync(path.join(dir, 'jobs.csv'), 'utf8').trim().split('\n');
+  t.equal(csv[0], 'job_id,submit_s,start_s,end_s,procs,wait_s');
+  t.equal(csv.length, 501);
+  const again = await cli(['simulate', '--trace', 't.swf.gz', '--out', 'again.csv'], dir);
+  t.equal(fs.readFileSync(path.join(dir, 'again.csv'), 'utf8'), fs.readFileSync(path.join(dir, 'jobs.csv'), 'utf8'), 'the same CSV twice');
+  t.match(again.stdout, /^t\.swf\.gz: easy on 8 nodes x 4 processors\njobs 500, skipped 1 \(1 not 18 numeric fields\)\nmakespan /);
+
+  const missing = await cli(['simulate', '--trace', 'nope.swf'], dir);
+  t.equal(missing.code, 1);
+  t.match(missing.stderr, /cannot read trace nope\.swf: ENOENT/);
+  fs.writeFileSync(path.join(dir, 'bare.swf'), swfLine(jobs[0]!));
+  t.match((await cli(['simulate', '--trace', 'bare.swf'], dir)).stderr, /no "; MaxNodes:" or "; MaxProcs:" header: give --nodes N/);
+  t.match((await cli(['simulate', '--trace', 'bare.swf', '--nodes', 'x'], dir)).stderr, /--nodes must be a positive whole number, not "x"/);
+  t.match((await cli(['simulate', '--trace', 'bare.swf', '--policy', 'lifo'], dir)).stderr, /Allowed choices are fcfs, easy/);
+  const gen = await cli(['simulate', '--generate', '300', '--seed', '5', '--nodes', '16', '--json'], dir);
+  t.equal(JSON.parse(gen.stdout).jobs, 300, 'a generated workload');
+});
