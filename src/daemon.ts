@@ -2,6 +2,7 @@
  * The composition root: the one place that builds every part and wires them together.
  * Tests build the same daemon with other settings (a temp data dir, port 0, a small cluster).
  */
+import { StartForecast } from './jobs/start-forecast.js';
 import { QueuePolicy } from './jobs/queue-policy.js';
 import { resolvePolicyConfig } from './policy/policy-config.js';
 import { PolicyStore } from './store/policy-store.js';
@@ -228,6 +229,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       reports: new ReportStore(db),
       users,
       backend,
+      forecast: new StartForecast({ store, queue, backend, clock }),
       jobDir: (id) => jobDirOf(config.dataDir, id),
       compressHostlist,
       jobsByBackendId: () =>

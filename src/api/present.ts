@@ -6,8 +6,11 @@ import type { NodeInfo, PartitionInfo } from '../backends/resource-backend.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
+/** Waits to start: in GRM's queue, or sent to the backend and waiting for its nodes. */
+export const awaitsStart = (job: Pick<JobSummaryRecord, 'state' | 'nodeList'>) => job.state === 'PENDING' || (job.state === 'ALLOCATING' && !job.nodeList);
+
 /** A job in a list: bounded fields only, whatever the job carries (see JobSummarySchema). */
-export function presentJobSummary(job: JobSummaryRecord) {
+export function presentJobSummary(job: JobSummaryRecord, expectedStart: number | null = null) {
   const d = job.description;
   const minimumNodes = d.minimum_nodes ?? 1;
   // as SLURM counts them: -n, else one task per node (or --ntasks-per-node of them)
@@ -28,6 +31,7 @@ export function presentJobSummary(job: JobSummaryRecord) {
     partition: job.partition,
     submit_time: new Date(job.submitTime).toISOString(),
     start_time: iso(job.startTime),
+    expected_start: awaitsStart(job) ? iso(expectedStart) : null,
     end_time: iso(job.endTime),
     time_limit: job.timeLimitMinutes,
     nodes: job.nodeList,
@@ -55,18 +59,18 @@ export function presentJobSummary(job: JobSummaryRecord) {
 }
 
 /** One job whole, with its request, argv and command line (GET /jobs/:id). */
-export function presentJob(job: JobRecord) {
+export function presentJob(job: JobRecord, expectedStart: number | null = null) {
   return {
-    ...presentJobSummary(job),
+    ...presentJobSummary(job, expectedStart),
     command_line: job.commandLine,
     argv: job.argv,
     request: job.description as Record<string, unknown>,
   };
 }
 
-export function presentJobDetail(job: JobRecord, events: JobEvent[], allocation: StoredAllocation | undefined) {
+export function presentJobDetail(job: JobRecord, events: JobEvent[], allocation: StoredAllocation | undefined, expectedStart: number | null = null) {
   return {
-    ...presentJob(job),
+    ...presentJob(job, expectedStart),
     script: job.script,
     events: events.map((e) => ({
       time: new Date(e.time).toISOString(),

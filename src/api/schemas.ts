@@ -144,6 +144,8 @@ const JobSummaryProperties = {
   partition: Type.String(),
   submit_time: Type.String(),
   start_time: Type.Union([Type.String(), Type.Null()]),
+  /** a pending job's forecast start (squeue --start): the queue replayed from running jobs' limits; null: none */
+  expected_start: Type.Union([Type.String(), Type.Null()]),
   end_time: Type.Union([Type.String(), Type.Null()]),
   /** minutes; null = UNLIMITED */
   time_limit: Type.Union([Type.Integer(), Type.Null()]),

@@ -1,4 +1,5 @@
 /** What the API needs from the rest of the daemon; the composition root passes it in. */
+import type { StartForecast } from '../jobs/start-forecast.js';
 import type { FieldLimits } from './request-limits.js';
 import type { ResourceBackend } from '../backends/resource-backend.js';
 import type { JobService } from '../jobs/job-service.js';
@@ -31,6 +32,8 @@ export interface ApiServices {
   /** Users, tokens, the audit log: every request is authenticated through it. */
   users: UserService;
   backend: ResourceBackend;
+  /** Pending jobs' expected starts (squeue --start). */
+  forecast: Pick<StartForecast, 'starts'>;
   /** The folder of a job (project.xml, resources.xml, outputs). */
   jobDir(id: number): string;
   compressHostlist(names: string[]): string;

@@ -124,6 +124,12 @@ export interface ResourceBackend {
    * back; an allocation the backend has handed to another job since is left to that one.
    */
   release(backendId: string, jobId?: number): Promise<void>;
+  /**
+   * When each waiting job is expected to start (ms since epoch; null: cannot tell), by GRM job
+   * id: the backend's own waiting jobs, then `waiting` (jobs GRM still keeps, in its order).
+   * Absent: the backend cannot forecast (SLURM, for now).
+   */
+  forecast?(waiting: ResourceRequest[]): Map<number, number | null>;
   /** Every allocation the backend holds for the GRM (reconciliation). */
   list(): Promise<BackendAllocationStatus[]>;
   nodes(): Promise<NodeInfo[]>;

@@ -10,6 +10,8 @@ export interface JobView {
   partition: string;
   submit_time: string;
   start_time: string | null;
+  /** a pending job's forecast start; absent from older daemons */
+  expected_start?: string | null;
   end_time: string | null;
   time_limit: number | null;
   nodes: string | null;

@@ -11,6 +11,8 @@ import { elapsedSeconds, formatDuration, type JobView } from './format.js';
 /** squeue's own default and --long formats. */
 export const DEFAULT_FORMAT = '%.18i %.9P %.8j %.8u %.2t %.10M %.6D %R';
 export const LONG_FORMAT = '%.18i %.9P %.8j %.8u %.8T %.10M %.9l %.6D %R';
+/** squeue --start's. */
+export const START_FORMAT = '%.18i %.9P %.8j %.8u %.2t %.19S %.6D %R';
 
 interface FieldDef {
   header: string;
@@ -61,7 +63,8 @@ const FIELDS: Record<string, FieldDef> = {
   Q: { header: 'PRIORITY', value: (j) => String(j.priority ?? 1) },
   R: { header: 'NODELIST(REASON)', value: (j) => (waiting(j) ? `(${j.state_reason})` : (j.nodes ?? '')) },
   r: { header: 'REASON', value: (j) => j.state_reason },
-  S: { header: 'START_TIME', value: (j) => slurmTime(j.start_time) },
+  // a pending job's: its forecast, as squeue's (N/A when none)
+  S: { header: 'START_TIME', value: (j) => slurmTime(j.start_time ?? j.expected_start ?? null) },
   T: { header: 'STATE', value: (j) => j.job_state },
   t: { header: 'ST', value: (j) => STATE_CODES[j.job_state as keyof typeof STATE_CODES] ?? j.job_state },
   u: { header: 'USER', value: (j) => j.user_name },

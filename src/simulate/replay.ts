@@ -4,7 +4,9 @@
  * scheduler.ts), not a copy: at every event time it is asked which queued jobs start, with the
  * running jobs' time limits as what it knows of their ends, until it starts no more.
  *   fcfs: strict queue order, the first job that cannot start stops everything behind it;
- *   easy: EASY backfill, unbounded (every queued job is looked at, each pass).
+ *   easy: EASY backfill.
+ * Each pass looks at the first WINDOW queued jobs (as slurmctld's default_queue_depth and
+ * bf_max_job_test bound its passes): a pass costs the same whatever the queue's length.
  */
 import type { RunningAllocation } from '../backends/simulator/placement.js';
 import { schedule, type QueuedRequest, type ScheduleOptions } from '../backends/simulator/scheduler.js';
@@ -39,11 +41,39 @@ export interface ReplayResult {
   neverStarted: number;
 }
 
-const UNBOUNDED = 1_000_000_000;
+/** Queued jobs each pass looks at. */
+export const WINDOW = 1000;
 const PASS_OPTIONS: Record<ReplayPolicy, ScheduleOptions> = {
-  fcfs: { queueDepth: UNBOUNDED, backfillMaxJobTest: 0 },
-  easy: { queueDepth: UNBOUNDED, backfillMaxJobTest: UNBOUNDED },
+  fcfs: { queueDepth: WINDOW, backfillMaxJobTest: 0 },
+  easy: { queueDepth: WINDOW, backfillMaxJobTest: WINDOW },
 };
+
+/** The queue in submit order; started jobs leave it without a rescan of what is behind them. */
+class ReplayQueue {
+  private readonly items: QueuedRequest[] = [];
+  private readonly gone = new Set<string>();
+  private head = 0;
+
+  push(q: QueuedRequest): void {
+    this.items.push(q);
+  }
+
+  remove(id: string): void {
+    this.gone.add(id);
+  }
+
+  get waiting(): number {
+    return this.items.length - this.head - this.gone.size;
+  }
+
+  /** The first `n` waiting jobs. */
+  window(n: number): QueuedRequest[] {
+    while (this.head < this.items.length && this.gone.delete(this.items[this.head]!.id)) this.head++;
+    const out: QueuedRequest[] = [];
+    for (let i = this.head; i < this.items.length && out.length < n; i++) if (!this.gone.has(this.items[i]!.id)) out.push(this.items[i]!);
+    return out;
+  }
+}
 const PARTITION = 'sim';
 
 function clusterSpec(nodes: number, procsPerNode: number): SimulatedClusterSpec {
@@ -81,7 +111,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   const byId = new Map(order.map((j) => [String(j.id), j]));
   const running = new Map<string, RunningAllocation>();
   const ends = new TinyQueue<{ at: number; id: string }>([], (a, b) => a.at - b.at);
-  let queue: QueuedRequest[] = [];
+  const queue = new ReplayQueue();
   const outcomes: JobOutcome[] = [];
   const noStates = new Map();
   let next = 0;
@@ -94,20 +124,18 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
     }
     for (; next < order.length && order[next]!.submit * 1000 <= now; next++) queue.push({ id: String(order[next]!.id), request: requestOf(order[next]!) });
     for (;;) {
-      const { placements } = schedule({ spec, nodeStates: noStates, running: [...running.values()], queue, now }, PASS_OPTIONS[o.policy]);
+      const { placements } = schedule({ spec, nodeStates: noStates, running: [...running.values()], queue: queue.window(WINDOW), now }, PASS_OPTIONS[o.policy]);
       if (placements.length === 0) break;
-      const started = new Set<string>();
       for (const p of placements) {
         const job = byId.get(p.id)!;
         running.set(p.id, { id: p.id, exclusive: p.exclusive, nodes: p.nodes, endTime: p.endTime });
         const end = now + job.runtime * 1000;
         ends.push({ at: end, id: p.id });
         outcomes.push({ id: job.id, submit: job.submit, start: now / 1000, end: end / 1000, procs: job.procs });
-        started.add(p.id);
+        queue.remove(p.id);
       }
-      queue = queue.filter((q) => !started.has(q.id));
     }
   }
   o.onProgress?.(ended, order.length);
-  return { outcomes, neverStarted: queue.length };
+  return { outcomes, neverStarted: queue.waiting };
 }

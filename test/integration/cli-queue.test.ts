@@ -211,3 +211,44 @@ t.test('scontrol requeue: a running job stops and runs again (SLURM_RESTART_COUN
   t.equal(refused.code, 1);
   t.match(refused.stderr, /Requested operation is presently disabled for job \d+ \(it was submitted with --no-requeue\)/);
 });
+
+t.test('squeue --start and expected_start: a pending job\'s forecast from the running jobs\' time limits; N/A when none can be given', async (t) => {
+  const d = await startDaemon(t, SMALL_CLUSTER);
+  const go = path.join(d.dataDir, 'go');
+  const hold = d.writeScript('hold.sh', `#!/bin/bash\n${untilFileExists(go)}\n`);
+  const sub = async (...argv: string[]) => {
+    const r = await d.cli('sbatch', '--parsable', ...argv);
+    t.equal(r.code, 0, r.stderr);
+    return Number(r.stdout.trim());
+  };
+  const running = await sub('-N8', '--exclusive', '-t', '10', hold); // the whole cluster for 10 minutes
+  await d.waitForState(running, ['RUNNING']);
+  // every job wants the whole cluster: none can backfill, the order is the queue's
+  const next = await sub('-N8', '--exclusive', '-t', '5', hold);
+  const endless = await sub('-N8', '--exclusive', hold); // no limit: what comes after it cannot be told
+  const after = await sub('-N8', '--exclusive', '-t', '5', hold);
+  const held = await sub('-H', '-N1', '-t', '5', hold);
+  const job = (id: number) => d.api('GET', `/api/v1/jobs/${id}`).then((r) => r.body);
+  // the forecast counts from the allocation's start, a moment before the master's (start_time)
+  const start = Date.parse((await job(running)).start_time);
+  const near = (iso: string | null, at: number, what: string) => t.ok(iso !== null && Math.abs(Date.parse(iso) - at) < 60_000, `${what}: ${iso}`);
+  near((await job(next)).expected_start, start + 10 * 60_000, 'when the running job reaches its limit');
+  near((await job(endless)).expected_start, start + 15 * 60_000, 'a job without a limit gets its start too, when the one before reaches its');
+  t.equal((await job(after)).expected_start, null, 'behind a job that never ends: none');
+  t.equal((await job(held)).expected_start, null, 'held: none');
+  t.equal((await job(running)).expected_start, null, 'running: none (it has its start_time)');
+  const listed = (await d.api('GET', '/api/v1/jobs?state=PENDING,ALLOCATING')).body.jobs as { job_id: number; expected_start: string | null }[];
+  t.equal(listed.find((j) => j.job_id === next)?.expected_start, (await job(next)).expected_start, 'in the list too');
+
+  const r = await d.cli('squeue', '--start');
+  t.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  t.match(lines[0], /^\s*JOBID PARTITION\s+NAME\s+USER ST\s+START_TIME\s+NODES NODELIST\(REASON\)$/);
+  t.equal(lines.length, 5, 'the header and the 4 pending jobs, not the running one');
+  const p = (n: number) => String(n).padStart(2, '0');
+  const at = new Date((await job(next)).expected_start);
+  const local = `${at.getFullYear()}-${p(at.getMonth() + 1)}-${p(at.getDate())}T${p(at.getHours())}:${p(at.getMinutes())}:${p(at.getSeconds())}`;
+  t.match(lines.find((l) => l.trim().startsWith(`${next} `)), new RegExp(` (PD|CF) ${local} `));
+  t.match(lines.find((l) => l.trim().startsWith(`${after} `)), / (PD|CF)\s+N\/A /);
+  fs.writeFileSync(go, '');
+});

@@ -117,3 +117,20 @@ t.test('grm simulate: a trace written here (gzip) replayed through the CLI; JSON
   const gen = await cli(['simulate', '--generate', '300', '--seed', '5', '--nodes', '16', '--json'], dir);
   t.equal(JSON.parse(gen.stdout).jobs, 300, 'a generated workload');
 });
+
+t.test('start forecast: the live queue replayed from the running jobs\' limits', async (t) => {
+  const { forecastStarts } = await import('../../src/simulate/forecast.js');
+  const names = ['n1', 'n2', 'n3', 'n4'];
+  const spec = { nodes: names.map((name) => ({ name, cpus: 1, memoryMiB: 1024, gpus: 0 })), partitions: [{ name: 'p', nodes: names, default: true, maxTimeMinutes: null }] };
+  const req = (jobId: number, procs: number, minutes: number | null) => ({
+    id: `j${jobId}`,
+    request: { jobId, name: 'x', user: 'u', partition: 'p', minNodes: 1, maxNodes: procs, tasks: procs, cpusPerTask: 1, memoryPerNodeMiB: 0, gpusPerNode: 0, timeLimitMinutes: minutes, exclusive: false, nice: 0, submitTime: jobId },
+  });
+  // J1 runs on n1 until 600 s; J2 wants all four nodes; J3 fits before J2's start; J4 must wait for J2
+  const running = [{ id: 'j1', exclusive: false, nodes: [{ name: 'n1', cpus: 1, memoryMiB: 0, gpus: 0 }], endTime: 600_000 }];
+  const queue = [req(2, 4, 5), req(3, 1, 9), req(4, 2, 11), req(5, 1, null), req(6, 1, 1)];
+  const starts = forecastStarts({ spec, nodeStates: new Map(), running, queue, now: 3000 }, { maxJobs: 4 });
+  t.same(Object.fromEntries(starts), { j2: 600_000, j3: 3000, j4: 900_000, j5: 900_000 }, 'the first 4 only; a job without a limit still gets its start');
+  const blocked = forecastStarts({ spec, nodeStates: new Map(), running: [{ ...running[0]!, endTime: null }], queue: [req(2, 4, 5)], now: 0 });
+  t.same(Object.fromEntries(blocked), { j2: null }, 'behind a job that never ends: no forecast');
+});

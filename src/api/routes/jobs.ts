@@ -9,7 +9,7 @@ import { JOB_STATES } from '../../jobs/job-types.js';
 import { MAX_JOB_ID, parseJobIdSpec } from '../../sbatch/array-spec.js';
 import { UPDATABLE_FIELDS, type JobUpdate } from '../../jobs/job-update.js';
 import { parseStateList } from '../../sbatch/state-names.js';
-import { presentJobDetail, presentJobSummary } from '../present.js';
+import { awaitsStart, presentJobDetail, presentJobSummary } from '../present.js';
 import { checkDescriptionLimits } from '../request-limits.js';
 import { ErrorSchema, IdParams, JobDescriptionSchema, JobDetailSchema, JobIdSchema, JobSummarySchema } from '../schemas.js';
 import { isDecimalInteger } from '../strict-input.js';
@@ -100,7 +100,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
       const more = jobs.length > q.limit;
       const last = page[page.length - 1];
       const cursor = !more || !last ? null : q.sort === 'priority' ? `${last.priority}.${last.nice}.${last.submitTime}.${last.id}` : String(last.id);
-      return { jobs: page.map(presentJobSummary), total, next_cursor: cursor };
+      const starts = page.some(awaitsStart) ? await services.forecast.starts() : undefined;
+      return { jobs: page.map((j) => presentJobSummary(j, starts?.get(j.id) ?? null)), total, next_cursor: cursor };
     },
   );
 
@@ -109,7 +110,8 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     { schema: { summary: 'One job with its events and allocation (scontrol show job)', params: IdParams, response: { 200: JobDetailSchema, '4xx': ErrorSchema } } },
     async (request) => {
       const job = services.jobs.get(request.params.id);
-      return presentJobDetail(job, services.jobs.events(job.id), services.jobs.allocation(job.id));
+      const expected = awaitsStart(job) ? ((await services.forecast.starts()).get(job.id) ?? null) : null;
+      return presentJobDetail(job, services.jobs.events(job.id), services.jobs.allocation(job.id), expected);
     },
   );
 
@@ -125,7 +127,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     async (request) => {
       const spec = parseJobIdSpec(request.params.id);
       const jobs = await services.jobs.cancel(spec.jobId, requestUser(request), spec.tasks);
-      return { jobs: jobs.map(presentJobSummary) };
+      return { jobs: jobs.map((j) => presentJobSummary(j)) };
     },
   );
 
@@ -181,7 +183,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     },
     async (request) => {
       const jobs = await services.jobs.requeue(request.params.id, requestUser(request), request.body?.hold ?? false);
-      return { jobs: jobs.map(presentJobSummary) };
+      return { jobs: jobs.map((j) => presentJobSummary(j)) };
     },
   );
 

@@ -40,10 +40,14 @@ import { compareRequestPriority, schedule, type ScheduleOptions } from './schedu
 import { RequestValidator } from './validate-request.js';
 import { SortedQueue } from './pending-queue.js';
 import { restoredRequest } from '../restored-request.js';
+import { forecastStarts } from '../../simulate/forecast.js';
 
 export { wallClock, ManualClock, type Clock, type TimerHandle } from './clock.js';
 
 export const END_REASONS = { TIMEOUT: 'TimeLimit', NODE_FAIL: 'NodeDown' } as const;
+
+/** Waiting jobs given a start forecast (the others get none; squeue --start shows N/A). */
+export const FORECAST_JOBS = 1000;
 
 interface Entry {
   id: string;
@@ -295,6 +299,17 @@ export class SimulatorBackend implements ResourceBackend {
       }
     }
     this.requestPass();
+  }
+
+  /** The queue replayed on a virtual clock from the running jobs' limits (simulate/forecast.ts). */
+  forecast(waiting: ResourceRequest[]): Map<number, number | null> {
+    const queue = [...this.queue.view, ...waiting.map((request) => ({ id: `grm-${request.jobId}`, request }))];
+    const byId = new Map(queue.map((q) => [q.id, q.request.jobId]));
+    const starts = forecastStarts(
+      { spec: this.spec, nodeStates: this.adminStates, running: this.runningAllocations(), queue, now: this.clock.now() },
+      { ...this.scheduleOptions, maxJobs: FORECAST_JOBS },
+    );
+    return new Map([...starts].map(([id, at]) => [byId.get(id)!, at]));
   }
 
   private runningAllocations(): RunningAllocation[] {

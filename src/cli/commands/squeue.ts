@@ -8,7 +8,7 @@ import { CliError, type ApiClient } from '../api-client.js';
 import type { JobView } from '../format.js';
 import type { CliIo } from '../io.js';
 import { terminalSafe } from '../terminal-safe.js';
-import { DEFAULT_FORMAT, LONG_FORMAT, expandArrayRecord, formatHeader, formatJobLine, longFormatToSpec, parseSqueueFormat, sortJobs, type SqueueFormat } from '../squeue-format.js';
+import { DEFAULT_FORMAT, LONG_FORMAT, START_FORMAT, expandArrayRecord, formatHeader, formatJobLine, longFormatToSpec, parseSqueueFormat, sortJobs, type SqueueFormat } from '../squeue-format.js';
 
 const NOT_ENDED = JOB_STATES.filter((s) => !TERMINAL_STATES.has(s));
 
@@ -28,13 +28,14 @@ interface SqueueOptions {
   Format?: string;
   sort?: string;
   iterate?: string;
+  start?: boolean;
 }
 
 /** The query: the filters go to the daemon, which parses states and ids in SLURM's words. */
 export function squeueQuery(o: SqueueOptions, me: string): URLSearchParams {
   const params = new URLSearchParams();
   const allStates = o.all || o.states?.trim().toLowerCase() === 'all';
-  if (!allStates) params.set('state', o.states ?? NOT_ENDED.join(','));
+  if (!allStates) params.set('state', o.states ?? (o.start ? 'PENDING,ALLOCATING' : NOT_ENDED.join(',')));
   const users = [o.user, o.me ? me : undefined].filter((u): u is string => Boolean(u));
   if (users.length) params.set('user', users.join(','));
   if (o.partition) params.set('partition', o.partition);
@@ -57,6 +58,7 @@ export function squeueCommand(io: CliIo, client: () => ApiClient): Command {
     .option('-h, --noheader', 'no header line')
     .addOption(new Option('-o, --format <format>', `fields as %[.][size]type (default "${DEFAULT_FORMAT}"; env SQUEUE_FORMAT)`))
     .option('-l, --long', `the long format: "${LONG_FORMAT}"`)
+    .option('--start', `pending jobs with their expected start, replayed from running jobs' time limits (format "${START_FORMAT}")`)
     .option('-r, --array', "one line per array task, a pending array's tasks too")
     .option('-O, --Format <fields>', 'fields by name: jobid,name:30,state,... (each 20 wide unless sized)')
     .option('-S, --sort <types>', 'order by these % types, "-" for descending, e.g. -t,i (reads every page first)')
@@ -71,7 +73,7 @@ export function squeueCommand(io: CliIo, client: () => ApiClient): Command {
         io.stdout(`${JSON.stringify({ jobs }, null, 2)}\n`);
         return;
       }
-      const spec = o.Format !== undefined ? longFormatToSpec(o.Format) : (o.format ?? (o.long ? LONG_FORMAT : (io.env.SQUEUE_FORMAT ?? DEFAULT_FORMAT)));
+      const spec = o.Format !== undefined ? longFormatToSpec(o.Format) : (o.format ?? (o.start ? START_FORMAT : o.long ? LONG_FORMAT : (io.env.SQUEUE_FORMAT ?? DEFAULT_FORMAT)));
       const format = parseSqueueFormat(spec);
       const seconds = o.iterate === undefined ? undefined : Number(o.iterate);
       if (seconds !== undefined && !(Number.isInteger(seconds) && seconds > 0)) throw new CliError(`invalid --iterate value ${o.iterate}: a whole number of seconds, at least 1`);
