@@ -14,6 +14,7 @@ import type { SimulatedClusterSpec } from '../backends/simulator/cluster-spec.js
 import type { ResourceRequest } from '../backends/resource-backend.js';
 import type { SwfJob } from './swf.js';
 import TinyQueue from 'tinyqueue';
+import { forecastStarts } from './forecast.js';
 
 export type ReplayPolicy = 'fcfs' | 'easy';
 
@@ -23,6 +24,12 @@ export interface ReplayOptions {
   policy: ReplayPolicy;
   /** Called now and then with the jobs ended so far. */
   onProgress?: (ended: number, total: number) => void;
+  /**
+   * Every so many submitted jobs, the start forecast `squeue --start` would give at its submit
+   * (simulate/forecast.ts: the queue replayed from the running jobs' limits), to measure it
+   * against the start the replay then gives. Absent: none.
+   */
+  forecastEvery?: number;
 }
 
 export interface JobOutcome {
@@ -39,6 +46,8 @@ export interface ReplayResult {
   outcomes: JobOutcome[];
   /** Jobs that could never start (none when every job fits the cluster). */
   neverStarted: number;
+  /** Forecast start (s from the trace's start; null: none could be given) of the sampled jobs. */
+  forecasts: Map<number, number | null>;
 }
 
 /** Queued jobs each pass looks at. */
@@ -113,6 +122,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   const ends = new TinyQueue<{ at: number; id: string }>([], (a, b) => a.at - b.at);
   const queue = new ReplayQueue();
   const outcomes: JobOutcome[] = [];
+  const forecasts = new Map<number, number | null>();
   const noStates = new Map();
   let next = 0;
   let ended = 0;
@@ -122,7 +132,16 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
       running.delete(ends.pop()!.id);
       if (++ended % 5000 === 0) o.onProgress?.(ended, order.length);
     }
-    for (; next < order.length && order[next]!.submit * 1000 <= now; next++) queue.push({ id: String(order[next]!.id), request: requestOf(order[next]!) });
+    const sampled: string[] = [];
+    for (; next < order.length && order[next]!.submit * 1000 <= now; next++) {
+      queue.push({ id: String(order[next]!.id), request: requestOf(order[next]!) });
+      if (o.forecastEvery && next % o.forecastEvery === 0) sampled.push(String(order[next]!.id));
+    }
+    if (sampled.length > 0) {
+      const input = { spec, nodeStates: noStates, running: [...running.values()], queue: queue.window(WINDOW), now };
+      const at = forecastStarts(input, { ...PASS_OPTIONS[o.policy], maxJobs: WINDOW });
+      for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? at.get(id)! / 1000 : null);
+    }
     for (;;) {
       const { placements } = schedule({ spec, nodeStates: noStates, running: [...running.values()], queue: queue.window(WINDOW), now }, PASS_OPTIONS[o.policy]);
       if (placements.length === 0) break;
@@ -137,5 +156,5 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
     }
   }
   o.onProgress?.(ended, order.length);
-  return { outcomes, neverStarted: queue.waiting };
+  return { outcomes, neverStarted: queue.waiting, forecasts };
 }

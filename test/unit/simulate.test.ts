@@ -134,3 +134,15 @@ t.test('start forecast: the live queue replayed from the running jobs\' limits',
   const blocked = forecastStarts({ spec, nodeStates: new Map(), running: [{ ...running[0]!, endTime: null }], queue: [req(2, 4, 5)], now: 0 });
   t.same(Object.fromEntries(blocked), { j2: null }, 'behind a job that never ends: no forecast');
 });
+
+t.test('forecast at submit vs the start the replay gives: exact when jobs run to their limits (FCFS)', async (t) => {
+  // FCFS and every job running exactly its (whole-minute) limit: what the forecast assumes is
+  // what happens, and no later job can pass an earlier one, so each forecast must come true
+  const jobs = generateWorkload({ jobs: 600, procs: 32, seed: 11 }).map((j) => ({ ...j, runtime: j.limit!, limit: j.limit }));
+  const r = replay(jobs, { nodes: 8, procsPerNode: 4, policy: 'fcfs', forecastEvery: 3 });
+  const starts = new Map(r.outcomes.map((o) => [o.id, o.start]));
+  t.equal(r.forecasts.size, 200);
+  const wrong = [...r.forecasts].filter(([id, at]) => at !== starts.get(id));
+  t.same(wrong, [], 'every forecast came true');
+  t.ok([...r.forecasts.values()].some((at, i) => at !== jobs[i * 3]!.submit), 'some jobs did wait (the forecasts are not all "now")');
+});

@@ -67,7 +67,7 @@ export async function mountJob(root, { params }) {
     const fields = [
       ['State', stateBadge], ['Reason', job.state_reason || 'None'], ['User', job.user_name], ['Partition', job.partition],
       ['Nodes', `${job.node_count || job.request?.minimum_nodes || 1}${job.nodes ? ` — ${job.nodes}` : ''}`],
-      ['Submitted', formatTime(job.submit_time)], ['Started', formatTime(job.start_time)], ['Ended', formatTime(job.end_time)],
+      ['Submitted', formatTime(job.submit_time)], ['Started', job.start_time || !job.expected_start ? formatTime(job.start_time) : `expected ${formatTime(job.expected_start)} (squeue --start)`], ['Ended', formatTime(job.end_time)],
       ['Elapsed', el('span', { 'data-elapsed': '' }, formatDuration(elapsedSeconds(job)))], ['Time limit', formatTimeLimit(job.time_limit)],
       ['Exit code', exit], ['Runtime', job.runtime], ['Backend id', job.backend_id ?? '—'],
       ['Command', job.command_line ? job.command_line.join(' ') : '—'],
