@@ -16,12 +16,29 @@ import type { SwfJob } from './swf.js';
 import TinyQueue from 'tinyqueue';
 import { forecastStarts } from './forecast.js';
 
-export type ReplayPolicy = 'fcfs' | 'easy';
+export type ReplayPolicy = 'fcfs' | 'easy' | 'slurm';
+
+/**
+ * The `slurm` policy: slurmctld 22.05's two schedulers, named as in slurm.conf's
+ * SchedulerParameters. The main one runs at once on every submit and job end, looks at
+ * default_queue_depth jobs and starts nothing behind a partition's first blocked job; the
+ * backfill one runs every bf_interval seconds over bf_max_job_test jobs (EASY: a reservation
+ * for the first blocked job, bf_job_part_count_reserve=1). Times are whole seconds, as SWF's.
+ */
+export interface SlurmPassOptions {
+  defaultQueueDepth: number;
+  bfInterval: number;
+  bfMaxJobTest: number;
+}
+
+export const SLURM_DEFAULTS: SlurmPassOptions = { defaultQueueDepth: 100, bfInterval: 30, bfMaxJobTest: 500 };
 
 export interface ReplayOptions {
   nodes: number;
   procsPerNode: number;
   policy: ReplayPolicy;
+  /** The `slurm` policy's parameters (SLURM's defaults otherwise). */
+  slurm?: Partial<SlurmPassOptions>;
   /** Called now and then with the jobs ended so far. */
   onProgress?: (ended: number, total: number) => void;
   /**
@@ -52,7 +69,7 @@ export interface ReplayResult {
 
 /** Queued jobs each pass looks at. */
 export const WINDOW = 1000;
-const PASS_OPTIONS: Record<ReplayPolicy, ScheduleOptions> = {
+const PASS_OPTIONS: Record<Exclude<ReplayPolicy, 'slurm'>, ScheduleOptions> = {
   fcfs: { queueDepth: WINDOW, backfillMaxJobTest: 0 },
   easy: { queueDepth: WINDOW, backfillMaxJobTest: WINDOW },
 };
@@ -124,27 +141,14 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   const outcomes: JobOutcome[] = [];
   const forecasts = new Map<number, number | null>();
   const noStates = new Map();
-  let next = 0;
-  let ended = 0;
-  while (next < order.length || ends.length > 0) {
-    const now = Math.min(next < order.length ? order[next]!.submit * 1000 : Infinity, ends.peek()?.at ?? Infinity);
-    for (let e = ends.peek(); e && e.at <= now; e = ends.peek()) {
-      running.delete(ends.pop()!.id);
-      if (++ended % 5000 === 0) o.onProgress?.(ended, order.length);
-    }
-    const sampled: string[] = [];
-    for (; next < order.length && order[next]!.submit * 1000 <= now; next++) {
-      queue.push({ id: String(order[next]!.id), request: requestOf(order[next]!) });
-      if (o.forecastEvery && next % o.forecastEvery === 0) sampled.push(String(order[next]!.id));
-    }
-    if (sampled.length > 0) {
-      const input = { spec, nodeStates: noStates, running: [...running.values()], queue: queue.window(WINDOW), now };
-      const at = forecastStarts(input, { ...PASS_OPTIONS[o.policy], maxJobs: WINDOW });
-      for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? at.get(id)! / 1000 : null);
-    }
+  const slurm = o.policy === 'slurm' ? { ...SLURM_DEFAULTS, ...o.slurm } : undefined;
+  const one = o.policy === 'slurm' ? undefined : PASS_OPTIONS[o.policy];
+  const input = (now: number, window: number) => ({ spec, nodeStates: noStates, running: [...running.values()], queue: queue.window(window), now });
+  /** Passes of one kind at `now` until one starts nothing. */
+  const passes = (now: number, window: number, options: ScheduleOptions) => {
     for (;;) {
-      const { placements } = schedule({ spec, nodeStates: noStates, running: [...running.values()], queue: queue.window(WINDOW), now }, PASS_OPTIONS[o.policy]);
-      if (placements.length === 0) break;
+      const { placements } = schedule(input(now, window), options);
+      if (placements.length === 0) return;
       for (const p of placements) {
         const job = byId.get(p.id)!;
         running.set(p.id, { id: p.id, exclusive: p.exclusive, nodes: p.nodes, endTime: p.endTime });
@@ -154,7 +158,45 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
         queue.remove(p.id);
       }
     }
+  };
+  let next = 0;
+  let ended = 0;
+  let nextTick = 0;
+  while (next < order.length || ends.length > 0 || (slurm && queue.waiting > 0)) {
+    const tick = slurm && queue.waiting > 0 ? nextTick : Infinity;
+    const now = Math.min(next < order.length ? order[next]!.submit * 1000 : Infinity, ends.peek()?.at ?? Infinity, tick);
+    let changed = false;
+    for (let e = ends.peek(); e && e.at <= now; e = ends.peek()) {
+      running.delete(ends.pop()!.id);
+      changed = true;
+      if (++ended % 5000 === 0) o.onProgress?.(ended, order.length);
+    }
+    const sampled: string[] = [];
+    for (; next < order.length && order[next]!.submit * 1000 <= now; next++) {
+      queue.push({ id: String(order[next]!.id), request: requestOf(order[next]!) });
+      changed = true;
+      if (o.forecastEvery && next % o.forecastEvery === 0) sampled.push(String(order[next]!.id));
+    }
+    if (sampled.length > 0) {
+      const at = forecastStarts(input(now, WINDOW), { ...(slurm ? slurmBackfill(slurm) : one), maxJobs: WINDOW });
+      for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? at.get(id)! / 1000 : null);
+    }
+    if (one) {
+      passes(now, WINDOW, one);
+      continue;
+    }
+    // slurmctld: the main scheduler at once on a submit or an end, backfill on its own interval
+    if (!slurm) continue;
+    if (changed) passes(now, slurm.defaultQueueDepth, { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0 });
+    if (now >= nextTick) {
+      passes(now, slurm.bfMaxJobTest, slurmBackfill(slurm));
+      nextTick = (Math.floor(now / (slurm.bfInterval * 1000)) + 1) * slurm.bfInterval * 1000;
+    }
   }
   o.onProgress?.(ended, order.length);
   return { outcomes, neverStarted: queue.waiting, forecasts };
+}
+
+function slurmBackfill(s: SlurmPassOptions): ScheduleOptions {
+  return { queueDepth: s.defaultQueueDepth, backfillMaxJobTest: s.bfMaxJobTest };
 }

@@ -64,6 +64,16 @@ t.test('EASY by hand: a short job backfills before the reservation; one that wou
   t.same(schedule(unbounded.outcomes)[3], [900, 1400]);
 });
 
+t.test('slurm policy by hand: backfill waits for its interval, the main scheduler stops at the blocked job', async (t) => {
+  const every30 = replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'slurm', slurm: { bfInterval: 30 } });
+  t.same(schedule(every30.outcomes), { 1: [0, 600], 2: [600, 900], 3: [30, 530], 4: [900, 1500] }, 'J3 backfills at the next backfill pass (30 s), not at its submit');
+  const everySecond = replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'slurm', slurm: { bfInterval: 1 } });
+  t.same(schedule(everySecond.outcomes), schedule(replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'easy' }).outcomes), 'bf_interval=1 on whole seconds: EASY');
+  // the main scheduler alone is FCFS: a job fitting behind the blocked one waits for backfill
+  const depth1 = replay([job(1, 0, 2, 100, 120), job(2, 0, 1, 100, 120)], { nodes: 3, procsPerNode: 1, policy: 'slurm', slurm: { defaultQueueDepth: 1, bfInterval: 50 } });
+  t.same(schedule(depth1.outcomes), { 1: [0, 100], 2: [0, 100] }, 'a depth of 1 starts the first; the pass repeats while it starts jobs');
+});
+
 t.test('metrics: makespan, utilisation, waits, bounded slowdown (tau 10 s)', async (t) => {
   const m = replayMetrics(replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'easy' }).outcomes, { totalProcs: 4, skipped: 0, wallSeconds: 1 });
   t.equal(m.makespan_s, 1500);
@@ -113,7 +123,9 @@ t.test('grm simulate: a trace written here (gzip) replayed through the CLI; JSON
   fs.writeFileSync(path.join(dir, 'bare.swf'), swfLine(jobs[0]!));
   t.match((await cli(['simulate', '--trace', 'bare.swf'], dir)).stderr, /no "; MaxNodes:" or "; MaxProcs:" header: give --nodes N/);
   t.match((await cli(['simulate', '--trace', 'bare.swf', '--nodes', 'x'], dir)).stderr, /--nodes must be a positive whole number, not "x"/);
-  t.match((await cli(['simulate', '--trace', 'bare.swf', '--policy', 'lifo'], dir)).stderr, /Allowed choices are fcfs, easy/);
+  t.match((await cli(['simulate', '--trace', 'bare.swf', '--policy', 'lifo'], dir)).stderr, /Allowed choices are fcfs, easy, slurm/);
+  const viaSlurm = await cli(['simulate', '--trace', 't.swf.gz', '--policy', 'slurm', '--bf-interval', '10', '--json'], dir);
+  t.equal(JSON.parse(viaSlurm.stdout).jobs, 500, 'the slurm policy through the CLI');
   const gen = await cli(['simulate', '--generate', '300', '--seed', '5', '--nodes', '16', '--json'], dir);
   t.equal(JSON.parse(gen.stdout).jobs, 300, 'a generated workload');
 });

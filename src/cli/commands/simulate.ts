@@ -1,7 +1,7 @@
 /**
  * grm simulate: a workload replayed on a virtual clock by the simulator's own scheduler, with
  * the figures the scheduling literature reports. Runs in the CLI's process: no daemon needed.
- *   grm simulate --trace FILE.swf[.gz] [--nodes N] [--procs-per-node P] [--policy fcfs|easy]
+ *   grm simulate --trace FILE.swf[.gz] [--nodes N] [--procs-per-node P] [--policy fcfs|easy|slurm]
  *                [--json] [--out FILE.csv]
  *   grm simulate --generate JOBS [--seed S] --nodes N [--procs-per-node P] ...
  */
@@ -23,6 +23,9 @@ interface SimulateOptions {
   nodes?: number;
   procsPerNode?: number;
   policy: ReplayPolicy;
+  bfInterval?: number;
+  defaultQueueDepth?: number;
+  bfMaxJobTest?: number;
   json?: boolean;
   out?: string;
 }
@@ -99,13 +102,26 @@ export function simulateCommand(io: CliIo): Command {
     .option('--seed <n>', 'seed of the generated workload', positive('--seed'), 1)
     .option('--nodes <n>', "nodes of the cluster (default: the trace's MaxNodes)", positive('--nodes'))
     .option('--procs-per-node <n>', "processors per node (default: the trace's MaxProcs / MaxNodes)", positive('--procs-per-node'))
-    .addOption(new Option('--policy <policy>', 'fcfs: strict order; easy: EASY backfill').choices(['fcfs', 'easy']).default('easy'))
+    .addOption(
+      new Option('--policy <policy>', "fcfs: strict order; easy: EASY backfill; slurm: slurmctld's main scheduler at each submit and end, backfill every bf_interval")
+        .choices(['fcfs', 'easy', 'slurm'])
+        .default('easy'),
+    )
+    .option('--bf-interval <seconds>', 'slurm policy: seconds between backfill passes (slurm.conf bf_interval, default 30)', positive('--bf-interval'))
+    .option('--default-queue-depth <jobs>', "slurm policy: jobs the main scheduler looks at (default_queue_depth, default 100)", positive('--default-queue-depth'))
+    .option('--bf-max-job-test <jobs>', 'slurm policy: jobs backfill looks at (bf_max_job_test, default 500)', positive('--bf-max-job-test'))
     .option('--json', 'print one JSON object')
     .option('--out <file>', 'write one CSV row per job (times in seconds from the trace\'s start)')
     .action((o: SimulateOptions) => {
       const w = workload(io, o);
       const started = performance.now();
-      const r = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: o.policy, ...(progressBar(io) ? { onProgress: progressBar(io)! } : {}) });
+      const slurm = {
+        ...(o.bfInterval !== undefined ? { bfInterval: o.bfInterval } : {}),
+        ...(o.defaultQueueDepth !== undefined ? { defaultQueueDepth: o.defaultQueueDepth } : {}),
+        ...(o.bfMaxJobTest !== undefined ? { bfMaxJobTest: o.bfMaxJobTest } : {}),
+      };
+      const progress = progressBar(io);
+      const r = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: o.policy, slurm, ...(progress ? { onProgress: progress } : {}) });
       const wallSeconds = (performance.now() - started) / 1000;
       const skipped = { ...w.skipped, ...(r.neverStarted > 0 ? { 'never started': r.neverStarted } : {}) };
       const m = replayMetrics(r.outcomes, { totalProcs: w.nodes * w.ppn, skipped: Object.values(skipped).reduce((s, n) => s + n, 0), wallSeconds });
