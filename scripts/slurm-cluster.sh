@@ -3,7 +3,7 @@
 # (node1..nodeN, each on its own loopback port), everything in one directory.
 #
 #   scripts/slurm-cluster.sh start [--dir DIR] [--nodes N] [--cpus C] [--memory MiB] [--gpus G]
-#                                  [--timeout SECS] [--keep-jobs]
+#                                  [--timeout SECS] [--keep-jobs] [--sched-params LIST]
 #       Starts the cluster (installs slurm-wlm and munge first through system-deps.sh when root
 #       and missing) and waits until sinfo shows every node idle. Its only stdout line is
 #           export SLURM_CONF=DIR/slurm.conf
@@ -11,7 +11,8 @@
 #       DIR defaults to a new mktemp -d /tmp/grm-slurm.XXXXXX. Idempotent: on a DIR whose
 #       cluster is up it only prints the export line. On a DIR whose daemons are gone it
 #       starts them again (new ports, same cluster name and state) and cancels the jobs that
-#       slurmctld recovers from its state, unless --keep-jobs. --timeout (default 60) bounds
+#       slurmctld recovers from its state, unless --keep-jobs. --sched-params appends to
+#       slurm.conf's SchedulerParameters (e.g. bf_job_part_count_reserve=1). --timeout (default 60) bounds
 #       the wait for the nodes.
 #   scripts/slurm-cluster.sh stop --dir DIR [--purge]
 #       Cancels the cluster's jobs, ends the daemons it started (by their pid files) and waits
@@ -59,7 +60,7 @@ find_bin() { # name -> absolute path
 cmd=${1:-}
 [[ -z $cmd || $cmd == -h || $cmd == --help ]] && usage
 shift
-DIR='' NODES=4 CPUS=2 MEMORY=2000 GPUS=0 PURGE=0 TIMEOUT=60 KEEP_JOBS=0
+DIR='' NODES=4 CPUS=2 MEMORY=2000 GPUS=0 PURGE=0 TIMEOUT=60 KEEP_JOBS=0 SCHED_EXTRA=''
 while [[ $# -gt 0 ]]; do
   case $1 in
     --dir) DIR=${2:?--dir needs a value}; shift 2 ;;
@@ -76,6 +77,8 @@ while [[ $# -gt 0 ]]; do
     --timeout=*) TIMEOUT=${1#*=}; shift ;;
     --purge) PURGE=1; shift ;;
     --keep-jobs) KEEP_JOBS=1; shift ;;
+    --sched-params) SCHED_EXTRA=${2:?}; shift 2 ;;
+    --sched-params=*) SCHED_EXTRA=${1#*=}; shift ;;
     -h|--help) usage ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
@@ -224,7 +227,7 @@ DefMemPerCPU=$((MEMORY / CPUS))
 #   their exit code) for at least a minute so pollers can read their final state, then are
 #   purged (the purge runs about every minute, so expect 60-120 s); default is 300;
 # - CompleteWait=0: do not hold scheduling while jobs complete.
-SchedulerParameters=batch_sched_delay=0,sched_interval=2,bf_interval=1,sched_min_interval=100000
+SchedulerParameters=batch_sched_delay=0,sched_interval=2,bf_interval=1,sched_min_interval=100000${SCHED_EXTRA:+,$SCHED_EXTRA}
 KillWait=2
 MinJobAge=60
 CompleteWait=0

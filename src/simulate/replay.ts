@@ -29,9 +29,15 @@ export interface SlurmPassOptions {
   defaultQueueDepth: number;
   bfInterval: number;
   bfMaxJobTest: number;
+  /**
+   * Seconds a job's resources stay taken after its end (SLURM's COMPLETING: the epilog, the
+   * nodes' answers); default 0. A real cluster's records show it as starts a second or so
+   * after the ends that freed them.
+   */
+  completingSeconds: number;
 }
 
-export const SLURM_DEFAULTS: SlurmPassOptions = { defaultQueueDepth: 100, bfInterval: 30, bfMaxJobTest: 500 };
+export const SLURM_DEFAULTS: SlurmPassOptions = { defaultQueueDepth: 100, bfInterval: 30, bfMaxJobTest: 500, completingSeconds: 0 };
 
 export interface ReplayOptions {
   nodes: number;
@@ -153,7 +159,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
         const job = byId.get(p.id)!;
         running.set(p.id, { id: p.id, exclusive: p.exclusive, nodes: p.nodes, endTime: p.endTime });
         const end = now + job.runtime * 1000;
-        ends.push({ at: end, id: p.id });
+        ends.push({ at: end + (slurm?.completingSeconds ?? 0) * 1000, id: p.id });
         outcomes.push({ id: job.id, submit: job.submit, start: now / 1000, end: end / 1000, procs: job.procs });
         queue.remove(p.id);
       }

@@ -45,6 +45,8 @@ export interface StartOptions {
   gpus?: number;
   cpus?: number;
   memoryMiB?: number;
+  /** Appended to slurm.conf's SchedulerParameters; a cluster of its own (none is reused). */
+  schedulerParameters?: string;
 }
 
 export interface ClusterTap extends Tap {
@@ -96,7 +98,7 @@ export async function startTestCluster(t: ClusterTap, opts: StartOptions = {}): 
   const nodes = opts.nodes ?? 4;
   const gpus = opts.gpus ?? 0;
 
-  const existing = process.env.SLURM_CONF;
+  const existing = opts.schedulerParameters === undefined ? process.env.SLURM_CONF : undefined;
   if (existing) {
     const env = envWith(existing);
     const info = await describe(env);
@@ -146,6 +148,7 @@ export async function startTestCluster(t: ClusterTap, opts: StartOptions = {}): 
   const args = ['start', '--dir', dir, '--nodes', String(nodes), '--gpus', String(gpus)];
   if (opts.cpus !== undefined) args.push('--cpus', String(opts.cpus));
   if (opts.memoryMiB !== undefined) args.push('--memory', String(opts.memoryMiB));
+  if (opts.schedulerParameters !== undefined) args.push('--sched-params', opts.schedulerParameters);
   const t0 = performance.now();
   const { stdout } = await runScript(args, 180_000);
   const startSeconds = (performance.now() - t0) / 1000;

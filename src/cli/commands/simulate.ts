@@ -26,6 +26,7 @@ interface SimulateOptions {
   bfInterval?: number;
   defaultQueueDepth?: number;
   bfMaxJobTest?: number;
+  completingSeconds?: number;
   json?: boolean;
   out?: string;
 }
@@ -110,6 +111,7 @@ export function simulateCommand(io: CliIo): Command {
     .option('--bf-interval <seconds>', 'slurm policy: seconds between backfill passes (slurm.conf bf_interval, default 30)', positive('--bf-interval'))
     .option('--default-queue-depth <jobs>', "slurm policy: jobs the main scheduler looks at (default_queue_depth, default 100)", positive('--default-queue-depth'))
     .option('--bf-max-job-test <jobs>', 'slurm policy: jobs backfill looks at (bf_max_job_test, default 500)', positive('--bf-max-job-test'))
+    .option('--completing-seconds <s>', "slurm policy: seconds a job's CPUs stay taken after its end (default 0)", positive('--completing-seconds'))
     .option('--json', 'print one JSON object')
     .option('--out <file>', 'write one CSV row per job (times in seconds from the trace\'s start)')
     .action((o: SimulateOptions) => {
@@ -119,6 +121,7 @@ export function simulateCommand(io: CliIo): Command {
         ...(o.bfInterval !== undefined ? { bfInterval: o.bfInterval } : {}),
         ...(o.defaultQueueDepth !== undefined ? { defaultQueueDepth: o.defaultQueueDepth } : {}),
         ...(o.bfMaxJobTest !== undefined ? { bfMaxJobTest: o.bfMaxJobTest } : {}),
+        ...(o.completingSeconds !== undefined ? { completingSeconds: o.completingSeconds } : {}),
       };
       const progress = progressBar(io);
       const r = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: o.policy, slurm, ...(progress ? { onProgress: progress } : {}) });
