@@ -53,6 +53,8 @@ export interface ReplayOptions {
    * against the start the replay then gives. Absent: none.
    */
   forecastEvery?: number;
+  /** Keep each job's nodes in its outcome (for a Gantt chart). */
+  keepNodes?: boolean;
 }
 
 export interface JobOutcome {
@@ -62,6 +64,8 @@ export interface JobOutcome {
   start: number;
   end: number;
   procs: number;
+  /** The nodes it ran on (only with ReplayOptions.keepNodes: pictures). */
+  nodes?: string[];
 }
 
 export interface ReplayResult {
@@ -160,7 +164,9 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
         running.set(p.id, { id: p.id, exclusive: p.exclusive, nodes: p.nodes, endTime: p.endTime });
         const end = now + job.runtime * 1000;
         ends.push({ at: end + (slurm?.completingSeconds ?? 0) * 1000, id: p.id });
-        outcomes.push({ id: job.id, submit: job.submit, start: now / 1000, end: end / 1000, procs: job.procs });
+        const outcome: JobOutcome = { id: job.id, submit: job.submit, start: now / 1000, end: end / 1000, procs: job.procs };
+        if (o.keepNodes) outcome.nodes = p.nodes.map((n) => n.name);
+        outcomes.push(outcome);
         queue.remove(p.id);
       }
     }

@@ -158,3 +158,34 @@ t.test('forecast at submit vs the start the replay gives: exact when jobs run to
   t.same(wrong, [], 'every forecast came true');
   t.ok([...r.forecasts.values()].some((at, i) => at !== jobs[i * 3]!.submit), 'some jobs did wait (the forecasts are not all "now")');
 });
+
+t.test('grm simulate --html: two policies side by side, utilisation, waits and a Gantt per node, all in the page', async (t) => {
+  const { htmlReport, utilisationSeries, waitHistogram, GANTT_JOBS } = await import('../../src/simulate/html-report.js');
+  const easy = replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'easy', keepNodes: true });
+  t.same(easy.outcomes.find((o) => o.id === 2)?.nodes, ['n1', 'n2', 'n3', 'n4'], 'outcomes keep their nodes when asked');
+  const u = utilisationSeries(easy.outcomes, 4, 1500);
+  t.equal(u.length, 200);
+  t.ok(u.every((v) => v >= 0 && v <= 1));
+  t.equal(u[150], 0.5, 'from 1125 s to 1132.5 s only J4 runs: 2 of 4 processors');
+  t.same(waitHistogram(easy.outcomes), [2, 0, 1, 1, 0, 0, 0, 0], 'J1 and J3 did not wait; J2 waited 599 s, J4 897 s');
+  const metrics = (outcomes: JobOutcome[]) => replayMetrics(outcomes, { totalProcs: 4, skipped: 0, wallSeconds: 1 });
+  const fcfs = replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'fcfs', keepNodes: true });
+  const html = htmlReport(
+    [
+      { policy: 'easy', metrics: metrics(easy.outcomes), outcomes: easy.outcomes },
+      { policy: 'fcfs', metrics: metrics(fcfs.outcomes), outcomes: fcfs.outcomes },
+    ],
+    { source: 'case <4 jobs>', nodes: 4, procsPerNode: 1 },
+  );
+  t.match(html, /^<!doctype html>/);
+  t.match(html, /<title>grm simulate: case &#60;4 jobs&#62;<\/title>/, 'the source escaped');
+  t.equal(html.match(/<polyline /g)?.length, 2, 'one utilisation line per policy');
+  t.equal(html.match(/<rect [^>]*><title>(easy|fcfs): \d+ jobs waited/g)?.length, 16, 'eight wait buckets per policy');
+  t.equal(html.match(/<title>job \d+ on n\d:/g)?.length, 2 * (1 + 4 + 1 + 2), "a bar per job and node, for each policy");
+  t.notMatch(html, /left out/, 'nothing left out of a small run');
+  t.notMatch(html, /<script/, 'no script: a picture, not a program');
+  const many = Array.from({ length: GANTT_JOBS + 5 }, (_, i) => ({ id: i + 1, submit: i, start: i, end: i + 1, procs: 1, nodes: ['n1'] }));
+  const big = htmlReport([{ policy: 'easy', metrics: metrics(many), outcomes: many }], { source: 'many', nodes: 1, procsPerNode: 1 });
+  t.match(big, new RegExp(`The first ${GANTT_JOBS} of ${GANTT_JOBS + 5} jobs by start; the other 5 are left out\\.`), 'the Gantt says what it leaves out');
+  t.equal(big.match(/<title>job \d+ on n1:/g)?.length, GANTT_JOBS);
+});

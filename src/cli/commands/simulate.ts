@@ -14,6 +14,7 @@ import { replayMetrics, type ReplayMetrics } from '../../simulate/metrics.js';
 import { replay, type JobOutcome, type ReplayPolicy } from '../../simulate/replay.js';
 import { parseSwf, type SwfJob } from '../../simulate/swf.js';
 import { generateWorkload } from '../../simulate/workload.js';
+import { htmlReport } from '../../simulate/html-report.js';
 import type { CliIo } from '../io.js';
 
 interface SimulateOptions {
@@ -29,6 +30,8 @@ interface SimulateOptions {
   completingSeconds?: number;
   json?: boolean;
   out?: string;
+  html?: string;
+  compare?: ReplayPolicy;
 }
 
 const positive = (what: string) => (v: string) => {
@@ -114,6 +117,8 @@ export function simulateCommand(io: CliIo): Command {
     .option('--completing-seconds <s>', "slurm policy: seconds a job's CPUs stay taken after its end (default 0)", positive('--completing-seconds'))
     .option('--json', 'print one JSON object')
     .option('--out <file>', 'write one CSV row per job (times in seconds from the trace\'s start)')
+    .option('--html <file>', 'write a page with pictures: utilisation over time, waits, allocations per node, beside --compare')
+    .addOption(new Option('--compare <policy>', 'the policy shown beside --policy in --html (default: easy, or fcfs when --policy is easy)').choices(['fcfs', 'easy', 'slurm']))
     .action((o: SimulateOptions) => {
       const w = workload(io, o);
       const started = performance.now();
@@ -124,11 +129,21 @@ export function simulateCommand(io: CliIo): Command {
         ...(o.completingSeconds !== undefined ? { completingSeconds: o.completingSeconds } : {}),
       };
       const progress = progressBar(io);
-      const r = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: o.policy, slurm, ...(progress ? { onProgress: progress } : {}) });
+      const keepNodes = o.html !== undefined;
+      const r = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: o.policy, slurm, keepNodes, ...(progress ? { onProgress: progress } : {}) });
       const wallSeconds = (performance.now() - started) / 1000;
       const skipped = { ...w.skipped, ...(r.neverStarted > 0 ? { 'never started': r.neverStarted } : {}) };
-      const m = replayMetrics(r.outcomes, { totalProcs: w.nodes * w.ppn, skipped: Object.values(skipped).reduce((s, n) => s + n, 0), wallSeconds });
+      const skippedCount = Object.values(skipped).reduce((s, n) => s + n, 0);
+      const m = replayMetrics(r.outcomes, { totalProcs: w.nodes * w.ppn, skipped: skippedCount, wallSeconds });
       if (o.out) writeCsv(io, o.out, r.outcomes);
+      if (o.html) {
+        const other = o.compare ?? (o.policy === 'easy' ? 'fcfs' : 'easy');
+        const t1 = performance.now();
+        const r2 = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: other, slurm, keepNodes });
+        const m2 = replayMetrics(r2.outcomes, { totalProcs: w.nodes * w.ppn, skipped: skippedCount, wallSeconds: (performance.now() - t1) / 1000 });
+        const runs = [{ policy: o.policy, metrics: m, outcomes: r.outcomes }, { policy: other, metrics: m2, outcomes: r2.outcomes }];
+        fs.writeFileSync(path.resolve(io.cwd, o.html), htmlReport(runs, { source: w.source, nodes: w.nodes, procsPerNode: w.ppn }));
+      }
       if (o.json) io.stdout(`${JSON.stringify(m)}\n`);
       else io.stdout(`${report(m, skipped, `${w.source}: ${o.policy} on ${w.nodes} nodes x ${w.ppn} processors`)}\n`);
     });
