@@ -1,4 +1,4 @@
-// grm simulate's figures (issue 17): jobs simulated per second for FCFS and EASY on a generated
+// grm simulate's figures (issue 17): jobs simulated per second for FCFS, EASY and slurm on a generated
 // 100,000-job workload on 1,024 nodes, and the KTH-SP2 replay beside the log's own figures.
 // Alone: node bench/simulate.mjs (after npm run build).
 import fs from 'node:fs';
@@ -16,7 +16,7 @@ const KTH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../sh
 
 function run(jobs, nodes, ppn, policy) {
   const t0 = performance.now();
-  const r = replay(jobs, { nodes, procsPerNode: ppn, policy });
+  const r = replay(jobs, { nodes, procsPerNode: ppn, policy, slurm: { bfInterval: 30 } });
   const wallSeconds = (performance.now() - t0) / 1000;
   return replayMetrics(r.outcomes, { totalProcs: nodes * ppn, skipped: r.neverStarted, wallSeconds });
 }
@@ -42,7 +42,7 @@ function forecastError(jobs) {
 
 export function simulateBench() {
   const jobs = generateWorkload({ jobs: JOBS, procs: NODES, seed: 1 });
-  for (const policy of ['fcfs', 'easy']) {
+  for (const policy of ['fcfs', 'easy', 'slurm']) {
     const m = run(jobs, NODES, 1, policy);
     console.log(
       `simulate ${policy}, ${JOBS} generated jobs on ${NODES} nodes: ${m.jobs_per_second.toFixed(0)} jobs/s (utilisation ${m.utilization.toFixed(3)}, mean wait ${m.mean_wait_s.toFixed(0)} s)${policy === 'easy' ? ' (goal >= 50,000 jobs/s)' : ''}`,

@@ -80,7 +80,8 @@ export interface ReplayResult {
 /** Queued jobs each pass looks at. */
 export const WINDOW = 1000;
 const PASS_OPTIONS: Record<Exclude<ReplayPolicy, 'slurm'>, ScheduleOptions> = {
-  fcfs: { queueDepth: WINDOW, backfillMaxJobTest: 0 },
+  // nothing starts behind the first blocked job: the jobs after it need not be looked at
+  fcfs: { queueDepth: 100, backfillMaxJobTest: 0 },
   easy: { queueDepth: WINDOW, backfillMaxJobTest: WINDOW },
 };
 
@@ -154,11 +155,15 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   const slurm = o.policy === 'slurm' ? { ...SLURM_DEFAULTS, ...o.slurm } : undefined;
   const one = o.policy === 'slurm' ? undefined : PASS_OPTIONS[o.policy];
   const input = (now: number, window: number) => ({ spec, nodeStates: noStates, running: [...running.values()], queue: queue.window(window), now });
-  /** Passes of one kind at `now` until one starts nothing. */
+  /**
+   * Passes of one kind at `now` until one starts nothing. Another pass can start more only when
+   * this one did not see every waiting job (its window or depth ran out): a job that did not
+   * fit does not fit once others have started.
+   */
   const passes = (now: number, window: number, options: ScheduleOptions) => {
     for (;;) {
-      const { placements } = schedule(input(now, window), options);
-      if (placements.length === 0) return;
+      const seen = input(now, window);
+      const { placements, examined } = schedule(seen, options);
       for (const p of placements) {
         const job = byId.get(p.id)!;
         running.set(p.id, { id: p.id, exclusive: p.exclusive, nodes: p.nodes, endTime: p.endTime });
@@ -169,6 +174,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
         outcomes.push(outcome);
         queue.remove(p.id);
       }
+      if (placements.length === 0 || (seen.queue.length < window && examined >= seen.queue.length)) return;
     }
   };
   let next = 0;
