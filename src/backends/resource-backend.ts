@@ -127,9 +127,9 @@ export interface ResourceBackend {
   /**
    * When each waiting job is expected to start (ms since epoch; null: cannot tell), by GRM job
    * id: the backend's own waiting jobs, then `waiting` (jobs GRM still keeps, in its order).
-   * Absent: the backend cannot forecast (SLURM, for now).
+   * Absent: the backend cannot forecast.
    */
-  forecast?(waiting: ResourceRequest[]): Map<number, number | null>;
+  forecast?(waiting: ResourceRequest[]): Map<number, number | null> | Promise<Map<number, number | null>>;
   /** Every allocation the backend holds for the GRM (reconciliation). */
   list(): Promise<BackendAllocationStatus[]>;
   nodes(): Promise<NodeInfo[]>;

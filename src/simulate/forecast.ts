@@ -12,6 +12,9 @@ import TinyQueue from 'tinyqueue';
 import type { RunningAllocation } from '../backends/simulator/placement.js';
 import { schedule, type QueuedRequest, type ScheduleOptions, type SchedulerInput } from '../backends/simulator/scheduler.js';
 
+/** Waiting jobs the live backends forecast (the others get none; squeue --start shows N/A). */
+export const FORECAST_JOBS = 1000;
+
 export interface ForecastInput extends Omit<SchedulerInput, 'queue'> {
   /** In priority order. */
   queue: readonly QueuedRequest[];

@@ -223,6 +223,32 @@ async function runAll(cluster: TestCluster): Promise<void> {
     t.equal((await d.waitForState(Number(pending), ['CANCELLED'], 60_000)).job_state, 'CANCELLED', 'cancelled, its holder gone');
   });
 
+  t.test("squeue --start on SLURM: the forecast from SLURM's own nodes and jobs, a foreign job's time limit included", async (t) => {
+    const d = await grm(t, cluster);
+    const env = cluster.env;
+    const blocker = (await execa('sbatch', ['--parsable', '-N4', '--exclusive', '--time=5', '-o', '/dev/null', '-J', 'blocker', '--wrap=sleep 600'], { env })).stdout.trim();
+    t.teardown(() => execa('scancel', [blocker], { env }).catch(() => {}));
+    const startOf = async () => (await execa('squeue', ['-h', '-j', blocker, '-o', '%T|%S'], { env })).stdout.trim().split('|');
+    let started = await startOf();
+    for (let i = 0; started[0] !== 'RUNNING' && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      started = await startOf();
+    }
+    const end = new Date(started[1]!).getTime() + 5 * 60_000; // squeue prints local time
+    const script = d.writeScript('short.sh', sh('true'));
+    const first = Number((await d.cli('sbatch', '--parsable', '-N1', '-t', '5', script)).stdout.trim());
+    const wide = Number((await d.cli('sbatch', '--parsable', '-N4', '--exclusive', '-t', '5', script)).stdout.trim());
+    const expected = async (id: number) => (await d.api('GET', `/api/v1/jobs/${id}`)).body.expected_start as string | null;
+    const near = (iso: string | null, at: number) => iso !== null && Math.abs(Date.parse(iso) - at) < 60_000;
+    t.ok(near(await expected(first), end), `the first job: when the blocker reaches its limit (${await expected(first)})`);
+    t.ok(near(await expected(wide), end + 5 * 60_000), `the wide one after it: 5 minutes later (${await expected(wide)})`);
+    const out = await d.cli('squeue', '--start', '-h', '-o', '%i %S');
+    t.match(out.stdout, new RegExp(`^\\s*${first} \\d{4}-\\d\\d-\\d\\dT`, 'm'), 'squeue --start shows it');
+    for (const id of [first, wide]) await d.cli('scancel', String(id));
+    await execa('scancel', [blocker], { env });
+    for (const id of [first, wide]) await d.waitForState(id, ['CANCELLED', 'COMPLETED'], 60_000);
+  });
+
   t.test("run as the user on SLURM: the holder is the user's job, the master and its srun run as the user", async (t) => {
     const user = createLocalUser(t);
     if (!user) return;

@@ -326,3 +326,26 @@ t.test('SLURM error messages keep their words and get a code', async (t) => {
     'sbatch: invalid partition specified: nope; Batch job submission failed: Invalid partition name specified',
   );
 });
+
+t.test("start forecast on SLURM: SLURM's own jobs first (running to their limits, waiting oldest first), GRM's holders with their whole request, then GRM's queue", async (t) => {
+  const { slurmForecast } = await import('../../src/backends/slurm/slurm-forecast.js');
+  const node = (name: string) => ({ name, state: 'idle' as const, partitions: ['debug'], cpus: 2, cpusAllocated: 0, memoryMiB: 2000, memoryAllocatedMiB: 0, gpus: 0, gpusAllocated: 0, allocations: [] });
+  const partitions = [{ name: 'debug', isDefault: true, maxTimeMinutes: null, defaultTimeMinutes: null, nodes: ['n1', 'n2'], state: 'UP' as const, nodeList: 'n[1-2]', maxNodes: null, totalNodes: 2 }];
+  const status = (id: string, phase: 'RUNNING' | 'PENDING', over: Record<string, unknown> = {}) => ({
+    slurmJobId: id, partition: 'debug', state: phase, phase, reason: 'None', nodeList: '', nodes: [], startTime: null, endTime: null, timeLimitMinutes: 10, uid: 0, cpus: 4, nodeCount: 2, ...over,
+  });
+  const now = 1_000_000;
+  const running = status('7', 'RUNNING', { nodes: [{ name: 'n1', cpus: 2, memoryMiB: 0, gpus: 0 }, { name: 'n2', cpus: 2, memoryMiB: 0, gpus: 0 }], endTime: now + 600_000 });
+  const foreignWaiting = status('9', 'PENDING'); // the whole cluster for 10 minutes, before GRM's holder
+  const holder = status('8', 'PENDING', { cpus: 1, nodeCount: 1 });
+  const grmHolder = { ...base, jobId: 41, partition: '', minNodes: 1, maxNodes: 1, tasks: 1, tasksPerNode: undefined, cpusPerTask: 1, memoryPerNodeMiB: 0, gpusPerNode: 0, gpuType: undefined, timeLimitMinutes: 5, exclusive: true };
+  const waiting = { ...grmHolder, jobId: 42, exclusive: false };
+  const starts = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
+  t.same(
+    Object.fromEntries(starts),
+    { 41: now + 600_000, 42: now + 600_000 },
+    "GRM's holder (job 8, older than 9) starts at the running job's limit, on a whole node (exclusive); the foreign job 9 then waits for both nodes, and GRM's queued 5-minute job backfills on the other, ending by 9's start",
+  );
+  const later = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], holders: new Map([['8', grmHolder]]), waiting: [{ ...waiting, timeLimitMinutes: 6 }], now, maxJobs: 100 });
+  t.equal(later.get(42), now + 600_000 + 300_000 + 600_000, 'a minute longer, it would delay job 9: it waits for it');
+});

@@ -40,14 +40,12 @@ import { compareRequestPriority, schedule, type ScheduleOptions } from './schedu
 import { RequestValidator } from './validate-request.js';
 import { SortedQueue } from './pending-queue.js';
 import { restoredRequest } from '../restored-request.js';
-import { forecastStarts } from '../../simulate/forecast.js';
+import { FORECAST_JOBS, forecastStarts } from '../../simulate/forecast.js';
 
 export { wallClock, ManualClock, type Clock, type TimerHandle } from './clock.js';
 
 export const END_REASONS = { TIMEOUT: 'TimeLimit', NODE_FAIL: 'NodeDown' } as const;
 
-/** Waiting jobs given a start forecast (the others get none; squeue --start shows N/A). */
-export const FORECAST_JOBS = 1000;
 
 interface Entry {
   id: string;

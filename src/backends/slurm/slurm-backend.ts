@@ -31,6 +31,8 @@ import type {
 } from '../resource-backend.js';
 import { AcceptanceCache } from './acceptance-cache.js';
 import { SlurmInfoCache } from './info-cache.js';
+import { slurmForecast } from './slurm-forecast.js';
+import { FORECAST_JOBS } from '../../simulate/forecast.js';
 import { judgeHolder, type Tracked } from './holder-status.js';
 import { PollPace } from './poll-pace.js';
 import { HOLDER_SCRIPT, holderComment, holderJobName, holderSallocArgs, holderSbatchArgs, type HolderJobOptions } from './holder-job.js';
@@ -241,6 +243,16 @@ export class SlurmBackend implements ResourceBackend {
     });
     this.commands.scancel([taker.backendId]).catch((e: unknown) => this.onError(e));
     return true;
+  }
+
+  /**
+   * The start forecast from SLURM's own nodes and jobs, GRM's or not (slurm-forecast.ts), then
+   * `waiting`: sinfo and partitions as cached for validate(), one squeue.
+   */
+  async forecast(waiting: ResourceRequest[]): Promise<Map<number, number | null>> {
+    const [nodes, partitions, jobs] = await Promise.all([this.info.nodes(), this.info.partitions(), this.statuses()]);
+    const holders = new Map([...this.tracked.values()].filter((t) => t.status === 'PENDING').map((t) => [t.backendId, t.request]));
+    return slurmForecast({ nodes, partitions, jobs, holders, waiting, now: Date.now(), maxJobs: FORECAST_JOBS });
   }
 
   /** Holders of this cluster's kind ('auto': decided once, by its InactiveLimit). */

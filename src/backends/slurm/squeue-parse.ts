@@ -46,6 +46,10 @@ export interface SqueueJobStatus {
   timeLimitMinutes: number | null;
   /** The job's owner. */
   uid: number;
+  /** CPUs it has (running) or asks for (pending). */
+  cpus: number;
+  /** Nodes it has or asks for. */
+  nodeCount: number;
 }
 
 /** A GRM holder found by its comment. */
@@ -181,6 +185,8 @@ export function parseSqueueStatus(text: string, expand: (hostlist: string) => st
       endTime: phase === 'ENDED' || (phase === 'RUNNING' && timeLimit !== null) ? endTime : null,
       timeLimitMinutes: timeLimit,
       uid: Number(f[10]),
+      cpus: Number(cpus) || 0,
+      nodeCount: Number(nodeCount) || 0,
     });
   }
   return out;
