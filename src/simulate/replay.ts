@@ -180,8 +180,11 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   let next = 0;
   let ended = 0;
   let nextTick = 0;
-  while (next < order.length || ends.length > 0 || (slurm && queue.waiting > 0)) {
-    const tick = slurm && queue.waiting > 0 ? nextTick : Infinity;
+  // a backfill pass over an unchanged cluster and queue starts nothing (time alone frees no
+  // CPU and brings no reservation nearer): such ticks are skipped, not stepped through
+  let dirty = true;
+  while (next < order.length || ends.length > 0 || (slurm && queue.waiting > 0 && dirty)) {
+    const tick = slurm && queue.waiting > 0 && dirty ? nextTick : Infinity;
     const now = Math.min(next < order.length ? order[next]!.submit * 1000 : Infinity, ends.peek()?.at ?? Infinity, tick);
     let changed = false;
     for (let e = ends.peek(); e && e.at <= now; e = ends.peek()) {
@@ -205,10 +208,16 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
     }
     // slurmctld: the main scheduler at once on a submit or an end, backfill on its own interval
     if (!slurm) continue;
-    if (changed) passes(now, slurm.defaultQueueDepth, { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0 });
-    if (now >= nextTick) {
+    const interval = slurm.bfInterval * 1000;
+    if (changed) {
+      passes(now, slurm.defaultQueueDepth, { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0 });
+      if (!dirty) nextTick = Math.max(nextTick, Math.ceil(now / interval) * interval);
+      dirty = true;
+    }
+    if (now >= nextTick && dirty) {
+      dirty = false;
       passes(now, slurm.bfMaxJobTest, slurmBackfill(slurm));
-      nextTick = (Math.floor(now / (slurm.bfInterval * 1000)) + 1) * slurm.bfInterval * 1000;
+      nextTick = (Math.floor(now / interval) + 1) * interval;
     }
   }
   o.onProgress?.(ended, order.length);

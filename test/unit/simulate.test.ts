@@ -189,3 +189,14 @@ t.test('grm simulate --html: two policies side by side, utilisation, waits and a
   t.match(big, new RegExp(`The first ${GANTT_JOBS} of ${GANTT_JOBS + 5} jobs by start; the other 5 are left out\\.`), 'the Gantt says what it leaves out');
   t.equal(big.match(/<title>job \d+ on n1:/g)?.length, GANTT_JOBS);
 });
+
+t.test('slurm policy: a job that can never start ends the replay (no endless backfill ticks); skipped ticks change nothing', async (t) => {
+  const r = replay([job(1, 0, 1, 100, 120), job(2, 5, 9, 10, 60)], { nodes: 2, procsPerNode: 2, policy: 'slurm', slurm: { bfInterval: 30 } });
+  t.equal(r.neverStarted, 1, 'the job larger than the cluster never starts, and the replay ends');
+  // with whole-second times, both passes every second over the same depth are EASY at every
+  // event: the ticks skipped over an unchanged queue must not change a single start
+  const jobs = generateWorkload({ jobs: 800, procs: 32, seed: 21 });
+  const slurm = replay(jobs, { nodes: 8, procsPerNode: 4, policy: 'slurm', slurm: { bfInterval: 1, defaultQueueDepth: 1000, bfMaxJobTest: 1000 } });
+  const easy = replay(jobs, { nodes: 8, procsPerNode: 4, policy: 'easy' });
+  t.same(schedule(slurm.outcomes), schedule(easy.outcomes), 'the same schedule as EASY');
+});
