@@ -229,7 +229,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       reports: new ReportStore(db),
       users,
       backend,
-      forecast: new StartForecast({ store, queue, backend, clock }),
+      forecast: new StartForecast({ store, queue, backend, clock, onError: (e) => onError(e, 'start forecast') }),
       jobDir: (id) => jobDirOf(config.dataDir, id),
       compressHostlist,
       jobsByBackendId: () =>

@@ -5,6 +5,8 @@
  * Computed when asked, kept until the queue changes (any job event) or `ttlMs` passes, so a
  * page of squeue costs one replay, not one per job. Held, begin-time and dependent jobs are not
  * in the eligible queue: they get none, as a backend without a forecast gives none.
+ * A forecast never holds a listing up nor fails it: one that takes longer than `waitMs`
+ * (slurmctld slow or down) or fails leaves the jobs without one, and the next ask tries again.
  */
 import type { Clock } from '../backends/simulator/clock.js';
 import type { ResourceBackend } from '../backends/resource-backend.js';
@@ -21,6 +23,9 @@ export interface StartForecastOptions {
   maxJobs?: number;
   /** How long a forecast holds when the queue does not change (default 10 s). */
   ttlMs?: number;
+  /** How long a listing waits for a forecast being computed (default 2 s). */
+  waitMs?: number;
+  onError?: (error: unknown) => void;
 }
 
 type Starts = Map<number, number | null>;
@@ -33,13 +38,26 @@ export class StartForecast {
   }
 
   /** Expected start by job id (ms since epoch; null: none can be given; absent: not forecast). */
-  starts(): Promise<Starts> {
+  async starts(): Promise<Starts> {
     const now = this.o.clock.now();
-    if (this.cached && now - this.cached.at < (this.o.ttlMs ?? 10_000)) return this.cached.starts;
-    const starts = this.compute();
-    this.cached = { at: now, starts };
-    starts.catch(() => (this.cached = undefined));
-    return starts;
+    if (!this.cached || now - this.cached.at >= (this.o.ttlMs ?? 10_000)) {
+      const cached = {
+        at: now,
+        starts: this.compute().catch((e: unknown) => {
+          this.o.onError?.(e);
+          if (this.cached === cached) this.cached = undefined;
+          return new Map() as Starts;
+        }),
+      };
+      this.cached = cached;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<Starts>((resolve) => (timer = setTimeout(() => resolve(new Map()), this.o.waitMs ?? 2000)));
+    try {
+      return await Promise.race([this.cached.starts, late]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private async compute(): Promise<Starts> {

@@ -200,3 +200,25 @@ t.test('slurm policy: a job that can never start ends the replay (no endless bac
   const easy = replay(jobs, { nodes: 8, procsPerNode: 4, policy: 'easy' });
   t.same(schedule(slurm.outcomes), schedule(easy.outcomes), 'the same schedule as EASY');
 });
+
+t.test('the live forecast never holds a listing up nor fails it: a slow or failing backend leaves the jobs without one', async (t) => {
+  const { StartForecast } = await import('../../src/jobs/start-forecast.js');
+  const { ManualClock } = await import('../../src/backends/simulator/clock.js');
+  const listeners: (() => void)[] = [];
+  const store = { onEvent: (fn: () => void) => listeners.push(fn), get: () => undefined } as never;
+  const queue = { head: () => [] } as never;
+  const errors: unknown[] = [];
+  let answer: () => Promise<Map<number, number | null>> = async () => new Map([[1, 5]]);
+  const backend = { partitions: async () => [], forecast: () => answer() };
+  const f = new StartForecast({ store, queue, backend, clock: new ManualClock(0), waitMs: 50, onError: (e) => errors.push(e) });
+  t.same([...(await f.starts())], [[1, 5]]);
+  answer = async () => {
+    throw new Error('slurmctld down');
+  };
+  listeners.forEach((fn) => fn()); // the queue changed
+  t.same([...(await f.starts())], [], 'a failure: no forecast, no error to the caller');
+  t.equal(errors.length, 1, 'reported');
+  answer = () => new Promise(() => {}); // never answers
+  // (were the listing held up by it, this await would never return)
+  t.same([...(await f.starts())], [], 'a forecast that does not come in time: none, for now');
+});
