@@ -6,15 +6,20 @@
  *   fcfs: strict queue order, the first job that cannot start stops everything behind it;
  *   easy: EASY backfill.
  * Each pass looks at the first WINDOW queued jobs (as slurmctld's default_queue_depth and
- * bf_max_job_test bound its passes): a pass costs the same whatever the queue's length.
+ * bf_max_job_test bound its passes): a pass costs the same whatever the queue's length. The
+ * cluster's state is kept from pass to pass (told of each start and end, not rebuilt), and the
+ * queue is indexed (waiting-index.ts): once the first blocked job holds its reservation, a pass
+ * jumps straight to the jobs small enough for the free CPUs, so a pass on a full cluster costs
+ * what could start, not the window.
  */
-import type { RunningAllocation } from '../backends/simulator/placement.js';
-import { schedule, type QueuedRequest, type ScheduleOptions } from '../backends/simulator/scheduler.js';
+import { scheduleOn, type ScheduleOptions } from '../backends/simulator/scheduler.js';
+import { ClusterState } from '../backends/simulator/cluster-state.js';
 import type { SimulatedClusterSpec } from '../backends/simulator/cluster-spec.js';
 import type { ResourceRequest } from '../backends/resource-backend.js';
 import type { SwfJob } from './swf.js';
 import TinyQueue from 'tinyqueue';
 import { forecastStarts } from './forecast.js';
+import { WaitingIndex } from './waiting-index.js';
 
 export type ReplayPolicy = 'fcfs' | 'easy' | 'slurm';
 
@@ -79,41 +84,15 @@ export interface ReplayResult {
 
 /** Queued jobs each pass looks at. */
 export const WINDOW = 1000;
-const PASS_OPTIONS: Record<Exclude<ReplayPolicy, 'slurm'>, ScheduleOptions> = {
+export const PASS_OPTIONS: Record<Exclude<ReplayPolicy, 'slurm'>, ScheduleOptions> = {
   // nothing starts behind the first blocked job: the jobs after it need not be looked at
   fcfs: { queueDepth: 100, backfillMaxJobTest: 0 },
   easy: { queueDepth: WINDOW, backfillMaxJobTest: WINDOW },
 };
 
-/** The queue in submit order; started jobs leave it without a rescan of what is behind them. */
-class ReplayQueue {
-  private readonly items: QueuedRequest[] = [];
-  private readonly gone = new Set<string>();
-  private head = 0;
-
-  push(q: QueuedRequest): void {
-    this.items.push(q);
-  }
-
-  remove(id: string): void {
-    this.gone.add(id);
-  }
-
-  get waiting(): number {
-    return this.items.length - this.head - this.gone.size;
-  }
-
-  /** The first `n` waiting jobs. */
-  window(n: number): QueuedRequest[] {
-    while (this.head < this.items.length && this.gone.delete(this.items[this.head]!.id)) this.head++;
-    const out: QueuedRequest[] = [];
-    for (let i = this.head; i < this.items.length && out.length < n; i++) if (!this.gone.has(this.items[i]!.id)) out.push(this.items[i]!);
-    return out;
-  }
-}
 const PARTITION = 'sim';
 
-function clusterSpec(nodes: number, procsPerNode: number): SimulatedClusterSpec {
+export function clusterSpec(nodes: number, procsPerNode: number): SimulatedClusterSpec {
   const names = Array.from({ length: nodes }, (_, i) => `n${i + 1}`);
   return {
     nodes: names.map((name) => ({ name, cpus: procsPerNode, memoryMiB: 1 << 20, gpus: 0 })),
@@ -122,7 +101,7 @@ function clusterSpec(nodes: number, procsPerNode: number): SimulatedClusterSpec 
 }
 
 /** `sbatch -n procs --time=limit` for one trace job: tasks spread over as many nodes as needed. */
-function requestOf(job: SwfJob): ResourceRequest {
+export function requestOf(job: SwfJob): ResourceRequest {
   return {
     jobId: job.id,
     name: `swf-${job.id}`,
@@ -145,16 +124,19 @@ function requestOf(job: SwfJob): ResourceRequest {
 export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult {
   const spec = clusterSpec(o.nodes, o.procsPerNode);
   const order = [...jobs].sort((a, b) => a.submit - b.submit || a.id - b.id);
-  const byId = new Map(order.map((j) => [String(j.id), j]));
-  const running = new Map<string, RunningAllocation>();
+  const slotOf = new Map(order.map((j, slot) => [String(j.id), slot]));
+  const state = new ClusterState(spec, new Map());
   const ends = new TinyQueue<{ at: number; id: string }>([], (a, b) => a.at - b.at);
-  const queue = new ReplayQueue();
+  const queue = new WaitingIndex(order.length);
   const outcomes: JobOutcome[] = [];
   const forecasts = new Map<number, number | null>();
-  const noStates = new Map();
   const slurm = o.policy === 'slurm' ? { ...SLURM_DEFAULTS, ...o.slurm } : undefined;
   const one = o.policy === 'slurm' ? undefined : PASS_OPTIONS[o.policy];
-  const input = (now: number, window: number) => ({ spec, nodeStates: noStates, running: [...running.values()], queue: queue.window(window), now });
+  const forecastInput = (now: number) => {
+    const seen = queue.queue(WINDOW);
+    const waiting = Array.from({ length: seen.length }, (_, k) => seen.at(k));
+    return { spec, nodeStates: new Map(), running: [...state.running], queue: waiting, now };
+  };
   /**
    * Passes of one kind at `now` until one starts nothing. Another pass can start more only when
    * this one did not see every waiting job (its window or depth ran out): a job that did not
@@ -162,19 +144,20 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
    */
   const passes = (now: number, window: number, options: ScheduleOptions) => {
     for (;;) {
-      const seen = input(now, window);
-      const { placements, examined } = schedule(seen, options);
+      const seen = queue.queue(window);
+      // the pass starts its jobs in `state`
+      const { placements, examined } = scheduleOn({ spec, state, queue: seen, now }, { ...options, reasons: false });
       for (const p of placements) {
-        const job = byId.get(p.id)!;
-        running.set(p.id, { id: p.id, exclusive: p.exclusive, nodes: p.nodes, endTime: p.endTime });
+        const slot = slotOf.get(p.id)!;
+        const job = order[slot]!;
         const end = now + job.runtime * 1000;
         ends.push({ at: end + (slurm?.completingSeconds ?? 0) * 1000, id: p.id });
         const outcome: JobOutcome = { id: job.id, submit: job.submit, start: now / 1000, end: end / 1000, procs: job.procs };
         if (o.keepNodes) outcome.nodes = p.nodes.map((n) => n.name);
         outcomes.push(outcome);
-        queue.remove(p.id);
+        queue.remove(slot);
       }
-      if (placements.length === 0 || (seen.queue.length < window && examined >= seen.queue.length)) return;
+      if (placements.length === 0 || (seen.length < window && examined >= seen.length)) return;
     }
   };
   let next = 0;
@@ -188,18 +171,18 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
     const now = Math.min(next < order.length ? order[next]!.submit * 1000 : Infinity, ends.peek()?.at ?? Infinity, tick);
     let changed = false;
     for (let e = ends.peek(); e && e.at <= now; e = ends.peek()) {
-      running.delete(ends.pop()!.id);
+      state.end(ends.pop()!.id);
       changed = true;
       if (++ended % 5000 === 0) o.onProgress?.(ended, order.length);
     }
     const sampled: string[] = [];
     for (; next < order.length && order[next]!.submit * 1000 <= now; next++) {
-      queue.push({ id: String(order[next]!.id), request: requestOf(order[next]!) });
+      queue.add(next, { id: String(order[next]!.id), request: requestOf(order[next]!) }, order[next]!.procs);
       changed = true;
       if (o.forecastEvery && next % o.forecastEvery === 0) sampled.push(String(order[next]!.id));
     }
     if (sampled.length > 0) {
-      const at = forecastStarts(input(now, WINDOW), { ...(slurm ? slurmBackfill(slurm) : one), maxJobs: WINDOW });
+      const at = forecastStarts(forecastInput(now), { ...(slurm ? slurmBackfill(slurm) : one), maxJobs: WINDOW });
       for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? at.get(id)! / 1000 : null);
     }
     if (one) {

@@ -13,23 +13,13 @@
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import { capacitiesHold, nodeTaskCapacity } from '../task-capacity.js';
 import type { SimulatedPartitionSpec } from './cluster-spec.js';
-import {
-  applyAllocation,
-  type NodeUsage,
-  type RunningAllocation,
-  type UsageMap,
-  type UsageView,
-} from './placement.js';
+import type { ClusterState, EndingAllocation, NodeSet } from './cluster-state.js';
+import type { NodeUsage, RunningAllocation, UsageMap, UsageView } from './placement.js';
 
-export type EndingAllocation = RunningAllocation & { endTime: number };
+export type { EndingAllocation, NodeSet } from './cluster-state.js';
 
 export const hasEnd = (a: RunningAllocation): a is EndingAllocation => a.endTime !== null;
 export const byEnd = (a: EndingAllocation, b: EndingAllocation): number => a.endTime - b.endTime;
-
-/** Membership in a partition's nodes. */
-export interface NodeSet {
-  has(name: string): boolean;
-}
 
 /**
  * A job's outlook on its partition at one future time: the usage of the nodes that differ
@@ -84,11 +74,12 @@ export function capBound(req: ResourceRequest, maxNodeCpus: number): number {
 /**
  * The availability profile walk: the earliest time >= now at which `req` fits on its
  * partition, releasing the `ending` allocations (sorted by end time) from `usage`, with the
- * job's outlook at that time. O(partition nodes + nodes of the released allocations).
+ * job's outlook at that time. `takingNow` holds every partition node that can take a task of
+ * `req` now (e.g. those with a free CPU). O(takingNow + nodes of the released allocations).
  */
 export function planOutlook(
   req: ResourceRequest,
-  partition: SimulatedPartitionSpec,
+  takingNow: Iterable<string>,
   partitionNodes: NodeSet,
   maxNodeCpus: number,
   usage: UsageView,
@@ -98,7 +89,7 @@ export function planOutlook(
   const atTime = new Map<string, NodeUsage>();
   const counts = new Array<number>(capBound(req, maxNodeCpus) + 1).fill(0);
   const out: Outlook = { time: now, atTime, counts, usable: 0 };
-  for (const name of partition.nodes) {
+  for (const name of takingNow) {
     const u = usage.get(name);
     if (u) count(out, capOf(req, u), 1);
   }
@@ -135,19 +126,6 @@ export function planOutlook(
   return out;
 }
 
-/** Two lists sorted by end time, merged. */
-export function* mergeByEnd(
-  a: readonly EndingAllocation[],
-  b: readonly EndingAllocation[],
-): Generator<EndingAllocation> {
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && a[i]!.endTime <= b[j]!.endTime)) yield a[i++]!;
-    else yield b[j++]!;
-  }
-}
-
 /**
  * The earliest time >= now at which `req` could start, releasing `running` allocations at
  * their end times; Infinity when it never fits with the known end times.
@@ -162,7 +140,7 @@ export function earliestStart(
   let maxNodeCpus = 0;
   for (const name of partition.nodes) maxNodeCpus = Math.max(maxNodeCpus, usage.get(name)?.node.cpus ?? 0);
   const ending = running.filter(hasEnd).sort(byEnd);
-  return planOutlook(req, partition, new Set(partition.nodes), maxNodeCpus, usage, ending, now).time;
+  return planOutlook(req, partition.nodes, new Set(partition.nodes), maxNodeCpus, usage, ending, now).time;
 }
 
 const atReservedTime = (r: HeldReservation, usage: UsageView, name: string): NodeUsage | undefined =>
@@ -197,15 +175,16 @@ export function delaysReservation(r: HeldReservation, alloc: RunningAllocation, 
 }
 
 /**
- * Starts `alloc` now: adds it to the live `usage`, and keeps every reservation's outlook at
- * its time true (the nodes it still holds then lose capacity; on the nodes it has left by
- * then, the usage then is pinned to what it is now).
+ * Starts `alloc` now in the cluster's state, and keeps every reservation's outlook at its time
+ * true (the nodes it still holds then lose capacity; on the nodes it has left by then, the
+ * usage then is pinned to what it is now).
  */
 export function startAllocation(
-  usage: UsageMap,
+  state: ClusterState,
   reservations: readonly HeldReservation[],
   alloc: RunningAllocation,
 ): void {
+  const usage = state.usage;
   const recount: { r: HeldReservation; nodes: AllocatedNode[]; before: number[] }[] = [];
   for (const r of reservations) {
     if (r.time === Infinity) continue;
@@ -224,7 +203,7 @@ export function startAllocation(
       recount.push({ r, nodes: touched, before });
     }
   }
-  applyAllocation(usage, alloc, 1);
+  state.start(alloc);
   for (const { r, nodes, before } of recount) {
     nodes.forEach((n, i) => {
       const later = r.atTime.get(n.name);

@@ -31,11 +31,14 @@
  *   ('PartitionTimeLimit', 'PartitionNodeLimit', 'PartitionDown') come first and such jobs
  *   neither start nor reserve.
  *
- * Cost of a pass: O(nodes + running) to build the usage, plus per examined job a placement
- * over the partition's nodes that had a free CPU when the pass began (it stops at the first
- * nodes that hold the job; a job shape that did not fit is not tried again in the pass, since
- * nothing is freed during a pass), plus one availability-profile walk per reservation and
- * O(nodes of the job) per backfill test (availability.ts).
+ * Cost of a pass: the cluster's state (cluster-state.ts) knows the nodes with a free CPU and
+ * the allocations by end time; the live backend builds it per pass (O(nodes + running)), a
+ * replay keeps it across passes. Per examined job: a placement over the partition's nodes with
+ * a free CPU (it stops at the first nodes that hold the job; a job needing more CPUs than the
+ * partition has free, or a shape that did not fit, is not tried), one availability-profile
+ * walk per reservation (kept from the last pass when nothing started or ended since), and
+ * O(nodes of the job) per backfill test (availability.ts). A replay's queue can also skip the
+ * jobs too big for any free CPUs once every partition is blocked (ScheduleOptions.reasons).
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import type { PendingReason } from '../../jobs/job-types.js';
@@ -46,26 +49,9 @@ import {
   type SimulatedClusterSpec,
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
-import {
-  buildUsage,
-  tryPlace,
-  type NodeAdminState,
-  type PlacementResult,
-  type RunningAllocation,
-  type UsageMap,
-} from './placement.js';
-import {
-  byEnd,
-  capBound,
-  delaysReservation,
-  hasEnd,
-  mergeByEnd,
-  planOutlook,
-  startAllocation,
-  type EndingAllocation,
-  type HeldReservation,
-  type NodeSet,
-} from './availability.js';
+import { tryPlace, type NodeAdminState, type PlacementResult, type RunningAllocation, type UsageMap } from './placement.js';
+import { capBound, delaysReservation, planOutlook, startAllocation, type HeldReservation } from './availability.js';
+import { ClusterState } from './cluster-state.js';
 
 export { validateRequest } from './validate-request.js';
 export { earliestStart } from './availability.js';
@@ -131,6 +117,33 @@ export interface ScheduleOptions {
   queueDepth?: number;
   /** bf_max_job_test: jobs backfill tests per pass (default 500). */
   backfillMaxJobTest?: number;
+  /**
+   * false: the caller does not need every examined job's pending reason (a replay), which lets
+   * the pass skip, through the queue's index, the jobs that need more CPUs than any partition
+   * has free once every partition holds its reservation: they neither start nor reserve.
+   * Those skipped jobs have no entry in `pending`. Default true.
+   */
+  reasons?: boolean;
+}
+
+/**
+ * The waiting jobs a pass reads, in priority order, by rank (0 = the first): an array, or an
+ * index of a long queue that can also skip the jobs too big for what is free.
+ */
+export interface SchedulerQueue {
+  readonly length: number;
+  at(rank: number): QueuedRequest;
+  /** The first rank >= from whose job needs at most `cpus` CPUs (tasks x CPUs per task), or length. */
+  nextNeedingAtMost?(from: number, cpus: number): number;
+}
+
+/** A pass over a cluster's state, which it changes as it starts jobs (scheduleOn). */
+export interface PassInput {
+  spec: SimulatedClusterSpec;
+  state: ClusterState;
+  queue: SchedulerQueue;
+  /** ms since epoch */
+  now: number;
 }
 
 export const DEFAULT_QUEUE_DEPTH = 100;
@@ -162,42 +175,32 @@ function shapeKey(partition: string, r: ResourceRequest): string {
   return `${partition}|${r.exclusive ? 1 : 0}|${r.minNodes}|${r.maxNodes}|${r.tasks}|${r.tasksPerNode ?? ''}|${r.cpusPerTask}|${r.memoryPerNodeMiB ?? ''}|${r.memoryPerCpuMiB ?? ''}|${r.gpusPerNode}|${r.gpuType ?? ''}`;
 }
 
-/** Per-pass facts about a partition, computed on first use. */
-interface PartitionFacts {
-  /** Its nodes that had a free CPU when first needed (usage only grows during a pass). */
-  withFreeCpu: string[];
-  maxNodeCpus: number;
-  /** Built when a reservation needs it. */
-  nodeSet?: NodeSet;
-}
-
 function bound(value: number | undefined, fallback: number, name: string): number {
   const v = value ?? fallback;
   if (!(v >= 0)) throw new RangeError(`${name} must be a number >= 0, got ${v}`);
   return v;
 }
 
-/** One pass's state: the live usage (growing as jobs start), its results, its reservations. */
+/** One pass: the cluster's state (changed as jobs start), its results, its reservations. */
 class SchedulingPass {
   readonly usage: UsageMap;
   readonly placements: Placement[] = [];
   readonly pending = new Map<string, SimPendingReason>();
   readonly reservations: HeldReservation[] = [];
   readonly reservedPartitions = new Set<string>();
-  /** Allocations started by this pass that end, sorted by end time. */
-  private readonly startedEnding: EndingAllocation[] = [];
-  private runningEnding: EndingAllocation[] | undefined;
-  private readonly facts = new Map<string, PartitionFacts>();
   /** Shapes that did not fit: they will not fit later in the pass either. */
   private readonly unplaceable = new Set<string>();
 
-  constructor(private readonly input: SchedulerInput) {
-    this.usage = buildUsage(input.spec, input.nodeStates, input.running);
+  constructor(
+    private readonly state: ClusterState,
+    private readonly now: number,
+  ) {
+    this.usage = state.usage;
   }
 
   /** Starts the job now, or records why it waits and reserves for its partition if first. */
   consider(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec): void {
-    const now = this.input.now;
+    const now = this.now;
     const limit = effectiveTimeLimit(partition, req.timeLimitMinutes);
     const endTime = limit === null ? null : now + limit * MINUTE_MS;
     const placed = this.place(req, partition);
@@ -235,69 +238,63 @@ class SchedulingPass {
     return { placements: this.placements, pending: this.pending, reservations, examined };
   }
 
-  private factsOf(p: SimulatedPartitionSpec): PartitionFacts {
-    let f = this.facts.get(p.name);
-    if (!f) {
-      const withFreeCpu: string[] = [];
-      let maxNodeCpus = 0;
-      for (const name of p.nodes) {
-        const u = this.usage.get(name);
-        if (!u) continue;
-        maxNodeCpus = Math.max(maxNodeCpus, u.node.cpus);
-        if (u.inService && !u.exclusive && u.cpus < u.node.cpus) withFreeCpu.push(name);
-      }
-      f = { withFreeCpu, maxNodeCpus };
-      this.facts.set(p.name, f);
-    }
-    return f;
-  }
-
   private place(req: ResourceRequest, p: SimulatedPartitionSpec): PlacementResult | null {
+    // cheaper than a placement: more CPUs than the partition has free never fit
+    if (req.tasks * req.cpusPerTask > this.state.freeCpus(p.name)) return null;
     const key = shapeKey(p.name, req);
     if (this.unplaceable.has(key)) return null;
-    const f = this.factsOf(p);
-    const hint = { nodes: f.withFreeCpu, maxTasksPerNode: capBound(req, f.maxNodeCpus) };
+    // the nodes with a free CPU now: the only ones that can take a task
+    const hint = { nodes: this.state.nodesWithFreeCpu(p.name), maxTasksPerNode: capBound(req, this.state.maxNodeCpus(p.name)) };
     const placed = tryPlace(req, p, this.usage, hint);
     if (!placed) this.unplaceable.add(key);
     return placed;
   }
 
   private start(alloc: RunningAllocation): void {
-    startAllocation(this.usage, this.reservations, alloc);
-    if (alloc.endTime === null) return;
-    const e = alloc as EndingAllocation;
-    const list = this.startedEnding;
-    let k = list.length;
-    while (k > 0 && list[k - 1]!.endTime > e.endTime) k--;
-    list.splice(k, 0, e);
+    startAllocation(this.state, this.reservations, alloc);
   }
 
   private reserve(id: string, req: ResourceRequest, p: SimulatedPartitionSpec): void {
-    const { spec, running, now } = this.input;
-    this.runningEnding ??= running.filter(hasEnd).sort(byEnd);
-    const f = this.factsOf(p);
-    // A partition of every node (validateClusterSpec: its names are unique and known) needs
-    // no set of its own.
-    f.nodeSet ??= p.nodes.length === spec.nodes.length ? this.usage : new Set(p.nodes);
-    const ending = mergeByEnd(this.runningEnding, this.startedEnding);
-    const outlook = planOutlook(req, p, f.nodeSet, f.maxNodeCpus, this.usage, ending, now);
-    this.reservations.push({ id, request: req, partition: p, partitionNodes: f.nodeSet, ...outlook });
+    const s = this.state;
+    let held = s.keptReservation(id, this.now);
+    if (!held) {
+      const members = s.members(p.name);
+      const outlook = planOutlook(req, s.nodesWithFreeCpu(p.name), members, s.maxNodeCpus(p.name), this.usage, s.endingByTime, this.now);
+      held = { id, request: req, partition: p, partitionNodes: members, ...outlook };
+    }
+    this.reservations.push(held);
     this.reservedPartitions.add(p.name);
   }
 }
 
+/** One pass over a cluster of these running allocations (the live backend: a fresh state each time). */
 export function schedule(input: SchedulerInput, options: ScheduleOptions = {}): SchedulerResult {
+  const state = new ClusterState(input.spec, input.nodeStates, input.running);
+  const queue = { length: input.queue.length, at: (i: number) => input.queue[i]! };
+  return scheduleOn({ spec: input.spec, state, queue, now: input.now }, options);
+}
+
+/** One pass over a cluster's state, which it changes: the jobs it starts are in it after. */
+export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): SchedulerResult {
   const queueDepth = bound(options.queueDepth, DEFAULT_QUEUE_DEPTH, 'queueDepth');
   const bfMaxJobTest = bound(options.backfillMaxJobTest, DEFAULT_BF_MAX_JOB_TEST, 'backfillMaxJobTest');
-  const { spec, queue } = input;
-  const pass = new SchedulingPass(input);
+  const { spec, queue, state } = input;
+  const pass = new SchedulingPass(state, input.now);
   const partitions = new Map<string, SimulatedPartitionSpec | undefined>();
+  const skip = options.reasons === false ? queue.nextNeedingAtMost?.bind(queue) : undefined;
   let examined = 0;
   for (let i = 0; i < queue.length; i++) {
+    if (skip && pass.reservedPartitions.size === spec.partitions.length) {
+      // Every partition is blocked: what needs more CPUs than any has free waits, unlooked at.
+      const next = skip(i, state.maxFreeCpus());
+      examined = Math.min(next, Math.max(queueDepth, bfMaxJobTest));
+      i = next;
+      if (i >= queue.length) break;
+    }
     // Past the main scheduler's depth, only backfill looks on, and only for a reservation.
     if (i >= queueDepth && !(pass.reservations.length > 0 && i < bfMaxJobTest)) break;
     examined = i + 1;
-    const { id, request: req } = queue[i]!;
+    const { id, request: req } = queue.at(i);
     if (!partitions.has(req.partition)) partitions.set(req.partition, findPartition(spec, req.partition));
     const partition = partitions.get(req.partition);
     const limitReason = partitionReason(req, partition);
@@ -306,5 +303,6 @@ export function schedule(input: SchedulerInput, options: ScheduleOptions = {}): 
     else if (i >= bfMaxJobTest && pass.reservedPartitions.has(partition.name)) pass.pending.set(id, 'Priority');
     else pass.consider(id, req, partition);
   }
+  state.keepReservations(pass.reservations);
   return pass.result(examined);
 }

@@ -1,0 +1,239 @@
+/**
+ * The simulated cluster's allocations as the scheduling pass reads them, PURE and incremental:
+ * per-node usage, the allocations that end sorted by end time (the availability profile's
+ * input), and per partition the nodes with a free CPU (in partition order) and the free CPUs.
+ *
+ * The live backend builds one per pass from its running allocations (scheduler.ts schedule());
+ * a replay (simulate/replay.ts) keeps one for the whole trace and tells it of each start and
+ * end, so that a pass costs what changed, not the cluster's size.
+ */
+import type { HeldReservation } from './availability.js';
+import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
+import {
+  applyAllocation,
+  buildUsage,
+  type NodeAdminState,
+  type NodeUsage,
+  type RunningAllocation,
+  type UsageMap,
+} from './placement.js';
+
+export type EndingAllocation = RunningAllocation & { endTime: number };
+
+/** Membership in a partition's nodes. */
+export interface NodeSet {
+  has(name: string): boolean;
+}
+
+/** A partition's index: which of its nodes have a free CPU, kept in partition order. */
+interface PartitionIndex {
+  spec: SimulatedPartitionSpec;
+  /** position in spec.nodes by name */
+  position: Map<string, number>;
+  /** positions of the nodes with a free CPU, ascending, and their names (same order) */
+  freePositions: number[];
+  freeNames: string[];
+  freeCpus: number;
+  maxNodeCpus: number;
+  members: NodeSet;
+}
+
+/** CPUs a job could still get on a node: none when it is out of service or held exclusively. */
+const freeCpusOf = (u: NodeUsage): number => (u.inService && !u.exclusive ? u.node.cpus - u.cpus : 0);
+
+/** First index of a sorted array whose value is >= x. */
+function lowerBound(xs: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export class ClusterState {
+  readonly usage: UsageMap;
+  private readonly allocations = new Map<string, RunningAllocation>();
+  /** Sorted by end time; at equal times, in the order they were added. */
+  private readonly ending: EndingAllocation[];
+  private readonly partitions = new Map<string, PartitionIndex>();
+  /** The partitions each node belongs to. */
+  private readonly partitionsOf = new Map<string, PartitionIndex[]>();
+  /** Bumped by every start and end. */
+  private version = 0;
+  /** The last pass's reservations by job id, with the version they are true for. */
+  private kept = new Map<string, { version: number; reservation: HeldReservation }>();
+
+  constructor(
+    spec: SimulatedClusterSpec,
+    nodeStates: ReadonlyMap<string, NodeAdminState>,
+    running: readonly RunningAllocation[] = [],
+  ) {
+    this.usage = buildUsage(spec, nodeStates, running);
+    for (const a of running) this.allocations.set(a.id, a);
+    // a stable sort: at equal end times, in the order given
+    this.ending = running.filter((a): a is EndingAllocation => a.endTime !== null).sort((a, b) => a.endTime - b.endTime);
+    for (const p of spec.partitions) this.partitions.set(p.name, this.indexPartition(spec, p));
+  }
+
+  /** The allocations holding resources now. */
+  get running(): IterableIterator<RunningAllocation> {
+    return this.allocations.values();
+  }
+
+  /** The allocations that end, sorted by end time. */
+  get endingByTime(): readonly EndingAllocation[] {
+    return this.ending;
+  }
+
+  /** Starts an allocation now. */
+  start(alloc: RunningAllocation): void {
+    this.version++;
+    this.touch(alloc, () => this.add(alloc));
+  }
+
+  /**
+   * Keeps a pass's reservations for the next pass. Their outlooks are true for the state as the
+   * pass leaves it (the pass updated them at each start: availability.ts startAllocation).
+   */
+  keepReservations(reservations: readonly HeldReservation[]): void {
+    this.kept = new Map(reservations.map((r) => [r.id, { version: this.version, reservation: r }]));
+  }
+
+  /**
+   * The last pass's reservation for this job, when planning it again at `now` would give the
+   * same: nothing has started or ended since, and its time has not passed (the walk over the
+   * same end times finds the same first fit at any now up to it).
+   */
+  keptReservation(id: string, now: number): HeldReservation | undefined {
+    const k = this.kept.get(id);
+    return k && k.version === this.version && now <= k.reservation.time ? k.reservation : undefined;
+  }
+
+  /** Ends the allocation with this id (no-op for an unknown id); returns it. */
+  end(id: string): RunningAllocation | undefined {
+    const alloc = this.allocations.get(id);
+    if (!alloc) return undefined;
+    this.version++;
+    this.touch(alloc, () => {
+      this.allocations.delete(id);
+      applyAllocation(this.usage, alloc, -1);
+      if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
+    });
+    return alloc;
+  }
+
+  /** The partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
+  nodesWithFreeCpu(partition: string): readonly string[] {
+    return this.index(partition).freeNames;
+  }
+
+  freeCpus(partition: string): number {
+    return this.index(partition).freeCpus;
+  }
+
+  /** The most free CPUs of any partition. */
+  maxFreeCpus(): number {
+    let most = 0;
+    for (const p of this.partitions.values()) most = Math.max(most, p.freeCpus);
+    return most;
+  }
+
+  maxNodeCpus(partition: string): number {
+    return this.index(partition).maxNodeCpus;
+  }
+
+  members(partition: string): NodeSet {
+    return this.index(partition).members;
+  }
+
+  private index(partition: string): PartitionIndex {
+    const p = this.partitions.get(partition);
+    if (!p) throw new RangeError(`unknown partition ${partition}`);
+    return p;
+  }
+
+  private add(alloc: RunningAllocation): void {
+    this.allocations.set(alloc.id, alloc);
+    applyAllocation(this.usage, alloc, 1);
+    if (alloc.endTime === null) return;
+    const list = this.ending;
+    let k = list.length;
+    while (k > 0 && list[k - 1]!.endTime > alloc.endTime) k--;
+    list.splice(k, 0, alloc as EndingAllocation);
+  }
+
+  private positionInEnding(alloc: EndingAllocation): number {
+    const list = this.ending;
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.endTime < alloc.endTime) lo = mid + 1;
+      else hi = mid;
+    }
+    while (list[lo] !== alloc) lo++;
+    return lo;
+  }
+
+  private indexPartition(spec: SimulatedClusterSpec, p: SimulatedPartitionSpec): PartitionIndex {
+    const index: PartitionIndex = {
+      spec: p,
+      position: new Map(p.nodes.map((n, i) => [n, i])),
+      freePositions: [],
+      freeNames: [],
+      freeCpus: 0,
+      maxNodeCpus: 0,
+      // a partition of every node (validateClusterSpec: its names are unique and known) needs no set of its own
+      members: p.nodes.length === spec.nodes.length ? this.usage : new Set(p.nodes),
+    };
+    p.nodes.forEach((name, i) => {
+      const u = this.usage.get(name);
+      if (!u) return;
+      index.maxNodeCpus = Math.max(index.maxNodeCpus, u.node.cpus);
+      const free = freeCpusOf(u);
+      index.freeCpus += free;
+      if (free > 0) {
+        index.freePositions.push(i);
+        index.freeNames.push(name);
+      }
+      const of = this.partitionsOf.get(name);
+      if (of) of.push(index);
+      else this.partitionsOf.set(name, [index]);
+    });
+    return index;
+  }
+
+  /** Applies a change to the allocation's nodes and brings the partition indexes up to date. */
+  private touch(alloc: RunningAllocation, change: () => void): void {
+    const before = alloc.nodes.map((n) => {
+      const u = this.usage.get(n.name);
+      return u ? freeCpusOf(u) : 0;
+    });
+    change();
+    alloc.nodes.forEach((n, i) => {
+      const u = this.usage.get(n.name);
+      if (!u) return;
+      const was = before[i]!;
+      const now = freeCpusOf(u);
+      if (now === was) return;
+      for (const p of this.partitionsOf.get(n.name) ?? []) this.reindex(p, n.name, was, now);
+    });
+  }
+
+  private reindex(p: PartitionIndex, name: string, was: number, now: number): void {
+    p.freeCpus += now - was;
+    if ((was > 0) === (now > 0)) return;
+    const pos = p.position.get(name)!;
+    const k = lowerBound(p.freePositions, pos);
+    if (now > 0) {
+      p.freePositions.splice(k, 0, pos);
+      p.freeNames.splice(k, 0, name);
+    } else {
+      p.freePositions.splice(k, 1);
+      p.freeNames.splice(k, 1);
+    }
+  }
+}

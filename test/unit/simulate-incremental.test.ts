@@ -1,0 +1,145 @@
+/**
+ * What makes a replay fast must not change what it computes: the indexed queue (waiting-index.ts)
+ * against a plain array, the cluster state kept from pass to pass (cluster-state.ts) against one
+ * built afresh, and a whole replay (kept state, skipped jobs, kept reservations) against a naive
+ * one that calls the live backend's schedule() on plain arrays at every event.
+ */
+import fc from 'fast-check';
+import t from 'tap';
+import { ClusterState } from '../../src/backends/simulator/cluster-state.js';
+import type { SimulatedClusterSpec } from '../../src/backends/simulator/cluster-spec.js';
+import type { RunningAllocation } from '../../src/backends/simulator/placement.js';
+import { schedule, type QueuedRequest } from '../../src/backends/simulator/scheduler.js';
+import { clusterSpec, PASS_OPTIONS, replay, requestOf, WINDOW } from '../../src/simulate/replay.js';
+import type { SwfJob } from '../../src/simulate/swf.js';
+import { WaitingIndex } from '../../src/simulate/waiting-index.js';
+
+t.test('WaitingIndex answers as a plain array of the waiting jobs does', async (t) => {
+  const op = fc.oneof(fc.record({ add: fc.nat(63), cpus: fc.integer({ min: 1, max: 20 }) }), fc.record({ remove: fc.nat(63) }));
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 120 }), fc.integer({ min: 1, max: 25 }), fc.integer({ min: 1, max: 70 }), (ops, cpus, limit) => {
+      const index = new WaitingIndex(64);
+      const model = new Map<number, number>();
+      for (const o of ops) {
+        if ('add' in o) {
+          index.add(o.add, { id: String(o.add), request: {} as QueuedRequest['request'] }, o.cpus);
+          model.set(o.add, o.cpus);
+        } else {
+          index.remove(o.remove);
+          model.delete(o.remove);
+        }
+      }
+      const slots = [...model.keys()].sort((a, b) => a - b);
+      if (index.waiting !== slots.length) return false;
+      if (!slots.every((slot, k) => index.slotOf(k) === slot && index.rankOf(slot) === k)) return false;
+      const q = index.queue(limit);
+      const length = Math.min(limit, slots.length);
+      if (q.length !== length) return false;
+      for (let from = 0; from < length; from++) {
+        if (q.at(from).id !== String(slots[from])) return false;
+        let want = from;
+        while (want < length && model.get(slots[want]!)! > cpus) want++;
+        if (q.nextNeedingAtMost!(from, cpus) !== want) return false;
+      }
+      return true;
+    }),
+    { numRuns: 400 },
+  );
+  t.pass('400 random sequences of submits and starts');
+});
+
+// Two overlapping partitions of nodes with 1 to 4 CPUs; allocations shared or exclusive.
+const SPEC: SimulatedClusterSpec = {
+  nodes: [1, 2, 3, 4, 5, 6].map((i) => ({ name: `n${i}`, cpus: 1 + (i % 4), memoryMiB: 4096, gpus: 0 })),
+  partitions: [
+    { name: 'a', nodes: ['n1', 'n2', 'n3', 'n4'], default: true, maxTimeMinutes: null },
+    { name: 'b', nodes: ['n6', 'n3', 'n5'], default: false, maxTimeMinutes: null },
+  ],
+};
+
+t.test('ClusterState told of starts and ends equals one built afresh from what still runs', async (t) => {
+  const alloc = fc.record({
+    node: fc.integer({ min: 1, max: 6 }),
+    cpus: fc.integer({ min: 1, max: 2 }),
+    exclusive: fc.boolean(),
+    end: fc.option(fc.integer({ min: 1, max: 5 }), { nil: null }),
+  });
+  const op = fc.oneof(fc.record({ start: alloc }), fc.record({ end: fc.nat(30) }));
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      const state = new ClusterState(SPEC, new Map([['n4', 'drained']]));
+      const running: RunningAllocation[] = [];
+      ops.forEach((o, k) => {
+        if ('start' in o) {
+          const node = SPEC.nodes[o.start.node - 1]!;
+          const u = state.usage.get(node.name)!;
+          // only what fits: the scheduler never over-commits a node
+          const cpus = o.start.exclusive ? node.cpus : o.start.cpus;
+          if (u.exclusive || (o.start.exclusive && u.allocations > 0) || u.cpus + cpus > node.cpus) return;
+          const a: RunningAllocation = { id: `a${k}`, exclusive: o.start.exclusive, nodes: [{ name: node.name, cpus, memoryMiB: 10, gpus: 0 }], endTime: o.start.end };
+          state.start(a);
+          running.push(a);
+        } else if (running.length > 0) {
+          const [gone] = running.splice(o.end % running.length, 1);
+          state.end(gone!.id);
+        }
+      });
+      const fresh = new ClusterState(SPEC, new Map([['n4', 'drained']]), running);
+      for (const p of ['a', 'b']) {
+        if (state.nodesWithFreeCpu(p).join() !== fresh.nodesWithFreeCpu(p).join()) return false;
+        if (state.freeCpus(p) !== fresh.freeCpus(p)) return false;
+      }
+      const ends = (s: ClusterState) => s.endingByTime.map((a) => a.endTime);
+      return JSON.stringify(ends(state)) === JSON.stringify(ends(fresh)) && JSON.stringify([...state.usage]) === JSON.stringify([...fresh.usage]);
+    }),
+    { numRuns: 400 },
+  );
+  t.pass('400 random sequences of starts and ends');
+});
+
+/** The replay without its shortcuts: schedule() on plain arrays, passes until none starts. */
+function naiveReplay(jobs: SwfJob[], nodes: number, ppn: number, policy: 'fcfs' | 'easy'): Map<number, number> {
+  const spec = clusterSpec(nodes, ppn);
+  const order = [...jobs].sort((a, b) => a.submit - b.submit || a.id - b.id);
+  let running: (RunningAllocation & { realEnd: number })[] = [];
+  let queue: QueuedRequest[] = [];
+  const starts = new Map<number, number>();
+  let next = 0;
+  while (next < order.length || running.length > 0) {
+    const now = Math.min(next < order.length ? order[next]!.submit * 1000 : Infinity, ...running.map((r) => r.realEnd));
+    running = running.filter((r) => r.realEnd > now);
+    for (; next < order.length && order[next]!.submit * 1000 <= now; next++) queue.push({ id: String(order[next]!.id), request: requestOf(order[next]!) });
+    for (;;) {
+      const { placements } = schedule({ spec, nodeStates: new Map(), running, queue: queue.slice(0, WINDOW), now }, PASS_OPTIONS[policy]);
+      if (placements.length === 0) break;
+      for (const p of placements) {
+        const job = order.find((j) => String(j.id) === p.id)!;
+        running.push({ id: p.id, exclusive: false, nodes: p.nodes, endTime: p.endTime, realEnd: now + job.runtime * 1000 });
+        starts.set(job.id, now / 1000);
+      }
+      const started = new Set(placements.map((p) => p.id));
+      queue = queue.filter((q) => !started.has(q.id));
+    }
+    if (queue.length > 0 && running.length === 0 && next >= order.length) break;
+  }
+  return starts;
+}
+
+t.test('a replay gives the starts of a naive one, for FCFS and EASY', async (t) => {
+  const swfJob = fc.record({
+    submit: fc.integer({ min: 0, max: 3000 }),
+    procs: fc.integer({ min: 1, max: 12 }),
+    runtime: fc.integer({ min: 1, max: 900 }),
+    extra: fc.option(fc.integer({ min: 0, max: 600 }), { nil: null, freq: 8 }),
+  });
+  fc.assert(
+    fc.property(fc.array(swfJob, { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 4 }), fc.constantFrom('fcfs' as const, 'easy' as const), (raw, ppn, policy) => {
+      const jobs: SwfJob[] = raw.map((j, i) => ({ id: i + 1, submit: j.submit, procs: j.procs, runtime: j.runtime, limit: j.extra === null ? null : j.runtime + j.extra, user: 1 }));
+      const got = new Map(replay(jobs, { nodes: 3, procsPerNode: ppn, policy }).outcomes.map((o) => [o.id, o.start]));
+      const want = naiveReplay(jobs, 3, ppn, policy);
+      return JSON.stringify([...got].sort((a, b) => a[0] - b[0])) === JSON.stringify([...want].sort((a, b) => a[0] - b[0]));
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('300 random workloads on 3 nodes of 1 to 4 processors');
+});
