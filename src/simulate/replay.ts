@@ -28,12 +28,15 @@ export type ReplayPolicy = 'fcfs' | 'easy' | 'slurm';
  * SchedulerParameters. The main one runs at once on every submit and job end, looks at
  * default_queue_depth jobs and starts nothing behind a partition's first blocked job; the
  * backfill one runs every bf_interval seconds over bf_max_job_test jobs (EASY: a reservation
- * for the first blocked job, bf_job_part_count_reserve=1). Times are whole seconds, as SWF's.
+ * for the first blocked job, bf_job_part_count_reserve=1), with end times rounded up to
+ * bf_resolution. Times are whole seconds, as SWF's.
  */
 export interface SlurmPassOptions {
   defaultQueueDepth: number;
   bfInterval: number;
   bfMaxJobTest: number;
+  /** Seconds backfill rounds end times up to in its reservations and tests (SLURM's default: 60). */
+  bfResolution: number;
   /**
    * Seconds a job's resources stay taken after its end (SLURM's COMPLETING: the epilog, the
    * nodes' answers); default 0. A real cluster's records show it as starts a second or so
@@ -42,7 +45,7 @@ export interface SlurmPassOptions {
   completingSeconds: number;
 }
 
-export const SLURM_DEFAULTS: SlurmPassOptions = { defaultQueueDepth: 100, bfInterval: 30, bfMaxJobTest: 500, completingSeconds: 0 };
+export const SLURM_DEFAULTS: SlurmPassOptions = { defaultQueueDepth: 100, bfInterval: 30, bfMaxJobTest: 500, bfResolution: 60, completingSeconds: 0 };
 
 export interface ReplayOptions {
   nodes: number;
@@ -60,6 +63,12 @@ export interface ReplayOptions {
   forecastEvery?: number;
   /** Keep each job's nodes in its outcome (for a Gantt chart). */
   keepNodes?: boolean;
+  /**
+   * Unix time (s) of the trace's time 0 (SWF's UnixStartTime header). The `slurm` policy rounds
+   * end times to bf_resolution on the wall clock, as slurmctld does, so the phase matters.
+   * Default 0.
+   */
+  epoch?: number;
 }
 
 export interface JobOutcome {
@@ -101,7 +110,7 @@ export function clusterSpec(nodes: number, procsPerNode: number): SimulatedClust
 }
 
 /** `sbatch -n procs --time=limit` for one trace job: tasks spread over as many nodes as needed. */
-export function requestOf(job: SwfJob): ResourceRequest {
+export function requestOf(job: SwfJob, epochMs = 0): ResourceRequest {
   return {
     jobId: job.id,
     name: `swf-${job.id}`,
@@ -117,7 +126,7 @@ export function requestOf(job: SwfJob): ResourceRequest {
     timeLimitMinutes: job.limit === null ? null : Math.max(1, Math.ceil(job.limit / 60)),
     exclusive: false,
     nice: 0,
-    submitTime: job.submit * 1000,
+    submitTime: epochMs + job.submit * 1000,
   };
 }
 
@@ -131,6 +140,9 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   const outcomes: JobOutcome[] = [];
   const forecasts = new Map<number, number | null>();
   const slurm = o.policy === 'slurm' ? { ...SLURM_DEFAULTS, ...o.slurm } : undefined;
+  // the replay's clock is the wall clock the trace ran on (whole ms from the Unix epoch)
+  const base = (o.epoch ?? 0) * 1000;
+  const submitAt = (job: SwfJob) => base + job.submit * 1000;
   const one = o.policy === 'slurm' ? undefined : PASS_OPTIONS[o.policy];
   const forecastInput = (now: number) => {
     const seen = queue.queue(WINDOW);
@@ -152,7 +164,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
         const job = order[slot]!;
         const end = now + job.runtime * 1000;
         ends.push({ at: end + (slurm?.completingSeconds ?? 0) * 1000, id: p.id });
-        const outcome: JobOutcome = { id: job.id, submit: job.submit, start: now / 1000, end: end / 1000, procs: job.procs };
+        const outcome: JobOutcome = { id: job.id, submit: job.submit, start: (now - base) / 1000, end: (end - base) / 1000, procs: job.procs };
         if (o.keepNodes) outcome.nodes = p.nodes.map((n) => n.name);
         outcomes.push(outcome);
         queue.remove(slot);
@@ -165,10 +177,10 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   let nextTick = 0;
   // a backfill pass over an unchanged cluster and queue starts nothing (time alone frees no
   // CPU and brings no reservation nearer): such ticks are skipped, not stepped through
-  let dirty = true;
+  let dirty = false;
   while (next < order.length || ends.length > 0 || (slurm && queue.waiting > 0 && dirty)) {
     const tick = slurm && queue.waiting > 0 && dirty ? nextTick : Infinity;
-    const now = Math.min(next < order.length ? order[next]!.submit * 1000 : Infinity, ends.peek()?.at ?? Infinity, tick);
+    const now = Math.min(next < order.length ? submitAt(order[next]!) : Infinity, ends.peek()?.at ?? Infinity, tick);
     let changed = false;
     for (let e = ends.peek(); e && e.at <= now; e = ends.peek()) {
       state.end(ends.pop()!.id);
@@ -176,14 +188,14 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
       if (++ended % 5000 === 0) o.onProgress?.(ended, order.length);
     }
     const sampled: string[] = [];
-    for (; next < order.length && order[next]!.submit * 1000 <= now; next++) {
-      queue.add(next, { id: String(order[next]!.id), request: requestOf(order[next]!) }, order[next]!.procs);
+    for (; next < order.length && submitAt(order[next]!) <= now; next++) {
+      queue.add(next, { id: String(order[next]!.id), request: requestOf(order[next]!, base) }, order[next]!.procs);
       changed = true;
       if (o.forecastEvery && next % o.forecastEvery === 0) sampled.push(String(order[next]!.id));
     }
     if (sampled.length > 0) {
       const at = forecastStarts(forecastInput(now), { ...(slurm ? slurmBackfill(slurm) : one), maxJobs: WINDOW });
-      for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? at.get(id)! / 1000 : null);
+      for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? (at.get(id)! - base) / 1000 : null);
     }
     if (one) {
       passes(now, WINDOW, one);
@@ -194,7 +206,8 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
     const interval = slurm.bfInterval * 1000;
     if (changed) {
       passes(now, slurm.defaultQueueDepth, { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0 });
-      if (!dirty) nextTick = Math.max(nextTick, Math.ceil(now / interval) * interval);
+      // the next tick on the grid: one in the past was skipped over an empty or unchanged queue
+      nextTick = Math.max(nextTick, Math.ceil(now / interval) * interval);
       dirty = true;
     }
     if (now >= nextTick && dirty) {
@@ -208,5 +221,5 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
 }
 
 function slurmBackfill(s: SlurmPassOptions): ScheduleOptions {
-  return { queueDepth: s.defaultQueueDepth, backfillMaxJobTest: s.bfMaxJobTest };
+  return { queueDepth: s.defaultQueueDepth, backfillMaxJobTest: s.bfMaxJobTest, resolution: s.bfResolution * 1000 };
 }

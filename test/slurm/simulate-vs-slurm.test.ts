@@ -54,7 +54,8 @@ if (cluster) {
       user: 1,
     }));
     const agree = (completingSeconds: number) => {
-      const sim = replay(jobs, { nodes: 4, procsPerNode: 2, policy: 'slurm', slurm: { bfInterval: 1, completingSeconds } });
+      // SLURM's bf_resolution (60 s, the default) rounds end times on the wall clock: the epoch matters
+      const sim = replay(jobs, { nodes: 4, procsPerNode: 2, policy: 'slurm', epoch: first, slurm: { bfInterval: 1, completingSeconds } });
       const diffs = sim.outcomes.map((o) => o.start - real.get(o.id)!);
       const close = diffs.filter((d) => Math.abs(d) <= 2).length;
       t.comment(`completing ${completingSeconds} s: starts within 2 s of SLURM's: ${close}/${diffs.length}; differences (s): ${diffs.join(' ')}`);

@@ -1,8 +1,9 @@
 /**
  * What makes a replay fast must not change what it computes: the indexed queue (waiting-index.ts)
  * against a plain array, the cluster state kept from pass to pass (cluster-state.ts) against one
- * built afresh, and a whole replay (kept state, skipped jobs, kept reservations) against a naive
- * one that calls the live backend's schedule() on plain arrays at every event.
+ * built afresh, and a whole replay (kept state, skipped jobs, kept reservations, skipped backfill
+ * ticks) against a naive one that calls the live backend's schedule() on plain arrays at every
+ * event (and, for the slurm policy, runs backfill at every tick).
  */
 import fc from 'fast-check';
 import t from 'tap';
@@ -10,7 +11,7 @@ import { ClusterState } from '../../src/backends/simulator/cluster-state.js';
 import type { SimulatedClusterSpec } from '../../src/backends/simulator/cluster-spec.js';
 import type { RunningAllocation } from '../../src/backends/simulator/placement.js';
 import { schedule, type QueuedRequest } from '../../src/backends/simulator/scheduler.js';
-import { clusterSpec, PASS_OPTIONS, replay, requestOf, WINDOW } from '../../src/simulate/replay.js';
+import { clusterSpec, PASS_OPTIONS, replay, requestOf, WINDOW, type SlurmPassOptions } from '../../src/simulate/replay.js';
 import type { SwfJob } from '../../src/simulate/swf.js';
 import { WaitingIndex } from '../../src/simulate/waiting-index.js';
 
@@ -97,21 +98,47 @@ t.test('ClusterState told of starts and ends equals one built afresh from what s
   t.pass('400 random sequences of starts and ends');
 });
 
-/** The replay without its shortcuts: schedule() on plain arrays, passes until none starts. */
-function naiveReplay(jobs: SwfJob[], nodes: number, ppn: number, policy: 'fcfs' | 'easy'): Map<number, number> {
+type Policy = 'fcfs' | 'easy' | SlurmPassOptions;
+
+/**
+ * The replay without its shortcuts: schedule() on plain arrays, passes until none starts; the
+ * slurm policy steps through every second, with the main passes after a submit or an end and
+ * backfill passes at every multiple of bf_interval, skipped or not.
+ */
+function naiveReplay(jobs: SwfJob[], nodes: number, ppn: number, policy: Policy): Map<number, number> {
   const spec = clusterSpec(nodes, ppn);
+  const slurm = typeof policy === 'object' ? policy : undefined;
   const order = [...jobs].sort((a, b) => a.submit - b.submit || a.id - b.id);
   let running: (RunningAllocation & { realEnd: number })[] = [];
   let queue: QueuedRequest[] = [];
   const starts = new Map<number, number>();
   let next = 0;
-  while (next < order.length || running.length > 0) {
-    const now = Math.min(next < order.length ? order[next]!.submit * 1000 : Infinity, ...running.map((r) => r.realEnd));
+  let second = 0;
+  for (;;) {
+    const now = slurm ? second++ * 1000 : Math.min(next < order.length ? order[next]!.submit * 1000 : Infinity, ...running.map((r) => r.realEnd));
+    const [wasRunning, wasNext] = [running.length, next];
     running = running.filter((r) => r.realEnd > now);
     for (; next < order.length && order[next]!.submit * 1000 <= now; next++) queue.push({ id: String(order[next]!.id), request: requestOf(order[next]!) });
+    const changed = running.length !== wasRunning || next !== wasNext;
+    // the end: nothing runs or comes, and a last pass (for slurm, a backfill pass) started nothing
+    let last = true;
+    if (!slurm) passes(now, WINDOW, PASS_OPTIONS[typeof policy === 'string' ? policy : 'easy']);
+    else {
+      if (changed) passes(now, slurm.defaultQueueDepth, { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0 });
+      last = now % (slurm.bfInterval * 1000) === 0;
+      if (last) last = passes(now, slurm.bfMaxJobTest, { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: slurm.bfMaxJobTest, resolution: slurm.bfResolution * 1000 }) === 0;
+    }
+    if (last && running.length === 0 && next >= order.length) break;
+  }
+  return starts;
+
+  /** Passes until one starts nothing; how many jobs they started. */
+  function passes(now: number, window: number, options: Parameters<typeof schedule>[1]): number {
+    let count = 0;
     for (;;) {
-      const { placements } = schedule({ spec, nodeStates: new Map(), running, queue: queue.slice(0, WINDOW), now }, PASS_OPTIONS[policy]);
-      if (placements.length === 0) break;
+      const { placements } = schedule({ spec, nodeStates: new Map(), running, queue: queue.slice(0, window), now }, options);
+      if (placements.length === 0) return count;
+      count += placements.length;
       for (const p of placements) {
         const job = order.find((j) => String(j.id) === p.id)!;
         running.push({ id: p.id, exclusive: false, nodes: p.nodes, endTime: p.endTime, realEnd: now + job.runtime * 1000 });
@@ -120,9 +147,7 @@ function naiveReplay(jobs: SwfJob[], nodes: number, ppn: number, policy: 'fcfs' 
       const started = new Set(placements.map((p) => p.id));
       queue = queue.filter((q) => !started.has(q.id));
     }
-    if (queue.length > 0 && running.length === 0 && next >= order.length) break;
   }
-  return starts;
 }
 
 t.test('a replay gives the starts of a naive one, for FCFS and EASY', async (t) => {
@@ -142,4 +167,34 @@ t.test('a replay gives the starts of a naive one, for FCFS and EASY', async (t) 
     { numRuns: 300 },
   );
   t.pass('300 random workloads on 3 nodes of 1 to 4 processors');
+});
+
+t.test('a slurm-policy replay gives the starts of a naive one that runs backfill at every tick', async (t) => {
+  const swfJob = fc.record({
+    submit: fc.integer({ min: 0, max: 400 }),
+    procs: fc.integer({ min: 1, max: 12 }),
+    runtime: fc.integer({ min: 1, max: 200 }),
+    minutes: fc.option(fc.integer({ min: 0, max: 4 }), { nil: null, freq: 8 }),
+  });
+  const params = fc.record({
+    defaultQueueDepth: fc.integer({ min: 1, max: 6 }),
+    bfInterval: fc.constantFrom(1, 7, 30),
+    bfMaxJobTest: fc.integer({ min: 1, max: 40 }),
+    bfResolution: fc.constantFrom(1, 60),
+    completingSeconds: fc.constant(0),
+  });
+  fc.assert(
+    fc.property(fc.array(swfJob, { minLength: 1, maxLength: 25 }), fc.integer({ min: 1, max: 4 }), params, (raw, ppn, slurm) => {
+      // limits of whole minutes, as SLURM's: the run time fits in them or is cut to them
+      const jobs: SwfJob[] = raw.map((j, i) => {
+        const limit = j.minutes === null ? null : (Math.ceil(j.runtime / 60) + j.minutes) * 60;
+        return { id: i + 1, submit: j.submit, procs: j.procs, runtime: j.runtime, limit, user: 1 };
+      });
+      const got = new Map(replay(jobs, { nodes: 3, procsPerNode: ppn, policy: 'slurm', slurm }).outcomes.map((o) => [o.id, o.start]));
+      const want = naiveReplay(jobs, 3, ppn, slurm);
+      return JSON.stringify([...got].sort((a, b) => a[0] - b[0])) === JSON.stringify([...want].sort((a, b) => a[0] - b[0]));
+    }),
+    { numRuns: 300 },
+  );
+  t.pass('150 random workloads and slurm.conf settings');
 });

@@ -22,6 +22,18 @@ export const hasEnd = (a: RunningAllocation): a is EndingAllocation => a.endTime
 export const byEnd = (a: EndingAllocation, b: EndingAllocation): number => a.endTime - b.endTime;
 
 /**
+ * Is `alloc` gone by the reservation's time, so that it cannot delay it? Textbook EASY: when it
+ * ends by then. SLURM's sched/backfill (22.05): the blocked job's expected start (computed on
+ * exact end times) goes into the backfill map rounded down to bf_resolution, and a job whose
+ * exact end is at or after the start of that slot overlaps it (`begin_time <= end_time`).
+ */
+function goneBy(alloc: RunningAllocation, r: HeldReservation): boolean {
+  if (alloc.endTime === null) return false;
+  if (r.resolution === null) return alloc.endTime <= r.time;
+  return alloc.endTime < Math.floor(r.time / r.resolution) * r.resolution;
+}
+
+/**
  * A job's outlook on its partition at one future time: the usage of the nodes that differ
  * from the live usage then (`atTime`), and the job's task capacity on every partition node
  * then, kept as counts by capacity (counts[c] = nodes that take c tasks, `usable` = nodes
@@ -36,6 +48,12 @@ export interface Outlook {
 }
 
 export interface HeldReservation extends Outlook {
+  /**
+   * null: textbook EASY (a job ending at the reserved time may use its nodes). A number:
+   * SLURM's backfill map with this bf_resolution in ms (the reserved start rounded down to it;
+   * a job must end before that to use the nodes).
+   */
+  resolution: number | null;
   id: string;
   request: ResourceRequest;
   partition: SimulatedPartitionSpec;
@@ -155,7 +173,7 @@ const atReservedTime = (r: HeldReservation, usage: UsageView, name: string): Nod
 export function delaysReservation(r: HeldReservation, alloc: RunningAllocation, usage: UsageView): boolean {
   const touched = alloc.nodes.filter((n) => r.partitionNodes.has(n.name));
   if (touched.length === 0) return false;
-  if (alloc.endTime !== null && alloc.endTime <= r.time) return false;
+  if (goneBy(alloc, r)) return false;
   if (r.time === Infinity) return true;
   const changes: [number, number][] = [];
   for (const n of touched) {
@@ -190,7 +208,7 @@ export function startAllocation(
     if (r.time === Infinity) continue;
     const touched = alloc.nodes.filter((n) => r.partitionNodes.has(n.name));
     if (touched.length === 0) continue;
-    if (alloc.endTime !== null && alloc.endTime <= r.time) {
+    if (goneBy(alloc, r)) {
       for (const n of touched) {
         const live = usage.get(n.name);
         if (live && !r.atTime.has(n.name)) r.atTime.set(n.name, { ...live });

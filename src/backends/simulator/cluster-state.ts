@@ -107,9 +107,10 @@ export class ClusterState {
    * same: nothing has started or ended since, and its time has not passed (the walk over the
    * same end times finds the same first fit at any now up to it).
    */
-  keptReservation(id: string, now: number): HeldReservation | undefined {
+  keptReservation(id: string, now: number, resolution: number | null): HeldReservation | undefined {
     const k = this.kept.get(id);
-    return k && k.version === this.version && now <= k.reservation.time ? k.reservation : undefined;
+    const r = k?.reservation;
+    return r && k.version === this.version && now <= r.time && r.resolution === resolution ? r : undefined;
   }
 
   /** Ends the allocation with this id (no-op for an unknown id); returns it. */

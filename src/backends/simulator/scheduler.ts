@@ -118,6 +118,12 @@ export interface ScheduleOptions {
   /** bf_max_job_test: jobs backfill tests per pass (default 500). */
   backfillMaxJobTest?: number;
   /**
+   * bf_resolution in ms: backfill as SLURM's sched/backfill does it, on a map where a blocked
+   * job's expected start is rounded down to it (SLURM's default is 60 s) and a job must end
+   * before that, not at it, to use the reserved nodes. Absent: textbook EASY on exact times.
+   */
+  resolution?: number;
+  /**
    * false: the caller does not need every examined job's pending reason (a replay), which lets
    * the pass skip, through the queue's index, the jobs that need more CPUs than any partition
    * has free once every partition holds its reservation: they neither start nor reserve.
@@ -194,6 +200,7 @@ class SchedulingPass {
   constructor(
     private readonly state: ClusterState,
     private readonly now: number,
+    private readonly resolution: number | null,
   ) {
     this.usage = state.usage;
   }
@@ -256,11 +263,12 @@ class SchedulingPass {
 
   private reserve(id: string, req: ResourceRequest, p: SimulatedPartitionSpec): void {
     const s = this.state;
-    let held = s.keptReservation(id, this.now);
+    let held = s.keptReservation(id, this.now, this.resolution);
     if (!held) {
       const members = s.members(p.name);
-      const outlook = planOutlook(req, s.nodesWithFreeCpu(p.name), members, s.maxNodeCpus(p.name), this.usage, s.endingByTime, this.now);
-      held = { id, request: req, partition: p, partitionNodes: members, ...outlook };
+      const free = s.nodesWithFreeCpu(p.name);
+      const outlook = planOutlook(req, free, members, s.maxNodeCpus(p.name), this.usage, s.endingByTime, this.now);
+      held = { id, request: req, partition: p, partitionNodes: members, resolution: this.resolution, ...outlook };
     }
     this.reservations.push(held);
     this.reservedPartitions.add(p.name);
@@ -279,7 +287,8 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
   const queueDepth = bound(options.queueDepth, DEFAULT_QUEUE_DEPTH, 'queueDepth');
   const bfMaxJobTest = bound(options.backfillMaxJobTest, DEFAULT_BF_MAX_JOB_TEST, 'backfillMaxJobTest');
   const { spec, queue, state } = input;
-  const pass = new SchedulingPass(state, input.now);
+  const resolution = options.resolution === undefined ? null : Math.max(1, bound(options.resolution, 1, 'resolution'));
+  const pass = new SchedulingPass(state, input.now, resolution);
   const partitions = new Map<string, SimulatedPartitionSpec | undefined>();
   const skip = options.reasons === false ? queue.nextNeedingAtMost?.bind(queue) : undefined;
   let examined = 0;

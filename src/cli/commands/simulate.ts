@@ -27,6 +27,7 @@ interface SimulateOptions {
   bfInterval?: number;
   defaultQueueDepth?: number;
   bfMaxJobTest?: number;
+  bfResolution?: number;
   completingSeconds?: number;
   json?: boolean;
   out?: string;
@@ -56,7 +57,17 @@ function readTrace(io: CliIo, file: string): string {
 }
 
 /** The jobs, the cluster and what was skipped, from a trace or the generator. */
-function workload(io: CliIo, o: SimulateOptions): { jobs: SwfJob[]; nodes: number; ppn: number; skipped: Record<string, number>; source: string } {
+interface Workload {
+  jobs: SwfJob[];
+  nodes: number;
+  ppn: number;
+  skipped: Record<string, number>;
+  source: string;
+  /** Unix time of the trace's time 0 (SWF's UnixStartTime), for the slurm policy's rounding */
+  epoch?: number;
+}
+
+function workload(io: CliIo, o: SimulateOptions): Workload {
   if (o.trace === undefined) {
     if (o.generate === undefined || o.nodes === undefined) throw new GrmError('E_REQUEST_INVALID', 'give --trace FILE, or --generate JOBS with --nodes N');
     const ppn = o.procsPerNode ?? 1;
@@ -68,7 +79,8 @@ function workload(io: CliIo, o: SimulateOptions): { jobs: SwfJob[]; nodes: numbe
   if (nodes === null) throw new GrmError('E_REQUEST_INVALID', `trace ${o.trace} has no "; MaxNodes:" or "; MaxProcs:" header: give --nodes N`);
   const ppn = o.procsPerNode ?? (head.maxProcs !== null && o.nodes === undefined ? Math.max(1, Math.round(head.maxProcs / nodes)) : 1);
   const trace = parseSwf(text, { clusterProcs: nodes * ppn });
-  return { jobs: trace.jobs, nodes, ppn, skipped: trace.skipped, source: path.basename(o.trace) };
+  const epoch = Number(head.header.UnixStartTime);
+  return { jobs: trace.jobs, nodes, ppn, skipped: trace.skipped, source: path.basename(o.trace), ...(Number.isSafeInteger(epoch) && epoch >= 0 ? { epoch } : {}) };
 }
 
 function progressBar(io: CliIo): ((done: number, total: number) => void) | undefined {
@@ -114,6 +126,7 @@ export function simulateCommand(io: CliIo): Command {
     .option('--bf-interval <seconds>', 'slurm policy: seconds between backfill passes (slurm.conf bf_interval, default 30)', positive('--bf-interval'))
     .option('--default-queue-depth <jobs>', "slurm policy: jobs the main scheduler looks at (default_queue_depth, default 100)", positive('--default-queue-depth'))
     .option('--bf-max-job-test <jobs>', 'slurm policy: jobs backfill looks at (bf_max_job_test, default 500)', positive('--bf-max-job-test'))
+    .option('--bf-resolution <seconds>', 'slurm policy: seconds backfill rounds end times up to (bf_resolution, default 60)', positive('--bf-resolution'))
     .option('--completing-seconds <s>', "slurm policy: seconds a job's CPUs stay taken after its end (default 0)", positive('--completing-seconds'))
     .option('--json', 'print one JSON object')
     .option('--out <file>', 'write one CSV row per job (times in seconds from the trace\'s start)')
@@ -126,11 +139,12 @@ export function simulateCommand(io: CliIo): Command {
         ...(o.bfInterval !== undefined ? { bfInterval: o.bfInterval } : {}),
         ...(o.defaultQueueDepth !== undefined ? { defaultQueueDepth: o.defaultQueueDepth } : {}),
         ...(o.bfMaxJobTest !== undefined ? { bfMaxJobTest: o.bfMaxJobTest } : {}),
+        ...(o.bfResolution !== undefined ? { bfResolution: o.bfResolution } : {}),
         ...(o.completingSeconds !== undefined ? { completingSeconds: o.completingSeconds } : {}),
       };
       const progress = progressBar(io);
       const keepNodes = o.html !== undefined;
-      const r = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: o.policy, slurm, keepNodes, ...(progress ? { onProgress: progress } : {}) });
+      const r = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: o.policy, slurm, keepNodes, epoch: w.epoch ?? 0, ...(progress ? { onProgress: progress } : {}) });
       const wallSeconds = (performance.now() - started) / 1000;
       const skipped = { ...w.skipped, ...(r.neverStarted > 0 ? { 'never started': r.neverStarted } : {}) };
       const skippedCount = Object.values(skipped).reduce((s, n) => s + n, 0);
@@ -139,7 +153,7 @@ export function simulateCommand(io: CliIo): Command {
       if (o.html) {
         const other = o.compare ?? (o.policy === 'easy' ? 'fcfs' : 'easy');
         const t1 = performance.now();
-        const r2 = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: other, slurm, keepNodes });
+        const r2 = replay(w.jobs, { nodes: w.nodes, procsPerNode: w.ppn, policy: other, slurm, keepNodes, epoch: w.epoch ?? 0 });
         const m2 = replayMetrics(r2.outcomes, { totalProcs: w.nodes * w.ppn, skipped: skippedCount, wallSeconds: (performance.now() - t1) / 1000 });
         const runs = [{ policy: o.policy, metrics: m, outcomes: r.outcomes }, { policy: other, metrics: m2, outcomes: r2.outcomes }];
         fs.writeFileSync(path.resolve(io.cwd, o.html), htmlReport(runs, { source: w.source, nodes: w.nodes, procsPerNode: w.ppn }));
