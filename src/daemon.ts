@@ -161,6 +161,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     output: logs,
     dataDir: config.dataDir,
     killGraceMs: config.runtime.killGraceMs,
+    requeue: { byDefault: config.runtime.jobRequeue, maxRestarts: config.runtime.maxBatchRequeue },
     envAllowList: config.runtime.envAllowList,
     daemonEnv: env,
     compss: config.compss,

@@ -2,6 +2,7 @@
  * The contract between the GRM and whatever grants nodes: the embedded simulator or a real
  * SLURM controller. The dispatcher speaks only this interface.
  */
+import { GrmError } from '../errors.js';
 
 /** What one job needs, normalised from its JobDescription (memory in MiB, time in minutes). */
 export interface ResourceRequest {
@@ -85,6 +86,24 @@ export interface NodeInfo {
   reason?: string;
 }
 
+/**
+ * scontrol update nodename=X state=down|drain|resume reason=...: an admin takes a node out of
+ * service or puts it back. 'drain': its jobs run on, no new ones start on it; 'down': every
+ * allocation on it ends too (NODE_FAIL); 'resume': back in service.
+ */
+export interface NodeUpdate {
+  state: 'down' | 'drain' | 'resume';
+  /** Required (as SLURM requires it) to take a node down or drain it. */
+  reason?: string;
+}
+
+/** SLURM's rule: a node is taken down or drained only with a reason. */
+export function checkNodeUpdate(update: NodeUpdate): void {
+  if (update.state !== 'resume' && !update.reason?.trim()) {
+    throw new GrmError('E_REQUEST_INVALID', 'You must specify a reason when DOWNING or DRAINING a node. Request denied', { field: 'reason' });
+  }
+}
+
 export interface PartitionInfo {
   name: string;
   isDefault: boolean;
@@ -135,6 +154,8 @@ export interface ResourceBackend {
   nodes(): Promise<NodeInfo[]>;
   partitions(): Promise<PartitionInfo[]>;
   onEvent(listener: (event: BackendEvent) => void): void;
+  /** Takes a node down, drains or resumes it (checkNodeUpdate first); E_REQUEST_INVALID for an unknown node. */
+  updateNode(name: string, update: NodeUpdate): Promise<void>;
   /**
    * Checks that every node of a granted allocation answers (before a master that would hang
    * on a dead node is started). Returns the nodes that did not, with why; [] when all did.

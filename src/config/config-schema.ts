@@ -278,6 +278,13 @@ export const ConfigSchema = Type.Object(
       {
         /** Between SIGTERM and SIGKILL to a master's process group, as SLURM's KillWait. */
         killGraceMs: Type.Integer({ default: 5000, minimum: 0 }),
+        /**
+         * slurm.conf's JobRequeue: a job whose nodes fail under it goes back to the queue unless
+         * it was submitted with --no-requeue (false: only jobs submitted with --requeue do).
+         */
+        jobRequeue: Type.Boolean({ default: true }),
+        /** slurm.conf's MaxBatchRequeue: after this many restarts a node failure ends the job NODE_FAIL. */
+        maxBatchRequeue: Type.Integer({ default: 5, minimum: 0, maximum: 4095 }),
         /** Daemon environment variables every master gets (then --export, then SLURM_ and GRM_ ones). */
         envAllowList: Type.Array(Type.String(), {
           default: ['PATH', 'HOME', 'LANG', 'LC_ALL', 'TZ', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR'],

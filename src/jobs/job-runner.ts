@@ -22,7 +22,7 @@ import { DEFAULT_OUTPUT_DEVICES } from '../runtime/safe-files.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRunnerPort } from './dispatcher.js';
 import { exitState } from './job-state.js';
-import { endRun } from './run-end.js';
+import { backendEndIntent, endRun, type RequeuePolicy } from './run-end.js';
 import type { JobRecord } from './job-types.js';
 import { DirectoryFollower } from '../logs/dir-follower.js';
 import { TASK_SOURCE_PREFIX } from '../logs/srun-label.js';
@@ -66,7 +66,11 @@ export interface JobRunnerOptions {
   paths?: OutputPolicy;
   /** Character devices an output may be (runtime.outputDevices); default /dev/null. */
   outputDevices?: readonly string[];
+  /** Jobs whose nodes fail go back to the queue (runtime.jobRequeue, maxBatchRequeue); default never. */
+  requeue?: RequeuePolicy;
 }
+
+const NO_REQUEUE: RequeuePolicy = { byDefault: false, maxRestarts: 0 };
 
 interface RunningMaster {
   handle: MasterHandle;
@@ -297,9 +301,11 @@ export class JobRunner implements JobRunnerPort {
     const job = store.get(event.jobId);
     if (!job || job.backendId !== event.backendId) return;
     if (job.state === 'RUNNING') {
-      // Written first: the master's exit, whenever it comes, ends the job this way.
-      store.patch(job.id, { endIntent: job.endIntent ?? event.state });
-      store.addEvent(job.id, `backend ended the allocation: ${event.state} (${event.reason})`, 'backend');
+      // Written first: the master's exit, whenever it comes, ends the job this way (or requeues it).
+      const decided = job.endIntent ? { intent: job.endIntent, why: '' } : backendEndIntent(job, event.state, this.o.requeue ?? NO_REQUEUE);
+      store.patch(job.id, { endIntent: decided.intent });
+      store.addEvent(job.id, `backend ended the allocation: ${event.state} (${event.reason})${decided.why ? `; ${decided.why}` : ''}`, 'backend');
+      // SIGTERM first, SIGKILL after the grace: a training job can checkpoint
       await this.stopMaster(job.id);
     } else if (job.state === 'ALLOCATING') {
       store.markReleased(job.id);

@@ -8,7 +8,31 @@
 import type { JobPatch, JobStore } from '../store/job-store.js';
 import { holdReason } from './eligibility.js';
 import { isRequeue } from './job-state.js';
-import type { EndState, JobRecord } from './job-types.js';
+import type { EndIntent, EndState, JobRecord } from './job-types.js';
+
+/** slurm.conf's JobRequeue and MaxBatchRequeue, as GRM's config holds them. */
+export interface RequeuePolicy {
+  /** Jobs that say neither --requeue nor --no-requeue may be requeued (JobRequeue=1). */
+  byDefault: boolean;
+  /** Restarts after which a job whose nodes fail ends NODE_FAIL instead (MaxBatchRequeue). */
+  maxRestarts: number;
+}
+
+/**
+ * What becomes of a running job whose allocation the backend ended (pure): a node failure is
+ * no fault of the job's, so it goes back to the queue when it allows it and has restarts left,
+ * as SLURM requeues a batch job; anything else ends it as the backend says. `why`: the event.
+ */
+export function backendEndIntent(job: JobRecord, ended: EndState, policy: RequeuePolicy): { intent: EndIntent; why: string } {
+  if (ended !== 'NODE_FAIL') return { intent: ended, why: '' };
+  if (!(job.description.requeue ?? policy.byDefault)) {
+    return { intent: 'NODE_FAIL', why: job.description.requeue === false ? 'not requeued: submitted with --no-requeue' : 'not requeued: JobRequeue=0' };
+  }
+  if (job.restartCount >= policy.maxRestarts) {
+    return { intent: 'NODE_FAIL', why: `not requeued: restarted ${job.restartCount} times already (MaxBatchRequeue=${policy.maxRestarts})` };
+  }
+  return { intent: 'REQUEUE', why: `requeued after a node failure: restart ${job.restartCount + 1} of at most ${policy.maxRestarts}` };
+}
 
 export interface RunEnd {
   /** How the run ends if nothing was decided before (from the exit status, or the backend). */

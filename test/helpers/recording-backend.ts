@@ -12,6 +12,10 @@ export class RecordingBackend implements ResourceBackend {
   readonly kind = 'simulator' as const;
   readonly allocated: ResourceRequest[] = [];
   async validate(): Promise<void> {}
+  readonly nodeUpdates: { name: string; update: import('../../src/backends/resource-backend.js').NodeUpdate }[] = [];
+  async updateNode(name: string, update: import('../../src/backends/resource-backend.js').NodeUpdate): Promise<void> {
+    this.nodeUpdates.push({ name, update });
+  }
   async allocate(request: ResourceRequest): Promise<string> {
     this.allocated.push(request);
     return `b${request.jobId}`;

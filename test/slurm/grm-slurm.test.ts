@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { execa } from 'execa';
 import t from 'tap';
 import { isProcessAlive } from '../../src/runtime/proc.js';
@@ -311,6 +312,43 @@ async function runAll(cluster: TestCluster): Promise<void> {
     t.ok(maxPending <= 1, `SLURM never held more than the look-ahead pending (${maxPending})`);
     const who = new Map([...a.map((id, i) => [id, `alice${i + 1}`] as const), ...b.map((id, i) => [id, `bob${i + 1}`] as const)]);
     t.comment(`order of starts on SLURM: ${[...a, ...b].sort((x, y) => startOf(x) - startOf(y)).map((id) => who.get(id)).join(' ')}`);
+  });
+
+  t.test('a node taken down on SLURM by grm scontrol update: the holder ends NODE_FAIL, the job is requeued and completes; drain and resume', async (t) => {
+    const d = await grm(t, cluster);
+    const go = path.join(d.dataDir, 'go');
+    // outside the data dir: GRM refuses -o into it
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-nodefail-'));
+    t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
+    const out = path.join(outDir, 'train.out');
+    const script = sh(`trap 'echo "run \${SLURM_RESTART_COUNT:-0} checkpointed"; exit 0' TERM\necho "run \${SLURM_RESTART_COUNT:-0} on $SLURM_JOB_NODELIST"\nuntil [ -e '${go}' ]; do sleep 0.1; done & wait`);
+    const id = (await d.api('POST', '/api/v1/jobs', { script, standard_output: out })).body.job_id as number;
+    const first = (await d.waitForState(id, ['RUNNING'], 60_000)).nodes as string;
+    await waitUntil('the first run', () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').includes('run 0 on'), { timeoutMs: 60_000 });
+    // whatever happens, the node is back in service for the tests after this one
+    t.teardown(() => execa('scontrol', ['update', `nodename=${first}`, 'state=resume'], { env: cluster.env, reject: false }));
+    const down = await d.cli('scontrol', 'update', `nodename=${first}`, 'state=down', 'reason=grm test');
+    t.equal(down.code, 0, down.stderr);
+    // (the test cluster's ReturnToService=2 puts the node back as soon as its slurmd registers
+    // again, so the second run may land on it again)
+    await waitUntil('the second run', () => fs.readFileSync(out, 'utf8').includes('run 1 on'), { timeoutMs: 120_000 });
+    const again = (await d.api('GET', `/api/v1/jobs/${id}`)).body;
+    t.equal(again.restart_cnt, 1);
+    t.match(JSON.stringify(again.events), /backend ended the allocation: NODE_FAIL[^"]*requeued after a node failure: restart 1/);
+    t.match(fs.readFileSync(out, 'utf8'), /^run 0 on \S+\nrun 0 checkpointed\nrun 1 on /, 'SIGTERM first: the first run checkpointed');
+    fs.writeFileSync(go, '');
+    t.equal((await d.waitForState(id, ['COMPLETED', 'FAILED', 'NODE_FAIL', 'CANCELLED'], 60_000)).job_state, 'COMPLETED');
+
+    // drain and resume through GRM: SLURM's own node state and reason
+    const state = async () => (await execa('sinfo', ['-h', '-N', '-n', first, '-o', '%T|%E'], { env: cluster.env })).stdout.trim();
+    t.equal((await d.cli('scontrol', 'update', `nodename=${first}`, 'state=drain', 'reason=grm drain test')).code, 0);
+    t.match(await state(), /^drain(ed|ing)\|grm drain test$/, "SLURM shows the node drained with GRM's reason");
+    const resume = await d.cli('scontrol', 'update', `nodename=${first}`, 'state=resume');
+    t.equal(resume.code, 0, resume.stderr);
+    await waitUntil('the node back in service', async () => /^(idle|mixed|allocated)\|/.test(await state()), { timeoutMs: 60_000 });
+    const badNode = await d.cli('scontrol', 'update', 'nodename=node99', 'state=drain', 'reason=x');
+    t.match(badNode.stderr, /Invalid node name specified/, "SLURM's refusal of an unknown node, in its words");
+    await waitUntil('no holder of the job left', async () => !(await holders(cluster)).some(live), { timeoutMs: 30_000 });
   });
 
   t.test('a node that does not answer the pre-flight fails a COMPSs job, naming the node', async (t) => {

@@ -192,7 +192,7 @@ const base: ResourceRequest = {
 t.test('holder salloc argv: the same request, no script, no output files', async (t) => {
   t.same(holderSallocArgs(base, { workDir: '/scratch', instance: 'i1', account: { uid: 1234, gid: 5678 } }), [
     '--no-shell',
-    ...holderSbatchArgs(base, { instance: 'i1', account: { uid: 1234, gid: 5678 } }).filter((a) => !['--parsable', '--output=/dev/null', '--error=/dev/null', '--chdir=/tmp'].includes(a)),
+    ...holderSbatchArgs(base, { instance: 'i1', account: { uid: 1234, gid: 5678 } }).filter((a) => !['--parsable', '--no-requeue', '--output=/dev/null', '--error=/dev/null', '--chdir=/tmp'].includes(a)),
     '--chdir=/scratch',
   ]);
 });
@@ -243,6 +243,7 @@ t.test('holder sbatch argv', async (t) => {
     '--qos=high',
     '--exclusive',
     '--nice=10',
+    '--no-requeue',
     '--output=/dev/null',
     '--error=/dev/null',
     '--chdir=/scratch',
@@ -257,6 +258,7 @@ t.test('holder sbatch argv', async (t) => {
     '--cpus-per-task=2',
     '--mem-per-cpu=500M',
     '--partition=gpu',
+    '--no-requeue',
     '--output=/dev/null',
     '--error=/dev/null',
     '--chdir=/tmp',
@@ -266,7 +268,7 @@ t.test('holder sbatch argv', async (t) => {
   t.ok(holderSbatchArgs({ ...base, gpuType: undefined }, { instance: 'i1' }).includes('--gres=gpu:2'));
   t.notOk(holderSbatchArgs({ ...base, partition: '' }, { instance: 'i1' }).some((a) => a.startsWith('--partition')), 'no partition: SLURM picks its default');
   const forUser = holderSbatchArgs(minimal, { instance: 'i1', account: { uid: 1234, gid: 5678 } });
-  t.same(forUser.slice(-5), ['--uid=1234', '--gid=5678', '--output=/dev/null', '--error=/dev/null', '--chdir=/tmp'], 'a root daemon submits the holder for the job\'s user');
+  t.same(forUser.slice(-6), ['--uid=1234', '--gid=5678', '--no-requeue', '--output=/dev/null', '--error=/dev/null', '--chdir=/tmp'], 'a root daemon submits the holder for the job\'s user');
   t.notOk(holderSbatchArgs(minimal, { instance: 'i1', account: null }).some((a) => /^--[ug]id=/.test(a)), 'no account: the daemon\'s own');
   t.match(HOLDER_SCRIPT, /^#!\/bin\/sh\n[\s\S]*exec sleep infinity\n$/);
   const ranked = { ...base, priority: 1234.6 };

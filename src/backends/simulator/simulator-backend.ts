@@ -29,10 +29,12 @@ import type {
   BackendAllocationStatus,
   BackendEvent,
   NodeInfo,
+  NodeUpdate,
   PartitionInfo,
   ResourceBackend,
   ResourceRequest,
 } from '../resource-backend.js';
+import { checkNodeUpdate } from '../resource-backend.js';
 import { defaultClusterSpec, validateClusterSpec, type SimulatedClusterSpec } from './cluster-spec.js';
 import { wallClock, type Clock, type TimerHandle } from './clock.js';
 import { buildUsage, type NodeAdminState, type RunningAllocation } from './placement.js';
@@ -279,7 +281,7 @@ export class SimulatorBackend implements ResourceBackend {
    */
   setNodeState(name: string, state: NodeAdminState, reason?: string): void {
     if (!this.spec.nodes.some((n) => n.name === name)) {
-      throw new GrmError('E_REQUEST_INVALID', `unknown node ${name}`, { field: 'node' });
+      throw new GrmError('E_REQUEST_INVALID', `Invalid node name specified: ${name} (sinfo -N lists the nodes)`, { field: 'node' });
     }
     if (state === 'idle') {
       this.adminStates.delete(name);
@@ -297,6 +299,11 @@ export class SimulatorBackend implements ResourceBackend {
       }
     }
     this.requestPass();
+  }
+
+  async updateNode(name: string, update: NodeUpdate): Promise<void> {
+    checkNodeUpdate(update);
+    this.setNodeState(name, update.state === 'resume' ? 'idle' : update.state === 'drain' ? 'drained' : 'down', update.reason);
   }
 
   /** The queue replayed on a virtual clock from the running jobs' limits (simulate/forecast.ts). */

@@ -67,7 +67,9 @@ export function holderJobName(request: Pick<ResourceRequest, 'jobId' | 'name'>):
 
 /** The sbatch argv (without the binary) of the batch holder for a request. */
 export function holderSbatchArgs(request: ResourceRequest, options: HolderJobOptions): string[] {
-  return ['--parsable', ...requestArgs(request, options), '--output=/dev/null', '--error=/dev/null', `--chdir=${options.workDir ?? '/tmp'}`];
+  // --no-requeue: SLURM would put a batch holder whose node failed back in its queue, out of
+  // GRM's sight; GRM ends it and decides the job's requeue itself
+  return ['--parsable', ...requestArgs(request, options), '--no-requeue', '--output=/dev/null', '--error=/dev/null', `--chdir=${options.workDir ?? '/tmp'}`];
 }
 
 /** The salloc argv (without the binary) of the allocation holder for a request. */

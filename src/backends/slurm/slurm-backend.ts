@@ -25,10 +25,12 @@ import type {
   BackendAllocationStatus,
   BackendEvent,
   NodeInfo,
+  NodeUpdate,
   PartitionInfo,
   ResourceBackend,
   ResourceRequest,
 } from '../resource-backend.js';
+import { checkNodeUpdate } from '../resource-backend.js';
 import { AcceptanceCache } from './acceptance-cache.js';
 import { SlurmInfoCache } from './info-cache.js';
 import { slurmForecast } from './slurm-forecast.js';
@@ -347,6 +349,16 @@ export class SlurmBackend implements ResourceBackend {
   allocationOf(backendId: string): Allocation | undefined {
     const t = this.tracked.get(backendId);
     return t?.status === 'RUNNING' && t.allocation ? structuredClone(t.allocation) : undefined;
+  }
+
+  /**
+   * scontrol update on the real cluster (the daemon must be root or SlurmUser). A node taken
+   * down ends its jobs NODE_FAIL in SLURM; the next poll, soon, reports GRM's holders among them.
+   */
+  async updateNode(name: string, update: NodeUpdate): Promise<void> {
+    checkNodeUpdate(update);
+    await this.commands.updateNode(name, update.state === 'down' ? 'DOWN' : update.state === 'drain' ? 'DRAIN' : 'RESUME', update.reason);
+    this.kick();
   }
 
   async nodes(): Promise<NodeInfo[]> {

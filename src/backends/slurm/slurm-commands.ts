@@ -48,6 +48,7 @@ const ERROR_PATTERNS: [RegExp, GrmErrorCode][] = [
   [/Requested node configuration is not available/i, 'E_NODE_CONFIG_UNAVAILABLE'],
   [/Requested time limit is invalid/i, 'E_NODE_CONFIG_UNAVAILABLE'],
   [/Node count specification invalid/i, 'E_NODE_CONFIG_UNAVAILABLE'],
+  [/Invalid node name specified/i, 'E_REQUEST_INVALID'],
 ];
 
 /** SLURM's own message: stderr's lines without the "sbatch: error: " prefixes, joined. */
@@ -281,6 +282,11 @@ export class SlurmCommands {
   /** scontrol show partition -o (raw text, one partition a line). */
   async showPartitions(): Promise<string> {
     return (await this.run('scontrol', ['show', 'partition', '-o'])).stdout;
+  }
+
+  /** scontrol update nodename=NAME state=STATE [reason=...]: SLURM's own node states (operators only). */
+  async updateNode(name: string, state: 'DOWN' | 'DRAIN' | 'RESUME', reason?: string): Promise<void> {
+    await this.run('scontrol', ['update', `nodename=${name}`, `state=${state}`, ...(reason ? [`reason=${reason}`] : [])]);
   }
 
   /** scontrol show job -o ID (raw text). */

@@ -1,5 +1,7 @@
 /** grm scontrol: hold, uhold, release, requeue, requeuehold, update and show, as scontrol(1) spells them. */
 import { Command } from 'commander';
+import type { NodeUpdate } from '../../backends/resource-backend.js';
+import { expandHostlist } from '../../hostlist/hostlist.js';
 import type { JobDescription } from '../../jobs/job-types.js';
 import { parseJobIdSpec } from '../../sbatch/array-spec.js';
 import { parseSbatchArgs } from '../../sbatch/sbatch-options.js';
@@ -72,6 +74,29 @@ export function parseUpdateArgs(words: string[]): { jobId: number; changes: JobD
   return { jobId, changes: { ...parseSbatchArgs(argv).description, ...changes } };
 }
 
+const NODE_STATES: Record<string, NodeUpdate['state']> = { down: 'down', drain: 'drain', resume: 'resume', idle: 'resume', undrain: 'resume' };
+
+/** `NodeName=node[1-2] State=DRAIN Reason="disk"` → the nodes (a hostlist) and the change. */
+export function parseNodeUpdateArgs(words: string[]): { nodes: string[]; update: NodeUpdate } {
+  let nodes: string[] | undefined;
+  let state: NodeUpdate['state'] | undefined;
+  let reason: string | undefined;
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    if (eq <= 0) throw new CliError(`Invalid input: ${word}: give Field=Value, e.g. NodeName=node01 State=DRAIN Reason="disk"`);
+    const [key, value] = [word.slice(0, eq).toLowerCase(), word.slice(eq + 1)];
+    if (key === 'nodename') nodes = expandHostlist(value);
+    else if (key === 'state') {
+      state = NODE_STATES[value.toLowerCase()];
+      if (!state) throw new CliError(`Invalid node state specified: ${value} (GRM sets DOWN, DRAIN or RESUME)`);
+    } else if (key === 'reason') reason = value;
+    else throw new CliError(`Update of this parameter is not supported: ${word.slice(0, eq)} (GRM updates a node's State and Reason)`);
+  }
+  if (!nodes || nodes.length === 0) throw new CliError('No node name provided: give NodeName=NAME');
+  if (!state) throw new CliError('No node state provided: give State=DOWN, DRAIN or RESUME');
+  return { nodes, update: { state, ...(reason !== undefined ? { reason } : {}) } };
+}
+
 export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => void): Command {
   const scontrol = new Command('scontrol').description('hold, release, requeue, update and show jobs, like scontrol');
   // uhold is always a user hold; hold by an admin is an admin hold (JobHeldAdmin), as in scontrol
@@ -120,9 +145,17 @@ export function scontrolCommand(io: CliIo, client: () => ApiClient, fail: () => 
   }
   scontrol
     .command('update')
-    .description('change a job: JobId=N and TimeLimit=, Partition=, Nice=, NumNodes=, Dependency=, StartTime=, Name= (a running job: a lower TimeLimit only)')
-    .argument('<fields...>', 'JobId=N Field=Value ...')
+    .description(
+      'change a job: JobId=N and TimeLimit=, Partition=, Nice=, NumNodes=, Dependency=, StartTime=, Name= (a running job: a lower TimeLimit only); ' +
+        'or nodes (admin): NodeName=HOSTLIST State=DOWN|DRAIN|RESUME Reason=TEXT',
+    )
+    .argument('<fields...>', 'JobId=N Field=Value ... | NodeName=NAME State=STATE Reason=TEXT')
     .action(async (words: string[]) => {
+      if (words.some((w) => /^nodename=/i.test(w))) {
+        const { nodes, update } = parseNodeUpdateArgs(words);
+        for (const node of nodes) await client().request('PATCH', `/api/v1/nodes/${encodeURIComponent(node)}`, update);
+        return;
+      }
       const { jobId, changes } = parseUpdateArgs(words);
       await client().request('PATCH', `/api/v1/jobs/${jobId}`, changes);
     });
