@@ -98,6 +98,9 @@ t.test('/metrics needs the scrape token or an admin token; health stays open', a
   t.match(byScrape.headers.get('content-type'), /^text\/plain; version=0\.0\.4/);
   t.ok(parsePrometheusTextFormat(await byScrape.text()).some((f) => f.name === 'grm_jobs_running'));
   t.equal((await get('/metrics', `Bearer ${d.token}`)).status, 200, 'an admin token: 200');
+  const unknown = await get('/metrics?format=json', `Bearer ${SCRAPE_TOKEN}`);
+  t.equal(unknown.status, 400, 'it takes no query parameter, as every route refuses those it does not declare');
+  t.match(((await unknown.json()) as { error: { message: string } }).error.message, /format/);
 
   t.equal((await get('/api/v1/jobs', `Bearer ${SCRAPE_TOKEN}`)).status, 401, 'the scrape token opens /metrics only');
   t.equal((await get('/api/v1/health')).status, 200, 'health needs no token');

@@ -5,6 +5,7 @@
  * series name every user with running jobs.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { requireAdmin } from '../../users/user-rules.js';
 import type { ApiServices } from '../services.js';
 
@@ -14,7 +15,12 @@ export const prometheusRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices
     {
       // the scrape token lets this route in without a principal (api/auth.ts)
       config: { scrape: true },
-      schema: { summary: 'Prometheus metrics (text exposition format): a scrape token (metrics.tokenFile) or an admin token', tags: ['cluster'] },
+      schema: {
+        summary: 'Prometheus metrics (text exposition format): a scrape token (metrics.tokenFile) or an admin token',
+        tags: ['cluster'],
+        // outside /api, so not made strict by api/strict-input.ts: it takes no parameter, and says so
+        querystring: Type.Object({}, { additionalProperties: false }),
+      },
     },
     async (request, reply) => {
       if (request.principal) requireAdmin(request.principal, 'GET /metrics');
