@@ -230,6 +230,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     dispatcher,
     runner,
     search: logSearch,
+    onError,
   });
 
   const startedAt = Date.now();

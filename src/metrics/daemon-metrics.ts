@@ -22,6 +22,7 @@ export interface DaemonMetricsParts {
   dispatcher: { onPass(listener: (event: { durationMs: number }) => void): void };
   runner: { runningJobIds(): number[] };
   search: { readonly indexedTo: number };
+  onError: (error: unknown, context: string) => void;
 }
 
 export function createDaemonMetrics(p: DaemonMetricsParts): GrmMetrics {
@@ -29,6 +30,7 @@ export function createDaemonMetrics(p: DaemonMetricsParts): GrmMetrics {
   const metrics = new GrmMetrics({
     version: p.version,
     backend: p.backend.kind,
+    onError: p.onError,
     ...(p.commands ? { commands: p.commands.names } : {}),
     sources: {
       jobCounts: () => stats.jobCounts(),

@@ -40,6 +40,8 @@ export interface GrmMetricsOptions {
   commands?: readonly string[];
   /** process_* and nodejs_* metrics of prom-client (default on). */
   processMetrics?: boolean;
+  /** A source that failed during a scrape (the scrape goes on without it). */
+  onError?: (error: unknown, context: string) => void;
 }
 
 const g = (registry: Registry, name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
@@ -53,6 +55,7 @@ export class GrmMetrics {
   private readonly queueLength;
   private readonly userRunning;
   private readonly nodeStates;
+  private readonly backendUp;
   private readonly cpus;
   private readonly gpus;
   private readonly masters;
@@ -75,6 +78,7 @@ export class GrmMetrics {
     this.pendingReason = g(r, 'grm_jobs_pending_by_reason', 'Jobs waiting to start (grm_jobs_pending) by the reason squeue shows', ['reason']);
     this.queueLength = g(r, 'grm_queue_length', 'Pending jobs nothing blocks (hold, begin time, dependency): the queue a dispatch pass reads');
     this.userRunning = g(r, 'grm_user_jobs_running', 'Jobs RUNNING per user', ['user']);
+    this.backendUp = g(r, 'grm_backend_up', 'Whether the backend answered this scrape (0: slurmctld unreachable; node and CPU series keep their last values)');
     this.nodeStates = g(r, 'grm_node_count_per_state', 'Nodes per state (idle, mixed, allocated, drained, down)', ['state']);
     this.cpus = resourceGauges(r, 'cpus', 'CPUs');
     this.gpus = resourceGauges(r, 'gpus', 'GPUs');
@@ -135,12 +139,14 @@ export class GrmMetrics {
 
   private async collect(): Promise<void> {
     const s = this.o.sources;
-    const nodes = await s.nodes();
+    // a controller that does not answer must not cost the scrape GRM's own series
+    const nodes = await s.nodes().catch((e: unknown) => {
+      this.o.onError?.(e, 'metrics: the backend\'s nodes');
+      return null;
+    });
+    this.backendUp.set(nodes ? 1 : 0);
+    if (nodes) this.collectNodes(nodes);
     this.collectJobs();
-    const usage = clusterUsage(nodes);
-    for (const state of NODE_STATES) this.nodeStates.set({ state }, usage.nodesByState[state]);
-    setResources(this.cpus, usage.cpus);
-    setResources(this.gpus, usage.gpus);
     this.masters.set(s.mastersRunning());
     this.storeSize.reset();
     for (const f of s.storeFiles()) this.storeSize.set({ file: f.file }, f.bytes);
@@ -150,6 +156,13 @@ export class GrmMetrics {
     this.logIngested.inc(lines.ingested);
     this.searchLagLines.set(lines.unindexed);
     this.searchLagSeconds.set(lines.oldestUnindexedTime === null ? 0 : Math.max(0, (s.wallNow() - lines.oldestUnindexedTime) / 1000));
+  }
+
+  private collectNodes(nodes: NodeInfo[]): void {
+    const usage = clusterUsage(nodes);
+    for (const state of NODE_STATES) this.nodeStates.set({ state }, usage.nodesByState[state]);
+    setResources(this.cpus, usage.cpus);
+    setResources(this.gpus, usage.gpus);
   }
 
   private collectJobs(): void {

@@ -34,6 +34,7 @@ const SERIES = [
   'grm_jobs_pending_by_reason',
   'grm_queue_length',
   'grm_user_jobs_running',
+  'grm_backend_up',
   'grm_node_count_per_state',
   'grm_cpus_total',
   'grm_cpus_allocated',
@@ -123,6 +124,7 @@ t.test('/metrics exposes every named series, typed', async (t) => {
   t.same(m.get('grm_backend_command_duration_seconds')?.metrics, [], 'the simulator runs no commands: the series has no samples');
   t.equal(m.get('grm_log_lines_ingested_total')?.type, 'COUNTER');
   t.equal(value(m, 'grm_info', { backend: 'simulator' }), 1);
+  t.equal(value(m, 'grm_backend_up'), 1);
   t.equal(value(m, 'grm_node_count_per_state', { state: 'idle' }), 8);
   t.equal(value(m, 'grm_cpus_total'), 32);
   t.equal(value(m, 'grm_cpus_idle'), 32);

@@ -11,7 +11,7 @@ import type { NodeInfo } from '../../src/backends/resource-backend.js';
 import { SlurmCommands } from '../../src/backends/slurm/slurm-commands.js';
 import { clusterUsage } from '../../src/metrics/cluster-usage.js';
 import { GrmMetrics, type ScrapeSources } from '../../src/metrics/grm-metrics.js';
-import { DispatchTimer } from '../../src/metrics/metric-events.js';
+import { DispatchTimer, followMetricEvents } from '../../src/metrics/metric-events.js';
 import { ScrapeToken } from '../../src/metrics/scrape-token.js';
 import { openDatabase } from '../../src/store/database.js';
 import { JobStore } from '../../src/store/job-store.js';
@@ -161,6 +161,33 @@ t.test('each scrape reads the sources afresh: label sets that went away go', asy
   t.equal(sample(fams, 'grm_log_search_lag_seconds')?.value, '0');
 });
 
+t.test('a backend that does not answer costs the scrape nothing but its own series', async (t) => {
+  let down = false;
+  const errors: string[] = [];
+  const m = new GrmMetrics({
+    version: '9',
+    backend: 'slurm',
+    processMetrics: false,
+    onError: (_e, context) => errors.push(context),
+    sources: fakeSources({
+      nodes: async () => {
+        if (down) throw new Error('Unable to contact slurm controller');
+        return [node('n1', 'mixed', 8, 2)];
+      },
+      queueLength: () => 5,
+    }),
+  });
+  let fams = parse(await m.render());
+  t.equal(sample(fams, 'grm_backend_up')?.value, '1');
+  t.equal(sample(fams, 'grm_cpus_allocated')?.value, '2');
+  down = true;
+  fams = parse(await m.render());
+  t.equal(sample(fams, 'grm_backend_up')?.value, '0', 'the scrape says the backend did not answer');
+  t.equal(sample(fams, 'grm_queue_length')?.value, '5', "GRM's own series are still there");
+  t.equal(sample(fams, 'grm_cpus_total')?.value, '8', 'the node series keep their last values');
+  t.same(errors, ["metrics: the backend's nodes"], 'and the failure is reported');
+});
+
 t.test('two daemons in one process keep their metrics apart (a registry each)', async (t) => {
   const one = new GrmMetrics({ version: '1', backend: 'slurm', commands: ['sbatch', 'squeue'], processMetrics: false, sources: fakeSources() });
   const two = new GrmMetrics({ version: '1', backend: 'slurm', commands: ['sbatch', 'squeue'], processMetrics: false, sources: fakeSources() });
@@ -194,4 +221,17 @@ t.test('every SLURM command reports its duration and outcome as an event', async
   t.same(events.map((e) => [e.command, e.ok]), [['sinfo', true], ['scontrol', false], ['squeue', false]]);
   t.ok(events.every((e) => e.durationMs >= 0));
   t.same(commands.stats.get('scontrol'), { calls: 1, errors: 1, totalMs: events[1]!.durationMs }, 'the stats count the same calls');
+
+  // wired as the daemon wires them: each command is a sample of its series, each failure an error
+  const metrics = new GrmMetrics({ version: '9', backend: 'slurm', commands: ['sinfo', 'scontrol'], processMetrics: false, sources: fakeSources() });
+  followMetricEvents(metrics, { jobEvents: () => undefined, passes: () => undefined, commands: (l) => commands.onCommand(l) });
+  await commands.sinfoJson();
+  await commands.sinfoJson();
+  await t.rejects(commands.showJob('42'));
+  const text = await metrics.render();
+  // the text parser drops labelled histograms' counts (it flattens only unlabelled ones): their lines are read as written
+  t.match(text, /^grm_backend_command_duration_seconds_count\{command="sinfo"\} 2$/m);
+  t.match(text, /^grm_backend_command_duration_seconds_count\{command="scontrol"\} 1$/m);
+  const errors = parse(text).find((f) => f.name === 'grm_backend_command_errors_total')!.metrics;
+  t.same(Object.fromEntries(errors.map((e) => [e.labels!.command, e.value])), { sinfo: '0', scontrol: '1' });
 });
