@@ -44,6 +44,21 @@ export interface GrmMetricsOptions {
   onError?: (error: unknown, context: string) => void;
 }
 
+let processRegistry: Registry | undefined;
+
+/**
+ * process_* and nodejs_* belong to the process, not to a daemon: collected once per process
+ * (prom-client's collectors keep observers and timers that are never released), shown by
+ * every daemon's /metrics.
+ */
+function processMetrics(): Registry {
+  if (!processRegistry) {
+    processRegistry = new Registry();
+    collectDefaultMetrics({ register: processRegistry });
+  }
+  return processRegistry;
+}
+
 const g = (registry: Registry, name: string, help: string, labelNames: string[] = []) => new Gauge({ name, help, labelNames, registers: [registry] });
 
 export class GrmMetrics {
@@ -111,7 +126,6 @@ export class GrmMetrics {
       this.commandDuration.zero({ command });
       this.commandErrors.inc({ command }, 0);
     }
-    if (o.processMetrics !== false) collectDefaultMetrics({ register: r });
   }
 
   get contentType(): string {
@@ -121,7 +135,8 @@ export class GrmMetrics {
   /** The exposition text, read fresh from the sources. */
   async render(): Promise<string> {
     await this.collect();
-    return this.registry.metrics();
+    if (this.o.processMetrics === false) return this.registry.metrics();
+    return Registry.merge([this.registry, processMetrics()]).metrics();
   }
 
   observeSchedulingPass(seconds: number): void {
