@@ -110,7 +110,7 @@ export class GrmMetrics {
     });
     this.dispatch = new Histogram({
       name: 'grm_job_dispatch_duration_seconds',
-      help: 'From a job sent to the backend (ALLOCATING) to its master running (RUNNING): the backend\'s grant plus the master\'s start',
+      help: 'From a job sent to the backend (ALLOCATING) to its master running (RUNNING): its wait in the backend\'s queue, the grant and the master\'s start',
       buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
       registers: [r],
     });
