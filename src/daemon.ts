@@ -15,6 +15,9 @@ import { buildApp } from './api/app.js';
 import type { ResourceBackend } from './backends/resource-backend.js';
 import { SimulatorBackend, wallClock, type Clock } from './backends/simulator/simulator-backend.js';
 import { SlurmBackend } from './backends/slurm/slurm-backend.js';
+import { SLURM_COMMAND_NAMES } from './backends/slurm/slurm-commands.js';
+import { createDaemonMetrics } from './metrics/daemon-metrics.js';
+import { ScrapeToken } from './metrics/scrape-token.js';
 import { boundUrl, checkBinding, readTls } from './config/binding.js';
 import { clusterSpecFromConfig } from './config/cluster-from-config.js';
 import type { GrmConfig } from './config/config-schema.js';
@@ -115,8 +118,10 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   // refused before anything is opened: a daemon that may not listen must not touch the store
   checkBinding(config);
   const https = readTls(config);
+  const scrapeToken = config.metrics.tokenFile ? ScrapeToken.fromFile(config.metrics.tokenFile) : undefined;
   fs.mkdirSync(path.join(config.dataDir, 'jobs'), { recursive: true });
-  const db = openDatabase(path.join(config.dataDir, 'grm.sqlite'));
+  const dbFile = path.join(config.dataDir, 'grm.sqlite');
+  const db = openDatabase(dbFile);
   const clock = options.clock ?? wallClock;
   const store = new JobStore(db, () => clock.now());
   const queue = new QueueStore(db, store);
@@ -147,7 +152,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   };
   const backend = options.backend ?? buildBackend(config, store, clock, onError, holderAccount);
   const logs = new LogPipeline({ store: logStore, config: config.logs, onError });
-  const logSearch = new LogSearch({ db, file: path.join(config.dataDir, 'grm-search.sqlite'), onError: (e) => onError(e, 'log search index') });
+  const searchFile = path.join(config.dataDir, 'grm-search.sqlite');
+  const logSearch = new LogSearch({ db, file: searchFile, onError: (e) => onError(e, 'log search index') });
   // Every recorded job event is also a line of the job's log, source "grm"; a terminal one
   // (after its line) also tells live log readers that the job's log is complete.
   store.onEvent((event) => {
@@ -214,6 +220,20 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     onError,
   });
 
+  // /metrics: read from the parts at each scrape, latencies from their events
+  const prometheus = createDaemonMetrics({
+    db,
+    files: [dbFile, searchFile],
+    version: VERSION,
+    backend,
+    ...(backend instanceof SlurmBackend ? { commands: { names: SLURM_COMMAND_NAMES, onCommand: (l) => backend.commands.onCommand(l) } } : {}),
+    store,
+    dispatcher,
+    runner,
+    search: logSearch,
+    onError,
+  });
+
   const startedAt = Date.now();
   app = await buildApp({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
@@ -238,6 +258,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       version: VERSION,
       startedAt,
       limits: config.limits,
+      prometheus,
+      ...(scrapeToken ? { scrapeToken } : {}),
     },
   });
   if (bootstrapped) app.log.info(`first start: created admin "${adminName}"; its token is in ${adminTokenPath(config.dataDir)} (mode 0600)`);

@@ -18,6 +18,7 @@ import { logStreamRoutes } from './routes/log-stream.js';
 import { logRoutes } from './routes/logs.js';
 import { metricRoutes } from './routes/metrics.js';
 import { policyRoutes } from './routes/policy.js';
+import { prometheusRoutes } from './routes/prometheus.js';
 import { reportRoutes } from './routes/reports.js';
 import { searchRoutes } from './routes/search.js';
 import { userRoutes, whoamiRoutes } from './routes/users.js';
@@ -63,6 +64,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  await app.register(prometheusRoutes, { services: options.services });
   await app.register(
     async (api) => {
       await api.register(jobRoutes, { services: options.services });

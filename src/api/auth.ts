@@ -36,6 +36,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The audit action of this route (admin actions): every call is a row, refusals too. */
     audit?: string;
+    /** The scrape token (AuthServices.scrapeToken) also opens this route, with no principal (/metrics). */
+    scrape?: boolean;
   }
   interface FastifyRequest {
     /** Set when this request's outcome goes to the audit log. */
@@ -48,6 +50,7 @@ declare module 'fastify' {
 export interface AuthServices {
   users: UserService;
   jobs: JobService;
+  scrapeToken?: { accepts(authorization: string | undefined): boolean };
 }
 
 export function installAuth(app: FastifyInstance, services: AuthServices): void {
@@ -59,6 +62,7 @@ export function installAuth(app: FastifyInstance, services: AuthServices): void 
   // tokens too), before a byte of the body is read
   app.addHook('preParsing', async (request, reply) => {
     if (isPublic(request)) return;
+    if (request.routeOptions.config.scrape && services.scrapeToken?.accepts(request.headers.authorization)) return;
     const result = services.users.authenticate(request.headers.authorization, request.ip);
     if (isAuthFailure(result)) return unauthorized(reply, result);
     request.principal = result;

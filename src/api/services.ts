@@ -41,6 +41,10 @@ export interface ApiServices {
   jobsByBackendId(): Map<string, number>;
   version: string;
   startedAt: number;
+  /** The Prometheus exposition of /metrics (src/metrics). */
+  prometheus: { contentType: string; render(): Promise<string> };
+  /** The dedicated scrape token of /metrics, when configured (metrics.tokenFile). */
+  scrapeToken?: { accepts(authorization: string | undefined): boolean };
   /** The config's bounds of one job description (api/request-limits.ts). */
   limits: FieldLimits;
 }

@@ -339,6 +339,14 @@ export const ConfigSchema = Type.Object(
       },
       { default: {}, additionalProperties: false },
     ),
+    /** GET /metrics (Prometheus): besides an admin's token, the token in this file opens it (empty: none). */
+    metrics: Type.Object(
+      {
+        /** A file holding the scrape token (at least 32 characters), as Prometheus' credentials_file reads it. */
+        tokenFile: Type.String({ default: '' }),
+      },
+      { default: {}, additionalProperties: false },
+    ),
     reconcile: Type.Object(
       {
         /** node-cron expression (with seconds) */

@@ -55,6 +55,11 @@ const ACTOR = 'dispatcher';
 /** Begin times released per pass; more wake another pass. */
 const BEGIN_BATCH = 1000;
 
+/** One dispatch pass done: how long it took (ms, the monotonic clock: /metrics). */
+export interface PassEvent {
+  durationMs: number;
+}
+
 interface PassContext {
   active: { count: number };
   /** Sent and not granted yet: the look-ahead in use. */
@@ -77,6 +82,7 @@ export class Dispatcher implements JobLifecycle {
   private readonly eligibility: Eligibility;
   private readonly queueDepth: number;
   private readonly scanLimit: number;
+  private readonly passListeners: ((event: PassEvent) => void)[] = [];
 
   constructor(private readonly options: DispatcherOptions) {
     this.eligibility = new Eligibility(options.queue);
@@ -98,6 +104,10 @@ export class Dispatcher implements JobLifecycle {
   stop(): void {
     this.stopped = true;
     this.timer?.cancel();
+  }
+
+  onPass(listener: (event: PassEvent) => void): void {
+    this.passListeners.push(listener);
   }
 
   /** Asks for a dispatch pass soon; many wakes in one tick make one pass. */
@@ -181,12 +191,15 @@ export class Dispatcher implements JobLifecycle {
       return;
     }
     this.passing = true;
+    const started = performance.now();
     try {
       await this.dispatchPending();
     } catch (e) {
       this.report(e, 'dispatch pass');
     } finally {
       this.passing = false;
+      const event = { durationMs: performance.now() - started };
+      this.passListeners.forEach((l) => l(event));
       if (this.again) {
         this.again = false;
         this.wake();

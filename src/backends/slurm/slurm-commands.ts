@@ -18,7 +18,8 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { GrmError, type GrmErrorCode } from '../../errors.js';
 
-export type SlurmCommandName = 'sbatch' | 'salloc' | 'squeue' | 'scancel' | 'scontrol' | 'sinfo' | 'srun';
+export const SLURM_COMMAND_NAMES = ['sbatch', 'salloc', 'squeue', 'scancel', 'scontrol', 'sinfo', 'srun'] as const;
+export type SlurmCommandName = (typeof SLURM_COMMAND_NAMES)[number];
 
 export interface SlurmCommandOptions {
   /** Directory of the SLURM client binaries; default: found on PATH. */
@@ -102,12 +103,20 @@ export interface CommandStats {
   totalMs: number;
 }
 
+/** One command done: which (the stats' label), how long (ms, the monotonic clock), whether it succeeded. */
+export interface CommandEvent {
+  command: string;
+  durationMs: number;
+  ok: boolean;
+}
+
 export class SlurmCommands {
   readonly timeoutMs: number;
   /** Per command ("squeue", "sbatch", "sbatch --test-only", ...): calls, failures, time spent. */
   readonly stats = new Map<string, CommandStats>();
   private readonly binDir: string | undefined;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly listeners: ((event: CommandEvent) => void)[] = [];
 
   constructor(options: SlurmCommandOptions = {}) {
     this.binDir = options.binDir;
@@ -115,6 +124,23 @@ export class SlurmCommands {
     const env = { ...(options.env ?? process.env) };
     if (options.slurmConf !== undefined) env.SLURM_CONF = options.slurmConf;
     this.env = env;
+  }
+
+  /** Hears of every command as it ends (/metrics: latency and errors by command). */
+  onCommand(listener: (event: CommandEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** The one place a command's cost is counted: its stats and its event. */
+  private record(command: string, started: number, ok: boolean): void {
+    const stats = this.stats.get(command) ?? { calls: 0, errors: 0, totalMs: 0 };
+    this.stats.set(command, stats);
+    const durationMs = performance.now() - started;
+    stats.calls++;
+    if (!ok) stats.errors++;
+    stats.totalMs += durationMs;
+    const event = { command, durationMs, ok };
+    this.listeners.forEach((l) => l(event));
   }
 
   /** The environment commands run with (SLURM_CONF set when configured). */
@@ -136,10 +162,8 @@ export class SlurmCommands {
     const file = this.binary(name);
     const as = options.as ? { uid: options.as.uid, gid: options.as.gid, cwd: '/tmp' } : {};
     const label = args[0] === '--test-only' ? `${name} --test-only` : name;
-    const stats = this.stats.get(label) ?? { calls: 0, errors: 0, totalMs: 0 };
-    this.stats.set(label, stats);
     const started = performance.now();
-    stats.calls++;
+    let ok = false;
     try {
       const result = await execa(file, args, {
         ...as,
@@ -150,9 +174,9 @@ export class SlurmCommands {
         stripFinalNewline: false,
         ...(input !== undefined ? { input } : { stdin: 'ignore' as const }),
       });
+      ok = true;
       return { stdout: String(result.stdout), stderr: String(result.stderr) };
     } catch (e) {
-      stats.errors++;
       const err = e as ExecaFailure;
       if (err.code === 'ENOENT' || err.code === 'EACCES') {
         throw new GrmError(
@@ -170,7 +194,7 @@ export class SlurmCommands {
       const detail = err.exitCode !== undefined ? `exit code ${err.exitCode}` : (err.shortMessage ?? err.message);
       throw classifySlurmError(name, stderr, detail);
     } finally {
-      stats.totalMs += performance.now() - started;
+      this.record(label, started, ok);
     }
   }
 
@@ -192,9 +216,6 @@ export class SlurmCommands {
    */
   salloc(args: string[]): Promise<WaitingSalloc> {
     const file = this.binary('salloc');
-    const stats = this.stats.get('salloc') ?? { calls: 0, errors: 0, totalMs: 0 };
-    this.stats.set('salloc', stats);
-    stats.calls++;
     const started = performance.now();
     const sub = execa(file, args, {
       env: this.env,
@@ -220,8 +241,7 @@ export class SlurmCommands {
       const fail = (error: GrmError) => {
         if (settled) return;
         settled = true;
-        stats.errors++;
-        stats.totalMs += performance.now() - started;
+        this.record('salloc', started, false);
         reject(error);
       };
       const timer = setTimeout(() => {
@@ -235,7 +255,7 @@ export class SlurmCommands {
         if (id === undefined || settled) return;
         settled = true;
         clearTimeout(timer);
-        stats.totalMs += performance.now() - started;
+        this.record('salloc', started, true);
         resolve({ jobId: id, exited: exited.then(({ granted, message }) => ({ granted, message })), abandon });
       });
       void exited.then(({ failure }) => {
