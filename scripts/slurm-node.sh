@@ -110,6 +110,7 @@ finish() {
   if ((STARTED_MUNGED)); then stop_pids "munged:$MUNGE_PID"; fi
   exit "$rc"
 }
+# shellcheck disable=SC2317 # reached through the trap below
 forward() {
   [[ -n $child ]] && kill -TERM "$child" 2>/dev/null
   return 0

@@ -10,7 +10,7 @@ declare -A GROUP_PACKAGES=(
   [browser]="chromium"
   [slurm]="slurm-wlm munge"
   [training]="python3-torch python3-sklearn"
-  [deploy]="shellcheck yamllint"
+  [deploy]="shellcheck yamllint systemd"
 )
 declare -A GROUP_COMMANDS=(
   [xml]="xmllint"
@@ -18,7 +18,7 @@ declare -A GROUP_COMMANDS=(
   [slurm]="slurmctld slurmd sbatch squeue munged"
   # py:MODULE: importable by Debian's /usr/bin/python3 (the python3 first on PATH may be another)
   [training]="py:torch py:sklearn"
-  [deploy]="shellcheck yamllint"
+  [deploy]="shellcheck yamllint systemd-analyze"
 )
 
 groups=("$@")
