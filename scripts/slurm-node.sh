@@ -120,11 +120,13 @@ trap forward TERM INT
 log "$role: ${cmd[*]}"
 "${cmd[@]}" </dev/null &
 child=$!
-# wait returns early when a trapped signal arrives: wait again until the child is gone.
+# wait also returns (above 128) when a trapped signal interrupts it: while the child still
+# exists (running, or a zombie not yet reaped), wait again for its own status.
 rc=0
 while :; do
-  wait "$child" && rc=0 || rc=$?
-  alive "$child" || break
+  if wait "$child"; then rc=0; else rc=$?; fi
+  ((rc > 128)) && kill -0 "$child" 2>/dev/null && continue
+  break
 done
 log "$role ended (status $rc)"
 finish "$rc"
