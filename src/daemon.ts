@@ -38,7 +38,7 @@ import { ReportStore } from './store/report-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { UserStore } from './store/user-store.js';
 import { AuditLog } from './users/audit-log.js';
-import { adminTokenPath, daemonRunAs, firstAdminName, writeSecretFile } from './users/first-admin.js';
+import { adminTokenPath, daemonRunAs, firstAdminName, readAdminTokenFile, writeSecretFile } from './users/first-admin.js';
 import { isUserName } from './users/user-rules.js';
 import { UserService } from './users/user-service.js';
 import { ACTIVE_STATES, TERMINAL_STATES } from './jobs/job-types.js';
@@ -115,6 +115,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   // refused before anything is opened: a daemon that may not listen must not touch the store
   checkBinding(config);
   const https = readTls(config);
+  const givenAdminToken = config.auth.adminTokenFile === '' ? undefined : readAdminTokenFile(path.resolve(config.auth.adminTokenFile));
   fs.mkdirSync(path.join(config.dataDir, 'jobs'), { recursive: true });
   const db = openDatabase(path.join(config.dataDir, 'grm.sqlite'));
   const clock = options.clock ?? wallClock;
@@ -130,9 +131,11 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     tokenLifetimeDays: config.auth.tokenLifetimeDays,
   });
   // First start (no user yet): an admin named after the daemon's OS user and running as it,
-  // whose token is written to <dataDir>/admin.token (0600) for the grm command here to find.
+  // whose token (new, or auth.adminTokenFile's) is written to <dataDir>/admin.token (0600) for
+  // the grm command here to find.
   const adminName = firstAdminName(isUserName);
-  const bootstrapped = users.bootstrap(adminName, daemonRunAs(), (token) => writeSecretFile(adminTokenPath(config.dataDir), `${token}\n`));
+  const keepToken = (token: string) => writeSecretFile(adminTokenPath(config.dataDir), `${token}\n`);
+  const bootstrapped = users.bootstrap(adminName, daemonRunAs(), keepToken, givenAdminToken);
   let app: FastifyInstance | undefined;
   const onError = (error: unknown, context: string) => {
     if (app) app.log.error({ err: error }, context);

@@ -12,6 +12,7 @@ import https from 'node:https';
 import readline from 'node:readline';
 import { promisify } from 'node:util';
 import t, { type Test } from 'tap';
+import '../helpers/no-spawn-hook.js';
 import { PROJECT_ROOT } from '../helpers/system.js';
 import { all, copySources, env, healthcheck, parseDockerfile, words, type Stage } from './dockerfile-stages.js';
 

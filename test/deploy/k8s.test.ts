@@ -18,6 +18,7 @@ import t from 'tap';
 import YAML from 'yaml';
 import { checkBinding } from '../../src/config/binding.js';
 import { loadConfig } from '../../src/config/load-config.js';
+import { readAdminTokenFile } from '../../src/users/first-admin.js';
 import { PROJECT_ROOT } from '../helpers/system.js';
 import { all, parseDockerfile, words } from './dockerfile-stages.js';
 
@@ -70,7 +71,7 @@ const pod = sts?.spec.template.spec;
 const container = pod?.containers[0];
 
 t.test('the base renders a ConfigMap, a Secret, a Service and a StatefulSet, each valid against its schema', async (t) => {
-  t.same(objects.map((o) => o.kind).sort(), ['ConfigMap', 'Secret', 'Service', 'StatefulSet']);
+  t.same(objects.map((o) => `${o.kind}/${o.metadata.name}`).sort(), ['ConfigMap/grm-config', 'Secret/grm-admin-token', 'Secret/grm-tls', 'Service/grm', 'StatefulSet/grm']);
   for (const o of objects) {
     t.doesNotThrow(() => validateObject(o), `${o.kind} ${o.metadata.name}`);
     t.equal(o.metadata.labels?.['app.kubernetes.io/name'], 'grm', `${o.kind} carries the base's labels`);
@@ -143,6 +144,12 @@ t.test("the daemon's view: the ConfigMap's file loads, the environment passes th
     t.ok(path.basename(key) in secret.stringData, `${path.basename(key)} is a key of the Secret`);
   }
 
+  const tokenSecret = byKind('Secret').find((s) => s.metadata.name === volume('admin-token').secret.secretName)!;
+  t.equal(path.dirname(env.GRM_ADMIN_TOKEN_FILE!), mount('admin-token'), '...in the admin-token volume...');
+  const placeholder = tokenSecret.stringData[path.basename(env.GRM_ADMIN_TOKEN_FILE!)];
+  t.type(placeholder, 'string', '...a key of the Secret grm-admin-token');
+  t.equal(volume('admin-token').secret.defaultMode, 0o440);
+
   // The config as the daemon in the pod would load it (paths moved into a temp dir).
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-k8s-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -150,8 +157,11 @@ t.test("the daemon's view: the ConfigMap's file loads, the environment passes th
   const config = loadConfig({ env: { ...env, GRM_CONFIG: path.join(dir, 'grm.config.yaml'), GRM_DATA_DIR: path.join(dir, 'data') }, cwd: dir });
   t.equal(config.host, '0.0.0.0');
   t.equal(config.port, Number(env.GRM_PORT));
+  t.equal(config.auth.adminTokenFile, env.GRM_ADMIN_TOKEN_FILE, 'the first admin token comes from a file...');
   t.doesNotThrow(() => checkBinding(config), 'beyond loopback with TLS: allowed');
   t.throws(() => checkBinding({ ...config, tls: { key: '', cert: '' } }), /refusing to listen on 0\.0\.0\.0/, 'and refused without it');
+  fs.writeFileSync(path.join(dir, 'token'), placeholder);
+  t.throws(() => readAdminTokenFile(path.join(dir, 'token')), /does not hold a GRM token/, "the Secret's placeholder stops the daemon until replaced");
 });
 
 t.test('Service: selects the pods on the https port', async (t) => {

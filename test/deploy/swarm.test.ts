@@ -11,6 +11,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import t from 'tap';
 import YAML from 'yaml';
 import { PROJECT_ROOT } from '../helpers/system.js';
+import { env, parseDockerfile } from './dockerfile-stages.js';
 
 const SWARM = path.join(PROJECT_ROOT, 'deploy/swarm');
 
@@ -22,6 +23,7 @@ interface Service {
   secrets?: { source: string; target: string }[];
   configs?: { source: string; target: string }[];
   environment?: Record<string, string>;
+  ports?: { target: number; published: string }[];
 }
 interface Stack {
   services: Record<string, Service>;
@@ -101,6 +103,20 @@ t.test('the munge key is a secret and slurm.conf a config, given to every SLURM 
       `${name} gets the key at /run/secrets/munge.key (MUNGE_KEY_FILE of slurm-node.sh)`,
     );
     t.equal(s.configs?.find((x) => x.source === 'slurm_conf')?.target, '/etc/slurm/slurm.conf', `${name} gets slurm.conf`);
+  }
+});
+
+t.test("grm: TLS and the first admin's token as secrets the daemon reads", async (t) => {
+  const grm = stack.services.grm!;
+  const target = (source: string) => grm.secrets?.find((x) => x.source === source)?.target;
+  t.equal(grm.environment?.GRM_ADMIN_TOKEN_FILE, `/run/secrets/${target('grm_admin_token')}`, 'GRM_ADMIN_TOKEN_FILE is the secret');
+  const image = env(parseDockerfile('docker/Dockerfile').stages.find((s) => s.name === 'grm-compss')!);
+  t.equal(target('grm_tls_key'), image.GRM_TLS_KEY, "at the grm-compss image's GRM_TLS_KEY");
+  t.equal(grm.configs?.find((x) => x.source === 'grm_tls_cert')?.target, image.GRM_TLS_CERT, "at the image's GRM_TLS_CERT");
+  t.equal(stack.services.grm!.ports?.[0]?.target, Number(image.GRM_PORT), "the published port is the image's GRM_PORT");
+  const ignored = fs.readFileSync(path.join(SWARM, '.gitignore'), 'utf8');
+  for (const file of [stack.secrets.grm_admin_token!.file, stack.secrets.grm_tls_key!.file]) {
+    t.ok(ignored.split('\n').some((l) => l && file.replace(/^\.\//, '').startsWith(l)), `${file} is never committed`);
   }
 });
 
