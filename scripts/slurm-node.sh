@@ -93,7 +93,8 @@ case $role in
     cmd=("$(find_bin slurmctld)" -D -f "$CONF")
     ;;
   slurmd)
-    node=${1:-${SLURMD_NODENAME:-$(hostname -s)}}
+    node=${1:-${SLURMD_NODENAME:-$(uname -n)}}
+    node=${node%%.*}
     make_role_dirs "$node"
     cmd=("$(find_bin slurmd)" -D -N "$node" -f "$CONF")
     ;;
@@ -103,7 +104,7 @@ case $role in
     ;;
 esac
 
-child=''
+child='' interrupted=0
 finish() {
   local rc=$1
   trap - TERM INT
@@ -112,6 +113,7 @@ finish() {
 }
 # shellcheck disable=SC2317 # reached through the trap below
 forward() {
+  interrupted=1
   [[ -n $child ]] && kill -TERM "$child" 2>/dev/null
   return 0
 }
@@ -120,13 +122,16 @@ trap forward TERM INT
 log "$role: ${cmd[*]}"
 "${cmd[@]}" </dev/null &
 child=$!
-# wait also returns (above 128) when a trapped signal interrupts it: while the child still
-# exists (running, or a zombie not yet reaped), wait again for its own status.
-rc=0
+# wait also returns (128 + the signal) when a trapped signal interrupts it, before the child
+# has ended or while bash holds its status: then wait again for the child's own status (127:
+# bash had already handed it out).
+rc=0 first=1 interrupted=0
 while :; do
-  if wait "$child"; then rc=0; else rc=$?; fi
-  ((rc > 128)) && kill -0 "$child" 2>/dev/null && continue
-  break
+  interrupted=0
+  if wait "$child"; then st=0; else st=$?; fi
+  ((st == 127 && !first)) && break
+  rc=$st first=0
+  ((interrupted && st > 128)) || break
 done
 log "$role ended (status $rc)"
 finish "$rc"

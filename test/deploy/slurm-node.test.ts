@@ -124,6 +124,20 @@ if (requireSystem(t, 'slurm')) {
     t.match(roles[1]!.output(), /munged already answers on .*: using it/, 'the slurmd roles share the controller role\'s munged');
   });
 
+  t.test("the client role (the grm-compss image's entrypoint) runs a command that reaches the cluster, and exits with its status", async (t) => {
+    const probe = startRole('client sinfo', ['client', 'sh', '-c', 'echo "conf=$SLURM_CONF"; sinfo -h -o %D; exit 3']);
+    t.equal(await probe.exited, 3, "the command's exit status");
+    t.match(probe.output(), new RegExp(`conf=${dir}/slurm\\.conf\\n2\\n`), 'SLURM_CONF set, sinfo answers: 2 nodes');
+    roles.splice(roles.indexOf(probe), 1);
+    for (let i = 0; i < 3; i++) {
+      const client = startRole('client', ['client', 'bash', '-c', 'trap "exit 0" TERM; echo ready; while :; do sleep 0.05; done']);
+      await waitUntil('the client command to run', () => client.output().includes('ready') || client.child.exitCode !== null, { timeoutMs: 30_000 });
+      client.child.kill('SIGTERM');
+      t.equal(await client.exited, 0, `SIGTERM passed to the command, which exits 0: so does the role (${i + 1})`);
+      roles.splice(roles.indexOf(client), 1);
+    }
+  });
+
   t.test('SIGTERM to an entrypoint stops its daemon; the controller role also stops the munged it started', async (t) => {
     const mungedPid = Number(fs.readFileSync(path.join(dir, 'run/munged.pid'), 'utf8').trim());
     t.ok(alive(mungedPid), 'munged runs');
