@@ -4,13 +4,17 @@
  * every directive known and well-formed). The unit's promises: hardened, restarted on failure,
  * and a stop that ends the daemon only, leaving the masters to their supervisors.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import readline from 'node:readline';
 import t, { type Test } from 'tap';
+import '../helpers/no-spawn-hook.js';
+import { createLocalUser } from '../helpers/local-user.js';
 import { PROJECT_ROOT, requireSystem } from '../helpers/system.js';
+import { waitUntil } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const INSTALL = path.join(PROJECT_ROOT, 'deploy/systemd/install.sh');
@@ -94,3 +98,61 @@ if (requireSystem(t, 'deploy')) {
     t.match(out.out, /prefix must be an absolute path, got 'opt\/grm'/);
   });
 }
+
+/**
+ * The unit's NoNewPrivileges with run-as: the real daemon, as root, under setpriv --no-new-privs
+ * (what the unit's NoNewPrivileges=yes sets), runs a mapped user's job as that user.
+ */
+t.test("NoNewPrivileges leaves run-as working: a root daemon with no_new_privs runs a user's job as the user", async (t) => {
+  const user = createLocalUser(t);
+  if (!user) return;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-nnp-'));
+  fs.chmodSync(dataDir, 0o711); // the job's account passes through to its job folder
+  t.teardown(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+  const child = spawn('setpriv', ['--no-new-privs', process.execPath, path.join(PROJECT_ROOT, 'bin/grmd.js')], {
+    env: { PATH: process.env.PATH ?? '', GRM_PORT: '0', GRM_DATA_DIR: dataDir, GRM_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise((resolve) => child.on('exit', resolve));
+  t.teardown(async () => {
+    child.kill('SIGTERM');
+    await exited;
+  });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const startLine = await new Promise<string>((resolve, reject) => {
+    readline.createInterface({ input: child.stdout }).on('line', (line) => {
+      const msg = line.startsWith('{') ? ((JSON.parse(line) as { msg?: string }).msg ?? '') : '';
+      if (msg.startsWith('GRM ')) resolve(msg);
+    });
+    child.once('exit', () => reject(new Error(`daemon exited before listening: ${stderr}`)));
+  });
+  const url = /listening on (http:\/\/\S+)/.exec(startLine)![1]!;
+  t.match(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'), /^NoNewPrivs:\s+1$/m, 'the daemon has no_new_privs');
+  const api = async (token: string, method: string, route: string, body?: unknown) => {
+    const res = await fetch(`${url}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as any };
+  };
+  const admin = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
+  const added = await api(admin, 'POST', '/api/v1/users', { name: 'nnp', role: 'user', run_as: { uid: user.uid, gid: user.gid, groups: user.groups }, token: true });
+  t.equal(added.status, 201, JSON.stringify(added.body));
+  const token = added.body.token.token as string;
+  const submitted = await api(token, 'POST', '/api/v1/jobs', { script: '#!/bin/bash\nid -u\ngrep NoNewPrivs /proc/self/status\n' });
+  t.equal(submitted.status, 201, JSON.stringify(submitted.body));
+  const id = submitted.body.job_id as number;
+  const job = await waitUntil('the job to end', async () => {
+    const j = (await api(token, 'GET', `/api/v1/jobs/${id}`)).body;
+    return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(j.job_state) ? j : undefined;
+  }, { timeoutMs: 60_000, intervalMs: 100 });
+  t.equal(job.job_state, 'COMPLETED');
+  const lines = await waitUntil('its two output lines', async () => {
+    const got = (await api(token, 'GET', `/api/v1/jobs/${id}/logs?source=stdout&limit=100`)).body.lines.map((l: { line: string }) => l.line);
+    return got.length >= 2 ? got : undefined;
+  });
+  t.equal(Number(lines[0]), user.uid, "the master ran as the user's uid");
+  t.match(lines[1], /^NoNewPrivs:\s+1$/, 'under no_new_privs, as the unit has it');
+});
