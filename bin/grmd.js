@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
-// The GRM daemon as deployed (npm start, deploy/grm.service, docker/Dockerfile): `grm daemon`
+// The GRM daemon as deployed (npm start, deploy/systemd/grmd.service, docker/Dockerfile): `grm daemon`
 // with V8's young generation capped at 2 MiB per semi-space. A long-lived server holding a queue
 // keeps little short-lived data; V8's default (16 MiB semi-spaces, grown under a burst of
 // submissions) cost the daemon about 28 MiB of RSS for nothing. `npm run bench` (daemon RSS)

@@ -10,4 +10,4 @@ for i in 1 2 3 4 5; do
   sleep 1
 done
 echo "this line goes to stderr" >&2
-echo done
+echo "done"

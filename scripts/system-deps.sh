@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that some test suites and the SLURM backend need, idempotently.
-#   scripts/system-deps.sh xml|browser|slurm|training|all ...
+#   scripts/system-deps.sh xml|browser|slurm|training|deploy|all ...
 # Exit codes: 0 all present (installed now or before), 3 missing and cannot install (not root,
 # or no apt-get): the caller skips its suite and says why.
 set -euo pipefail
@@ -10,6 +10,7 @@ declare -A GROUP_PACKAGES=(
   [browser]="chromium"
   [slurm]="slurm-wlm munge"
   [training]="python3-torch python3-sklearn"
+  [deploy]="shellcheck yamllint systemd"
 )
 declare -A GROUP_COMMANDS=(
   [xml]="xmllint"
@@ -17,10 +18,11 @@ declare -A GROUP_COMMANDS=(
   [slurm]="slurmctld slurmd sbatch squeue munged"
   # py:MODULE: importable by Debian's /usr/bin/python3 (the python3 first on PATH may be another)
   [training]="py:torch py:sklearn"
+  [deploy]="shellcheck yamllint systemd-analyze"
 )
 
 groups=("$@")
-[[ ${#groups[@]} -eq 0 || ${groups[0]} == all ]] && groups=(xml browser slurm training)
+[[ ${#groups[@]} -eq 0 || ${groups[0]} == all ]] && groups=(xml browser slurm training deploy)
 
 present() {
   if [[ $1 == py:* ]]; then /usr/bin/python3 -c "import ${1#py:}" >/dev/null 2>&1; return; fi
@@ -29,10 +31,11 @@ present() {
 
 missing_packages=()
 for g in "${groups[@]}"; do
-  [[ -n ${GROUP_PACKAGES[$g]:-} ]] || { echo "system-deps: unknown group '$g' (use xml, browser, slurm, training or all)" >&2; exit 2; }
+  [[ -n ${GROUP_PACKAGES[$g]:-} ]] || { echo "system-deps: unknown group '$g' (use xml, browser, slurm, training, deploy or all)" >&2; exit 2; }
   for c in ${GROUP_COMMANDS[$g]}; do
     if ! present "$c"; then
-      missing_packages+=(${GROUP_PACKAGES[$g]})
+      read -r -a group_packages <<<"${GROUP_PACKAGES[$g]}"
+      missing_packages+=("${group_packages[@]}")
       break
     fi
   done

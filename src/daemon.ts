@@ -41,7 +41,7 @@ import { ReportStore } from './store/report-store.js';
 import { AuditStore } from './store/audit-store.js';
 import { UserStore } from './store/user-store.js';
 import { AuditLog } from './users/audit-log.js';
-import { adminTokenPath, daemonRunAs, firstAdminName, writeSecretFile } from './users/first-admin.js';
+import { adminTokenPath, daemonRunAs, firstAdminName, readAdminTokenFile, writeSecretFile } from './users/first-admin.js';
 import { isUserName } from './users/user-rules.js';
 import { UserService } from './users/user-service.js';
 import { ACTIVE_STATES, TERMINAL_STATES } from './jobs/job-types.js';
@@ -119,6 +119,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   checkBinding(config);
   const https = readTls(config);
   const scrapeToken = config.metrics.tokenFile ? ScrapeToken.fromFile(config.metrics.tokenFile) : undefined;
+  const givenAdminToken = config.auth.adminTokenFile === '' ? undefined : readAdminTokenFile(path.resolve(config.auth.adminTokenFile));
   fs.mkdirSync(path.join(config.dataDir, 'jobs'), { recursive: true });
   const dbFile = path.join(config.dataDir, 'grm.sqlite');
   const db = openDatabase(dbFile);
@@ -135,9 +136,11 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     tokenLifetimeDays: config.auth.tokenLifetimeDays,
   });
   // First start (no user yet): an admin named after the daemon's OS user and running as it,
-  // whose token is written to <dataDir>/admin.token (0600) for the grm command here to find.
+  // whose token (new, or auth.adminTokenFile's) is written to <dataDir>/admin.token (0600) for
+  // the grm command here to find.
   const adminName = firstAdminName(isUserName);
-  const bootstrapped = users.bootstrap(adminName, daemonRunAs(), (token) => writeSecretFile(adminTokenPath(config.dataDir), `${token}\n`));
+  const keepToken = (token: string) => writeSecretFile(adminTokenPath(config.dataDir), `${token}\n`);
+  const bootstrapped = users.bootstrap(adminName, daemonRunAs(), keepToken, givenAdminToken);
   let app: FastifyInstance | undefined;
   const onError = (error: unknown, context: string) => {
     if (app) app.log.error({ err: error }, context);

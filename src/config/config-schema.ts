@@ -332,6 +332,12 @@ export const ConfigSchema = Type.Object(
     /** Bearer tokens and the audit log (every route but a few public ones needs a token). */
     auth: Type.Object(
       {
+        /**
+         * A file holding the first admin's token (a secret mounted by Kubernetes or swarm), used on
+         * the first start instead of a new random one; empty: a new one. Either way it is written to
+         * <dataDir>/admin.token. A file that is missing or holds no token stops the daemon.
+         */
+        adminTokenFile: Type.String({ default: '' }),
         /** Lifetime of a new token unless its issuer gives one (grm user token --expires); 0 = never expires. */
         tokenLifetimeDays: Type.Number({ default: 90, minimum: 0, maximum: 3660 }),
         /** Authentication-failure rows the audit log keeps at most (oldest dropped); admin actions are always kept. */

@@ -19,6 +19,7 @@ const ENV_OVERRIDES: { env: string; key: string[]; kind: 'string' | 'integer' }[
   { env: 'GRM_PORT', key: ['port'], kind: 'integer' },
   { env: 'GRM_TLS_KEY', key: ['tls', 'key'], kind: 'string' },
   { env: 'GRM_TLS_CERT', key: ['tls', 'cert'], kind: 'string' },
+  { env: 'GRM_ADMIN_TOKEN_FILE', key: ['auth', 'adminTokenFile'], kind: 'string' },
   { env: 'GRM_DATA_DIR', key: ['dataDir'], kind: 'string' },
   { env: 'GRM_BACKEND', key: ['backend'], kind: 'string' },
   { env: 'GRM_MAX_MASTERS', key: ['maxConcurrentMasters'], kind: 'integer' },

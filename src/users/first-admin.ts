@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import type { RunAs } from './user-types.js';
 import path from 'node:path';
+import { GrmError } from '../errors.js';
+import { isWellFormedToken } from './tokens.js';
 
 export const ADMIN_TOKEN_FILE = 'admin.token';
 
@@ -50,4 +52,29 @@ export function daemonRunAs(): RunAs | null {
   const gid = process.getgid();
   const groups = typeof process.getgroups === 'function' ? process.getgroups().filter((g) => g !== gid) : [];
   return { uid: process.getuid(), gid, groups };
+}
+
+/**
+ * The first admin's token chosen by the operator (auth.adminTokenFile, GRM_ADMIN_TOKEN_FILE:
+ * a Kubernetes or swarm secret, say), read and checked before anything is opened. Used on the
+ * first start only; a store that has users keeps theirs.
+ */
+export function readAdminTokenFile(file: string): string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new GrmError('E_CONFIG_INVALID', `invalid configuration: cannot read auth.adminTokenFile ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
+      field: 'auth.adminTokenFile',
+    });
+  }
+  const token = text.trim();
+  if (!isWellFormedToken(token)) {
+    throw new GrmError(
+      'E_CONFIG_INVALID',
+      `invalid configuration: auth.adminTokenFile ${file} does not hold a GRM token (grm_ and 43 base64url characters, e.g. printf 'grm_%s' "$(head -c 32 /dev/urandom | basenc --base64url | tr -d =)")`,
+      { field: 'auth.adminTokenFile' },
+    );
+  }
+  return token;
 }

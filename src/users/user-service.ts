@@ -158,10 +158,11 @@ export class UserService {
    * in a file only the daemon's user reads, as an ssh key does; an admin can revoke it) and
    * hands the token to `keep` BEFORE the user is stored: if keeping it fails, nothing is
    * stored and the next start tries again. Returns whether it bootstrapped.
+   * `given`: the token to use instead of a new one (auth.adminTokenFile, already checked).
    */
-  bootstrap(name: string, runAs: RunAs | null, keep: (token: string) => void): boolean {
+  bootstrap(name: string, runAs: RunAs | null, keep: (token: string) => void, given?: string): boolean {
     if (this.store.count() > 0) return false;
-    const { token, hash } = newToken();
+    const { token, hash } = given === undefined ? newToken() : { token: given, hash: hashToken(given) };
     keep(token);
     this.store.insertWithToken({ name: checkUserName(name), role: 'admin', accounts: [], runAs: runAs && checkRunAs(runAs), createdBy: 'grm (first start)' }, hash, null);
     return true;

@@ -1,5 +1,5 @@
 /**
- * Suites that need Debian packages (xmllint, chromium, slurm, torch) call requireSystem() first.
+ * Suites that need Debian packages (xmllint, chromium, slurm, torch, shellcheck and yamllint) call requireSystem() first.
  * It installs them through scripts/system-deps.sh when run as root; otherwise the suite is
  * skipped with the reason. Under CI=true a skip is a failure: CI must exercise everything.
  */
@@ -9,7 +9,7 @@ import path from 'node:path';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-export type SystemGroup = 'xml' | 'browser' | 'slurm' | 'training';
+export type SystemGroup = 'xml' | 'browser' | 'slurm' | 'training' | 'deploy';
 
 /** The bits of a tap Test used here (t.skip(name, fn) records a visible skipped subtest). */
 export interface Tap {
