@@ -34,6 +34,8 @@ export type GrmErrorCode =
   | 'E_HOSTLIST_INVALID'
   | 'E_XML_INVALID'
   | 'E_BACKEND_UNAVAILABLE'
+  /** The daemon is stopping (SIGTERM): changes are refused with 503 and Retry-After until it is back. */
+  | 'E_SHUTTING_DOWN'
   | 'E_BACKEND'
   | 'E_MASTER_START'
   | 'E_INTERNAL';

@@ -57,7 +57,7 @@ interface Teardownable {
 export async function startDaemon(
   t: Teardownable,
   overrides: Record<string, unknown> = {},
-  options: { clock?: Clock } & Pick<CreateDaemonOptions, 'runAs' | 'isAdmin'> = {},
+  options: { clock?: Clock } & Pick<CreateDaemonOptions, 'runAs' | 'isAdmin' | 'onDraining'> = {},
 ): Promise<TestDaemon> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-test-'));
   const config: GrmConfig = validateConfig({
