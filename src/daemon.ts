@@ -29,7 +29,8 @@ import { daemonUid, masterIdentity, type RunAsResolver } from './runtime/run-as.
 import { LogPipeline } from './logs/log-pipeline.js';
 import { Maintenance } from './maintenance.js';
 import { Shutdown, handleStopSignals, type ShutdownReport } from './shutdown.js';
-import { openDatabase, type Db } from './store/database.js';
+import type { Db } from './store/database.js';
+import { openStore } from './store/store-open.js';
 import { JobStore } from './store/job-store.js';
 import { QueueStore } from './store/queue-store.js';
 import { LogSearch } from './store/log-search.js';
@@ -121,8 +122,9 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   // refused before anything is opened: a daemon that may not listen must not touch the store
   checkBinding(config);
   const https = readTls(config);
+  // the store first: one that cannot be used stops the start before anything else is touched
+  const db = openStore(path.join(config.dataDir, 'grm.sqlite'));
   fs.mkdirSync(path.join(config.dataDir, 'jobs'), { recursive: true });
-  const db = openDatabase(path.join(config.dataDir, 'grm.sqlite'));
   const clock = options.clock ?? wallClock;
   const store = new JobStore(db, () => clock.now());
   const queue = new QueueStore(db, store);
