@@ -246,6 +246,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
         new Map(store.inStates([...ACTIVE_STATES]).flatMap((j) => (j.backendId ? [[j.backendId, j.id] as const] : []))),
       version: VERSION,
       startedAt,
+      problems: () => logs.problems(),
       limits: config.limits,
     },
   });

@@ -41,6 +41,8 @@ export interface ApiServices {
   jobsByBackendId(): Map<string, number>;
   version: string;
   startedAt: number;
+  /** What is wrong now, in words (log storage paused...); empty when all is well. */
+  problems(): string[];
   /** The config's bounds of one job description (api/request-limits.ts). */
   limits: FieldLimits;
 }
