@@ -5,46 +5,23 @@
  * by itself and every line the job printed is stored exactly once. Needs root for a small
  * tmpfs; as another user the suite is skipped (a failure under CI).
  */
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import t from 'tap';
 import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
 import { waitUntil } from '../helpers/wait.js';
-
-const run = promisify(execFile);
-
-/** Fills the filesystem of `dir` with one file until it says ENOSPC; returns the file. */
-function fill(dir: string): string {
-  const file = path.join(dir, 'filler');
-  const fd = fs.openSync(file, 'w');
-  const chunk = Buffer.alloc(256 * 1024, 1);
-  try {
-    for (;;) fs.writeSync(fd, chunk);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOSPC') throw e;
-  } finally {
-    fs.closeSync(fd);
-  }
-  return file;
-}
+import { canMount, fillFilesystem, mountSmallFilesystem } from '../helpers/small-filesystem.js';
 
 t.test('data dir full under a running job: storing pauses, health says why, the job runs on, nothing lost once space is back', async (t) => {
-  if (process.getuid?.() !== 0) {
+  if (!canMount()) {
     if (process.env.CI === 'true') t.fail('needs root (a tmpfs mount) and CI runs as root');
     else t.comment('skipped: needs root to mount a small tmpfs');
     return;
   }
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-full-'));
-  await run('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', root]);
+  const root = await mountSmallFilesystem(t, '16m');
   const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-full-out-'));
-  t.teardown(async () => {
-    await run('umount', ['-l', root]);
-    fs.rmSync(root, { recursive: true, force: true });
-    fs.rmSync(outDir, { recursive: true, force: true });
-  });
+  t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
   const dataDir = path.join(root, 'var');
   const d = await startDaemon(t, { ...SMALL_CLUSTER, dataDir });
   const out = path.join(outDir, 'out.log');
@@ -61,7 +38,7 @@ echo last
   await waitUntil('lines stored before the disk fills', async () => (await stored()).length > 0);
   t.same((await d.api('GET', '/api/v1/health')).body.problems, [], 'healthy before');
 
-  const filler = fill(root);
+  const filler = fillFilesystem(root);
   const health = await waitUntil('the health endpoint to report the fault', async () => {
     const { body } = await d.api('GET', '/api/v1/health');
     return body.status === 'degraded' ? body : null;
