@@ -247,6 +247,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
       version: VERSION,
       startedAt,
       problems: () => logs.problems(),
+      logStoragePaused: () => logs.problems()[0] ?? null,
       limits: config.limits,
     },
   });

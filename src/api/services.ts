@@ -43,6 +43,8 @@ export interface ApiServices {
   startedAt: number;
   /** What is wrong now, in words (log storage paused...); empty when all is well. */
   problems(): string[];
+  /** Why log lines are not being stored now; null while they are. */
+  logStoragePaused(): string | null;
   /** The config's bounds of one job description (api/request-limits.ts). */
   limits: FieldLimits;
 }

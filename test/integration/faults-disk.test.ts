@@ -47,7 +47,9 @@ echo last
   const whileFull = (await stored()).length;
   const printed = () => fs.readFileSync(out, 'utf8').split('\n').length - 1;
   await waitUntil('the job to print on while nothing can be stored', () => printed() > whileFull + 2000);
-  t.equal((await d.api('GET', `/api/v1/jobs/${id}`)).body.job_state, 'RUNNING', 'the job runs on');
+  const during = (await d.api('GET', `/api/v1/jobs/${id}`)).body;
+  t.equal(during.job_state, 'RUNNING', 'the job runs on');
+  t.match(during.log_storage_paused, /^log storage paused since \S+: .*full/, 'its detail says its lines are not being stored, and why');
   const since = printed() - whileFull;
   const waiting = Number(/; (\d+) lines wait in memory/.exec((await d.api('GET', '/api/v1/health')).body.problems[0])?.[1]);
   t.ok(waiting < since / 2, `the tail stopped reading: ${waiting} lines wait in memory of the ${since} printed since, the rest in the file`);
@@ -57,6 +59,7 @@ echo last
   fs.writeFileSync(go, '');
   const job = await d.waitForState(id, ['COMPLETED', 'FAILED', 'CANCELLED'], 60_000);
   t.equal(job.job_state, 'COMPLETED', 'the job completed');
+  t.equal(job.log_storage_paused, null);
   const written = fs.readFileSync(out, 'utf8').split('\n').slice(0, -1);
   t.equal(written.at(-1), 'last');
   const lines = await stored();
