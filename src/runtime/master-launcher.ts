@@ -146,7 +146,8 @@ class Handle implements MasterHandle {
   private async settle(end: SupervisorEnd): Promise<ExitStatus> {
     const recorded = readExitStatus(this.jobDir);
     if (recorded !== null) return recorded;
-    const orphaned = !this.killSent && isGroupAlive(this.pgid);
+    // a released handle belongs to a daemon that stopped supervising: the next one decides
+    const orphaned = !this.killSent && !this.released && isGroupAlive(this.pgid);
     if (orphaned && signalGroup(this.pgid, 'SIGTERM') && !(await waitGroupGone(this.pgid, this.lostGraceMs))) signalGroup(this.pgid, 'SIGKILL');
     await pollUntil(() => !isGroupAlive(this.pgid), 200, () => this.released);
     const late = readExitStatus(this.jobDir);
