@@ -31,7 +31,9 @@ import { OutputPolicy } from './jobs/output-policy.js';
 import { daemonUid, masterIdentity, type RunAsResolver } from './runtime/run-as.js';
 import { LogPipeline } from './logs/log-pipeline.js';
 import { Maintenance } from './maintenance.js';
-import { openDatabase, type Db } from './store/database.js';
+import { Shutdown, handleStopSignals, type ShutdownReport } from './shutdown.js';
+import type { Db } from './store/database.js';
+import { openStore } from './store/store-open.js';
 import { JobStore } from './store/job-store.js';
 import { QueueStore } from './store/queue-store.js';
 import { LogSearch } from './store/log-search.js';
@@ -64,9 +66,12 @@ export interface Daemon {
   users: UserService;
   logs: LogPipeline;
   maintenance: Maintenance;
+  /** Whether it is stopping (the API then refuses changes with 503). */
+  shutdown: Shutdown;
   /** Listens; resolves to the base URL. */
   listen(): Promise<string>;
-  stop(): Promise<void>;
+  /** Refuses changes, stops every part, leaves masters running; what it waited for. A second call shares the first's. */
+  stop(): Promise<ShutdownReport>;
 }
 
 export interface CreateDaemonOptions {
@@ -81,6 +86,8 @@ export interface CreateDaemonOptions {
   runAs?: RunAsResolver;
   /** Whether a user is an admin (default: the users part's roles, users.isAdmin). Admins' -o/-e/-D are not kept to runtime.outputRoots. */
   isAdmin?: (user: string) => boolean;
+  /** Awaited while stopping, after changes are refused and before the server closes (tests hold a drain open with it). */
+  onDraining?: () => Promise<void>;
 }
 
 function buildBackend(
@@ -120,9 +127,10 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   const https = readTls(config);
   const scrapeToken = config.metrics.tokenFile ? ScrapeToken.fromFile(config.metrics.tokenFile) : undefined;
   const givenAdminToken = config.auth.adminTokenFile === '' ? undefined : readAdminTokenFile(path.resolve(config.auth.adminTokenFile));
-  fs.mkdirSync(path.join(config.dataDir, 'jobs'), { recursive: true });
+  // the store first: one that cannot be used stops the start before anything else is touched
   const dbFile = path.join(config.dataDir, 'grm.sqlite');
-  const db = openDatabase(dbFile);
+  const db = openStore(dbFile);
+  fs.mkdirSync(path.join(config.dataDir, 'jobs'), { recursive: true });
   const clock = options.clock ?? wallClock;
   const store = new JobStore(db, () => clock.now());
   const queue = new QueueStore(db, store);
@@ -238,7 +246,9 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   });
 
   const startedAt = Date.now();
+  const shutdown = new Shutdown(config.shutdownTimeoutMs);
   app = await buildApp({
+    shutdown,
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
     bodyLimit: config.limits.bodyBytes,
     rateLimit: config.rateLimit,
@@ -260,6 +270,8 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
         new Map(store.inStates([...ACTIVE_STATES]).flatMap((j) => (j.backendId ? [[j.backendId, j.id] as const] : []))),
       version: VERSION,
       startedAt,
+      problems: () => logs.problems(),
+      logStoragePaused: () => logs.problems()[0] ?? null,
       limits: config.limits,
       prometheus,
       ...(scrapeToken ? { scrapeToken } : {}),
@@ -283,7 +295,23 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
   dispatcher.start();
   if (options.schedules !== false) maintenance.schedule(config.reconcile.schedule, config.retention.schedule);
 
-  let stopped = false;
+  let stopping: Promise<ShutdownReport> | undefined;
+  const steps = (): { name: string; run(): unknown }[] => [
+    { name: 'scheduling', run: () => (maintenance.stop(), policy.stop(), dispatcher.stop()) },
+    ...(options.onDraining ? [{ name: 'drain hook', run: options.onDraining }] : []),
+    // reads go on until here; open log streams are ended by their preClose hook
+    { name: 'requests in flight', run: () => app!.close() },
+    // Masters keep running (they outlive the daemon); their output waits in their files.
+    { name: 'log tails', run: () => runner.detach() },
+    { name: 'log batches', run: () => logs.close() },
+    { name: 'search index', run: () => logSearch.close() },
+    { name: 'backend', run: () => backend.stop() },
+    { name: 'store', run: () => db.close() },
+  ];
+  const stop = async (): Promise<ShutdownReport> => {
+    const mastersLeftRunning = runner.runningJobIds();
+    return { steps: await shutdown.run(steps()), mastersLeftRunning };
+  };
   return {
     config,
     app,
@@ -298,22 +326,13 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     users,
     logs,
     maintenance,
+    shutdown,
     async listen() {
       return app!.listen({ host: config.host, port: config.port });
     },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      maintenance.stop();
-      policy.stop();
-      dispatcher.stop();
-      await app!.close();
-      // Masters keep running (they outlive the daemon); their output waits in their files.
-      await runner.detach();
-      await logs.close();
-      await logSearch.close();
-      await backend.stop();
-      db.close();
+    stop() {
+      stopping ??= stop();
+      return stopping;
     },
   };
 }
@@ -352,13 +371,10 @@ export async function runDaemon(options: { env: NodeJS.ProcessEnv; cwd: string }
     }
     throw e;
   }
-  const shutdown = (signal: string) => {
-    daemon.app.log.info(`${signal}: stopping`);
-    daemon.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  handleStopSignals({
+    stop: () => daemon.stop(),
+    shutdown: daemon.shutdown,
+    log: { info: (m) => daemon.app.log.info(m), error: (m) => daemon.app.log.error(m) },
+    exit: (code) => process.exit(code),
+  });
 }

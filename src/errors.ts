@@ -34,6 +34,10 @@ export type GrmErrorCode =
   | 'E_HOSTLIST_INVALID'
   | 'E_XML_INVALID'
   | 'E_BACKEND_UNAVAILABLE'
+  /** The daemon is stopping (SIGTERM): changes are refused with 503 and Retry-After until it is back. */
+  | 'E_SHUTTING_DOWN'
+  /** The store cannot be opened or written (damaged, read-only, full): the daemon does not start. */
+  | 'E_STORE_UNUSABLE'
   | 'E_BACKEND'
   | 'E_MASTER_START'
   | 'E_INTERNAL';

@@ -12,6 +12,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { installAuth } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { installRateLimit, type RateLimitSettings } from './rate-limit.js';
+import { installShutdownGate, type ShutdownState } from './shutdown-gate.js';
 import { clusterRoutes } from './routes/cluster.js';
 import { jobRoutes } from './routes/jobs.js';
 import { logStreamRoutes } from './routes/log-stream.js';
@@ -35,6 +36,8 @@ export interface AppOptions {
   rateLimit: RateLimitSettings;
   /** Serve HTTPS with this key and certificate (PEM). */
   https?: { key: Buffer; cert: Buffer };
+  /** While it drains, changes are refused (503, Retry-After); default: never draining. */
+  shutdown?: ShutdownState;
 }
 
 // src/api and dist/api both sit two levels below the project root; the viewer is plain files.
@@ -51,6 +54,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // before any route: strict schemas for every /api route, and the validators they compile with
   installValidators(app);
   installStrictInput(app);
+  // before the rate limit and auth: a stopping daemon spends nothing on a refused change
+  if (options.shutdown) installShutdownGate(app, options.shutdown);
   // before auth: a flood of wrong tokens is limited too
   await installRateLimit(app, options.rateLimit);
   // before any route: every route registered after it needs a token (but api/auth.ts PUBLIC_ROUTES)

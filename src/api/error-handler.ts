@@ -23,6 +23,7 @@ const STATUS: Partial<Record<GrmErrorCode, number>> = {
   E_MEDIA_TYPE_UNSUPPORTED: 415,
   E_RATE_LIMITED: 429,
   E_BACKEND_UNAVAILABLE: 503,
+  E_SHUTTING_DOWN: 503,
   E_BACKEND: 502,
   E_INTERNAL: 500,
   E_MASTER_START: 500,
@@ -37,7 +38,7 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (isGrmError(error)) {
       const status = statusOf(error.code);
-      if (status >= 500) request.log.error({ err: error }, error.message);
+      if (status >= 500 && error.code !== 'E_SHUTTING_DOWN') request.log.error({ err: error }, error.message);
       return reply.status(status).send({ error: { code: error.code, message: error.message, ...(error.field ? { field: error.field } : {}) } });
     }
     // schema failures and fastify's own refusals, in words naming the field or the limit

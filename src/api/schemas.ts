@@ -201,6 +201,8 @@ export const JobDetailSchema = Type.Intersect([
     events: Type.Array(JobEventSchema),
     allocation: AllocationSchema,
     script: Type.String(),
+    /** Why this job's new lines are not being stored now (a full or read-only data dir); null: they are. */
+    log_storage_paused: Type.Union([Type.String(), Type.Null()]),
   }),
 ]);
 

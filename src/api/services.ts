@@ -45,6 +45,10 @@ export interface ApiServices {
   prometheus: { contentType: string; render(): Promise<string> };
   /** The dedicated scrape token of /metrics, when configured (metrics.tokenFile). */
   scrapeToken?: { accepts(authorization: string | undefined): boolean };
+  /** What is wrong now, in words (log storage paused...); empty when all is well. */
+  problems(): string[];
+  /** Why log lines are not being stored now; null while they are. */
+  logStoragePaused(): string | null;
   /** The config's bounds of one job description (api/request-limits.ts). */
   limits: FieldLimits;
 }

@@ -209,6 +209,12 @@ export const ConfigSchema = Type.Object(
     ),
     dataDir: Type.String({ default: './var', minLength: 1 }),
     backend: Type.Union([Type.Literal('simulator'), Type.Literal('slurm')], { default: 'simulator' }),
+    /**
+     * SIGTERM/SIGINT: how long the daemon may take to stop (refuse changes, finish requests,
+     * store buffered lines; masters keep running). Past it, it exits 1 naming the step it
+     * waited for. 8 s: under systemd's TimeoutStopSec (90 s) and docker stop's 10 s.
+     */
+    shutdownTimeoutMs: Type.Integer({ default: 8000, minimum: 100, maximum: 3_600_000 }),
     /** Masters running at once; further jobs wait PENDING with reason MaxMastersLimit. */
     maxConcurrentMasters: Type.Integer({ default: 16, minimum: 1, maximum: 10000 }),
     logLevel: Type.Union(

@@ -29,6 +29,7 @@ const ENV_OVERRIDES: { env: string; key: string[]; kind: 'string' | 'integer' }[
   { env: 'GRM_RUNCOMPSS', key: ['compss', 'runcompss'], kind: 'string' },
   { env: 'GRM_KILL_GRACE_MS', key: ['runtime', 'killGraceMs'], kind: 'integer' },
   { env: 'GRM_METRICS_TOKEN_FILE', key: ['metrics', 'tokenFile'], kind: 'string' },
+  { env: 'GRM_SHUTDOWN_TIMEOUT_MS', key: ['shutdownTimeoutMs'], kind: 'integer' },
 ];
 
 const DEFAULT_FILES = ['grm.config.json', 'grm.config.yaml', 'grm.config.yml'];

@@ -59,8 +59,19 @@ export interface LogAggregatorOptions {
   /** Lines stored per job before the rest is dropped; 0 = unlimited (default). */
   maxLinesPerJob?: number;
   now?: () => number;
-  /** Sink failures of automatic flushes and subscriber exceptions. */
+  /** Sink failures of automatic flushes (once per fault, not at every retry) and subscriber exceptions. */
   onError?: (error: Error) => void;
+  /** The sink took lines again after a fault: how long it refused them, and whose lines waited. */
+  onRecovered?: (fault: IngestFault, jobIds: number[], pausedMs: number) => void;
+}
+
+/** The sink refuses lines (disk full, store read-only): lines wait, tails pause, retried at each flush interval. */
+export interface IngestFault {
+  /** ms since epoch of the first refused flush */
+  since: number;
+  message: string;
+  /** Lines waiting in memory (the rest waits in the job's files, where the tails stopped). */
+  waitingLines: number;
 }
 
 export const GRM_SOURCE = 'grm';
@@ -99,9 +110,11 @@ export class LogAggregator {
   private timer: NodeJS.Timeout | null = null;
   /** After a sink failure, size-triggered flushes wait for the timer (no retry per line). */
   private sinkFailing = false;
+  private fault: { since: number; message: string } | null = null;
+  private writableWaiters: (() => void)[] = [];
   private closed = false;
 
-  constructor(sink: LogSink, options: LogAggregatorOptions = {}) {
+  constructor(sink: LogSink, private readonly options: LogAggregatorOptions = {}) {
     this.sink = sink;
     this.flushLines = Math.max(1, options.flushLines ?? 1000);
     this.flushIntervalMs = Math.max(0, options.flushIntervalMs ?? 250);
@@ -113,6 +126,17 @@ export class LogAggregator {
   /** Lines waiting for the next flush. */
   get bufferedLines(): number {
     return this.buffer.length;
+  }
+
+  /** Why lines are not being stored now; null while the sink takes them. */
+  get ingestFault(): IngestFault | null {
+    return this.fault && { ...this.fault, waitingLines: this.buffer.length };
+  }
+
+  /** Resolves once the sink takes lines again (at once when it does now), or on close. */
+  whenWritable(): Promise<void> {
+    if (this.fault === null || this.closed) return Promise.resolve();
+    return new Promise((resolve) => this.writableWaiters.push(resolve));
   }
 
   ingest(batch: LogBatch): void {
@@ -171,12 +195,25 @@ export class LogAggregator {
       this.buffer = lines;
       this.offsets = offsets;
       this.sinkFailing = true;
+      this.fault ??= { since: this.now(), message: e instanceof Error ? e.message : String(e) };
       this.schedule();
       throw e;
     }
     this.sinkFailing = false;
+    if (this.fault !== null) this.recovered(lines);
     this.trimJobs();
     this.notify(lines);
+  }
+
+  private recovered(stored: StoredLogLine[]): void {
+    const fault = { ...this.fault!, waitingLines: stored.length };
+    this.fault = null;
+    this.writableWaiters.splice(0).forEach((resolve) => resolve());
+    try {
+      this.options.onRecovered?.(fault, [...new Set(stored.map((l) => l.jobId))], this.now() - fault.since);
+    } catch (e) {
+      this.onError(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
   /** Drops the cached numbering of a finished job (after its last lines were ingested). */
@@ -191,6 +228,7 @@ export class LogAggregator {
       this.flush();
     } finally {
       this.closed = true;
+      this.writableWaiters.splice(0).forEach((resolve) => resolve());
       if (this.timer !== null) clearTimeout(this.timer);
       this.timer = null;
       this.subscribers.clear();
@@ -237,10 +275,12 @@ export class LogAggregator {
   }
 
   private autoFlush(): void {
+    const failing = this.fault !== null;
     try {
       this.flush();
     } catch (e) {
-      this.onError(e instanceof Error ? e : new Error(String(e)));
+      // reported when the fault begins; its retries (one per flush interval) are not
+      if (!failing) this.onError(e instanceof Error ? e : new Error(String(e)));
     }
   }
 
@@ -294,6 +334,10 @@ export interface JobOutputWatch {
 export function watchJobOutput(options: WatchJobOutputOptions): JobOutputWatch {
   const { aggregator, jobId } = options;
   const seen = new Set<string>();
+  // a stop must not wait for the store to come back: it ends the tails' wait for it
+  let stopped: { drain: boolean } | null = null;
+  let onStop: () => void = () => {};
+  const stopping = new Promise<void>((resolve) => (onStop = resolve));
   const tailers: FileTailer[] = [];
   for (const file of options.files) {
     const resolved = path.resolve(file.path);
@@ -303,7 +347,11 @@ export function watchJobOutput(options: WatchJobOutputOptions): JobOutputWatch {
       ...options.tailer,
       path: file.path,
       startOffset: file.offset ?? 0,
-      onBatch: (b) => {
+      onBatch: async (b) => {
+        // the store refuses lines (disk full): this tail stops reading, its lines wait in the file
+        if (aggregator.ingestFault !== null) await Promise.race([aggregator.whenWritable(), stopping]);
+        // stopped meanwhile without a drain: not stored, so the next daemon reads them from the stored offset
+        if (stopped !== null && !stopped.drain && aggregator.ingestFault !== null) return;
         if (b.truncated === true) {
           aggregator.note(jobId, `GRM: ${file.source} file ${file.path} was truncated; following it again from its start`);
         }
@@ -315,6 +363,8 @@ export function watchJobOutput(options: WatchJobOutputOptions): JobOutputWatch {
   return {
     tailers,
     async stop(stopOptions: StopOptions = {}): Promise<void> {
+      stopped = { drain: stopOptions.drain === true };
+      onStop();
       await Promise.all(tailers.map((t) => t.stop(stopOptions)));
       aggregator.flush();
     },

@@ -2,7 +2,7 @@
  * The daemon's log pipeline: one aggregator over the store, tails of each job's output files
  * resumed from the offsets stored with the lines, and the GRM's own lines per job.
  */
-import { LogAggregator, watchJobOutput, type LogSink, type LogSubscriber } from './log-aggregator.js';
+import { LogAggregator, watchJobOutput, type IngestFault, type LogSink, type LogSubscriber } from './log-aggregator.js';
 
 export type JobEndListener = (state: string) => void;
 
@@ -34,8 +34,25 @@ export class LogPipeline {
       flushLines: o.config.batchLines,
       flushIntervalMs: o.config.flushIntervalMs,
       maxLinesPerJob: o.config.maxLinesPerJob,
-      onError: (e) => o.onError(e, 'log aggregation'),
+      onError: (e) => o.onError(e, 'log aggregation: lines wait (output tails paused) until the store takes them again'),
+      onRecovered: (fault, jobIds, pausedMs) => {
+        // every job whose lines waited says so in its own log, once they are stored
+        const text = `GRM: storing log lines was paused for ${Math.round(pausedMs / 1000)} s (${fault.message}); they were kept and are stored now`;
+        for (const jobId of jobIds) this.aggregator.note(jobId, text);
+      },
     });
+  }
+
+  /** Why lines are not stored now (disk full, store read-only); null while all is well. */
+  get ingestFault(): IngestFault | null {
+    return this.aggregator.ingestFault;
+  }
+
+  /** The fault in words, for the health endpoint. */
+  problems(): string[] {
+    const f = this.aggregator.ingestFault;
+    if (f === null) return [];
+    return [`log storage paused since ${new Date(f.since).toISOString()}: ${f.message}; ${f.waitingLines} lines wait in memory and the rest in the jobs' files (output tails paused); it resumes by itself once the store can be written (free space in the data dir)`];
   }
 
   /** Follows a job's output files from where the store says they were read up to (owned by `owner`, when given). */

@@ -129,6 +129,8 @@ class Handle implements MasterHandle {
     readonly runAsUid: number | null,
     supervisorGone: Promise<SupervisorEnd>,
     private readonly onRelease: () => void,
+    /** SIGTERM to SIGKILL, for a master whose supervisor was lost. */
+    private readonly lostGraceMs: number,
   ) {
     this.exited = supervisorGone.then((end) => this.settle(end));
     this.exited.then(() => (this.finished = true)).catch(() => {});
@@ -137,20 +139,30 @@ class Handle implements MasterHandle {
   /**
    * The supervisor is gone. Normally exit.json is there. If not (SIGKILL escalation, OOM
    * killer, disk full), wait until the rest of the group is gone too and record what is known.
+   * A supervisor killed while its master still runs leaves a master whose exit nobody can
+   * record: it is ended (SIGTERM, SIGKILL after the grace), as SLURM ends a step whose
+   * slurmstepd died, and the job ends MasterLost (no exit code, no signal of its own).
    */
   private async settle(end: SupervisorEnd): Promise<ExitStatus> {
     const recorded = readExitStatus(this.jobDir);
     if (recorded !== null) return recorded;
+    // a released handle belongs to a daemon that stopped supervising: the next one decides
+    const orphaned = !this.killSent && !this.released && isGroupAlive(this.pgid);
+    if (orphaned && signalGroup(this.pgid, 'SIGTERM') && !(await waitGroupGone(this.pgid, this.lostGraceMs))) signalGroup(this.pgid, 'SIGKILL');
     await pollUntil(() => !isGroupAlive(this.pgid), 200, () => this.released);
     const late = readExitStatus(this.jobDir);
     if (late !== null) return late;
+    const killedBy = end.signal ? ` (${end.signal})` : '';
     const status: ExitStatus = {
       exitCode: null,
-      signal: end.signal ?? (this.killSent ? 'SIGKILL' : null),
+      // the supervisor's own signal says nothing of how its master ended
+      signal: this.killSent ? 'SIGKILL' : null,
       endedAt: new Date().toISOString(),
       reason: this.killSent
         ? 'killed by GRM after the termination grace period'
-        : 'the supervisor ended without recording the exit status',
+        : orphaned
+          ? `the supervisor was lost${killedBy} while the master ran; GRM ended the master's process group`
+          : `the supervisor was lost${killedBy} without recording the exit status`,
     };
     try {
       writeJsonAtomic(path.join(this.jobDir, EXIT_FILE), status, { durable: true });
@@ -320,7 +332,7 @@ export async function launchMaster(spec: MasterSpec): Promise<MasterHandle> {
   });
   recordPid(spec.jobDir, started);
   child.on('error', () => {}); // later errors (e.g. a failed disconnect) must not crash the daemon
-  return new Handle(spec.jobId, started, child.pid as number, spec.jobDir, spec.runAs?.uid ?? null, gone, () => child.unref());
+  return new Handle(spec.jobId, started, child.pid as number, spec.jobDir, spec.runAs?.uid ?? null, gone, () => child.unref(), spec.stragglerGraceMs ?? DEFAULT_STRAGGLER_GRACE_MS);
 }
 
 /**
@@ -328,7 +340,7 @@ export async function launchMaster(spec: MasterSpec): Promise<MasterHandle> {
  * null when there is no (valid) master.json. exited resolves once the supervisor is gone,
  * with exit.json's status.
  */
-export function reattachMaster(jobDir: string, options: { pollMs?: number; jobId?: number } = {}): MasterHandle | null {
+export function reattachMaster(jobDir: string, options: { pollMs?: number; jobId?: number; lostGraceMs?: number } = {}): MasterHandle | null {
   const rec = readMasterRecord(jobDir, options.jobId);
   if (rec === null) return null;
   // a live process at that pid must be the supervisor itself: leading the group it names
@@ -339,5 +351,5 @@ export function reattachMaster(jobDir: string, options: { pollMs?: number; jobId
   const gone = pollUntil(() => !alive(), options.pollMs ?? REATTACH_POLL_MS, () => released).then(
     (): SupervisorEnd => ({ signal: null }),
   );
-  return new Handle(rec.jobId, rec.pid, rec.pgid, jobDir, rec.runAsUid ?? null, gone, () => (released = true));
+  return new Handle(rec.jobId, rec.pid, rec.pgid, jobDir, rec.runAsUid ?? null, gone, () => (released = true), options.lostGraceMs ?? DEFAULT_STRAGGLER_GRACE_MS);
 }

@@ -57,9 +57,10 @@ interface Teardownable {
 export async function startDaemon(
   t: Teardownable,
   overrides: Record<string, unknown> = {},
-  options: { clock?: Clock } & Pick<CreateDaemonOptions, 'runAs' | 'isAdmin'> = {},
+  options: { clock?: Clock } & Pick<CreateDaemonOptions, 'runAs' | 'isAdmin' | 'onDraining'> = {},
 ): Promise<TestDaemon> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-test-'));
+  // a test may put the data dir somewhere of its own (a small filesystem): it is removed all the same
+  const dataDir = typeof overrides.dataDir === 'string' ? overrides.dataDir : fs.mkdtempSync(path.join(os.tmpdir(), 'grm-test-'));
   const config: GrmConfig = validateConfig({
     host: '127.0.0.1',
     port: 0,

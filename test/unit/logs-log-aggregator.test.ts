@@ -250,3 +250,39 @@ t.test('watchJobOutput: both files, offsets, one tail for a shared file, drain',
   t.equal(sink.offsets.get(`3/stdout/${out}`)?.offset, fs.statSync(out).size);
   t.equal(sink.offsets.get(`3/stderr/${err}`)?.offset, fs.statSync(err).size);
 });
+
+t.test('a sink fault: reported once (not at each retry), shown, waited on, and its end told with the jobs whose lines waited', async (t) => {
+  const sink = new MemorySink();
+  let now = 1000;
+  const errors: string[] = [];
+  const recovered: { message: string; waitingLines: number; jobIds: number[]; pausedMs: number }[] = [];
+  const a = new LogAggregator(sink, {
+    flushLines: 1,
+    flushIntervalMs: 5,
+    now: () => now,
+    onError: (e) => errors.push(e.message),
+    onRecovered: (fault, jobIds, pausedMs) => recovered.push({ message: fault.message, waitingLines: fault.waitingLines, jobIds, pausedMs }),
+  });
+  t.teardown(() => a.close());
+  let attempts = 0;
+  const append = sink.append.bind(sink);
+  sink.append = (lines, offsets) => (attempts++, append(lines, offsets));
+  sink.failing = true;
+  a.ingest({ jobId: 1, source: 'stdout', lines: ['a'] });
+  a.ingest({ jobId: 2, source: 'stdout', lines: ['b'] });
+  t.same(a.ingestFault, { since: 1000, message: 'disk full', waitingLines: 2 });
+  let writable = false;
+  const waited = a.whenWritable().then(() => (writable = true));
+  // several timed retries fail
+  while (attempts < 4) await sleep(5);
+  t.same(errors, ['disk full'], 'reported once');
+  t.notOk(writable, 'waiters wait while the sink fails');
+  now = 4000;
+  sink.failing = false;
+  await waited;
+  t.same(recovered, [{ message: 'disk full', waitingLines: 2, jobIds: [1, 2], pausedMs: 3000 }]);
+  t.equal(a.ingestFault, null);
+  t.same(sink.lines.map((l) => l.line), ['a', 'b'], 'nothing lost');
+  await a.whenWritable();
+  t.pass('a writable sink does not make anyone wait');
+});

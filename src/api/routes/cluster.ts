@@ -63,15 +63,26 @@ export const clusterRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }>
         summary: 'Liveness and the backend in use (no token needed: api/auth.ts PUBLIC_ROUTES)',
         security: [],
         response: {
-          200: Type.Object({ status: Type.Literal('ok'), version: Type.String(), backend: Type.String(), uptime_s: Type.Number() }),
+          200: Type.Object({
+            // degraded: it answers, but something needs an operator (problems says what)
+            status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+            problems: Type.Array(Type.String()),
+            version: Type.String(),
+            backend: Type.String(),
+            uptime_s: Type.Number(),
+          }),
         },
       },
     },
-    async () => ({
-      status: 'ok' as const,
-      version: services.version,
+    async () => {
+      const problems = services.problems();
+      return {
+        status: problems.length === 0 ? ('ok' as const) : ('degraded' as const),
+        problems,
+        version: services.version,
       backend: services.backend.kind,
-      uptime_s: Math.round((Date.now() - services.startedAt) / 1000),
-    }),
+        uptime_s: Math.round((Date.now() - services.startedAt) / 1000),
+      };
+    },
   );
 };

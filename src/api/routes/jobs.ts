@@ -111,7 +111,9 @@ export const jobRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
     async (request) => {
       const job = services.jobs.get(request.params.id);
       const expected = awaitsStart(job) ? ((await services.forecast.starts()).get(job.id) ?? null) : null;
-      return presentJobDetail(job, services.jobs.events(job.id), services.jobs.allocation(job.id), expected);
+      const detail = presentJobDetail(job, services.jobs.events(job.id), services.jobs.allocation(job.id), expected);
+      // only a job with a master can have lines waiting
+      return { ...detail, log_storage_paused: job.state === 'RUNNING' || job.state === 'COMPLETING' ? services.logStoragePaused() : null };
     },
   );
 

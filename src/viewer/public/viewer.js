@@ -7,7 +7,7 @@ import { mountJobs } from './pages/jobs.js';
 import { mountJob } from './pages/job.js';
 import { mountCluster } from './pages/cluster.js';
 import { mountReport } from './pages/report.js';
-import { clearToken } from './api.js';
+import { clearToken, getJSON } from './api.js';
 import { currentUser, signIn } from './login.js';
 
 // The skip link must not change the hash (the hash is the router's).
@@ -33,6 +33,17 @@ identity.replaceChildren(
   el('button', { type: 'button', class: 'small secondary', onclick: () => { clearToken(); location.reload(); } }, 'Sign out'),
 );
 identity.hidden = false;
+
+// What the daemon says is wrong (log storage paused on a full disk...), above every page.
+const status = document.getElementById('daemon-status');
+async function showDaemonStatus() {
+  const health = await getJSON('/health').catch(() => null);
+  const problems = health?.problems ?? [];
+  status.textContent = problems.length ? `GRM is degraded: ${problems.join('; ')}` : '';
+  status.hidden = problems.length === 0;
+}
+void showDaemonStatus();
+setInterval(showDaemonStatus, 5000);
 
 startRouter({
   root,
