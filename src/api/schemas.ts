@@ -224,6 +224,8 @@ export const LogLineSchema = Type.Object({
   line: Type.String(),
   /** the task rank of an `srun --label` line ("3: ..."); absent for other lines */
   rank: Type.Optional(Type.Integer()),
+  /** The job's run the line belongs to: 0 the first, 1 after one requeue... (absent on a line without one) */
+  run: Type.Optional(Type.Integer()),
 });
 
 export const NodeSchema = Type.Object({

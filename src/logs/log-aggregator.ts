@@ -33,6 +33,8 @@ export interface StoredLogLine {
   ts: number;
   source: string;
   line: string;
+  /** The job's run (its restart count), set when stored. */
+  run?: number;
 }
 
 export interface LogOffset {

@@ -7,6 +7,11 @@
  * roughly halves the per-line cost of better-sqlite3's one-statement-per-row path. The full-text
  * index is not kept here: log-search.ts indexes committed rows by id, off the ingest path.
  * Ids are therefore given explicitly and never reused (see log_meta 'id_floor').
+ *
+ * Each line is stored with its run: the job's restart count when it is stored (0 for the first
+ * run; a requeue's next run writes under the next number), so a requeued job's runs stay apart.
+ * The runner stores the last lines of a run before its requeue is written, so a run's own lines
+ * carry its number; the "requeued" state line itself opens the next run's.
  */
 import { mayHoldMetrics, parseMetricLine } from '../logs/metric-line.js';
 import { lineRank, taskFileRank } from '../logs/srun-label.js';
@@ -22,6 +27,8 @@ export interface LogLineRow {
   line: string;
   /** The task rank of an `srun --label` line (read at append; null for others). */
   rank?: number | null;
+  /** The job's run (its restart count when the line was stored); set by append. */
+  run?: number;
 }
 
 export interface TailOffset {
@@ -38,6 +45,8 @@ export interface LogQuery {
   source?: string;
   /** Only lines of this task rank (srun --label). */
   rank?: number;
+  /** Only lines of this run (0: the first; a requeued job's next runs 1, 2...). */
+  run?: number;
 }
 
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
@@ -79,8 +88,8 @@ export function lineLevel(line: string): number | null {
 }
 
 const ROWS_PER_STATEMENT = 128;
-const COLUMNS = '(id, job_id, seq, ts, source, line, level, rank)';
-const WIDTH = 8;
+const COLUMNS = '(id, job_id, seq, ts, source, line, level, rank, run)';
+const WIDTH = 9;
 
 export interface ErrorLine extends LogLineRow {
   level: number | null;
@@ -94,14 +103,17 @@ export class LogStore {
   private readonly readStmt;
   private readonly readSourceStmt;
   private readonly readRankStmt;
+  private readonly runStmt;
 
   constructor(
     private readonly db: Db,
     /** Where metric lines of job output go, in the same transaction as the lines. */
     private readonly metrics?: MetricStore,
   ) {
-    this.insertOne = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES (?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.insertMany = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES ${Array(ROWS_PER_STATEMENT).fill('(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`);
+    const row = `(${Array(WIDTH).fill('?').join(', ')})`;
+    this.insertOne = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES ${row}`);
+    this.insertMany = db.prepare(`INSERT INTO log_lines ${COLUMNS} VALUES ${Array(ROWS_PER_STATEMENT).fill(row).join(', ')}`);
+    this.runStmt = db.prepare('SELECT restart_count AS run FROM jobs WHERE id = ?').pluck();
     this.upsertOffset = db.prepare(
       `INSERT INTO log_offsets (job_id, source, path, offset) VALUES (?, ?, ?, ?)
        ON CONFLICT(job_id, source) DO UPDATE SET path = excluded.path, offset = excluded.offset`,
@@ -109,7 +121,7 @@ export class LogStore {
     this.nextIdStmt = db.prepare(
       "SELECT max(coalesce((SELECT max(id) FROM log_lines), 0), coalesce((SELECT value FROM log_meta WHERE key = 'id_floor'), 0)) + 1 AS id",
     );
-    const select = 'SELECT job_id AS jobId, seq, ts, source, line, rank FROM log_lines WHERE job_id = ? AND seq > ?';
+    const select = 'SELECT job_id AS jobId, seq, ts, source, line, rank, run FROM log_lines WHERE job_id = ? AND seq > ? AND (? IS NULL OR run = ?)';
     this.readStmt = db.prepare(`${select} ORDER BY seq LIMIT ?`);
     this.readSourceStmt = db.prepare(`${select} AND source = ? ORDER BY seq LIMIT ?`);
     this.readRankStmt = db.prepare(`${select} AND rank = ? AND (? IS NULL OR source = ?) ORDER BY seq LIMIT ?`);
@@ -132,6 +144,12 @@ export class LogStore {
   private appendInTransaction(lines: LogLineRow[], offsets: TailOffset[]): void {
     this.db.transaction(() => {
       let id = (this.nextIdStmt.get() as { id: number }).id;
+      const runs = new Map<number, number>();
+      for (const l of lines) {
+        let run = runs.get(l.jobId);
+        if (run === undefined) runs.set(l.jobId, (run = (this.runStmt.get(l.jobId) as number | undefined) ?? 0));
+        l.run = run;
+      }
       const params: unknown[] = new Array(ROWS_PER_STATEMENT * WIDTH);
       let i = 0;
       for (; i + ROWS_PER_STATEMENT <= lines.length; i += ROWS_PER_STATEMENT) {
@@ -146,12 +164,13 @@ export class LogStore {
           params[o + 5] = l.line;
           params[o + 6] = lineLevel(l.line);
           params[o + 7] = rankOf(l);
+          params[o + 8] = l.run;
         }
         this.insertMany.run(params);
       }
       for (; i < lines.length; i++) {
         const l = lines[i]!;
-        this.insertOne.run(id++, l.jobId, l.seq, l.ts, l.source, l.line, lineLevel(l.line), rankOf(l));
+        this.insertOne.run(id++, l.jobId, l.seq, l.ts, l.source, l.line, lineLevel(l.line), rankOf(l), l.run);
       }
       for (const o of offsets) this.upsertOffset.run(o.jobId, o.source, o.path, o.offset);
       if (this.metrics) this.storeMetrics(this.metrics, lines);
@@ -173,12 +192,14 @@ export class LogStore {
 
   read(jobId: number, query: LogQuery = {}): LogLineRow[] {
     const limit = query.limit ?? 1000;
+    const run = query.run ?? null;
+    const head = [jobId, query.after ?? 0, run, run];
     if (query.rank !== undefined) {
       const source = query.source || null;
-      return this.readRankStmt.all(jobId, query.after ?? 0, query.rank, source, source, limit) as LogLineRow[];
+      return this.readRankStmt.all(...head, query.rank, source, source, limit) as LogLineRow[];
     }
-    if (query.source) return this.readSourceStmt.all(jobId, query.after ?? 0, query.source, limit) as LogLineRow[];
-    return this.readStmt.all(jobId, query.after ?? 0, limit) as LogLineRow[];
+    if (query.source) return this.readSourceStmt.all(...head, query.source, limit) as LogLineRow[];
+    return this.readStmt.all(...head, limit) as LogLineRow[];
   }
 
   sources(jobId: number): { source: string; lines: number }[] {

@@ -277,4 +277,12 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX jobs_state_partition ON jobs(state, partition);
     `,
   },
+  {
+    version: 11,
+    name: "log lines' run (a requeued job's runs kept apart)",
+    sql: `
+      -- the job's restart count when the line was stored: run 0 is the first run
+      ALTER TABLE log_lines ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
+    `,
+  },
 ];

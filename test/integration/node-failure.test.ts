@@ -38,6 +38,11 @@ t.test('a node taken down under a job: SIGTERM first, requeued elsewhere with it
   const second = await nodeOf(d, id);
   t.not(second, first, 'the second run is on another node: the first is down');
   t.match((await eventsOf(d, id)).join('\n'), /backend ended the allocation: NODE_FAIL \(NodeDown\); requeued after a node failure: restart 1 of at most 1/);
+  // each run's lines kept apart: the first run's under run 0, the second's under run 1
+  const runLines = async (run: number) => ((await d.api('GET', `/api/v1/jobs/${id}/logs?run=${run}&source=stdout`)).body.lines as { line: string; run: number }[]);
+  await waitUntil('the second run\'s first line stored', async () => (await runLines(1)).some((l) => l.line.startsWith('run 1 on')));
+  t.same((await runLines(0)).map((l) => l.line.replace(/ on \S+$/, ' on')), ['run 0 on', 'run 0 checkpointed'], 'run 0: the first run\'s lines');
+  t.ok((await runLines(1)).every((l) => l.run === 1 && l.line.startsWith('run 1')), 'run 1: only the second run\'s');
   const sinfo = (await d.api('GET', '/api/v1/nodes')).body.nodes.find((n: { name: string }) => n.name === first);
   t.same([sinfo.state, sinfo.reason], ['down', 'disk failure'], 'sinfo shows the node down, with the reason');
 

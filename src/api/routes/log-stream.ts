@@ -31,7 +31,7 @@ function frame(lines: (LogLineRow | StoredLogLine)[]): string {
   for (const l of lines) {
     // the rank as the store reads it (a live line has not been read back from the store)
     const rank = rankOf(l);
-    const data = { seq: l.seq, time: new Date(l.ts).toISOString(), source: l.source, line: l.line, ...(rank === null ? {} : { rank }) };
+    const data = { seq: l.seq, time: new Date(l.ts).toISOString(), source: l.source, line: l.line, ...(rank === null ? {} : { rank }), ...(l.run == null ? {} : { run: l.run }) };
     out += `event: line\nid: ${l.seq}\ndata: ${JSON.stringify(data)}\n\n`;
   }
   return out;

@@ -17,6 +17,7 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
           limit: Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }),
           source: Type.Optional(Type.String({ maxLength: 4096, description: 'stdout, stderr, grm, ...' })),
           rank: Type.Optional(Type.Integer({ minimum: 0, maximum: 999_999, description: 'only lines of this task rank (srun --label)' })),
+          run: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000, description: "only lines of this run (0: the first; a requeued job's next runs 1, 2...)" })),
         }),
         response: {
           200: Type.Object({
@@ -35,12 +36,12 @@ export const logRoutes: FastifyPluginAsyncTypebox<{ services: ApiServices }> = a
       const { id } = request.params;
       // Read the state before the lines: a job seen as ended has all its lines stored.
       const job = services.jobs.get(id);
-      const { after, limit, source, rank } = request.query;
-      const lines = services.logs.read(id, { after, limit, ...(source ? { source } : {}), ...(rank === undefined ? {} : { rank }) });
+      const { after, limit, source, rank, run } = request.query;
+      const lines = services.logs.read(id, { after, limit, ...(source ? { source } : {}), ...(rank === undefined ? {} : { rank }), ...(run === undefined ? {} : { run }) });
       return {
         job_id: id,
         job_state: job.state,
-        lines: lines.map((l) => ({ seq: l.seq, time: new Date(l.ts).toISOString(), source: l.source, line: l.line, ...(l.rank == null ? {} : { rank: l.rank }) })),
+        lines: lines.map((l) => ({ seq: l.seq, time: new Date(l.ts).toISOString(), source: l.source, line: l.line, ...(l.rank == null ? {} : { rank: l.rank }), ...(l.run == null ? {} : { run: l.run }) })),
         last_seq: lines.length ? lines[lines.length - 1]!.seq : after,
         sources: services.logs.sources(id),
       };

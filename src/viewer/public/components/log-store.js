@@ -25,6 +25,8 @@ export class LogStore {
     this.src = new GrowableArray(Uint16Array);
     this.rank = new GrowableArray(Int32Array); // -1: no srun --label rank
     this.ranks = []; // the ranks seen, ascending
+    this.run = new GrowableArray(Uint16Array); // the job's run: 0 the first, 1 after a requeue...
+    this.runs = []; // the runs seen, ascending
     this.text = [];
     this.sources = []; // index -> name
     this.sourceIds = new Map(); // name -> index
@@ -54,6 +56,9 @@ export class LogStore {
       const rank = Number.isInteger(l.rank) ? l.rank : -1;
       this.rank.push(rank);
       if (rank >= 0 && !this.ranks.includes(rank)) this.ranks = [...this.ranks, rank].sort((a, b) => a - b);
+      const run = Number.isInteger(l.run) ? l.run : 0;
+      this.run.push(run);
+      if (!this.runs.includes(run)) this.runs = [...this.runs, run].sort((a, b) => a - b);
       this.text.push(l.line);
       this.counts[s]++;
       this.lastSeq = l.seq;
@@ -67,7 +72,7 @@ export class LogStore {
 }
 
 /**
- * The lines on show: all of them, or one source's, one rank's, or both. `at(k)` is the store
+ * The lines on show: all of them, or one source's, one rank's, one run's, or any mix. `at(k)` is the store
  * index of the k-th row. `sync()` takes in lines appended to the store since the last call.
  */
 export class LogView {
@@ -75,6 +80,7 @@ export class LogView {
     this.store = store;
     this.sourceId = -1; // -1: every source
     this.rank = -1; // -1: every rank
+    this.run = -1; // -1: every run
     this.idx = null;
     this.seen = 0;
   }
@@ -91,14 +97,21 @@ export class LogView {
     this.refilter();
   }
 
+  /** Only the lines of this run of a requeued job (0: the first); -1 for every line. */
+  setRun(run) {
+    this.run = run;
+    this.refilter();
+  }
+
   refilter() {
-    this.idx = this.sourceId === -1 && this.rank === -1 ? null : new GrowableArray(Uint32Array);
+    this.idx = this.sourceId === -1 && this.rank === -1 && this.run === -1 ? null : new GrowableArray(Uint32Array);
     this.seen = 0;
     this.sync();
   }
 
   shows(i) {
-    return (this.sourceId === -1 || this.store.src.get(i) === this.sourceId) && (this.rank === -1 || this.store.rank.get(i) === this.rank);
+    return (this.sourceId === -1 || this.store.src.get(i) === this.sourceId) && (this.rank === -1 || this.store.rank.get(i) === this.rank) &&
+      (this.run === -1 || this.store.run.get(i) === this.run);
   }
 
   /** Returns the view position where the new lines start. */

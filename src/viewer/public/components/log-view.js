@@ -29,6 +29,9 @@ export class LogPanel {
     this.sourceSelect = el('select', { id: `${id}-source` }, el('option', { value: '' }, 'All sources'));
     this.rankSelect = el('select', { id: `${id}-rank` }, el('option', { value: '-1' }, 'All ranks'));
     this.rankField = el('div', { class: 'field', hidden: true }, el('label', { for: `${id}-rank` }, 'Rank'), this.rankSelect);
+    // a requeued job's runs (node failure, preemption, scontrol requeue), each kept apart
+    this.runSelect = el('select', { id: `${id}-run` }, el('option', { value: '-1' }, 'All runs'));
+    this.runField = el('div', { class: 'field', hidden: true }, el('label', { for: `${id}-run` }, 'Run'), this.runSelect);
     this.searchInput = el('input', { id: `${id}-find`, type: 'search', autocomplete: 'off', spellcheck: 'false', placeholder: 'text in the log', 'aria-describedby': `${id}-matches` });
     this.matchStatus = el('span', { id: `${id}-matches`, class: 'match-status', role: 'status', 'aria-live': 'polite' }, '');
     this.prevButton = el('button', { type: 'button', class: 'secondary', title: 'Previous match (Shift+Enter)', disabled: true }, 'Previous');
@@ -51,6 +54,7 @@ export class LogPanel {
       el('div', { class: 'log-toolbar' },
         el('div', { class: 'field' }, el('label', { for: `${id}-source` }, 'Source'), this.sourceSelect),
         this.rankField,
+        this.runField,
         el('div', { class: 'field find' }, el('label', { for: `${id}-find` }, 'Find'), this.searchInput),
         this.prevButton, this.nextButton, this.matchStatus,
         el('span', { class: 'spacer' }),
@@ -60,6 +64,7 @@ export class LogPanel {
     this.download.addEventListener('click', (e) => { e.preventDefault(); this.saveLog(jobId); });
     this.sourceSelect.addEventListener('change', () => this.setSource(this.sourceSelect.value));
     this.rankSelect.addEventListener('change', () => this.setRank(Number(this.rankSelect.value)));
+    this.runSelect.addEventListener('change', () => this.refilter(() => this.view.setRun(Number(this.runSelect.value))));
     this.searchInput.addEventListener('input', debounce(() => this.setTerm(this.searchInput.value, true), 120));
     this.searchInput.addEventListener('keydown', (e) => {
       if (e.key === 'Enter') { e.preventDefault(); this.setTerm(this.searchInput.value, true); this.step(e.shiftKey ? -1 : 1); }
@@ -113,6 +118,7 @@ export class LogPanel {
       this.pending = [];
       const sourcesBefore = this.store.sources.length;
       const ranksBefore = this.store.ranks.length;
+      const runsBefore = this.store.runs.length;
       let added = 0;
       for (const b of batches) added += this.store.append(b);
       const start = this.view.sync();
@@ -120,6 +126,7 @@ export class LogPanel {
       if (!this.following) this.unseen += this.view.length - start;
       if (this.store.sources.length !== sourcesBefore) this.updateSources();
       if (this.store.ranks.length !== ranksBefore) this.updateRanks();
+      if (this.store.runs.length !== runsBefore) this.updateRuns();
       if (added) this.updateInfo();
       if (this.store.firstError >= 0 && this.errorButton.disabled) this.errorButton.disabled = false;
     }
@@ -141,6 +148,14 @@ export class LogPanel {
     this.rankSelect.replaceChildren(el('option', { value: '-1' }, 'All ranks'), ...this.store.ranks.map((r) => el('option', { value: String(r) }, `Rank ${r}`)));
     this.rankSelect.value = current;
     this.rankField.hidden = this.store.ranks.length === 0;
+  }
+
+  updateRuns() {
+    const current = this.runSelect.value;
+    const label = (r) => (r === 0 ? 'Run 1 (first)' : `Run ${r + 1} (restart ${r})`);
+    this.runSelect.replaceChildren(el('option', { value: '-1' }, 'All runs'), ...this.store.runs.map((r) => el('option', { value: String(r) }, label(r))));
+    this.runSelect.value = current;
+    this.runField.hidden = this.store.runs.length < 2;
   }
 
   updateInfo() {
@@ -296,7 +311,8 @@ export class LogPanel {
     if (this.view.positionOf(i) < 0) {
       this.sourceSelect.value = '';
       this.rankSelect.value = '-1';
-      this.refilter(() => { this.view.setSource(''); this.view.setRank(-1); });
+      this.runSelect.value = '-1';
+      this.refilter(() => { this.view.setSource(''); this.view.setRank(-1); this.view.setRun(-1); });
     }
     this.flash = i;
     this.scrollToRow(this.view.positionOf(i));
