@@ -112,11 +112,14 @@ async function runCommander(argv: string[], io: CliIo): Promise<number> {
     .option('-s, --source <source>', 'only this source (stdout, stderr, grm, ...)')
     .option('-a, --all', "also the GRM's own lines (state changes, allocation)")
     .option('-r, --rank <rank>', 'only the lines of this task rank (srun --label output)')
+    .option('--run <run>', 'only the lines of this run of a requeued job (0: the first, as its restart count)')
     .addOption(new Option('--timestamps', 'prefix each line with its time and source'))
-    .action(async (id: string, o: { follow?: boolean; source?: string; all?: boolean; timestamps?: boolean; rank?: string }) => {
+    .action(async (id: string, o: { follow?: boolean; source?: string; all?: boolean; timestamps?: boolean; rank?: string; run?: string }) => {
       if (o.rank !== undefined && !/^\d{1,6}$/.test(o.rank)) throw new CliError(`Invalid --rank "${o.rank}": a task rank, a whole number such as 0 or 3`);
+      if (o.run !== undefined && !/^\d{1,5}$/.test(o.run)) throw new CliError(`Invalid --run "${o.run}": a run, a whole number such as 0 (the first) or 1`);
       const rank = o.rank === undefined ? {} : { rank: Number(o.rank) };
-      const options = { client: client(), id, io, source: o.source, all: Boolean(o.all), timestamps: Boolean(o.timestamps), ...rank };
+      const run = o.run === undefined ? {} : { run: Number(o.run) };
+      const options = { client: client(), id, io, source: o.source, all: Boolean(o.all), timestamps: Boolean(o.timestamps), ...rank, ...run };
       if (o.follow) await followLogs(options);
       else await printLogs(options);
     });

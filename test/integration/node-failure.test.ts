@@ -43,6 +43,9 @@ t.test('a node taken down under a job: SIGTERM first, requeued elsewhere with it
   await waitUntil('the second run\'s first line stored', async () => (await runLines(1)).some((l) => l.line.startsWith('run 1 on')));
   t.same((await runLines(0)).map((l) => l.line.replace(/ on \S+$/, ' on')), ['run 0 on', 'run 0 checkpointed'], 'run 0: the first run\'s lines');
   t.ok((await runLines(1)).every((l) => l.run === 1 && l.line.startsWith('run 1')), 'run 1: only the second run\'s');
+  const viaCli = await d.cli('logs', '--run', '0', String(id));
+  t.match(viaCli.stdout, /^run 0 on \S+\nrun 0 checkpointed\n$/, 'grm logs --run 0');
+  t.match((await d.cli('logs', '--run', 'x', String(id))).stderr, /Invalid --run "x"/);
   const sinfo = (await d.api('GET', '/api/v1/nodes')).body.nodes.find((n: { name: string }) => n.name === first);
   t.same([sinfo.state, sinfo.reason], ['down', 'disk failure'], 'sinfo shows the node down, with the reason');
 

@@ -20,6 +20,8 @@ export interface LogsOptions {
   source: string | undefined;
   /** Only lines of this task rank (srun --label). */
   rank?: number;
+  /** Only lines of this run of a requeued job (0: the first). */
+  run?: number;
   /** Include the GRM's own lines (state changes...) besides the master's output. */
   all: boolean;
   timestamps: boolean;
@@ -30,6 +32,7 @@ async function page(o: LogsOptions, after: number): Promise<LogPage> {
   const params = new URLSearchParams({ after: String(after), limit: String(PAGE) });
   if (o.source) params.set('source', o.source);
   if (o.rank !== undefined) params.set('rank', String(o.rank));
+  if (o.run !== undefined) params.set('run', String(o.run));
   return o.client.request<LogPage>('GET', `/api/v1/jobs/${encodeURIComponent(o.id)}/logs?${params}`);
 }
 
