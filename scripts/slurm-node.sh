@@ -104,34 +104,50 @@ case $role in
     ;;
 esac
 
-child='' interrupted=0
+# The command runs under a subshell that records its exit status, so a signal that interrupts
+# this script's own wait (bash's wait returns 128+signal and may forget the child's status:
+# seen as a 143 for a command that exited 0) never loses it; TERM/INT go to the command itself.
+status_file="$RUN/$role.$$.status" pid_file="$RUN/$role.$$.pid"
+rm -f "$status_file" "$pid_file"
+interrupted=0 forwarded=0
 finish() {
   local rc=$1
   trap - TERM INT
+  rm -f "$status_file" "$pid_file"
   if ((STARTED_MUNGED)); then stop_pids "munged:$MUNGE_PID"; fi
   exit "$rc"
 }
 # shellcheck disable=SC2317 # reached through the trap below
+send_term() {
+  local p
+  ((forwarded)) && return 0
+  p=$(cat "$pid_file" 2>/dev/null) || return 0
+  [[ -n $p ]] || return 0
+  kill -TERM "$p" 2>/dev/null
+  forwarded=1
+}
+# shellcheck disable=SC2317 # reached through the trap below
 forward() {
   interrupted=1
-  [[ -n $child ]] && kill -TERM "$child" 2>/dev/null
+  send_term
   return 0
 }
 trap forward TERM INT
 
 log "$role: ${cmd[*]}"
-"${cmd[@]}" </dev/null &
-child=$!
-# wait also returns (128 + the signal) when a trapped signal interrupts it, before the child
-# has ended or while bash holds its status: then wait again for the child's own status (127:
-# bash had already handed it out).
-rc=0 first=1 interrupted=0
-while :; do
-  interrupted=0
-  if wait "$child"; then st=0; else st=$?; fi
-  ((st == 127 && !first)) && break
-  rc=$st first=0
-  ((interrupted && st > 128)) || break
+{
+  "${cmd[@]}" </dev/null &
+  echo "$!" >"$pid_file"
+  st=0
+  wait "$!" || st=$? # (set -e: a failing command is a status to record, not the end)
+  echo "$st" >"$status_file"
+} &
+sub=$!
+# until the subshell is gone; a signal that came before the command's pid was known is passed on now
+while kill -0 "$sub" 2>/dev/null; do
+  wait "$sub" || true
+  ((interrupted)) && send_term
 done
+rc=$(cat "$status_file" 2>/dev/null) || rc=1
 log "$role ended (status $rc)"
 finish "$rc"

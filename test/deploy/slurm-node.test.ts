@@ -131,7 +131,8 @@ if (requireSystem(t, 'slurm')) {
     roles.splice(roles.indexOf(probe), 1);
     for (let i = 0; i < 3; i++) {
       const client = startRole('client', ['client', 'bash', '-c', 'trap "exit 0" TERM; echo ready; while :; do sleep 0.05; done']);
-      await waitUntil('the client command to run', () => client.output().includes('ready') || client.child.exitCode !== null, { timeoutMs: 30_000 });
+      // its own line: the role's log of the command line also holds the word
+      await waitUntil('the client command to run', () => /^ready$/m.test(client.output()) || client.child.exitCode !== null, { timeoutMs: 30_000 });
       client.child.kill('SIGTERM');
       t.equal(await client.exited, 0, `SIGTERM passed to the command, which exits 0: so does the role (${i + 1})`);
       roles.splice(roles.indexOf(client), 1);
