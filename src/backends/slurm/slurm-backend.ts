@@ -293,7 +293,14 @@ export class SlurmBackend implements ResourceBackend {
     this.tracked.delete(backendId);
     if (t?.status === 'RUNNING' && t.allocation && this.reuseAllocations && (await this.handOver(t, t.allocation))) return;
     this.released.add(backendId);
-    await this.commands.scancel([backendId]);
+    try {
+      await this.commands.scancel([backendId]);
+    } catch (e) {
+      // Not released after all (slurmctld unreachable): list() shows it again, so the
+      // reconciler finds an allocation no live job owns and releases it once SLURM answers.
+      this.released.delete(backendId);
+      throw e;
+    }
     // the freed nodes go to a waiting holder at once: one without a salloc is noticed by polls
     if ([...this.tracked.values()].some((t) => t.status === 'PENDING' && !t.salloc)) this.kick();
   }
