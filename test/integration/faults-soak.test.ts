@@ -29,7 +29,7 @@ import { waitUntil } from '../helpers/wait.js';
 
 const JOBS = Number(process.env.SOAK_JOBS ?? 500);
 const SEED = Number(process.env.SOAK_SEED ?? Date.now() % 2 ** 31);
-/** Jobs in the queue or running at once: enough to keep every node busy, few enough for 2 cores. */
+/** Jobs in the queue or running at once: more than the 12 masters allowed, so that some wait to be cancelled there. */
 const ACTIVE = 40;
 const NODES = Array.from({ length: 8 }, (_, i) => `node0${i + 1}`);
 const TERMINAL = ['COMPLETED', 'CANCELLED', 'NODE_FAIL', 'FAILED', 'TIMEOUT'];
@@ -97,9 +97,9 @@ class Soak {
     const lines = uniformInt(this.rng, 20, 50);
     // one in ten may not be requeued: a node failure ends it NODE_FAIL
     const requeue = !chance(this.rng, 10);
-    const pauseMs = pick(this.rng, [10, 50, 150]);
+    const pauseMs = pick(this.rng, [20, 100, 300]);
     const res = await this.api('POST', '/api/v1/jobs', { name: 'soak', script: script(lines, pauseMs), requeue });
-    this.t.equal(res.status, 201, `submitted: ${JSON.stringify(res.body)}`);
+    this.t.equal(res.status, 201, res.status === 201 ? `submitted job ${res.body.job_id}` : `submit: ${JSON.stringify(res.body)}`);
     this.planned.set(res.body.job_id, { id: res.body.job_id, lines, requeue });
   }
 
@@ -126,7 +126,7 @@ class Soak {
 
   async node(name: string, state: 'drain' | 'down' | 'resume'): Promise<void> {
     const res = await this.api('PATCH', `/api/v1/nodes/${name}`, state === 'resume' ? { state } : { state, reason: `soak ${state}` });
-    this.t.equal(res.status, 200, `${state} ${name}: ${JSON.stringify(res.body)}`);
+    this.t.equal(res.status, 200, res.status === 200 ? `${state} ${name}` : `${state} ${name}: ${JSON.stringify(res.body)}`);
     if (state === 'resume') {
       this.out.delete(name);
       this.counts.resumes++;
@@ -219,7 +219,7 @@ t.test(`soak: ${JOBS} jobs, random cancels, drains, downs and two daemon kill -9
     path.join(dataDir, 'grm.config.json'),
     JSON.stringify({
       cluster: { nodes: [{ names: 'node[01-08]', cpus: 4, memory: '16G' }], partitions: [{ name: 'batch', nodes: 'node[01-08]', default: true, maxTime: 'UNLIMITED' }] },
-      maxConcurrentMasters: 24,
+      maxConcurrentMasters: 12,
       rateLimit: { max: 0 },
       logs: { flushIntervalMs: 20, pollIntervalMs: 50 },
       runtime: { killGraceMs: 1000, runAsUser: false, maxBatchRequeue: 5 },
@@ -231,16 +231,19 @@ t.test(`soak: ${JOBS} jobs, random cancels, drains, downs and two daemon kill -9
   // the two kills fall at seeded points in the second and third quarters of the submissions
   const kills = [uniformInt(rng, Math.floor(JOBS / 4), Math.floor(JOBS / 2)), uniformInt(rng, Math.floor(JOBS / 2) + 1, Math.floor((3 * JOBS) / 4))];
   const downsLeft = () => s.counts.downs < 3;
-  for (let n = 0; n < JOBS; n++) {
+  while (s.planned.size < JOBS) {
     let jobs = await s.active();
     while (jobs.length >= ACTIVE) {
       await s.disturb(jobs, downsLeft);
       await new Promise((r) => setTimeout(r, 100));
       jobs = await s.active();
     }
-    await s.submit();
-    await s.disturb(jobs, downsLeft);
-    if (kills.includes(n)) await s.killAndRestart();
+    // in bursts, so that some wait in the queue (MaxMastersLimit, Resources) to be cancelled there
+    const before = s.planned.size;
+    for (let burst = Math.min(uniformInt(rng, 1, 10), JOBS - before); burst > 0; burst--) await s.submit();
+    // as many chances of a disturbance as jobs submitted, against the listing taken before the burst
+    for (let n = before; n < s.planned.size; n++) await s.disturb(await s.active(), downsLeft);
+    if (kills.some((k) => k >= before && k < s.planned.size)) await s.killAndRestart();
   }
   for (const name of [...s.out]) await s.node(name, 'resume');
   await waitUntil('every job to end', async () => (await s.active()).length === 0, { timeoutMs: 540_000, intervalMs: 250 });
