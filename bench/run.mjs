@@ -6,6 +6,7 @@
 //   - the simulator's scheduling pass vs queue length (bench/scheduler-pass.mjs)
 //   - the queue policy over 100,000 pending jobs of 1,000 users (bench/policy.mjs)
 //   - grm simulate: jobs simulated per second, the KTH-SP2 replay (bench/simulate.mjs)
+//   - recovery after kill -9 with 100 active jobs: serving, masters reattached, lines lost (bench/recovery.mjs)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -195,6 +196,12 @@ async function fill(dir, total, { jobs = 100, batch = 20_000, onProgress } = {})
   });
   const s = [...delays].sort((a, b) => a - b);
   console.log(`live tail, master line -> SSE client: p50 ${s[Math.floor(s.length / 2)]} ms, p99 ${s[Math.floor(s.length * 0.99)]} ms (${s.length} lines, default logs config)`);
+}
+
+// 5b. Recovery after kill -9 of a real bin/grmd.js with 100 active jobs (bench/recovery.mjs).
+{
+  const { recoveryBench } = await import('./recovery.mjs');
+  await recoveryBench();
 }
 
 // 6. The queue at scale, and the simulator's scheduling pass against queue length.

@@ -15,7 +15,7 @@ import { pickPortRange, type PortRange } from '../compss/ports.js';
 import { writeCompssFiles } from '../compss/write-job-files.js';
 import { isGrmError } from '../errors.js';
 import { buildMasterEnv } from '../runtime/master-env.js';
-import { SPEC_FILE } from '../runtime/master-files.js';
+import { SPEC_FILE, readMasterRecord } from '../runtime/master-files.js';
 import { clearEarlierRun, launchMaster, reattachMaster, type ExitStatus, type MasterHandle } from '../runtime/master-launcher.js';
 import { NO_MAPPING, daemonUid, masterIdentity, type MasterIdentity, type RunAs } from '../runtime/run-as.js';
 import { DEFAULT_OUTPUT_DEVICES } from '../runtime/safe-files.js';
@@ -353,6 +353,17 @@ export class JobRunner implements JobRunnerPort {
     }
     // RUNNING was written but the master never started (a crash in between).
     await this.onMasterExit(job.id, { exitCode: null, signal: null, endedAt: new Date().toISOString(), reason: 'master lost across a daemon restart' });
+  }
+
+  /**
+   * A job a crash caught COMPLETING: its master had ended, but what it wrote after the last
+   * stored line was still to be read. Read from the stored offsets to the end, as
+   * onMasterExit's drain would have, before the job ends (the soak lost those lines).
+   */
+  async drainOutput(job: JobRecord): Promise<void> {
+    const jobDir = jobDirOf(this.o.dataDir, job.id);
+    const files = outputFilesOf(job, jobDir, this.o.store.allocation(job.id)?.nodes[0]?.name ?? 'localhost');
+    await this.followOutput(job, files, readMasterRecord(jobDir, job.id)?.runAsUid ?? null).stop({ drain: true });
   }
 
   /**

@@ -22,6 +22,8 @@ export interface ReconcileReport {
 
 export interface RunnerView {
   runningJobIds(): number[];
+  /** Stores what the job's ended master wrote after the last stored line. */
+  drainOutput(job: JobRecord): Promise<void>;
 }
 
 export class Reconciler {
@@ -34,7 +36,7 @@ export class Reconciler {
   /**
    * After a restart: ALLOCATING jobs go back to PENDING and are asked for again (a backend
    * that still holds their request, as SLURM does, adopts it instead of submitting twice);
-   * COMPLETING jobs are finished.
+   * COMPLETING jobs are finished, once the rest of their output is stored.
    */
   async recoverAfterRestart(): Promise<ReconcileReport> {
     const report: ReconcileReport = { releasedOrphans: [], requeued: [], ended: [] };
@@ -54,6 +56,7 @@ export class Reconciler {
       report.requeued.push(job.id);
     }
     for (const job of this.store.inStates(['COMPLETING'])) {
+      await this.runner.drainOutput(job);
       await this.releaseQuietly(job);
       const after = endRun(this.store, job.id, 'COMPLETING', { otherwise: exitState(job.exitCode, job.exitSignal), why: 'completed after a daemon restart', actor: ACTOR });
       (after.state === 'PENDING' ? report.requeued : report.ended).push(job.id);

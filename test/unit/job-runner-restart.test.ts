@@ -73,6 +73,24 @@ t.test('a master that ended while no daemon followed it: recover() records its e
   t.same(h2.errors, []);
 });
 
+t.test('drainOutput(): a job a crash caught COMPLETING has the rest of its output read before it ends (found by the soak)', async (t) => {
+  const h1 = harness(t);
+  const go = path.join(h1.dir, 'go');
+  const job = h1.allocating(`#!/bin/sh\necho before\n${untilFileExists(go)}\necho last; echo oops >&2\nexit 0\n`);
+  await h1.grant(job.id);
+  await h1.stop();
+  fs.writeFileSync(go, '');
+  await waitUntil('the master to record its exit', () => readExitStatus(h1.jobDir(job.id)));
+  const h2 = h1.restart();
+  // the daemon saw the exit, wrote COMPLETING, and was killed before its drain stored the last lines
+  h2.store.transition(job.id, 'RUNNING', 'COMPLETING', 'master ended: exit code 0', 'master', { exitCode: 0, exitSignal: null });
+  await h2.runner.drainOutput(h2.store.require(job.id));
+  t.same(h2.output.watches.map((w) => [w.files.map((f) => f.source), w.stops, w.lines]), [
+    [['stdout', 'stderr'], [{ drain: true, state: 'COMPLETING' }], ['stdout: before', 'stdout: last', 'stderr: oops']],
+  ], 'its files are read to the end (this harness does not keep offsets: all of them)');
+  t.same(h2.errors, []);
+});
+
 t.test('recover(): a RUNNING job whose master never started (a crash in between) ends FAILED with MasterLost', async (t) => {
   const h = harness(t);
   const job = h.allocating('#!/bin/sh\n');

@@ -24,7 +24,12 @@ function setup(t: Test, running: number[] = []) {
   let now = T0;
   const store = new JobStore(db, () => now);
   const backend = new RecordingBackend();
-  const reconciler = new Reconciler(store, backend, { runningJobIds: () => running });
+  // the state each job was in when its output was drained: before it ends
+  const drained: [number, string][] = [];
+  const reconciler = new Reconciler(store, backend, {
+    runningJobIds: () => running,
+    drainOutput: async (j) => void drained.push([j.id, store.require(j.id).state]),
+  });
   const job = () =>
     store.insert({ name: 'j', user: 'u', partition: 'batch', description: {}, script: '#!/bin/sh\n', argv: [], runtime: 'command', environment: {}, timeLimitMinutes: null, nice: 0, submitTime: now }, 'test');
   const allocate = (id: number) => {
@@ -32,11 +37,11 @@ function setup(t: Test, running: number[] = []) {
     store.patch(id, { backendId: `b${id}` });
     store.saveAllocation(id, 'simulator', { backendId: `b${id}`, partition: 'batch', nodes: [{ name: 'n1', cpus: 1, memoryMiB: 100, gpus: 0 }], nodeList: 'n1', startTime: now, endTime: null });
   };
-  return { store, backend, reconciler, job, allocate, tick: (ms: number) => (now += ms), running };
+  return { store, backend, reconciler, job, allocate, tick: (ms: number) => (now += ms), running, drained };
 }
 
 t.test('after a restart: ALLOCATING jobs are asked for again, a cancelled one ends, COMPLETING ones finish', async (t) => {
-  const { store, backend, reconciler, job, allocate, tick } = setup(t);
+  const { store, backend, reconciler, job, allocate, tick, drained } = setup(t);
   const waiting = job().id;
   allocate(waiting);
   const cancelled = job().id;
@@ -49,6 +54,7 @@ t.test('after a restart: ALLOCATING jobs are asked for again, a cancelled one en
   tick(5000);
   const report = await reconciler.recoverAfterRestart();
   t.same(report, { releasedOrphans: [], requeued: [waiting], ended: [cancelled, exiting] });
+  t.same(drained, [[exiting, 'COMPLETING']], "the COMPLETING job's last output is stored before it ends; nothing else had a master");
   const w = store.require(waiting);
   t.same([w.state, w.backendId, w.nodeList], ['PENDING', null, null], 'asked for again from scratch');
   t.same([store.require(cancelled).state, store.require(cancelled).endTime], ['CANCELLED', T0 + 5000], 'ended at the clock time');
