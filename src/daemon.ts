@@ -36,6 +36,7 @@ import type { Db } from './store/database.js';
 import { openStore } from './store/store-open.js';
 import { JobStore } from './store/job-store.js';
 import { QueueStore } from './store/queue-store.js';
+import { NodeStateStore } from './store/node-state-store.js';
 import { LogSearch } from './store/log-search.js';
 import { LogStore } from './store/log-store.js';
 import { MetricStore } from './store/metric-store.js';
@@ -96,10 +97,11 @@ function buildBackend(
   clock: Clock,
   onError: (e: unknown, context: string) => void,
   holderAccount: (user: string) => { uid: number; gid: number } | null,
+  nodeStates: NodeStateStore,
 ): ResourceBackend {
   if (config.backend === 'simulator') {
     // Ids continue after the last one stored, so a restarted simulator never reuses one.
-    return new SimulatorBackend(clusterSpecFromConfig(config.cluster), clock, { firstId: store.lastBackendSerial('sim-') + 1 });
+    return new SimulatorBackend(clusterSpecFromConfig(config.cluster), clock, { firstId: store.lastBackendSerial('sim-') + 1, nodeStates });
   }
   return new SlurmBackend({
     instance: instanceId(config.dataDir),
@@ -161,7 +163,7 @@ export async function createDaemon(config: GrmConfig, options: CreateDaemonOptio
     const who = identity(user);
     return who.kind === 'user' ? { uid: who.runAs.uid, gid: who.runAs.gid } : null;
   };
-  const backend = options.backend ?? buildBackend(config, store, clock, onError, holderAccount);
+  const backend = options.backend ?? buildBackend(config, store, clock, onError, holderAccount, new NodeStateStore(db));
   const logs = new LogPipeline({ store: logStore, config: config.logs, onError });
   const searchFile = path.join(config.dataDir, 'grm-search.sqlite');
   const logSearch = new LogSearch({ db, file: searchFile, onError: (e) => onError(e, 'log search index') });

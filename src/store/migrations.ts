@@ -285,4 +285,15 @@ export const MIGRATIONS: Migration[] = [
       ALTER TABLE log_lines ADD COLUMN run INTEGER NOT NULL DEFAULT 0;
     `,
   },
+  {
+    version: 12,
+    name: "the simulator's node states (drained, down) across restarts",
+    sql: `
+      CREATE TABLE node_states (
+        name   TEXT PRIMARY KEY,
+        state  TEXT NOT NULL CHECK (state IN ('drained', 'down')),
+        reason TEXT
+      );
+    `,
+  },
 ];

@@ -102,3 +102,29 @@ t.test('drain keeps running jobs and takes no new ones; resume returns the node;
   await d.waitForState(running, ['COMPLETED']);
   await d.waitForState(waiting, ['COMPLETED']);
 });
+
+t.test('node states an admin set survive a daemon restart, as slurmctld keeps them; resume clears them', async (t) => {
+  const first = await startDaemon(t, SMALL_CLUSTER);
+  t.equal((await first.cli('scontrol', 'update', 'nodename=node03', 'state=drain', 'reason=disk swap')).code, 0);
+  t.equal((await first.cli('scontrol', 'update', 'nodename=node04', 'state=down', 'reason=psu')).code, 0);
+  t.equal((await first.cli('scontrol', 'update', 'nodename=node05', 'state=drain', 'reason=x')).code, 0);
+  t.equal((await first.cli('scontrol', 'update', 'nodename=node05', 'state=resume')).code, 0);
+  await first.daemon.stop();
+  const again = await startDaemon(t, { ...SMALL_CLUSTER, dataDir: first.dataDir });
+  const nodes = (await again.api('GET', '/api/v1/nodes')).body.nodes as { name: string; state: string; reason?: string }[];
+  const of = (name: string) => nodes.find((n) => n.name === name)!;
+  t.match(of('node03'), { state: /drain/, reason: 'disk swap' }, 'still drained, with its reason');
+  t.match(of('node04'), { state: 'down', reason: 'psu' }, 'still down');
+  t.equal(of('node05').state, 'idle', 'a resumed node is in service');
+  t.notOk('reason' in of('node05'));
+  // and the scheduler honours it: 8 one-node jobs find 6 nodes in service
+  const hold = again.writeScript('hold.sh', `#!/bin/bash\n${untilFileExists(path.join(again.dataDir, 'go'))}\n`);
+  const ids = await Promise.all(Array.from({ length: 8 }, async () => Number((await again.cli('sbatch', '--parsable', '--exclusive', hold)).stdout.trim())));
+  await waitUntil('six running, two waiting', async () => {
+    const states = await Promise.all(ids.map(async (id) => (await again.api('GET', `/api/v1/jobs/${id}`)).body.job_state as string));
+    return states.filter((s) => s === 'RUNNING').length === 6 && states.filter((s) => s !== 'RUNNING').length === 2;
+  });
+  const used = await Promise.all(ids.map((id) => nodeOf(again, id)));
+  t.notOk(used.includes('node03') || used.includes('node04'), 'nothing started on the drained or down node');
+  fs.writeFileSync(path.join(again.dataDir, 'go'), '');
+});

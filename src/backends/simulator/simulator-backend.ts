@@ -61,9 +61,17 @@ interface Entry {
   timer?: TimerHandle;
 }
 
+/** Where node states set by an admin are kept across restarts (the store; none: memory only). */
+export interface NodeStatePersistence {
+  all(): { name: string; state: 'drained' | 'down'; reason: string | null }[];
+  set(name: string, state: NodeAdminState, reason: string | null): void;
+}
+
 export interface SimulatorBackendOptions extends ScheduleOptions {
   /** The number of the first backend id ("sim-<firstId>"); default 1. */
   firstId?: number;
+  /** Node states kept across restarts, as slurmctld keeps them: loaded at construction. */
+  nodeStates?: NodeStatePersistence;
 }
 
 /** Queue order of pending entries: the request's priority, then allocate order. */
@@ -85,6 +93,7 @@ export class SimulatorBackend implements ResourceBackend {
   private readonly partitionsOfNode = new Map<string, string[]>();
   private readonly scheduleOptions: ScheduleOptions;
   private readonly adminStates = new Map<string, NodeAdminState>();
+  private readonly persistence: NodeStatePersistence | undefined;
   private readonly nodeReasons = new Map<string, string>();
   private readonly listeners: ((event: BackendEvent) => void)[] = [];
   private nextId: number;
@@ -100,6 +109,13 @@ export class SimulatorBackend implements ResourceBackend {
     this.scheduleOptions = {};
     if (options.queueDepth !== undefined) this.scheduleOptions.queueDepth = options.queueDepth;
     if (options.backfillMaxJobTest !== undefined) this.scheduleOptions.backfillMaxJobTest = options.backfillMaxJobTest;
+    this.persistence = options.nodeStates;
+    // a node drained or down before a restart stays so (a node no longer configured is forgotten)
+    for (const s of this.persistence?.all() ?? []) {
+      if (!this.spec.nodes.some((n) => n.name === s.name)) continue;
+      this.adminStates.set(s.name, s.state);
+      if (s.reason !== null) this.nodeReasons.set(s.name, s.reason);
+    }
     for (const p of this.spec.partitions) {
       for (const n of p.nodes) {
         const list = this.partitionsOfNode.get(n);
@@ -283,6 +299,8 @@ export class SimulatorBackend implements ResourceBackend {
     if (!this.spec.nodes.some((n) => n.name === name)) {
       throw new GrmError('E_REQUEST_INVALID', `Invalid node name specified: ${name} (sinfo -N lists the nodes)`, { field: 'node' });
     }
+    // written before it is acted on: a restart keeps it
+    this.persistence?.set(name, state, state === 'idle' ? null : (reason ?? null));
     if (state === 'idle') {
       this.adminStates.delete(name);
       this.nodeReasons.delete(name);
