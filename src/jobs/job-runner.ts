@@ -281,7 +281,8 @@ export class JobRunner implements JobRunnerPort {
   private async onMasterExit(jobId: number, status: ExitStatus): Promise<void> {
     const { store } = this.o;
     const job = store.require(jobId);
-    const how = status.signal ? `killed by ${status.signal}` : `exit code ${status.exitCode}`;
+    // no exit code and no signal: the supervisor was lost, so how the master ended is unknown
+    const how = status.signal ? `killed by ${status.signal}` : status.exitCode === null ? 'exit status unknown' : `exit code ${status.exitCode}`;
     store.transition(jobId, 'RUNNING', 'COMPLETING', `master ended: ${how}${status.reason ? ` (${status.reason})` : ''}`, 'master', {
       exitCode: status.exitCode,
       exitSignal: status.signal,

@@ -9,7 +9,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import './no-spawn-hook.js';
 import { PROJECT_ROOT } from './system.js';
-import type { TestApi } from './daemon.js';
+import { jsonApi, type TestApi } from './json-api.js';
 
 export const GRMD = path.join(PROJECT_ROOT, 'bin/grmd.js');
 
@@ -59,20 +59,6 @@ export async function startDaemonProcess(t: Teardownable, dataDir: string, optio
     void exited.then(({ code, signal }) => reject(new Error(`daemon exited (${signal ?? code}) before listening: ${stderr}`)));
   });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-  const api: TestApi = async (method, route, body, headers = {}) => {
-    const res = await fetch(`${url}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* text */
-    }
-    return { status: res.status, body: parsed as any };
-  };
+  const api = jsonApi(url, token);
   return { child, url, api, messages, stderr: () => stderr, exited };
 }

@@ -4,6 +4,7 @@
  * also when it fails.
  */
 import './no-spawn-hook.js';
+import { jsonApi, type TestApi } from './json-api.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +16,7 @@ import { runCli } from '../../src/cli/main.js';
 import { daemonRunAs } from '../../src/users/first-admin.js';
 import type { RunAs } from '../../src/users/user-types.js';
 
-export type TestApi = <T = any>(method: string, route: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: T }>;
+export type { TestApi } from './json-api.js';
 export type TestCli = (...argv: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 /** A user of the daemon with a token of their own, and the API and CLI bound to it. */
@@ -81,25 +82,7 @@ export async function startDaemon(
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
   const token = fs.readFileSync(path.join(dataDir, 'admin.token'), 'utf8').trim();
-  const apiWith = (bearer: string | null): TestApi => async (method, route, body, headers = {}) => {
-    const res = await fetch(`${url}${route}`, {
-      method,
-      headers: {
-        ...(bearer === null ? {} : { authorization: `Bearer ${bearer}` }),
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...headers,
-      },
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-    });
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      /* text */
-    }
-    return { status: res.status, body: parsed as any };
-  };
+  const apiWith = (bearer: string | null): TestApi => jsonApi(url, bearer);
   const cliWith = (bearer: string): TestCli => async (...argv) => {
     let stdout = '';
     let stderr = '';

@@ -105,7 +105,7 @@ t.test('recover(): a RUNNING job whose master never started (a crash in between)
   t.same(ending(ended), { state: 'FAILED', reason: 'MasterLost', endIntent: null, exitCode: null, exitSignal: null, endTime: T0 + 1000 });
   t.same(h.backend.releases, [{ backendId: 'b1', state: 'COMPLETING' }]);
   t.same(timeline(h, job.id).slice(-2), [
-    '[master] RUNNING>COMPLETING master ended: exit code null (master lost across a daemon restart)',
+    '[master] RUNNING>COMPLETING master ended: exit status unknown (master lost across a daemon restart)',
     '[dispatcher] COMPLETING>FAILED job ended FAILED',
   ]);
   t.same(h.errors, []);
