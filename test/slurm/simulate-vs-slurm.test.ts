@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { replay } from '../../src/simulate/replay.js';
+import { parseSchedulerParameters } from '../../src/simulate/scheduler-parameters.js';
 import type { SwfJob } from '../../src/simulate/swf.js';
 import { startTestCluster } from '../helpers/slurm-cluster.js';
 
@@ -53,9 +54,14 @@ if (cluster) {
       procs: Number(r[5]),
       user: 1,
     }));
+    // the cluster's own SchedulerParameters, as a site would pass them (grm simulate --scheduler-parameters)
+    const config = (await run('scontrol', ['show', 'config'], { env })).stdout;
+    const params = parseSchedulerParameters(/^SchedulerParameters\s*=\s*(.*)$/m.exec(config)?.[1] ?? '');
+    t.same(params.options, { bfInterval: 1 }, "bf_interval=1 read from the cluster's scontrol show config");
+    t.comment(`not modelled: ${params.notes.join('; ')}`);
     const agree = (completingSeconds: number) => {
       // SLURM's bf_resolution (60 s, the default) rounds end times on the wall clock: the epoch matters
-      const sim = replay(jobs, { nodes: 4, procsPerNode: 2, policy: 'slurm', epoch: first, slurm: { bfInterval: 1, completingSeconds } });
+      const sim = replay(jobs, { nodes: 4, procsPerNode: 2, policy: 'slurm', epoch: first, slurm: { ...params.options, completingSeconds } });
       const diffs = sim.outcomes.map((o) => o.start - real.get(o.id)!);
       const close = diffs.filter((d) => Math.abs(d) <= 2).length;
       t.comment(`completing ${completingSeconds} s: starts within 2 s of SLURM's: ${close}/${diffs.length}; differences (s): ${diffs.join(' ')}`);

@@ -15,6 +15,7 @@ import { replay, type JobOutcome, type ReplayPolicy } from '../../simulate/repla
 import { parseSwf, type SwfJob } from '../../simulate/swf.js';
 import { generateWorkload } from '../../simulate/workload.js';
 import { htmlReport } from '../../simulate/html-report.js';
+import { parseSchedulerParameters } from '../../simulate/scheduler-parameters.js';
 import type { CliIo } from '../io.js';
 
 interface SimulateOptions {
@@ -29,6 +30,7 @@ interface SimulateOptions {
   bfMaxJobTest?: number;
   bfResolution?: number;
   completingSeconds?: number;
+  schedulerParameters?: string;
   json?: boolean;
   out?: string;
   html?: string;
@@ -126,7 +128,8 @@ export function simulateCommand(io: CliIo): Command {
     .option('--bf-interval <seconds>', 'slurm policy: seconds between backfill passes (slurm.conf bf_interval, default 30)', positive('--bf-interval'))
     .option('--default-queue-depth <jobs>', "slurm policy: jobs the main scheduler looks at (default_queue_depth, default 100)", positive('--default-queue-depth'))
     .option('--bf-max-job-test <jobs>', 'slurm policy: jobs backfill looks at (bf_max_job_test, default 500)', positive('--bf-max-job-test'))
-    .option('--bf-resolution <seconds>', 'slurm policy: seconds backfill rounds end times up to (bf_resolution, default 60)', positive('--bf-resolution'))
+    .option('--bf-resolution <seconds>', "slurm policy: backfill's time slot: a blocked job's expected start is rounded down to it (bf_resolution, default 60)", positive('--bf-resolution'))
+    .option('--scheduler-parameters <list>', "slurm policy: slurm.conf's SchedulerParameters line, e.g. bf_interval=30,bf_resolution=60,bf_job_part_count_reserve=1 (the options above win)")
     .option('--completing-seconds <s>', "slurm policy: seconds a job's CPUs stay taken after its end (default 0)", positive('--completing-seconds'))
     .option('--json', 'print one JSON object')
     .option('--out <file>', 'write one CSV row per job (times in seconds from the trace\'s start)')
@@ -135,7 +138,12 @@ export function simulateCommand(io: CliIo): Command {
     .action((o: SimulateOptions) => {
       const w = workload(io, o);
       const started = performance.now();
+      const params = o.schedulerParameters === undefined ? undefined : parseSchedulerParameters(o.schedulerParameters);
+      const notes = params?.notes ?? [];
+      if (params && o.policy !== 'slurm' && o.compare !== 'slurm') notes.unshift('--scheduler-parameters applies to --policy slurm only: this replay does not use it');
+      for (const note of notes) io.stderr(`grm simulate: ${note}\n`);
       const slurm = {
+        ...params?.options,
         ...(o.bfInterval !== undefined ? { bfInterval: o.bfInterval } : {}),
         ...(o.defaultQueueDepth !== undefined ? { defaultQueueDepth: o.defaultQueueDepth } : {}),
         ...(o.bfMaxJobTest !== undefined ? { bfMaxJobTest: o.bfMaxJobTest } : {}),
