@@ -19,6 +19,7 @@ import {
   parseSlurmMinutes,
   parseSlurmTime,
   parseSqueueHolders,
+  parseSqueuePriorities,
   parseSqueueStatus,
   phaseOf,
 } from '../../src/backends/slurm/squeue-parse.js';
@@ -57,6 +58,11 @@ t.test('squeue status lines: running, pending, cancelled, timed out, and a forge
   t.equal(parseSlurmTime('N/A'), null);
   t.equal(parseSlurmTime('NONE'), null);
   t.equal(parseSlurmTime('2026-12-07T10:07:21'), at('2026-12-07T10:07:21'));
+});
+
+t.test('squeue priority lines: the waiting jobs\' priorities (an operator raised job 3 above the older job 2)', async (t) => {
+  t.same([...parseSqueuePriorities(fixture('squeue-priority-22.05.txt'))], [['3', 4294901800], ['2', 4294901758]], 'running job 1 is not waiting');
+  t.same([...parseSqueuePriorities('5|PENDING|12\nnot a line\n6|PENDING|x\n')], [['5', 12]], 'lines of another shape are skipped');
 });
 
 t.test('squeue holder lines: by comment; a job id printed twice (a comment that forged a line) is dropped', async (t) => {
@@ -329,7 +335,7 @@ t.test('SLURM error messages keep their words and get a code', async (t) => {
   );
 });
 
-t.test("start forecast on SLURM: SLURM's own jobs first (running to their limits, waiting oldest first), GRM's holders with their whole request, then GRM's queue", async (t) => {
+t.test("start forecast on SLURM: SLURM's own jobs first (running to their limits, waiting by SLURM's priority), GRM's holders with their whole request, then GRM's queue", async (t) => {
   const { slurmForecast } = await import('../../src/backends/slurm/slurm-forecast.js');
   const node = (name: string) => ({ name, state: 'idle' as const, partitions: ['debug'], cpus: 2, cpusAllocated: 0, memoryMiB: 2000, memoryAllocatedMiB: 0, gpus: 0, gpusAllocated: 0, allocations: [] });
   const partitions = [{ name: 'debug', isDefault: true, maxTimeMinutes: null, defaultTimeMinutes: null, nodes: ['n1', 'n2'], state: 'UP' as const, nodeList: 'n[1-2]', maxNodes: null, totalNodes: 2 }];
@@ -342,12 +348,20 @@ t.test("start forecast on SLURM: SLURM's own jobs first (running to their limits
   const holder = status('8', 'PENDING', { cpus: 1, nodeCount: 1 });
   const grmHolder = { ...base, jobId: 41, partition: '', minNodes: 1, maxNodes: 1, tasks: 1, tasksPerNode: undefined, cpusPerTask: 1, memoryPerNodeMiB: 0, gpusPerNode: 0, gpuType: undefined, timeLimitMinutes: 5, exclusive: true };
   const waiting = { ...grmHolder, jobId: 42, exclusive: false };
-  const starts = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
+  // priority/basic: the older, the higher
+  const priorities = new Map([['8', 4294901758], ['9', 4294901757]]);
+  const starts = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], priorities, holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
   t.same(
     Object.fromEntries(starts),
     { 41: now + 600_000, 42: now + 600_000 },
     "GRM's holder (job 8, older than 9) starts at the running job's limit, on a whole node (exclusive); the foreign job 9 then waits for both nodes, and GRM's queued 5-minute job backfills on the other, ending by 9's start",
   );
-  const later = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], holders: new Map([['8', grmHolder]]), waiting: [{ ...waiting, timeLimitMinutes: 6 }], now, maxJobs: 100 });
+  const later = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], priorities, holders: new Map([['8', grmHolder]]), waiting: [{ ...waiting, timeLimitMinutes: 6 }], now, maxJobs: 100 });
   t.equal(later.get(42), now + 600_000 + 300_000 + 600_000, 'a minute longer, it would delay job 9: it waits for it');
+  // an operator (or a fair share) put job 9 above GRM's holder: SLURM starts 9 first, the forecast too
+  const raised = new Map([['8', 4294901758], ['9', 4294901800]]);
+  const after = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], priorities: raised, holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
+  t.same(Object.fromEntries(after), { 41: now + 1_200_000, 42: now + 1_200_000 }, "job 9 first by its priority, though younger: GRM's holder and job after its 10 minutes");
+  const none = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], priorities: new Map(), holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
+  t.same(Object.fromEntries(none), Object.fromEntries(starts), 'no priority known: the older first');
 });

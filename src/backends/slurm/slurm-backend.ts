@@ -48,6 +48,8 @@ import {
   parseSqueueStatus,
   SQUEUE_HOLDER_FORMAT,
   SQUEUE_STATUS_FORMAT,
+  SQUEUE_PRIORITY_FORMAT,
+  parseSqueuePriorities,
   type SqueueHolder,
   type SqueueJobStatus,
 } from './squeue-parse.js';
@@ -249,12 +251,17 @@ export class SlurmBackend implements ResourceBackend {
 
   /**
    * The start forecast from SLURM's own nodes and jobs, GRM's or not (slurm-forecast.ts), then
-   * `waiting`: sinfo and partitions as cached for validate(), one squeue.
+   * `waiting`: sinfo and partitions as cached for validate(), two squeues (states, priorities).
    */
   async forecast(waiting: ResourceRequest[]): Promise<Map<number, number | null>> {
-    const [nodes, partitions, jobs] = await Promise.all([this.info.nodes(), this.info.partitions(), this.statuses()]);
+    const [nodes, partitions, jobs, priorities] = await Promise.all([
+      this.info.nodes(),
+      this.info.partitions(),
+      this.statuses(),
+      this.commands.squeueLines(SQUEUE_PRIORITY_FORMAT).then(parseSqueuePriorities),
+    ]);
     const holders = new Map([...this.tracked.values()].filter((t) => t.status === 'PENDING').map((t) => [t.backendId, t.request]));
-    return slurmForecast({ nodes, partitions, jobs, holders, waiting, now: Date.now(), maxJobs: FORECAST_JOBS });
+    return slurmForecast({ nodes, partitions, jobs, priorities, holders, waiting, now: Date.now(), maxJobs: FORECAST_JOBS });
   }
 
   /** Holders of this cluster's kind ('auto': decided once, by its InactiveLimit). */

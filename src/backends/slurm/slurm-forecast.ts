@@ -2,9 +2,11 @@
  * The start forecast on SLURM (pure): SLURM's own cluster and jobs, as sinfo, scontrol and
  * squeue show them, turned into the simulator's inputs and replayed (simulate/forecast.ts).
  * Every SLURM job counts, GRM's or not: running ones end at their time limits, waiting ones
- * (oldest first) ask for their CPUs on their node count (GRM's own holders for their
- * whole request); then come the jobs GRM still keeps, in its order. What squeue does not show (a running job's memory and GPUs per node)
- * is left out: the forecast counts CPUs and nodes.
+ * ask for their CPUs on their node count (GRM's own holders for their whole request), in the
+ * order SLURM's schedulers take them: by priority (squeue's %Q; GRM sets its holders' own when
+ * it may), the older first at equal priority; then come the jobs GRM still keeps, in its
+ * order. What squeue does not show (a running job's memory and GPUs per node, whether a foreign
+ * waiting job wants whole nodes) is left out: the forecast counts CPUs and nodes.
  */
 import type { SimulatedClusterSpec } from '../simulator/cluster-spec.js';
 import type { NodeAdminState, RunningAllocation } from '../simulator/placement.js';
@@ -18,6 +20,8 @@ export interface SlurmForecastInput {
   nodes: readonly NodeInfo[];
   partitions: readonly ScontrolPartition[];
   jobs: readonly SqueueJobStatus[];
+  /** Waiting jobs' priorities by SLURM job id (squeue's %Q); a job without one comes last. */
+  priorities: ReadonlyMap<string, number>;
   /** The request of each holder waiting in SLURM for this GRM, by SLURM job id (squeue does not show all of it). */
   holders: ReadonlyMap<string, ResourceRequest>;
   /** Jobs GRM still keeps, in its order. */
@@ -64,8 +68,10 @@ export function slurmForecast(input: SlurmForecastInput): Map<number, number | n
     .map((j) => ({ id: `slurm-${j.slurmJobId}`, exclusive: false, nodes: j.nodes.map((n) => ({ ...n, memoryMiB: 0, gpus: 0 })), endTime: j.endTime }));
   const grmOf = new Map<string, number>();
   const queue: QueuedRequest[] = [];
-  // the older first (squeue lists by partition and state; priorities are not read here)
-  const pending = input.jobs.filter((j) => j.phase === 'PENDING').sort((a, b) => Number(a.slurmJobId) - Number(b.slurmJobId));
+  const priority = (j: SqueueJobStatus) => input.priorities.get(j.slurmJobId) ?? -1;
+  const pending = input.jobs
+    .filter((j) => j.phase === 'PENDING')
+    .sort((a, b) => priority(b) - priority(a) || Number(a.slurmJobId) - Number(b.slurmJobId));
   for (const j of pending) {
     const id = `slurm-${j.slurmJobId}`;
     const grm = input.holders.get(j.slurmJobId);

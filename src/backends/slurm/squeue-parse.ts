@@ -23,6 +23,8 @@ export type SlurmJobPhase = 'PENDING' | 'RUNNING' | 'ENDED';
 
 /** id, state, reason, partition, nodes, start, end, time limit, CPUs, node count, user id. */
 export const SQUEUE_STATUS_FORMAT = '%i|%T|%r|%P|%N|%S|%e|%l|%C|%D|%U';
+/** id, state, priority: the order SLURM's schedulers take waiting jobs in (the start forecast's). */
+export const SQUEUE_PRIORITY_FORMAT = '%i|%T|%Q';
 /** id, state, user id, then the comment (last: it may hold "|"). */
 export const SQUEUE_HOLDER_FORMAT = '%i|%T|%U|%k';
 
@@ -188,6 +190,16 @@ export function parseSqueueStatus(text: string, expand: (hostlist: string) => st
       cpus: Number(cpus) || 0,
       nodeCount: Number(nodeCount) || 0,
     });
+  }
+  return out;
+}
+
+/** The priority lines → each waiting job's priority, by SLURM job id (other lines are skipped). */
+export function parseSqueuePriorities(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^(\d+)\|([A-Z_]+)\|(\d+)$/.exec(line.trim());
+    if (m && phaseOf(m[2]!) === 'PENDING') out.set(m[1]!, Number(m[3]));
   }
   return out;
 }
