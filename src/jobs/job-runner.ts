@@ -23,6 +23,7 @@ import type { JobStore } from '../store/job-store.js';
 import type { JobRunnerPort } from './dispatcher.js';
 import { exitState } from './job-state.js';
 import { backendEndIntent, endRun, type RequeuePolicy } from './run-end.js';
+import { untilStored, type Refusals } from './until-stored.js';
 import type { JobRecord } from './job-types.js';
 import { DirectoryFollower } from '../logs/dir-follower.js';
 import { TASK_SOURCE_PREFIX } from '../logs/srun-label.js';
@@ -239,7 +240,12 @@ export class JobRunner implements JobRunnerPort {
     if (this.detached) return handle.release();
     const watch = this.followOutput(job, files, handle.runAsUid);
     const finished = handle.exited
-      .then((status) => (this.detached ? undefined : this.onMasterExit(job.id, status)))
+      .then((status) =>
+        untilStored((refusals) => this.onMasterExit(job.id, status, refusals), {
+          stopped: () => this.detached,
+          onRefused: (e, ms) => this.o.onError(e, `finishing job ${job.id}: the store cannot be written; trying again in ${ms / 1000} s`),
+        }).then(() => undefined),
+      )
       .catch((e) => this.o.onError(e, `finishing job ${job.id}`))
       .finally(() => {
         this.masters.delete(job.id);
@@ -278,15 +284,19 @@ export class JobRunner implements JobRunnerPort {
     };
   }
 
-  private async onMasterExit(jobId: number, status: ExitStatus): Promise<void> {
+  /** Safe to run again after the store refused a write (until-stored.ts): it goes on from where that one stopped. */
+  private async onMasterExit(jobId: number, status: ExitStatus, refusals?: Refusals): Promise<void> {
     const { store } = this.o;
     const job = store.require(jobId);
     // no exit code and no signal: the supervisor was lost, so how the master ended is unknown
     const how = status.signal ? `killed by ${status.signal}` : status.exitCode === null ? 'exit status unknown' : `exit code ${status.exitCode}`;
-    store.transition(jobId, 'RUNNING', 'COMPLETING', `master ended: ${how}${status.reason ? ` (${status.reason})` : ''}`, 'master', {
-      exitCode: status.exitCode,
-      exitSignal: status.signal,
-    });
+    if (job.state === 'RUNNING') {
+      const late = refusals?.count ? `; it ended at ${status.endedAt}, written late: the store refused it ${refusals.count === 1 ? 'once' : `${refusals.count} times`} (${(refusals.first as Error).message})` : '';
+      store.transition(jobId, 'RUNNING', 'COMPLETING', `master ended: ${how}${status.reason ? ` (${status.reason})` : ''}${late}`, 'master', {
+        exitCode: status.exitCode,
+        exitSignal: status.signal,
+      });
+    }
     await this.masters.get(jobId)?.watch.stop({ drain: true });
     await this.release(job);
     endRun(store, jobId, 'COMPLETING', {

@@ -12,18 +12,28 @@ function codeOf(e: unknown): string {
   return String((e as { code?: unknown } | undefined)?.code ?? '');
 }
 
+/** What a store error says of the store, by SQLite's or the OS's code; null: something else. */
+export function storeFault(e: unknown): 'damaged' | 'full' | 'unwritable' | null {
+  const code = codeOf(e);
+  if (/^SQLITE_(NOTADB|CORRUPT)/.test(code)) return 'damaged';
+  if (/^SQLITE_FULL/.test(code) || code === 'ENOSPC') return 'full';
+  if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code) || ['EROFS', 'EACCES', 'EPERM'].includes(code)) return 'unwritable';
+  return null;
+}
+
 /** The sentence for a failed open, by SQLite's or the OS's code. */
 export function storeOpenMessage(file: string, e: unknown): string {
   const code = codeOf(e);
   const cause = `${(e as Error)?.message ?? String(e)}${code ? ` (${code})` : ''}`;
   const dir = path.dirname(file);
-  if (/^SQLITE_(NOTADB|CORRUPT)/.test(code)) {
+  const fault = storeFault(e);
+  if (fault === 'damaged') {
     return `the store ${file} is damaged: ${cause}. GRM did not start: restore the file from a backup, or move it (and its -wal and -shm files) aside to start with an empty store`;
   }
-  if (/^SQLITE_FULL/.test(code) || code === 'ENOSPC') {
+  if (fault === 'full') {
     return `no space left for the store ${file}: ${cause}. GRM did not start: free space on the filesystem of ${dir}`;
   }
-  if (/^SQLITE_(READONLY|CANTOPEN|PERM|IOERR)/.test(code) || ['EROFS', 'EACCES', 'EPERM'].includes(code)) {
+  if (fault === 'unwritable') {
     return `the store ${file} cannot be written: ${cause}. GRM did not start: make ${dir} writable by uid ${process.getuid?.() ?? '?'} (is it mounted read-only?)`;
   }
   return `the store ${file} cannot be opened: ${cause}. GRM did not start`;

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
+import { startDaemonProcess } from '../helpers/daemon-process.js';
 import { waitUntil } from '../helpers/wait.js';
 import { canMount, fillFilesystem, mountSmallFilesystem } from '../helpers/small-filesystem.js';
 
@@ -67,4 +68,45 @@ echo last
   t.same(lines, written, 'once each, in order');
   const grm = ((await d.api('GET', `/api/v1/jobs/${id}/logs?source=grm`)).body.lines as { line: string }[]).map((l) => l.line);
   t.ok(grm.some((l) => /^GRM: storing log lines was paused for \d+ s \(.*full.*\); they were kept and are stored now$/.test(l)), `the job's log says storing was paused: ${grm.join(' | ')}`);
+});
+
+t.test('a master that ends while the data dir is full: its end is written once space is back, with its own exit status (not a lost master)', async (t) => {
+  if (!canMount()) {
+    if (process.env.CI === 'true') t.fail('needs root (a tmpfs mount) and CI runs as root');
+    else t.comment('skipped: needs root to mount a small tmpfs');
+    return;
+  }
+  const root = await mountSmallFilesystem(t, '16m');
+  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-full-end-'));
+  t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  // a daemon process: its log says when a write was refused, and reconciliation runs on its schedule
+  const dataDir = path.join(root, 'var');
+  fs.mkdirSync(dataDir);
+  const d = await startDaemonProcess(t, dataDir);
+  const go = path.join(outDir, 'go');
+  // prints until told to stop, so that the store is seen refusing writes before the master ends
+  const script = `#!/bin/bash
+i=0
+until [ -e '${go}' ]; do for k in $(seq 1 50); do i=$((i+1)); echo "line $i $(printf '%080d' $i)"; done; sleep 0.02; done
+echo ended > '${outDir}/ended'
+`;
+  const id = (await d.api('POST', '/api/v1/jobs', { script, standard_output: path.join(outDir, 'out.log') })).body.job_id as number;
+  const job = async () => (await d.api('GET', `/api/v1/jobs/${id}`)).body;
+  await waitUntil('the job to run', async () => (await job()).job_state === 'RUNNING');
+  const filler = fillFilesystem(root);
+  await waitUntil('the store to refuse writes', async () => (await d.api('GET', '/api/v1/health')).body.status === 'degraded');
+  fs.writeFileSync(go, '');
+  await waitUntil('the end of the master to be refused', () => d.messages.some((m) => m.startsWith(`finishing job ${id}: the store cannot be written; trying again in`)));
+  t.ok(fs.existsSync(path.join(outDir, 'ended')), 'the master has ended');
+  t.equal((await job()).job_state, 'RUNNING', 'the job is not ended while its end cannot be written, nor called lost');
+
+  fs.rmSync(filler);
+  const done = await waitUntil('the job to end once space is back', async () => {
+    const j = await job();
+    return ['COMPLETED', 'FAILED', 'CANCELLED'].includes(j.job_state) ? j : null;
+  });
+  t.equal(done.job_state, 'COMPLETED', `ended with its own status: exit 0 (${(done.events as { reason: string }[]).map((e) => e.reason).join(' | ')})`);
+  t.equal(done.exit_code, 0);
+  const ended = (done.events as { reason: string }[]).find((e) => e.reason.startsWith('master ended: exit code 0'));
+  t.match(ended?.reason, /^master ended: exit code 0; it ended at \S+, written late: the store refused it (?:once|\d+ times) \(.*full.*\)$/, 'its timeline says when it ended and why it was written late');
 });

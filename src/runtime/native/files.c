@@ -19,7 +19,12 @@ int open_exit_file(const char *job_dir) {
     errno = ENAMETOOLONG;
     return -1;
   }
-  return open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+  int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+  // The status's blocks, taken now while the file stays empty (KEEP_SIZE): a data dir that
+  // fills up while the master runs must not cost the record of how it ended. Best effort: a
+  // filesystem without fallocate, or already full, gets the plain write at the end.
+  if (fd >= 0) (void)fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, EXIT_STATUS_RESERVE);
+  return fd;
 }
 
 /** A JSON string: quotes, backslashes and control characters escaped; other bytes as they are. */
@@ -43,7 +48,10 @@ static void iso_now(char *buf, size_t cap) {
   snprintf(buf + n, cap - n, ".%03dZ", (int)(tv.tv_usec / 1000));
 }
 
-/** exit.json through the descriptor opened before the drop: truncated, written, synced. */
+/**
+ * exit.json through the descriptor opened before the drop: written into the blocks reserved at
+ * open (no truncation before: it would give them back), cut to its length, synced.
+ */
 int write_exit_status(int fd, const struct exit_status *st) {
   char *text = NULL, when[40];
   size_t len = 0;
@@ -61,7 +69,7 @@ int write_exit_status(int fd, const struct exit_status *st) {
   if (st->start_failed) fputs(",\n  \"startFailed\": true", f);
   fputs("\n}\n", f);
   if (fclose(f) != 0) return -1;
-  int rc = ftruncate(fd, 0);
+  int rc = 0;
   for (size_t at = 0; rc == 0 && at < len;) {
     ssize_t n = pwrite(fd, text + at, len - at, (off_t)at);
     if (n < 0 && errno == EINTR) continue;
@@ -69,6 +77,7 @@ int write_exit_status(int fd, const struct exit_status *st) {
     else at += (size_t)n;
   }
   free(text);
+  if (rc == 0 && ftruncate(fd, (off_t)len) != 0) rc = -1;
   if (rc == 0 && fsync(fd) != 0) rc = -1;
   return rc;
 }

@@ -48,6 +48,9 @@ struct exit_status {
 int read_spec(const char *file, struct spec *s, size_t max_bytes, char *why, size_t cap);
 void spec_default_env(struct spec *s, const char *key, const char *value);
 
+/** Bytes of exit.json reserved at open for the status (one is a few hundred bytes; a longer one needs space of its own). */
+#define EXIT_STATUS_RESERVE 4096
+
 /* files.c */
 int open_exit_file(const char *job_dir);
 int write_exit_status(int fd, const struct exit_status *st);
