@@ -8,16 +8,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Allocation, BackendEvent, ResourceBackend } from '../backends/resource-backend.js';
-import { compssFilesForAllocation } from '../compss/allocation-xml.js';
-import { applicationModelOf, hasApplicationFile } from '../compss/compss-app.js';
 import type { CompssConfig } from '../compss/compss-config.js';
 import { pickPortRange, type PortRange } from '../compss/ports.js';
-import { writeCompssFiles } from '../compss/write-job-files.js';
 import { isGrmError } from '../errors.js';
-import { buildMasterEnv } from '../runtime/master-env.js';
 import { SPEC_FILE, readMasterRecord } from '../runtime/master-files.js';
-import { clearEarlierRun, launchMaster, reattachMaster, type ExitStatus, type MasterHandle } from '../runtime/master-launcher.js';
-import { NO_MAPPING, daemonUid, masterIdentity, type MasterIdentity, type RunAs } from '../runtime/run-as.js';
+import { launchMaster, reattachMaster, type ExitStatus, type MasterHandle } from '../runtime/master-launcher.js';
+import { NO_MAPPING, daemonUid, masterIdentity } from '../runtime/run-as.js';
 import { DEFAULT_OUTPUT_DEVICES } from '../runtime/safe-files.js';
 import type { JobStore } from '../store/job-store.js';
 import type { JobRunnerPort } from './dispatcher.js';
@@ -27,9 +23,8 @@ import { untilStored, type Refusals } from './until-stored.js';
 import type { JobRecord } from './job-types.js';
 import { DirectoryFollower } from '../logs/dir-follower.js';
 import { TASK_SOURCE_PREFIX } from '../logs/srun-label.js';
-import { masterCommandLine } from './master-command.js';
-import { arrayVars } from './job-arrays.js';
-import { TASK_OUTPUT_DIR, giveToJob, precreateOutputs, prepareJobFolder, unreachableFolder } from './job-folder.js';
+import { prepareMaster } from './master-launch.js';
+import { TASK_OUTPUT_DIR } from './job-folder.js';
 import { OutputPolicy, jobDirOf, outputFilesOf, type OutputFile } from './output-policy.js';
 
 export { jobDirOf } from './output-policy.js';
@@ -81,9 +76,6 @@ interface RunningMaster {
 
 /** How long a restarted daemon waits for a supervisor that an earlier one was still launching. */
 const LAUNCH_WAIT_MS = 30_000;
-
-/** Daemon variables that describe the daemon's own account: wrong for a master run as another. */
-const ACCOUNT_VARS = ['HOME', 'USER', 'LOGNAME'];
 
 export class JobRunner implements JobRunnerPort {
   private readonly masters = new Map<number, RunningMaster>();
@@ -149,7 +141,9 @@ export class JobRunner implements JobRunnerPort {
         }
         store.addEvent(job.id, `pre-flight: ${allocation.nodes.length} node(s) answered`, 'dispatcher');
       }
-      const prepared = await this.prepare(job, allocation, jobDir, identity);
+      const ports = pickPortRange(job.id, this.o.compss, this.ports.values());
+      this.ports.set(job.id, ports);
+      const prepared = await prepareMaster(job, allocation, { jobDir, identity, ports, paths: this.paths, outputDevices: this.outputDevices, ...this.o });
       // Written before the launch: a crash right after finds a RUNNING job to reattach or fail.
       running = store.transition(job.id, 'ALLOCATING', 'RUNNING', 'master starting', 'dispatcher', {
         startTime: this.o.store.now(),
@@ -177,62 +171,6 @@ export class JobRunner implements JobRunnerPort {
     } finally {
       this.starting.delete(job.id);
     }
-  }
-
-  private async prepare(job: JobRecord, allocation: Allocation, jobDir: string, identity: MasterIdentity) {
-    const runAs: RunAs | null = identity.kind === 'user' ? identity.runAs : null;
-    const firstNode = allocation.nodes[0]?.name ?? 'localhost';
-    const unreachable = unreachableFolder(jobDir, runAs);
-    if (unreachable) throw new Error(`uid ${runAs?.uid} cannot enter ${unreachable}, on the way to its job folder: make GRM's data directory traversable (chmod o+x)`);
-    this.paths.checkStart(job, identity, firstNode);
-    const workDir = job.description.current_working_directory ?? path.join(jobDir, 'work');
-    prepareJobFolder(jobDir, runAs, job.runtime === 'compss' ? ['work', TASK_OUTPUT_DIR, 'compss'] : ['work', TASK_OUTPUT_DIR]);
-    clearEarlierRun(jobDir);
-    if (!fs.statSync(workDir, { throwIfNoEntry: false })?.isDirectory()) {
-      throw new Error(`working directory ${workDir} (-D/--chdir) does not exist`);
-    }
-    const scriptPath = writeJobScript(job, jobDir, runAs);
-    const tasksPerNode = Object.fromEntries(allocation.nodes.map((n) => [n.name, n.cpus]));
-    const ports = pickPortRange(job.id, this.o.compss, this.ports.values());
-    this.ports.set(job.id, ports);
-    const application = applicationModelOf(job.description);
-    const compss = compssFilesForAllocation({ grmJobId: job.id, allocation, tasksPerNode, config: this.o.compss, ports, ...(application ? { application } : {}) });
-    const { projectPath, resourcesPath } = await writeCompssFiles(jobDir, compss);
-    const files = outputFilesOf(job, jobDir, firstNode);
-    const stdoutPath = files[0]!.path;
-    const stderrPath = files[1]?.path ?? stdoutPath;
-    precreateOutputs(jobDir, [stdoutPath, stderrPath], runAs);
-    const slurmJobId = this.o.backend.kind === 'slurm' ? allocation.backendId : String(job.id);
-    const env = buildMasterEnv({
-      allowList: runAs ? this.o.envAllowList.filter((name) => !ACCOUNT_VARS.includes(name)) : this.o.envAllowList,
-      daemonEnv: this.o.daemonEnv,
-      exported: job.environment,
-      slurm: {
-        jobId: slurmJobId,
-        nodeList: allocation.nodeList,
-        numNodes: allocation.nodes.length,
-        ntasks: job.description.tasks ?? (job.description.tasks_per_node ?? 1) * allocation.nodes.length,
-        ...(job.description.cpus_per_task ? { cpusPerTask: job.description.cpus_per_task } : {}),
-        jobName: job.name,
-        partition: allocation.partition,
-        submitDir: job.description.current_working_directory ?? workDir,
-        ...arrayVars(job),
-        restartCount: job.restartCount,
-        extra: this.o.slurmEnv,
-      },
-      grm: { jobId: job.id, projectXml: projectPath, resourcesXml: resourcesPath, jobDir, taskOutputDir: path.join(jobDir, TASK_OUTPUT_DIR) },
-    });
-    const { command, args } = masterCommandLine(job, {
-      scriptPath,
-      projectPath,
-      resourcesPath,
-      jobDir,
-      runcompss: this.o.compss.runcompss,
-      masterHost: this.o.masterHost,
-      masterPort: compss.ports.masterPort,
-    });
-    const openMode = job.description.open_mode ?? 'append';
-    return { command, args, cwd: workDir, env, stdoutPath, stderrPath, files, runAs, openMode, outputDevices: this.outputDevices };
   }
 
   private follow(job: JobRecord, handle: MasterHandle, files: OutputFile[]): void {
@@ -413,14 +351,4 @@ export class JobRunner implements JobRunnerPort {
     }
   }
 
-}
-
-/** The job's script (or Python app) in its folder; Java and C apps are a class on --classpath or a binary: nothing to write. */
-function writeJobScript(job: JobRecord, jobDir: string, runAs: RunAs | null): string {
-  const scriptPath = path.join(jobDir, job.runtime === 'compss' ? 'app.py' : 'script');
-  if (hasApplicationFile({ runtime: job.runtime, lang: job.description.lang })) {
-    fs.writeFileSync(scriptPath, job.script, { mode: 0o700 });
-    giveToJob(scriptPath, runAs, 0o700);
-  }
-  return scriptPath;
 }
