@@ -146,7 +146,7 @@ async function runAll(cluster: TestCluster): Promise<void> {
     }
     const waiting = await d.waitForState(ids[0]!, ['PENDING'], 5000);
     t.equal(waiting.job_state, 'PENDING');
-    // fails the test (with the reason seen) if it never comes
+    // throws, failing the test, if it never comes
     await waitUntil('the pending reason to be BackendUnavailable', async () => (await d.api('GET', `/api/v1/jobs/${ids[0]}`)).body.state_reason === 'BackendUnavailable');
     await startSlurmctld(cluster.dir);
     restarted = true;
