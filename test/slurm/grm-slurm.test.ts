@@ -251,13 +251,13 @@ async function runAll(cluster: TestCluster): Promise<void> {
     await until(wide, end + 5 * 60_000, 'the wide one after it: 5 minutes later');
     const out = await d.cli('squeue', '--start', '-h', '-o', '%i %S');
     t.match(out.stdout, new RegExp(`^\\s*${first} \\d{4}-\\d\\d-\\d\\dT`, 'm'), 'squeue --start shows it');
-    // A foreign job of every CPU, newer than GRM's: where SLURM's priority puts it, the forecast
-    // follows (squeue's %Q), above GRM's two, then below them. (-n8 rather than --exclusive:
-    // squeue's job line does not say a waiting job wants whole nodes, the forecast counts CPUs.)
+    // A foreign job of the whole cluster (--exclusive: squeue counts its 4 CPUs, %h says it
+    // wants the nodes whole), newer than GRM's: where SLURM's priority puts it, the forecast
+    // follows (squeue's %Q), above GRM's two, then below them.
     const ours = await Promise.all([first, wide].map(async (id) => (await d.api('GET', `/api/v1/jobs/${id}`)).body.backend_id as string));
     const prio = (await execa('squeue', ['-h', '-j', ours.join(','), '-o', '%Q'], { env })).stdout.trim().split('\n').map(Number);
     const top = Math.max(...prio) + 1000;
-    const foreign = (await execa('sbatch', ['--parsable', '-N4', '-n8', '--time=10', `--priority=${top}`, '-o', '/dev/null', '-J', 'foreign', '--wrap=true'], { env })).stdout.trim();
+    const foreign = (await execa('sbatch', ['--parsable', '-N4', '--exclusive', '--time=10', `--priority=${top}`, '-o', '/dev/null', '-J', 'foreign', '--wrap=true'], { env })).stdout.trim();
     t.teardown(() => execa('scancel', [foreign], { env }).catch(() => {}));
     await until(wide, end + 15 * 60_000, `priority ${top} above GRM's holders (${prio.join(', ')}): the foreign job first, the wide one 10 minutes later`);
     await execa('scontrol', ['update', `JobId=${foreign}`, 'Priority=1'], { env });

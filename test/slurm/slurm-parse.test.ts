@@ -19,7 +19,7 @@ import {
   parseSlurmMinutes,
   parseSlurmTime,
   parseSqueueHolders,
-  parseSqueuePriorities,
+  parseSqueueWaiting,
   parseSqueueStatus,
   phaseOf,
 } from '../../src/backends/slurm/squeue-parse.js';
@@ -60,9 +60,9 @@ t.test('squeue status lines: running, pending, cancelled, timed out, and a forge
   t.equal(parseSlurmTime('2026-12-07T10:07:21'), at('2026-12-07T10:07:21'));
 });
 
-t.test('squeue priority lines: the waiting jobs\' priorities (an operator raised job 3 above the older job 2)', async (t) => {
-  t.same([...parseSqueuePriorities(fixture('squeue-priority-22.05.txt'))], [['3', 4294901800], ['2', 4294901758]], 'running job 1 is not waiting');
-  t.same([...parseSqueuePriorities('5|PENDING|12\nnot a line\n6|PENDING|x\n')], [['5', 12]], 'lines of another shape are skipped');
+t.test("squeue waiting lines: priority and whole nodes (an operator raised job 3, --exclusive, above the older job 2)", async (t) => {
+  t.same([...parseSqueueWaiting(fixture('squeue-waiting-22.05.txt'))], [['3', { priority: 4294901800, exclusive: true }], ['2', { priority: 4294901758, exclusive: false }]], 'running job 1 is not waiting');
+  t.same([...parseSqueueWaiting('5|PENDING|12|OK\nnot a line\n6|PENDING|x|OK\n')], [['5', { priority: 12, exclusive: false }]], 'lines of another shape are skipped');
 });
 
 t.test('squeue holder lines: by comment; a job id printed twice (a comment that forged a line) is dropped', async (t) => {
@@ -349,19 +349,26 @@ t.test("start forecast on SLURM: SLURM's own jobs first (running to their limits
   const grmHolder = { ...base, jobId: 41, partition: '', minNodes: 1, maxNodes: 1, tasks: 1, tasksPerNode: undefined, cpusPerTask: 1, memoryPerNodeMiB: 0, gpusPerNode: 0, gpuType: undefined, timeLimitMinutes: 5, exclusive: true };
   const waiting = { ...grmHolder, jobId: 42, exclusive: false };
   // priority/basic: the older, the higher
-  const priorities = new Map([['8', 4294901758], ['9', 4294901757]]);
-  const starts = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], priorities, holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
+  const waitingJobs = new Map([['8', { priority: 4294901758, exclusive: false }], ['9', { priority: 4294901757, exclusive: false }]]);
+  const starts = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], waitingJobs, holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
   t.same(
     Object.fromEntries(starts),
     { 41: now + 600_000, 42: now + 600_000 },
     "GRM's holder (job 8, older than 9) starts at the running job's limit, on a whole node (exclusive); the foreign job 9 then waits for both nodes, and GRM's queued 5-minute job backfills on the other, ending by 9's start",
   );
-  const later = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], priorities, holders: new Map([['8', grmHolder]]), waiting: [{ ...waiting, timeLimitMinutes: 6 }], now, maxJobs: 100 });
+  const later = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], waitingJobs, holders: new Map([['8', grmHolder]]), waiting: [{ ...waiting, timeLimitMinutes: 6 }], now, maxJobs: 100 });
   t.equal(later.get(42), now + 600_000 + 300_000 + 600_000, 'a minute longer, it would delay job 9: it waits for it');
   // an operator (or a fair share) put job 9 above GRM's holder: SLURM starts 9 first, the forecast too
-  const raised = new Map([['8', 4294901758], ['9', 4294901800]]);
-  const after = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], priorities: raised, holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
+  const raised = new Map([['8', { priority: 4294901758, exclusive: false }], ['9', { priority: 4294901800, exclusive: false }]]);
+  const after = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], waitingJobs: raised, holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
   t.same(Object.fromEntries(after), { 41: now + 1_200_000, 42: now + 1_200_000 }, "job 9 first by its priority, though younger: GRM's holder and job after its 10 minutes");
-  const none = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], priorities: new Map(), holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
+  const none = slurmForecast({ nodes: [node('n1'), node('n2')], partitions, jobs: [foreignWaiting, running, holder], waitingJobs: new Map(), holders: new Map([['8', grmHolder]]), waiting: [waiting], now, maxJobs: 100 });
   t.same(Object.fromEntries(none), Object.fromEntries(starts), 'no priority known: the older first');
+  // a foreign waiting job of one CPU (squeue counts 1 even when it wants the node whole, --exclusive)
+  const small = status('9', 'PENDING', { cpus: 1, nodeCount: 1, timeLimitMinutes: 10 });
+  const shared = { priority: 4294901800, exclusive: false };
+  const sharedStarts = slurmForecast({ nodes: [node('n1')], partitions: [{ ...partitions[0]!, nodes: ['n1'] }], jobs: [small, status('7', 'RUNNING', { nodes: [{ name: 'n1', cpus: 1, memoryMiB: 0, gpus: 0 }], endTime: now + 600_000, cpus: 1, nodeCount: 1 })], waitingJobs: new Map([['9', shared]]), holders: new Map(), waiting: [{ ...waiting, exclusive: false, timeLimitMinutes: 5 }], now, maxJobs: 100 });
+  t.equal(sharedStarts.get(42), now + 600_000, "job 9 shares n1's second CPU with the running job; GRM's 5-minute job waits for the running one's limit");
+  const wholeStarts = slurmForecast({ nodes: [node('n1')], partitions: [{ ...partitions[0]!, nodes: ['n1'] }], jobs: [small, status('7', 'RUNNING', { nodes: [{ name: 'n1', cpus: 1, memoryMiB: 0, gpus: 0 }], endTime: now + 600_000, cpus: 1, nodeCount: 1 })], waitingJobs: new Map([['9', { ...shared, exclusive: true }]]), holders: new Map(), waiting: [{ ...waiting, exclusive: false, timeLimitMinutes: 5 }], now, maxJobs: 100 });
+  t.equal(wholeStarts.get(42), now, "job 9 wants n1 whole: it waits for the running job's limit, and GRM's 5-minute job takes the free CPU before it");
 });

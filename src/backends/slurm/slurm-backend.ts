@@ -48,8 +48,8 @@ import {
   parseSqueueStatus,
   SQUEUE_HOLDER_FORMAT,
   SQUEUE_STATUS_FORMAT,
-  SQUEUE_PRIORITY_FORMAT,
-  parseSqueuePriorities,
+  SQUEUE_WAITING_FORMAT,
+  parseSqueueWaiting,
   type SqueueHolder,
   type SqueueJobStatus,
 } from './squeue-parse.js';
@@ -251,17 +251,17 @@ export class SlurmBackend implements ResourceBackend {
 
   /**
    * The start forecast from SLURM's own nodes and jobs, GRM's or not (slurm-forecast.ts), then
-   * `waiting`: sinfo and partitions as cached for validate(), two squeues (states, priorities).
+   * `waiting`: sinfo and partitions as cached for validate(), two squeues (states; waiting jobs' priorities and whole-node wishes).
    */
   async forecast(waiting: ResourceRequest[]): Promise<Map<number, number | null>> {
-    const [nodes, partitions, jobs, priorities] = await Promise.all([
+    const [nodes, partitions, jobs, waitingJobs] = await Promise.all([
       this.info.nodes(),
       this.info.partitions(),
       this.statuses(),
-      this.commands.squeueLines(SQUEUE_PRIORITY_FORMAT).then(parseSqueuePriorities),
+      this.commands.squeueLines(SQUEUE_WAITING_FORMAT).then(parseSqueueWaiting),
     ]);
     const holders = new Map([...this.tracked.values()].filter((t) => t.status === 'PENDING').map((t) => [t.backendId, t.request]));
-    return slurmForecast({ nodes, partitions, jobs, priorities, holders, waiting, now: Date.now(), maxJobs: FORECAST_JOBS });
+    return slurmForecast({ nodes, partitions, jobs, waitingJobs, holders, waiting, now: Date.now(), maxJobs: FORECAST_JOBS });
   }
 
   /** Holders of this cluster's kind ('auto': decided once, by its InactiveLimit). */

@@ -5,8 +5,8 @@
  * ask for their CPUs on their node count (GRM's own holders for their whole request), in the
  * order SLURM's schedulers take them: by priority (squeue's %Q; GRM sets its holders' own when
  * it may), the older first at equal priority; then come the jobs GRM still keeps, in its
- * order. What squeue does not show (a running job's memory and GPUs per node, whether a foreign
- * waiting job wants whole nodes) is left out: the forecast counts CPUs and nodes.
+ * order; a waiting job that wants whole nodes (--exclusive) gets them. What squeue does not show
+ * (a running job's memory and GPUs per node) is left out: the forecast counts CPUs and nodes.
  */
 import type { SimulatedClusterSpec } from '../simulator/cluster-spec.js';
 import type { NodeAdminState, RunningAllocation } from '../simulator/placement.js';
@@ -14,14 +14,14 @@ import type { QueuedRequest } from '../simulator/scheduler.js';
 import { forecastStarts } from '../../simulate/forecast.js';
 import type { NodeInfo, ResourceRequest } from '../resource-backend.js';
 import type { ScontrolPartition } from './sinfo-parse.js';
-import type { SqueueJobStatus } from './squeue-parse.js';
+import type { SqueueJobStatus, SqueueWaiting } from './squeue-parse.js';
 
 export interface SlurmForecastInput {
   nodes: readonly NodeInfo[];
   partitions: readonly ScontrolPartition[];
   jobs: readonly SqueueJobStatus[];
-  /** Waiting jobs' priorities by SLURM job id (squeue's %Q); a job without one comes last. */
-  priorities: ReadonlyMap<string, number>;
+  /** Waiting jobs' priorities (squeue's %Q) and whole-node wishes by SLURM job id; a job without one comes last. */
+  waitingJobs: ReadonlyMap<string, SqueueWaiting>;
   /** The request of each holder waiting in SLURM for this GRM, by SLURM job id (squeue does not show all of it). */
   holders: ReadonlyMap<string, ResourceRequest>;
   /** Jobs GRM still keeps, in its order. */
@@ -38,7 +38,7 @@ function spec(nodes: readonly NodeInfo[], partitions: readonly ScontrolPartition
 }
 
 /** A waiting SLURM job as the simulator's request: its CPUs over its node count. */
-function requestOf(j: SqueueJobStatus, jobId: number, defaultPartition: string): ResourceRequest {
+function requestOf(j: SqueueJobStatus, jobId: number, defaultPartition: string, exclusive: boolean): ResourceRequest {
   const nodes = Math.max(1, j.nodeCount);
   return {
     jobId,
@@ -52,7 +52,7 @@ function requestOf(j: SqueueJobStatus, jobId: number, defaultPartition: string):
     memoryPerNodeMiB: 0,
     gpusPerNode: 0,
     timeLimitMinutes: j.timeLimitMinutes,
-    exclusive: false,
+    exclusive,
     nice: 0,
     submitTime: 0,
   };
@@ -68,7 +68,7 @@ export function slurmForecast(input: SlurmForecastInput): Map<number, number | n
     .map((j) => ({ id: `slurm-${j.slurmJobId}`, exclusive: false, nodes: j.nodes.map((n) => ({ ...n, memoryMiB: 0, gpus: 0 })), endTime: j.endTime }));
   const grmOf = new Map<string, number>();
   const queue: QueuedRequest[] = [];
-  const priority = (j: SqueueJobStatus) => input.priorities.get(j.slurmJobId) ?? -1;
+  const priority = (j: SqueueJobStatus) => input.waitingJobs.get(j.slurmJobId)?.priority ?? -1;
   const pending = input.jobs
     .filter((j) => j.phase === 'PENDING')
     .sort((a, b) => priority(b) - priority(a) || Number(a.slurmJobId) - Number(b.slurmJobId));
@@ -76,7 +76,7 @@ export function slurmForecast(input: SlurmForecastInput): Map<number, number | n
     const id = `slurm-${j.slurmJobId}`;
     const grm = input.holders.get(j.slurmJobId);
     if (grm !== undefined) grmOf.set(id, grm.jobId);
-    queue.push({ id, request: grm ? { ...grm, partition: grm.partition || defaultPartition } : requestOf(j, -1, defaultPartition) });
+    queue.push({ id, request: grm ? { ...grm, partition: grm.partition || defaultPartition } : requestOf(j, -1, defaultPartition, input.waitingJobs.get(j.slurmJobId)?.exclusive ?? false) });
   }
   for (const r of input.waiting) {
     grmOf.set(`grm-${r.jobId}`, r.jobId);

@@ -23,8 +23,12 @@ export type SlurmJobPhase = 'PENDING' | 'RUNNING' | 'ENDED';
 
 /** id, state, reason, partition, nodes, start, end, time limit, CPUs, node count, user id. */
 export const SQUEUE_STATUS_FORMAT = '%i|%T|%r|%P|%N|%S|%e|%l|%C|%D|%U';
-/** id, state, priority: the order SLURM's schedulers take waiting jobs in (the start forecast's). */
-export const SQUEUE_PRIORITY_FORMAT = '%i|%T|%Q';
+/**
+ * id, state, priority, oversubscribe: what the start forecast needs of a waiting job beyond
+ * the status line: the order SLURM's schedulers take it in, and whether it wants whole nodes
+ * ("NO": --exclusive; its CPU count then shows what it asked, not the nodes it will hold).
+ */
+export const SQUEUE_WAITING_FORMAT = '%i|%T|%Q|%h';
 /** id, state, user id, then the comment (last: it may hold "|"). */
 export const SQUEUE_HOLDER_FORMAT = '%i|%T|%U|%k';
 
@@ -194,12 +198,18 @@ export function parseSqueueStatus(text: string, expand: (hostlist: string) => st
   return out;
 }
 
-/** The priority lines → each waiting job's priority, by SLURM job id (other lines are skipped). */
-export function parseSqueuePriorities(text: string): Map<string, number> {
-  const out = new Map<string, number>();
+/** A waiting job's place in SLURM's order, and whether it wants whole nodes. */
+export interface SqueueWaiting {
+  priority: number;
+  exclusive: boolean;
+}
+
+/** The SQUEUE_WAITING_FORMAT lines → the waiting jobs by SLURM job id (other lines are skipped). */
+export function parseSqueueWaiting(text: string): Map<string, SqueueWaiting> {
+  const out = new Map<string, SqueueWaiting>();
   for (const line of text.split('\n')) {
-    const m = /^(\d+)\|([A-Z_]+)\|(\d+)$/.exec(line.trim());
-    if (m && phaseOf(m[2]!) === 'PENDING') out.set(m[1]!, Number(m[3]));
+    const m = /^(\d+)\|([A-Z_]+)\|(\d+)\|([A-Z:]+)$/.exec(line.trim());
+    if (m && phaseOf(m[2]!) === 'PENDING') out.set(m[1]!, { priority: Number(m[3]), exclusive: m[4] === 'NO' });
   }
   return out;
 }
