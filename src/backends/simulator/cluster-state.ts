@@ -17,6 +17,7 @@ import {
   type RunningAllocation,
   type UsageMap,
 } from './placement.js';
+import { endInOutlooks, settle } from './outlook-upkeep.js';
 
 export type EndingAllocation = RunningAllocation & { endTime: number };
 
@@ -63,8 +64,9 @@ export class ClusterState {
   private readonly partitionsOf = new Map<string, PartitionIndex[]>();
   /** Bumped by every start and end. */
   private version = 0;
-  /** The last pass's reservations by job id, with the version they are true for. */
-  private kept = new Map<string, { version: number; reservation: HeldReservation }>();
+  /** The last pass's reservations by job id, true for keptVersion (kept so through ends). */
+  private kept = new Map<string, HeldReservation>();
+  private keptVersion = -1;
 
   constructor(
     spec: SimulatedClusterSpec,
@@ -99,30 +101,36 @@ export class ClusterState {
    * pass leaves it (the pass updated them at each start: availability.ts startAllocation).
    */
   keepReservations(reservations: readonly HeldReservation[]): void {
-    this.kept = new Map(reservations.map((r) => [r.id, { version: this.version, reservation: r }]));
+    this.kept = new Map(reservations.map((r) => [r.id, r]));
+    this.keptVersion = this.version;
   }
 
   /**
    * The last pass's reservation for this job, when planning it again at `now` would give the
-   * same: nothing has started or ended since, and its time has not passed (the walk over the
-   * same end times finds the same first fit at any now up to it).
+   * same: nothing has started since (ends kept it true: outlook-upkeep.ts), and its time has
+   * not passed (the walk over the same end times finds the same first fit at any now up to it).
    */
   keptReservation(id: string, now: number, resolution: number | null): HeldReservation | undefined {
-    const k = this.kept.get(id);
-    const r = k?.reservation;
-    return r && k.version === this.version && now <= r.time && r.resolution === resolution ? r : undefined;
+    const r = this.kept.get(id);
+    if (!r || this.keptVersion !== this.version || now > r.time || r.resolution !== resolution) return undefined;
+    settle(r, this.ending, now);
+    return r;
   }
 
   /** Ends the allocation with this id (no-op for an unknown id); returns it. */
   end(id: string): RunningAllocation | undefined {
     const alloc = this.allocations.get(id);
     if (!alloc) return undefined;
+    const kept = this.keptVersion === this.version ? [...this.kept.values()] : [];
     this.version++;
-    this.touch(alloc, () => {
-      this.allocations.delete(id);
-      applyAllocation(this.usage, alloc, -1);
-      if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
-    });
+    const remove = () =>
+      this.touch(alloc, () => {
+        this.allocations.delete(id);
+        applyAllocation(this.usage, alloc, -1);
+        if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
+      });
+    this.kept = new Map(endInOutlooks(kept, alloc, this.usage, remove).map((r) => [r.id, r]));
+    this.keptVersion = this.version;
     return alloc;
   }
 
