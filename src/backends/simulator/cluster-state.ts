@@ -8,6 +8,7 @@
  * end, so that a pass costs what changed, not the cluster's size.
  */
 import type { HeldReservation } from './availability.js';
+import type { SimPendingReason } from './scheduler.js';
 import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
 import {
   applyAllocation,
@@ -67,6 +68,8 @@ export class ClusterState {
   /** The last pass's reservations by job id, true for keptVersion (kept so through ends). */
   private kept = new Map<string, HeldReservation>();
   private keptVersion = -1;
+  /** Jobs a pass at `version` (and this resolution) found unable to start, with when. */
+  private failed = { version: -1, resolution: null as number | null, at: new Map<string, { now: number; reason: SimPendingReason }>() };
 
   constructor(
     spec: SimulatedClusterSpec,
@@ -115,6 +118,28 @@ export class ClusterState {
     if (!r || this.keptVersion !== this.version || now > r.time || r.resolution !== resolution) return undefined;
     settle(r, this.ending, now);
     return r;
+  }
+
+  /**
+   * Notes that this job could not start at `now` (it did not fit, or it would delay a
+   * reservation). Until something starts or ends, a pass at a later time with the same
+   * reservations finds the same: placement reads only the usage, and a later start only
+   * moves the job's end later, so it is no more gone by a reserved time (SchedulingPass).
+   */
+  noteFailed(id: string, now: number, resolution: number | null, reason: SimPendingReason): void {
+    const f = this.failed;
+    if (f.version !== this.version || f.resolution !== resolution) {
+      this.failed = { version: this.version, resolution, at: new Map() };
+    }
+    this.failed.at.set(id, { now, reason });
+  }
+
+  /** Why a pass at this version and resolution found this job unable to start at or before `now`, if one did. */
+  failedBefore(id: string, now: number, resolution: number | null): SimPendingReason | undefined {
+    const f = this.failed;
+    if (f.version !== this.version || f.resolution !== resolution) return undefined;
+    const at = f.at.get(id);
+    return at !== undefined && at.now <= now ? at.reason : undefined;
   }
 
   /** Ends the allocation with this id (no-op for an unknown id); returns it. */

@@ -194,6 +194,8 @@ class SchedulingPass {
   readonly pending = new Map<string, SimPendingReason>();
   readonly reservations: HeldReservation[] = [];
   readonly reservedPartitions = new Set<string>();
+  /** Whether this pass planned a reservation: its reservations may then differ from the last pass's. */
+  private planned = false;
   /** Shapes that did not fit: they will not fit later in the pass either. */
   private readonly unplaceable = new Set<string>();
 
@@ -207,33 +209,38 @@ class SchedulingPass {
 
   /** Starts the job now, or records why it waits and reserves for its partition if first. */
   consider(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec): void {
+    // a failure noted before over the same usage and reservations: the same now (ClusterState.noteFailed)
+    const known = this.planned ? undefined : this.state.failedBefore(id, this.now, this.resolution);
+    const reason = known ?? this.tryStart(id, req, partition);
+    if (reason === null) return;
+    if (!known) this.state.noteFailed(id, this.now, this.resolution, reason);
+    this.pending.set(id, reason);
+    if (!this.reservedPartitions.has(partition.name)) this.reserve(id, req, partition);
+  }
+
+  /** Starts the job now if it fits and delays no reservation; else why it waits. */
+  private tryStart(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec): SimPendingReason | null {
     const now = this.now;
     const limit = effectiveTimeLimit(partition, req.timeLimitMinutes);
     const endTime = limit === null ? null : now + limit * MINUTE_MS;
     const placed = this.place(req, partition);
-    let reason: SimPendingReason = 'Resources';
-    if (placed) {
-      const alloc: RunningAllocation = { id, exclusive: req.exclusive, nodes: placed.nodes, endTime };
-      if (!this.reservations.some((r) => delaysReservation(r, alloc, this.usage))) {
-        const backfilled = this.reservations.length > 0;
-        this.start(alloc);
-        this.placements.push({
-          id,
-          jobId: req.jobId,
-          partition: partition.name,
-          exclusive: req.exclusive,
-          nodes: placed.nodes,
-          tasksPerNode: placed.tasksPerNode,
-          startTime: now,
-          endTime,
-          backfilled,
-        });
-        return;
-      }
-      reason = 'Priority';
-    }
-    this.pending.set(id, reason);
-    if (!this.reservedPartitions.has(partition.name)) this.reserve(id, req, partition);
+    if (!placed) return 'Resources';
+    const alloc: RunningAllocation = { id, exclusive: req.exclusive, nodes: placed.nodes, endTime };
+    if (this.reservations.some((r) => delaysReservation(r, alloc, this.usage))) return 'Priority';
+    const backfilled = this.reservations.length > 0;
+    this.start(alloc);
+    this.placements.push({
+      id,
+      jobId: req.jobId,
+      partition: partition.name,
+      exclusive: req.exclusive,
+      nodes: placed.nodes,
+      tasksPerNode: placed.tasksPerNode,
+      startTime: now,
+      endTime,
+      backfilled,
+    });
+    return null;
   }
 
   result(examined: number): SchedulerResult {
@@ -265,6 +272,7 @@ class SchedulingPass {
     const s = this.state;
     let held = s.keptReservation(id, this.now, this.resolution);
     if (!held) {
+      this.planned = true;
       const members = s.members(p.name);
       const free = s.nodesWithFreeCpu(p.name);
       const outlook = planOutlook(req, free, members, s.maxNodeCpus(p.name), this.usage, s.endingByTime, this.now);
