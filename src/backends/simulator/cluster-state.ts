@@ -19,6 +19,7 @@ import {
   type UsageMap,
 } from './placement.js';
 import { endInOutlooks, settle } from './outlook-upkeep.js';
+import { FreeNodes } from './free-nodes.js';
 
 export type EndingAllocation = RunningAllocation & { endTime: number };
 
@@ -30,11 +31,8 @@ export interface NodeSet {
 /** A partition's index: which of its nodes have a free CPU, kept in partition order. */
 interface PartitionIndex {
   spec: SimulatedPartitionSpec;
-  /** position in spec.nodes by name */
-  position: Map<string, number>;
   /** positions of the nodes with a free CPU, ascending, and their names (same order) */
-  freePositions: number[];
-  freeNames: string[];
+  free: FreeNodes;
   freeCpus: number;
   maxNodeCpus: number;
   members: NodeSet;
@@ -43,26 +41,14 @@ interface PartitionIndex {
 /** CPUs a job could still get on a node: none when it is out of service or held exclusively. */
 const freeCpusOf = (u: NodeUsage): number => (u.inService && !u.exclusive ? u.node.cpus - u.cpus : 0);
 
-/** First index of a sorted array whose value is >= x. */
-function lowerBound(xs: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 export class ClusterState {
   readonly usage: UsageMap;
   private readonly allocations = new Map<string, RunningAllocation>();
   /** Sorted by end time; at equal times, in the order they were added. */
   private readonly ending: EndingAllocation[];
   private readonly partitions = new Map<string, PartitionIndex>();
-  /** The partitions each node belongs to. */
-  private readonly partitionsOf = new Map<string, PartitionIndex[]>();
+  /** The partitions each node belongs to, with its position in each. */
+  private readonly partitionsOf = new Map<string, { p: PartitionIndex; position: number }[]>();
   /** Bumped by every start and end. */
   private version = 0;
   /** The last pass's reservations by job id, true for keptVersion (kept so through ends). */
@@ -161,7 +147,7 @@ export class ClusterState {
 
   /** The partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
   nodesWithFreeCpu(partition: string): readonly string[] {
-    return this.index(partition).freeNames;
+    return this.index(partition).free.nodes();
   }
 
   freeCpus(partition: string): number {
@@ -215,9 +201,7 @@ export class ClusterState {
   private indexPartition(spec: SimulatedClusterSpec, p: SimulatedPartitionSpec): PartitionIndex {
     const index: PartitionIndex = {
       spec: p,
-      position: new Map(p.nodes.map((n, i) => [n, i])),
-      freePositions: [],
-      freeNames: [],
+      free: new FreeNodes(p.nodes),
       freeCpus: 0,
       maxNodeCpus: 0,
       // a partition of every node (validateClusterSpec: its names are unique and known) needs no set of its own
@@ -229,13 +213,10 @@ export class ClusterState {
       index.maxNodeCpus = Math.max(index.maxNodeCpus, u.node.cpus);
       const free = freeCpusOf(u);
       index.freeCpus += free;
-      if (free > 0) {
-        index.freePositions.push(i);
-        index.freeNames.push(name);
-      }
+      if (free > 0) index.free.set(i, true);
       const of = this.partitionsOf.get(name);
-      if (of) of.push(index);
-      else this.partitionsOf.set(name, [index]);
+      if (of) of.push({ p: index, position: i });
+      else this.partitionsOf.set(name, [{ p: index, position: i }]);
     });
     return index;
   }
@@ -253,21 +234,10 @@ export class ClusterState {
       const was = before[i]!;
       const now = freeCpusOf(u);
       if (now === was) return;
-      for (const p of this.partitionsOf.get(n.name) ?? []) this.reindex(p, n.name, was, now);
+      for (const { p, position } of this.partitionsOf.get(n.name) ?? []) {
+        p.freeCpus += now - was;
+        p.free.set(position, now > 0);
+      }
     });
-  }
-
-  private reindex(p: PartitionIndex, name: string, was: number, now: number): void {
-    p.freeCpus += now - was;
-    if ((was > 0) === (now > 0)) return;
-    const pos = p.position.get(name)!;
-    const k = lowerBound(p.freePositions, pos);
-    if (now > 0) {
-      p.freePositions.splice(k, 0, pos);
-      p.freeNames.splice(k, 0, name);
-    } else {
-      p.freePositions.splice(k, 1);
-      p.freeNames.splice(k, 1);
-    }
   }
 }
