@@ -8,8 +8,9 @@
  * allocation that ends by T released. When an allocation ends (early, or overdue):
  * - if it ends by T, the outlook already has it released and stays true;
  * - else (it ends after T, or never) its nodes' usage at T loses its share.
- * Capacities only grow, so the job still fits at T, and it may fit earlier: settle() steps
- * back over the earlier candidate times (now and the end times after it), putting back the
+ * Capacities only grow, so the job still fits at T, and it may fit earlier, but only at the
+ * times before the allocation's end (nothing changed from there on): settle() steps back
+ * over the earlier candidate times (now and the end times after it), putting back the
  * allocations that end at each, while the job still fits (fitting only grows with time).
  *
  * Only textbook EASY's outlooks (resolution null) are kept: with a bf_resolution,
@@ -36,8 +37,14 @@ export function endInOutlooks(
   const kept = reservations.filter((r) => r.resolution === null && r.time !== Infinity);
   const recount: { r: HeldReservation; name: string; before: number }[] = [];
   for (const r of kept) {
+    if (alloc.endTime !== null && alloc.endTime <= r.time) {
+      // Released at T already. The outlook at any time from its end on is the same as before,
+      // so the job still does not fit before T there, nor (fitting only grows with time)
+      // earlier: it can fit earlier only if it ended at T itself.
+      if (alloc.endTime === r.time) r.unsettled = true;
+      continue;
+    }
     r.unsettled = true;
-    if (alloc.endTime !== null && alloc.endTime <= r.time) continue;
     for (const n of alloc.nodes) {
       if (!r.partitionNodes.has(n.name)) continue;
       const later = r.atTime.get(n.name);
