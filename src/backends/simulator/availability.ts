@@ -188,24 +188,32 @@ export function delaysReservation(r: HeldReservation, alloc: RunningAllocation, 
   if (goneBy(alloc, r)) return false;
   const changes: number[] = [];
   let touched = false;
+  let fits = true;
   for (const n of alloc.nodes) {
     if (!r.partitionNodes.has(n.name)) continue;
     touched = true;
     if (r.time === Infinity) return true;
     const u = atReservedTime(r, usage, n.name);
-    if (u) changes.push(capOf(r.request, u), capWithShare(r.request, u, n, alloc.exclusive));
+    if (!u) continue;
+    const before = capOf(r.request, u);
+    const after = capWithShare(r.request, u, n, alloc.exclusive);
+    changes.push(before, after);
+    count(r, before, -1);
+    count(r, after, 1);
+    // Each node only loses capacity: once the job no longer fits, the rest cannot mend it.
+    // Checked after 1, 2, 4, ... nodes, so the checks cost at most as much again as the walk.
+    const k = changes.length >>> 1;
+    if ((k & (k - 1)) === 0 && !capacitiesHold(r.request, r.counts, r.usable)) {
+      fits = false;
+      break;
+    }
   }
-  if (!touched) return false;
-  for (let i = 0; i < changes.length; i += 2) {
-    count(r, changes[i]!, -1);
-    count(r, changes[i + 1]!, 1);
-  }
-  const fits = capacitiesHold(r.request, r.counts, r.usable);
+  if (fits) fits = capacitiesHold(r.request, r.counts, r.usable);
   for (let i = 0; i < changes.length; i += 2) {
     count(r, changes[i + 1]!, -1);
     count(r, changes[i]!, 1);
   }
-  return !fits;
+  return touched && !fits;
 }
 
 /**

@@ -69,6 +69,11 @@ export class ClusterState {
     for (const p of spec.partitions) this.partitions.set(p.name, this.indexPartition(spec, p));
   }
 
+  /** Bumped by every start and end: equal values, equal usage. */
+  get changes(): number {
+    return this.version;
+  }
+
   /** The allocations holding resources now. */
   get running(): IterableIterator<RunningAllocation> {
     return this.allocations.values();

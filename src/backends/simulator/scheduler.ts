@@ -196,6 +196,8 @@ class SchedulingPass {
   readonly reservedPartitions = new Set<string>();
   /** Whether this pass planned a reservation: its reservations may then differ from the last pass's. */
   private planned = false;
+  /** Where each shape was placed last, and at which state version (ClusterState.changes). */
+  private readonly placedShapes = new Map<string, { version: number; placed: PlacementResult }>();
   /** Shapes that did not fit: they will not fit later in the pass either. */
   private readonly unplaceable = new Set<string>();
 
@@ -257,10 +259,14 @@ class SchedulingPass {
     if (req.tasks * req.cpusPerTask > this.state.freeCpus(p.name)) return null;
     const key = shapeKey(p.name, req);
     if (this.unplaceable.has(key)) return null;
+    // a job of the same shape placed since the last start: the same nodes (its start would have changed the version)
+    const same = this.placedShapes.get(key);
+    if (same && same.version === this.state.changes) return same.placed;
     // the nodes with a free CPU now: the only ones that can take a task
     const hint = { nodes: this.state.nodesWithFreeCpu(p.name), maxTasksPerNode: capBound(req, this.state.maxNodeCpus(p.name)) };
     const placed = tryPlace(req, p, this.usage, hint);
     if (!placed) this.unplaceable.add(key);
+    else this.placedShapes.set(key, { version: this.state.changes, placed });
     return placed;
   }
 
