@@ -106,6 +106,10 @@ export interface SchedulerResult {
   placements: Placement[];
   /** Every examined job that does not start, with its reason (none for unexamined jobs). */
   pending: Map<string, SimPendingReason>;
+  /**
+   * The reservations held. With ScheduleOptions.reasons false, one no later job of the pass
+   * is tested against (the last partition blocked past backfill's reach) is not planned: absent.
+   */
   reservations: Reservation[];
   /** How many of the queue's first jobs this pass examined; the others were not looked at. */
   examined: number;
@@ -210,14 +214,16 @@ class SchedulingPass {
   }
 
   /** Starts the job now, or records why it waits and reserves for its partition if first. */
-  consider(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec): void {
+  consider(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec, plan = true): void {
     // a failure noted before over the same usage and reservations: the same now (ClusterState.noteFailed)
     const known = this.planned ? undefined : this.state.failedBefore(id, this.now, this.resolution);
     const reason = known ?? this.tryStart(id, req, partition);
     if (reason === null) return;
     if (!known) this.state.noteFailed(id, this.now, this.resolution, reason);
     this.pending.set(id, reason);
-    if (!this.reservedPartitions.has(partition.name)) this.reserve(id, req, partition);
+    if (this.reservedPartitions.has(partition.name)) return;
+    if (plan) this.reserve(id, req, partition);
+    else this.reservedPartitions.add(partition.name);
   }
 
   /** Starts the job now if it fits and delays no reservation; else why it waits. */
@@ -307,7 +313,14 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
   const skip = options.reasons === false ? queue.nextNeedingAtMost?.bind(queue) : undefined;
   let examined = 0;
   for (let i = 0; i < queue.length; i++) {
-    if (skip && pass.reservedPartitions.size === spec.partitions.length) {
+    const blocked = pass.reservedPartitions.size === spec.partitions.length;
+    if (skip && blocked && i >= bfMaxJobTest) {
+      // Every partition is blocked and backfill's reach is passed: no later job can start, and
+      // the loop below would go on to look at this many (the jumps only skip jobs).
+      examined = Math.min(queue.length, Math.max(queueDepth, bfMaxJobTest));
+      break;
+    }
+    if (skip && blocked) {
       // Every partition is blocked: what needs more CPUs than any has free waits, unlooked at.
       const next = skip(i, state.maxFreeCpus());
       examined = Math.min(next, Math.max(queueDepth, bfMaxJobTest));
@@ -324,7 +337,8 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
     if (limitReason || !partition) pass.pending.set(id, limitReason ?? 'PartitionDown');
     // Past backfill's reach, the main scheduler starts nothing more in a blocked partition.
     else if (i >= bfMaxJobTest && pass.reservedPartitions.has(partition.name)) pass.pending.set(id, 'Priority');
-    else pass.consider(id, req, partition);
+    // no later job will be tested against the last partition's reservation: it need not be planned
+    else pass.consider(id, req, partition, !(skip && i >= bfMaxJobTest && pass.reservedPartitions.size + 1 === spec.partitions.length));
   }
   state.keepReservations(pass.reservations);
   return pass.result(examined);
