@@ -59,7 +59,7 @@ t.test('a reservation kept through ends equals one planned again', async (t) => 
         running.push(a);
       });
       const r = plan(state, request(q.tasks, q.cpusPerTask, q.exclusive), 0);
-      state.keepReservations([r]);
+      state.keepReservations(null, [r]);
       let now = 0;
       for (const e of ends) {
         if (running.length === 0) break;

@@ -60,6 +60,11 @@ export interface HeldReservation extends Outlook {
   partitionNodes: NodeSet;
   /** Something ended since the time was found: the job may now fit earlier (outlook-upkeep.ts). */
   unsettled?: boolean;
+  /**
+   * A job started that ends by the time but is not gone by it (bf_resolution) is counted as
+   * running then, where a new walk would release it: the outlook is not a walk's (outlook-upkeep.ts).
+   */
+  inexact?: boolean;
 }
 
 /** Tasks of `req` a node can take, as tryPlace counts them. */
@@ -238,6 +243,7 @@ export function startAllocation(
         if (live && !r.atTime.has(n.name)) r.atTime.set(n.name, { ...live });
       }
     } else {
+      if (alloc.endTime !== null && alloc.endTime <= r.time) r.inexact = true;
       const before = touched.map((n) => {
         const u = atReservedTime(r, usage, n.name);
         return u ? capOf(r.request, u) : 0;

@@ -51,9 +51,11 @@ export class ClusterState {
   private readonly partitionsOf = new Map<string, { p: PartitionIndex; position: number }[]>();
   /** Bumped by every start and end. */
   private version = 0;
-  /** The last pass's reservations by job id, true for keptVersion (kept so through ends). */
-  private kept = new Map<string, HeldReservation>();
-  private keptVersion = -1;
+  /**
+   * By bf_resolution (null: none), the last such pass's reservations by job id, true for the
+   * state at `version` (kept so through ends: outlook-upkeep.ts).
+   */
+  private kept = new Map<number | null, { version: number; byId: Map<string, HeldReservation> }>();
   /** Jobs a pass at `version` (and this resolution) found unable to start, with when. */
   private failed = { version: -1, resolution: null as number | null, at: new Map<string, { now: number; reason: SimPendingReason }>() };
 
@@ -94,9 +96,8 @@ export class ClusterState {
    * Keeps a pass's reservations for the next pass. Their outlooks are true for the state as the
    * pass leaves it (the pass updated them at each start: availability.ts startAllocation).
    */
-  keepReservations(reservations: readonly HeldReservation[]): void {
-    this.kept = new Map(reservations.map((r) => [r.id, r]));
-    this.keptVersion = this.version;
+  keepReservations(resolution: number | null, reservations: readonly HeldReservation[]): void {
+    this.kept.set(resolution, { version: this.version, byId: new Map(reservations.map((r) => [r.id, r])) });
   }
 
   /**
@@ -105,8 +106,9 @@ export class ClusterState {
    * not passed (the walk over the same end times finds the same first fit at any now up to it).
    */
   keptReservation(id: string, now: number, resolution: number | null): HeldReservation | undefined {
-    const r = this.kept.get(id);
-    if (!r || this.keptVersion !== this.version || now > r.time || r.resolution !== resolution) return undefined;
+    const k = this.kept.get(resolution);
+    const r = k?.version === this.version ? k.byId.get(id) : undefined;
+    if (!r || now > r.time) return undefined;
     settle(r, this.ending, now);
     return r;
   }
@@ -137,7 +139,8 @@ export class ClusterState {
   end(id: string): RunningAllocation | undefined {
     const alloc = this.allocations.get(id);
     if (!alloc) return undefined;
-    const kept = this.keptVersion === this.version ? [...this.kept.values()] : [];
+    const kept: HeldReservation[] = [];
+    for (const k of this.kept.values()) if (k.version === this.version) kept.push(...k.byId.values());
     this.version++;
     const remove = () =>
       this.touch(alloc, () => {
@@ -145,8 +148,12 @@ export class ClusterState {
         applyAllocation(this.usage, alloc, -1);
         if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
       });
-    this.kept = new Map(endInOutlooks(kept, alloc, this.usage, remove).map((r) => [r.id, r]));
-    this.keptVersion = this.version;
+    this.kept.clear();
+    for (const r of endInOutlooks(kept, alloc, this.usage, remove)) {
+      const k = this.kept.get(r.resolution) ?? { version: this.version, byId: new Map<string, HeldReservation>() };
+      k.byId.set(r.id, r);
+      this.kept.set(r.resolution, k);
+    }
     return alloc;
   }
 

@@ -13,9 +13,9 @@
  * over the earlier candidate times (now and the end times after it), putting back the
  * allocations that end at each, while the job still fits (fitting only grows with time).
  *
- * Only textbook EASY's outlooks (resolution null) are kept: with a bf_resolution,
- * startAllocation keeps an allocation ending just before T as running at T (it is not gone by
- * the rounded-down start), which a new walk would release, so those are planned again.
+ * With a bf_resolution, startAllocation may keep an allocation ending just before T as
+ * running at T (it is not gone by the rounded-down start), which a new walk would release:
+ * such an outlook (`inexact`) is planned again after an end, as it was before.
  */
 import { capacitiesHold } from '../task-capacity.js';
 import { capOf, count, shiftShare as shiftUsage, type HeldReservation } from './availability.js';
@@ -34,7 +34,7 @@ export function endInOutlooks(
   remove: () => void,
 ): HeldReservation[] {
   // an unknown time ("never") may become known: walk again
-  const kept = reservations.filter((r) => r.resolution === null && r.time !== Infinity);
+  const kept = reservations.filter((r) => !r.inexact && r.time !== Infinity);
   const recount: { r: HeldReservation; name: string; before: number }[] = [];
   for (const r of kept) {
     if (alloc.endTime !== null && alloc.endTime <= r.time) {

@@ -340,6 +340,6 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
     // no later job will be tested against the last partition's reservation: it need not be planned
     else pass.consider(id, req, partition, !(skip && i >= bfMaxJobTest && pass.reservedPartitions.size + 1 === spec.partitions.length));
   }
-  state.keepReservations(pass.reservations);
+  state.keepReservations(resolution, pass.reservations);
   return pass.result(examined);
 }
