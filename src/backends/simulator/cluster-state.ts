@@ -11,7 +11,6 @@ import type { HeldReservation } from './availability.js';
 import type { SimPendingReason } from './scheduler.js';
 import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
 import {
-  applyAllocation,
   buildUsage,
   type NodeAdminState,
   type NodeUsage,
@@ -89,7 +88,7 @@ export class ClusterState {
   /** Starts an allocation now. */
   start(alloc: RunningAllocation): void {
     this.version++;
-    this.touch(alloc, () => this.add(alloc));
+    this.add(alloc);
   }
 
   /**
@@ -142,12 +141,11 @@ export class ClusterState {
     const kept: HeldReservation[] = [];
     for (const k of this.kept.values()) if (k.version === this.version) kept.push(...k.byId.values());
     this.version++;
-    const remove = () =>
-      this.touch(alloc, () => {
-        this.allocations.delete(id);
-        applyAllocation(this.usage, alloc, -1);
-        if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
-      });
+    const remove = () => {
+      this.allocations.delete(id);
+      this.apply(alloc, -1);
+      if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
+    };
     this.kept.clear();
     for (const r of endInOutlooks(kept, alloc, this.usage, remove)) {
       const k = this.kept.get(r.resolution) ?? { version: this.version, byId: new Map<string, HeldReservation>() };
@@ -189,7 +187,7 @@ export class ClusterState {
 
   private add(alloc: RunningAllocation): void {
     this.allocations.set(alloc.id, alloc);
-    applyAllocation(this.usage, alloc, 1);
+    this.apply(alloc, 1);
     if (alloc.endTime === null) return;
     const list = this.ending;
     let k = list.length;
@@ -233,23 +231,26 @@ export class ClusterState {
     return index;
   }
 
-  /** Applies a change to the allocation's nodes and brings the partition indexes up to date. */
-  private touch(alloc: RunningAllocation, change: () => void): void {
-    const before = alloc.nodes.map((n) => {
+  /**
+   * Adds (sign 1) or removes (sign -1) an allocation's resources, as applyAllocation does, and
+   * brings the partition indexes up to date: one look-up per node, on the replay's hot path.
+   */
+  private apply(alloc: RunningAllocation, sign: 1 | -1): void {
+    for (const n of alloc.nodes) {
       const u = this.usage.get(n.name);
-      return u ? freeCpusOf(u) : 0;
-    });
-    change();
-    alloc.nodes.forEach((n, i) => {
-      const u = this.usage.get(n.name);
-      if (!u) return;
-      const was = before[i]!;
+      if (!u) continue;
+      const was = freeCpusOf(u);
+      u.cpus += sign * n.cpus;
+      u.memoryMiB += sign * n.memoryMiB;
+      u.gpus += sign * n.gpus;
+      u.allocations += sign;
+      if (alloc.exclusive) u.exclusive = sign === 1;
       const now = freeCpusOf(u);
-      if (now === was) return;
+      if (now === was) continue;
       for (const { p, position } of this.partitionsOf.get(n.name) ?? []) {
         p.freeCpus += now - was;
         p.free.set(position, now > 0);
       }
-    });
+    }
   }
 }

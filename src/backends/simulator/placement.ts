@@ -156,7 +156,9 @@ export function tryPlace(
   const bound = Math.max(1, Math.min(req.tasks, want, hint.maxTasksPerNode ?? Infinity));
   const least = Math.max(req.minNodes, Math.ceil(req.tasks / bound));
   const earlyExit = least <= req.maxNodes && least <= req.tasks;
-  const cands: { node: SimulatedNodeSpec; cap: number }[] = [];
+  // the usable nodes in order and their capacities (two arrays: no object per node)
+  const candNodes: SimulatedNodeSpec[] = [];
+  const candCaps: number[] = [];
   let maxCap = 0;
   let firstSum = 0;
   for (const name of names) {
@@ -169,13 +171,15 @@ export function tryPlace(
       // the first-fit choice whatever comes before or after it.
       return { nodes: [allocatedNode(req, u.node, req.tasks)], tasksPerNode: [req.tasks] };
     }
-    cands.push({ node: u.node, cap });
+    candNodes.push(u.node);
+    candCaps.push(cap);
     if (cap > maxCap) maxCap = cap;
-    if (earlyExit && cands.length <= least) {
+    if (earlyExit && candCaps.length <= least) {
       firstSum += cap;
-      if (cands.length === least && firstSum >= req.tasks) return layout(req, cands);
+      if (candCaps.length === least && firstSum >= req.tasks) return layout(req, candNodes, candCaps);
     }
   }
+  const cands = candNodes.map((node, i) => ({ node, cap: candCaps[i]! }));
   // Capacities are small integers (<= tasks and <= a node's CPUs): count them.
   const counts = new Array<number>(maxCap + 1).fill(0);
   for (const c of cands) counts[c.cap]!++;
@@ -213,16 +217,17 @@ export function tryPlace(
       }
     }
   }
-  return layout(req, chosen);
+  return layout(
+    req,
+    chosen.map((c) => c.node),
+    chosen.map((c) => c.cap),
+  );
 }
 
-function layout(req: ResourceRequest, chosen: readonly { node: SimulatedNodeSpec; cap: number }[]): PlacementResult {
-  const tasksPerNode = blockDistribution(
-    chosen.map((c) => c.cap),
-    req.tasks,
-  );
+function layout(req: ResourceRequest, nodes: readonly SimulatedNodeSpec[], caps: readonly number[]): PlacementResult {
+  const tasksPerNode = blockDistribution(caps, req.tasks);
   return {
-    nodes: chosen.map((c, i) => allocatedNode(req, c.node, tasksPerNode[i]!)),
+    nodes: nodes.map((node, i) => allocatedNode(req, node, tasksPerNode[i]!)),
     tasksPerNode,
   };
 }
