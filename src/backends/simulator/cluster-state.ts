@@ -31,7 +31,7 @@ export interface NodeSet {
 interface PartitionIndex {
   spec: SimulatedPartitionSpec;
   /** positions of the nodes with a free CPU, ascending, and their names (same order) */
-  free: FreeNodes;
+  free: FreeNodes<NodeUsage>;
   freeCpus: number;
   maxNodeCpus: number;
   members: NodeSet;
@@ -46,8 +46,8 @@ export class ClusterState {
   /** Sorted by end time; at equal times, in the order they were added. */
   private readonly ending: EndingAllocation[];
   private readonly partitions = new Map<string, PartitionIndex>();
-  /** The partitions each node belongs to, with its position in each. */
-  private readonly partitionsOf = new Map<string, { p: PartitionIndex; position: number }[]>();
+  /** Per node in a partition: its usage and the partitions it belongs to, with its position in each. */
+  private readonly partitionsOf = new Map<string, { usage: NodeUsage; in: { p: PartitionIndex; position: number }[] }>();
   /** Bumped by every start and end. */
   private version = 0;
   /**
@@ -157,6 +157,11 @@ export class ClusterState {
 
   /** The partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
   nodesWithFreeCpu(partition: string): readonly string[] {
+    return this.usageWithFreeCpu(partition).map((u) => u.node.name);
+  }
+
+  /** The usage of the partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
+  usageWithFreeCpu(partition: string): readonly NodeUsage[] {
     return this.index(partition).free.nodes();
   }
 
@@ -211,7 +216,7 @@ export class ClusterState {
   private indexPartition(spec: SimulatedClusterSpec, p: SimulatedPartitionSpec): PartitionIndex {
     const index: PartitionIndex = {
       spec: p,
-      free: new FreeNodes(p.nodes),
+      free: new FreeNodes(p.nodes.map((name) => this.usage.get(name))),
       freeCpus: 0,
       maxNodeCpus: 0,
       // a partition of every node (validateClusterSpec: its names are unique and known) needs no set of its own
@@ -225,8 +230,8 @@ export class ClusterState {
       index.freeCpus += free;
       if (free > 0) index.free.set(i, true);
       const of = this.partitionsOf.get(name);
-      if (of) of.push({ p: index, position: i });
-      else this.partitionsOf.set(name, [{ p: index, position: i }]);
+      if (of) of.in.push({ p: index, position: i });
+      else this.partitionsOf.set(name, { usage: u, in: [{ p: index, position: i }] });
     });
     return index;
   }
@@ -237,7 +242,8 @@ export class ClusterState {
    */
   private apply(alloc: RunningAllocation, sign: 1 | -1): void {
     for (const n of alloc.nodes) {
-      const u = this.usage.get(n.name);
+      const of = this.partitionsOf.get(n.name);
+      const u = of?.usage ?? this.usage.get(n.name);
       if (!u) continue;
       const was = freeCpusOf(u);
       u.cpus += sign * n.cpus;
@@ -247,7 +253,7 @@ export class ClusterState {
       if (alloc.exclusive) u.exclusive = sign === 1;
       const now = freeCpusOf(u);
       if (now === was) continue;
-      for (const { p, position } of this.partitionsOf.get(n.name) ?? []) {
+      for (const { p, position } of of?.in ?? []) {
         p.freeCpus += now - was;
         p.free.set(position, now > 0);
       }

@@ -135,6 +135,8 @@ export interface PlaceHint {
    * every node on which the request could get a task (e.g. the nodes with a free CPU).
    */
   nodes?: readonly string[];
+  /** The same as `nodes` given by their usage records (taken instead of `nodes`: no look-ups). */
+  usages?: readonly NodeUsage[];
   /** An upper bound of the tasks of `req` any node of the partition can take. */
   maxTasksPerNode?: number;
 }
@@ -161,8 +163,10 @@ export function tryPlace(
   const candCaps: number[] = [];
   let maxCap = 0;
   let firstSum = 0;
-  for (const name of names) {
-    const u = usage.get(name);
+  const usages = hint.usages;
+  const length = usages ? usages.length : names.length;
+  for (let i = 0; i < length; i++) {
+    const u = usages ? usages[i] : usage.get(names[i]!);
     if (!u) continue;
     const cap = Math.min(nodeTaskCapacity(req, u), req.tasks);
     if (cap <= 0) continue;
