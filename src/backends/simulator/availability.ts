@@ -232,33 +232,38 @@ export function startAllocation(
   alloc: RunningAllocation,
 ): void {
   const usage = state.usage;
+  // per reservation still holding the nodes at its time: those nodes and their capacities before
   const recount: { r: HeldReservation; nodes: AllocatedNode[]; before: number[] }[] = [];
   for (const r of reservations) {
     if (r.time === Infinity) continue;
-    const touched = alloc.nodes.filter((n) => r.partitionNodes.has(n.name));
-    if (touched.length === 0) continue;
-    if (goneBy(alloc, r)) {
-      for (const n of touched) {
+    const gone = goneBy(alloc, r);
+    let held: { r: HeldReservation; nodes: AllocatedNode[]; before: number[] } | undefined;
+    for (const n of alloc.nodes) {
+      if (!r.partitionNodes.has(n.name)) continue;
+      if (gone) {
         const live = usage.get(n.name);
         if (live && !r.atTime.has(n.name)) r.atTime.set(n.name, { ...live });
+        continue;
       }
-    } else {
-      if (alloc.endTime !== null && alloc.endTime <= r.time) r.inexact = true;
-      const before = touched.map((n) => {
-        const u = atReservedTime(r, usage, n.name);
-        return u ? capOf(r.request, u) : 0;
-      });
-      recount.push({ r, nodes: touched, before });
+      held ??= { r, nodes: [], before: [] };
+      const u = atReservedTime(r, usage, n.name);
+      held.nodes.push(n);
+      held.before.push(u ? capOf(r.request, u) : 0);
     }
+    if (!held) continue;
+    // held at T though it ends by T (not gone by the rounded-down start): unlike a walk's outlook
+    if (alloc.endTime !== null && alloc.endTime <= r.time) r.inexact = true;
+    recount.push(held);
   }
   state.start(alloc);
   for (const { r, nodes, before } of recount) {
-    nodes.forEach((n, i) => {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
       const later = r.atTime.get(n.name);
       if (later) shiftShare(later, n, alloc.exclusive, 1);
       const u = later ?? usage.get(n.name);
       count(r, before[i]!, -1);
       count(r, u ? capOf(r.request, u) : 0, 1);
-    });
+    }
   }
 }
