@@ -35,10 +35,14 @@
  * the allocations by end time; the live backend builds it per pass (O(nodes + running)), a
  * replay keeps it across passes. Per examined job: a placement over the partition's nodes with
  * a free CPU (it stops at the first nodes that hold the job; a job needing more CPUs than the
- * partition has free, or a shape that did not fit, is not tried), one availability-profile
- * walk per reservation (kept from the last pass when nothing started or ended since), and
- * O(nodes of the job) per backfill test (availability.ts). A replay's queue can also skip the
- * jobs too big for any free CPUs once every partition is blocked (ScheduleOptions.reasons).
+ * partition has free, or a shape that did not fit, is not tried; a shape placed since the last
+ * start is not placed again), one availability-profile walk per reservation (a replay keeps
+ * the last pass's through later ends: outlook-upkeep.ts), and O(nodes of the job) per backfill
+ * test at most (availability.ts: it stops once the reserved job no longer fits). A replay's
+ * queue can also skip the jobs too big for any free CPUs once every partition is blocked, a
+ * job that could not start is not tested again until something starts or ends
+ * (ClusterState.noteFailed), and the pass stops once backfill's reach is passed with every
+ * partition blocked (ScheduleOptions.reasons false). None of this changes a decision.
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import type { PendingReason } from '../../jobs/job-types.js';
