@@ -5,7 +5,9 @@
  *
  * The live backend builds one per pass from its running allocations (scheduler.ts schedule());
  * a replay (simulate/replay.ts) keeps one for the whole trace and tells it of each start and
- * end, so that a pass costs what changed, not the cluster's size.
+ * end, so that a pass costs what changed, not the cluster's size. It also carries from pass to
+ * pass what a pass learnt that stays true: the reservations (through ends too), and the jobs
+ * found unable to start, until the next start or end.
  */
 import type { HeldReservation } from './availability.js';
 import type { SimPendingReason } from './scheduler.js';
