@@ -183,7 +183,29 @@ export function tryPlace(
       if (candCaps.length === least && firstSum >= req.tasks) return layout(req, candNodes, candCaps);
     }
   }
-  const cands = candNodes.map((node, i) => ({ node, cap: candCaps[i]! }));
+  const chosen = fewestFirst(
+    req,
+    candNodes.map((node, i) => ({ node, cap: candCaps[i]! })),
+    maxCap,
+  );
+  return chosen
+    ? layout(
+        req,
+        chosen.map((c) => c.node),
+        chosen.map((c) => c.cap),
+      )
+    : null;
+}
+
+/**
+ * The placement's nodes when the first usable nodes do not settle it: the fewest candidates
+ * (>= minNodes) that hold the tasks, the first ones in partition order; null when none do.
+ */
+function fewestFirst(
+  req: ResourceRequest,
+  cands: readonly { node: SimulatedNodeSpec; cap: number }[],
+  maxCap: number,
+): { node: SimulatedNodeSpec; cap: number }[] | null {
   // Capacities are small integers (<= tasks and <= a node's CPUs): count them.
   const counts = new Array<number>(maxCap + 1).fill(0);
   for (const c of cands) counts[c.cap]!++;
@@ -221,11 +243,7 @@ export function tryPlace(
       }
     }
   }
-  return layout(
-    req,
-    chosen.map((c) => c.node),
-    chosen.map((c) => c.cap),
-  );
+  return chosen;
 }
 
 function layout(req: ResourceRequest, nodes: readonly SimulatedNodeSpec[], caps: readonly number[]): PlacementResult {
