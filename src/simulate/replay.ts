@@ -7,10 +7,11 @@
  *   easy: EASY backfill.
  * Each pass looks at the first WINDOW queued jobs (as slurmctld's default_queue_depth and
  * bf_max_job_test bound its passes): a pass costs the same whatever the queue's length. The
- * cluster's state is kept from pass to pass (told of each start and end, not rebuilt), and the
- * queue is indexed (waiting-index.ts): once the first blocked job holds its reservation, a pass
- * jumps straight to the jobs small enough for the free CPUs, so a pass on a full cluster costs
- * what could start, not the window.
+ * cluster's state is kept from pass to pass (told of each start and end, not rebuilt, with the
+ * last pass's reservations and the jobs it found unable to start), and the queue is indexed
+ * (waiting-index.ts): once the first blocked job holds its reservation, a pass jumps straight
+ * to the jobs small enough for the free CPUs, so a pass on a full cluster costs what could
+ * start, not the window.
  */
 import { scheduleOn, type ScheduleOptions } from '../backends/simulator/scheduler.js';
 import { ClusterState } from '../backends/simulator/cluster-state.js';

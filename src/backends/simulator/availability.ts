@@ -27,7 +27,7 @@ export const byEnd = (a: EndingAllocation, b: EndingAllocation): number => a.end
  * exact end times) goes into the backfill map rounded down to bf_resolution, and a job whose
  * exact end is at or after the start of that slot overlaps it (`begin_time <= end_time`).
  */
-function goneBy(alloc: RunningAllocation, r: HeldReservation): boolean {
+export function goneBy(alloc: RunningAllocation, r: HeldReservation): boolean {
   if (alloc.endTime === null) return false;
   if (r.resolution === null) return alloc.endTime <= r.time;
   return alloc.endTime < Math.floor(r.time / r.resolution) * r.resolution;
@@ -58,25 +58,43 @@ export interface HeldReservation extends Outlook {
   request: ResourceRequest;
   partition: SimulatedPartitionSpec;
   partitionNodes: NodeSet;
+  /** Something ended since the time was found: the job may now fit earlier (outlook-upkeep.ts). */
+  unsettled?: boolean;
+  /**
+   * A job started that ends by the time but is not gone by it (bf_resolution) is counted as
+   * running then, where a new walk would release it: the outlook is not a walk's (outlook-upkeep.ts).
+   */
+  inexact?: boolean;
 }
 
 /** Tasks of `req` a node can take, as tryPlace counts them. */
-const capOf = (req: ResourceRequest, u: NodeUsage): number => Math.min(nodeTaskCapacity(req, u), req.tasks);
+export const capOf = (req: ResourceRequest, u: NodeUsage): number => Math.min(nodeTaskCapacity(req, u), req.tasks);
 
-/** A node's usage with one more allocation's share on it (as applyAllocation adds it). */
-function withShare(u: NodeUsage, n: AllocatedNode, exclusive: boolean): NodeUsage {
-  return {
-    ...u,
-    cpus: u.cpus + n.cpus,
-    memoryMiB: u.memoryMiB + n.memoryMiB,
-    gpus: u.gpus + n.gpus,
-    allocations: u.allocations + 1,
-    exclusive: u.exclusive || exclusive,
-  };
+/**
+ * Adds (d = 1) or takes out (d = -1) one allocation's share of a node's usage, in place (as
+ * applyAllocation does): the outlooks change their own copies, never the live usage.
+ */
+export function shiftShare(u: NodeUsage, n: AllocatedNode, exclusive: boolean, d: 1 | -1): void {
+  u.cpus += d * n.cpus;
+  u.memoryMiB += d * n.memoryMiB;
+  u.gpus += d * n.gpus;
+  u.allocations += d;
+  if (exclusive) u.exclusive = d === 1;
+}
+
+/** The tasks of `req` node usage u could take with one more allocation's share on it. */
+function capWithShare(req: ResourceRequest, u: NodeUsage, n: AllocatedNode, exclusive: boolean): number {
+  const was = u.exclusive;
+  shiftShare(u, n, exclusive, 1);
+  const cap = capOf(req, u);
+  // undone field by field: u may be the live usage, read by nobody meanwhile
+  shiftShare(u, n, false, -1);
+  u.exclusive = was;
+  return cap;
 }
 
 /** One node more (d = 1) or less (d = -1) that takes c tasks in the outlook's counts. */
-function count(o: Outlook, c: number, d: number): void {
+export function count(o: Outlook, c: number, d: number): void {
   if (c <= 0) return;
   while (o.counts.length <= c) o.counts.push(0);
   o.counts[c]! += d;
@@ -171,25 +189,36 @@ const atReservedTime = (r: HeldReservation, usage: UsageView, name: string): Nod
  * checked: any job that touches the partition and never ends delays it.
  */
 export function delaysReservation(r: HeldReservation, alloc: RunningAllocation, usage: UsageView): boolean {
-  const touched = alloc.nodes.filter((n) => r.partitionNodes.has(n.name));
-  if (touched.length === 0) return false;
+  // gone by the reserved time, or touching none of its nodes: no delay, whichever is checked first
   if (goneBy(alloc, r)) return false;
-  if (r.time === Infinity) return true;
-  const changes: [number, number][] = [];
-  for (const n of touched) {
+  const changes: number[] = [];
+  let touched = false;
+  let fits = true;
+  for (const n of alloc.nodes) {
+    if (!r.partitionNodes.has(n.name)) continue;
+    touched = true;
+    if (r.time === Infinity) return true;
     const u = atReservedTime(r, usage, n.name);
-    if (u) changes.push([capOf(r.request, u), capOf(r.request, withShare(u, n, alloc.exclusive))]);
-  }
-  for (const [before, after] of changes) {
+    if (!u) continue;
+    const before = capOf(r.request, u);
+    const after = capWithShare(r.request, u, n, alloc.exclusive);
+    changes.push(before, after);
     count(r, before, -1);
     count(r, after, 1);
+    // Each node only loses capacity: once the job no longer fits, the rest cannot mend it.
+    // Checked after 1, 2, 4, ... nodes, so the checks cost at most as much again as the walk.
+    const k = changes.length >>> 1;
+    if ((k & (k - 1)) === 0 && !capacitiesHold(r.request, r.counts, r.usable)) {
+      fits = false;
+      break;
+    }
   }
-  const fits = capacitiesHold(r.request, r.counts, r.usable);
-  for (const [before, after] of changes) {
-    count(r, after, -1);
-    count(r, before, 1);
+  if (fits) fits = capacitiesHold(r.request, r.counts, r.usable);
+  for (let i = 0; i < changes.length; i += 2) {
+    count(r, changes[i + 1]!, -1);
+    count(r, changes[i]!, 1);
   }
-  return !fits;
+  return touched && !fits;
 }
 
 /**
@@ -203,32 +232,38 @@ export function startAllocation(
   alloc: RunningAllocation,
 ): void {
   const usage = state.usage;
+  // per reservation still holding the nodes at its time: those nodes and their capacities before
   const recount: { r: HeldReservation; nodes: AllocatedNode[]; before: number[] }[] = [];
   for (const r of reservations) {
     if (r.time === Infinity) continue;
-    const touched = alloc.nodes.filter((n) => r.partitionNodes.has(n.name));
-    if (touched.length === 0) continue;
-    if (goneBy(alloc, r)) {
-      for (const n of touched) {
+    const gone = goneBy(alloc, r);
+    let held: { r: HeldReservation; nodes: AllocatedNode[]; before: number[] } | undefined;
+    for (const n of alloc.nodes) {
+      if (!r.partitionNodes.has(n.name)) continue;
+      if (gone) {
         const live = usage.get(n.name);
         if (live && !r.atTime.has(n.name)) r.atTime.set(n.name, { ...live });
+        continue;
       }
-    } else {
-      const before = touched.map((n) => {
-        const u = atReservedTime(r, usage, n.name);
-        return u ? capOf(r.request, u) : 0;
-      });
-      recount.push({ r, nodes: touched, before });
+      held ??= { r, nodes: [], before: [] };
+      const u = atReservedTime(r, usage, n.name);
+      held.nodes.push(n);
+      held.before.push(u ? capOf(r.request, u) : 0);
     }
+    if (!held) continue;
+    // held at T though it ends by T (not gone by the rounded-down start): unlike a walk's outlook
+    if (alloc.endTime !== null && alloc.endTime <= r.time) r.inexact = true;
+    recount.push(held);
   }
   state.start(alloc);
   for (const { r, nodes, before } of recount) {
-    nodes.forEach((n, i) => {
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[i]!;
       const later = r.atTime.get(n.name);
-      if (later) r.atTime.set(n.name, withShare(later, n, alloc.exclusive));
-      const u = atReservedTime(r, usage, n.name);
+      if (later) shiftShare(later, n, alloc.exclusive, 1);
+      const u = later ?? usage.get(n.name);
       count(r, before[i]!, -1);
       count(r, u ? capOf(r.request, u) : 0, 1);
-    });
+    }
   }
 }

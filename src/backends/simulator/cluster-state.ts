@@ -5,18 +5,22 @@
  *
  * The live backend builds one per pass from its running allocations (scheduler.ts schedule());
  * a replay (simulate/replay.ts) keeps one for the whole trace and tells it of each start and
- * end, so that a pass costs what changed, not the cluster's size.
+ * end, so that a pass costs what changed, not the cluster's size. It also carries from pass to
+ * pass what a pass learnt that stays true: the reservations (through ends too), and the jobs
+ * found unable to start, until the next start or end.
  */
 import type { HeldReservation } from './availability.js';
+import type { SimPendingReason } from './scheduler.js';
 import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
 import {
-  applyAllocation,
   buildUsage,
   type NodeAdminState,
   type NodeUsage,
   type RunningAllocation,
   type UsageMap,
 } from './placement.js';
+import { endInOutlooks, settle } from './outlook-upkeep.js';
+import { FreeNodes } from './free-nodes.js';
 
 export type EndingAllocation = RunningAllocation & { endTime: number };
 
@@ -28,11 +32,8 @@ export interface NodeSet {
 /** A partition's index: which of its nodes have a free CPU, kept in partition order. */
 interface PartitionIndex {
   spec: SimulatedPartitionSpec;
-  /** position in spec.nodes by name */
-  position: Map<string, number>;
   /** positions of the nodes with a free CPU, ascending, and their names (same order) */
-  freePositions: number[];
-  freeNames: string[];
+  free: FreeNodes<NodeUsage>;
   freeCpus: number;
   maxNodeCpus: number;
   members: NodeSet;
@@ -41,30 +42,25 @@ interface PartitionIndex {
 /** CPUs a job could still get on a node: none when it is out of service or held exclusively. */
 const freeCpusOf = (u: NodeUsage): number => (u.inService && !u.exclusive ? u.node.cpus - u.cpus : 0);
 
-/** First index of a sorted array whose value is >= x. */
-function lowerBound(xs: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = xs.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (xs[mid]! < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 export class ClusterState {
   readonly usage: UsageMap;
   private readonly allocations = new Map<string, RunningAllocation>();
   /** Sorted by end time; at equal times, in the order they were added. */
   private readonly ending: EndingAllocation[];
   private readonly partitions = new Map<string, PartitionIndex>();
-  /** The partitions each node belongs to. */
-  private readonly partitionsOf = new Map<string, PartitionIndex[]>();
+  /** Per node in a partition: its usage and the partitions it belongs to, with its position in each. */
+  private readonly partitionsOf = new Map<string, { usage: NodeUsage; in: { p: PartitionIndex; position: number }[] }>();
   /** Bumped by every start and end. */
   private version = 0;
-  /** The last pass's reservations by job id, with the version they are true for. */
-  private kept = new Map<string, { version: number; reservation: HeldReservation }>();
+  /**
+   * By bf_resolution (null: none), the last such pass's reservations by job id, true for the
+   * state at `version` (kept so through ends: outlook-upkeep.ts).
+   */
+  private kept = new Map<number | null, { version: number; byId: Map<string, HeldReservation> }>();
+  /** The resolution of the last pass that kept its reservations. */
+  private lastKept: number | null | undefined;
+  /** Jobs a pass at `version` (and this resolution) found unable to start, with when. */
+  private failed = { version: -1, resolution: null as number | null, at: new Map<string, { now: number; reason: SimPendingReason }>() };
 
   constructor(
     spec: SimulatedClusterSpec,
@@ -76,6 +72,11 @@ export class ClusterState {
     // a stable sort: at equal end times, in the order given
     this.ending = running.filter((a): a is EndingAllocation => a.endTime !== null).sort((a, b) => a.endTime - b.endTime);
     for (const p of spec.partitions) this.partitions.set(p.name, this.indexPartition(spec, p));
+  }
+
+  /** Bumped by every start and end: equal values, equal usage. */
+  get changes(): number {
+    return this.version;
   }
 
   /** The allocations holding resources now. */
@@ -91,44 +92,86 @@ export class ClusterState {
   /** Starts an allocation now. */
   start(alloc: RunningAllocation): void {
     this.version++;
-    this.touch(alloc, () => this.add(alloc));
+    this.add(alloc);
   }
 
   /**
    * Keeps a pass's reservations for the next pass. Their outlooks are true for the state as the
    * pass leaves it (the pass updated them at each start: availability.ts startAllocation).
    */
-  keepReservations(reservations: readonly HeldReservation[]): void {
-    this.kept = new Map(reservations.map((r) => [r.id, { version: this.version, reservation: r }]));
+  keepReservations(resolution: number | null, reservations: readonly HeldReservation[]): void {
+    this.kept.set(resolution, { version: this.version, byId: new Map(reservations.map((r) => [r.id, r])) });
+    this.lastKept = resolution;
   }
 
   /**
-   * The last pass's reservation for this job, when planning it again at `now` would give the
-   * same: nothing has started or ended since, and its time has not passed (the walk over the
-   * same end times finds the same first fit at any now up to it).
+   * The reservation the last pass of this resolution kept for this job, when planning it again
+   * at `now` would give the same: nothing has started since (ends kept it true:
+   * outlook-upkeep.ts), and its time has not passed (the walk over the same end times finds the
+   * same first fit at any now up to it). An inexact one (availability.ts) is not a walk's: it
+   * is used only by a pass right after the one that left it, as before there were two kinds.
    */
   keptReservation(id: string, now: number, resolution: number | null): HeldReservation | undefined {
-    const k = this.kept.get(id);
-    const r = k?.reservation;
-    return r && k.version === this.version && now <= r.time && r.resolution === resolution ? r : undefined;
+    const k = this.kept.get(resolution);
+    const r = k?.version === this.version ? k.byId.get(id) : undefined;
+    if (!r || now > r.time) return undefined;
+    // an outlook unlike a walk's is only what the last pass left (a walk is planned otherwise)
+    if (r.inexact && this.lastKept !== resolution) return undefined;
+    settle(r, this.ending, now);
+    return r;
+  }
+
+  /**
+   * Notes that this job could not start at `now` (it did not fit, or it would delay a
+   * reservation). Until something starts or ends, a pass at a later time with the same
+   * reservations finds the same: placement reads only the usage, and a later start only
+   * moves the job's end later, so it is no more gone by a reserved time (SchedulingPass).
+   */
+  noteFailed(id: string, now: number, resolution: number | null, reason: SimPendingReason): void {
+    const f = this.failed;
+    if (f.version !== this.version || f.resolution !== resolution) {
+      this.failed = { version: this.version, resolution, at: new Map() };
+    }
+    this.failed.at.set(id, { now, reason });
+  }
+
+  /** Why a pass at this version and resolution found this job unable to start at or before `now`, if one did. */
+  failedBefore(id: string, now: number, resolution: number | null): SimPendingReason | undefined {
+    const f = this.failed;
+    if (f.version !== this.version || f.resolution !== resolution) return undefined;
+    const at = f.at.get(id);
+    return at !== undefined && at.now <= now ? at.reason : undefined;
   }
 
   /** Ends the allocation with this id (no-op for an unknown id); returns it. */
   end(id: string): RunningAllocation | undefined {
     const alloc = this.allocations.get(id);
     if (!alloc) return undefined;
+    const kept: HeldReservation[] = [];
+    for (const k of this.kept.values()) if (k.version === this.version) kept.push(...k.byId.values());
     this.version++;
-    this.touch(alloc, () => {
+    const remove = () => {
       this.allocations.delete(id);
-      applyAllocation(this.usage, alloc, -1);
+      this.apply(alloc, -1);
       if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
-    });
+    };
+    this.kept.clear();
+    for (const r of endInOutlooks(kept, alloc, this.usage, remove)) {
+      const k = this.kept.get(r.resolution) ?? { version: this.version, byId: new Map<string, HeldReservation>() };
+      k.byId.set(r.id, r);
+      this.kept.set(r.resolution, k);
+    }
     return alloc;
   }
 
   /** The partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
   nodesWithFreeCpu(partition: string): readonly string[] {
-    return this.index(partition).freeNames;
+    return this.usageWithFreeCpu(partition).map((u) => u.node.name);
+  }
+
+  /** The usage of the partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
+  usageWithFreeCpu(partition: string): readonly NodeUsage[] {
+    return this.index(partition).free.nodes();
   }
 
   freeCpus(partition: string): number {
@@ -158,7 +201,7 @@ export class ClusterState {
 
   private add(alloc: RunningAllocation): void {
     this.allocations.set(alloc.id, alloc);
-    applyAllocation(this.usage, alloc, 1);
+    this.apply(alloc, 1);
     if (alloc.endTime === null) return;
     const list = this.ending;
     let k = list.length;
@@ -182,9 +225,7 @@ export class ClusterState {
   private indexPartition(spec: SimulatedClusterSpec, p: SimulatedPartitionSpec): PartitionIndex {
     const index: PartitionIndex = {
       spec: p,
-      position: new Map(p.nodes.map((n, i) => [n, i])),
-      freePositions: [],
-      freeNames: [],
+      free: new FreeNodes(p.nodes.map((name) => this.usage.get(name))),
       freeCpus: 0,
       maxNodeCpus: 0,
       // a partition of every node (validateClusterSpec: its names are unique and known) needs no set of its own
@@ -196,45 +237,35 @@ export class ClusterState {
       index.maxNodeCpus = Math.max(index.maxNodeCpus, u.node.cpus);
       const free = freeCpusOf(u);
       index.freeCpus += free;
-      if (free > 0) {
-        index.freePositions.push(i);
-        index.freeNames.push(name);
-      }
+      if (free > 0) index.free.set(i, true);
       const of = this.partitionsOf.get(name);
-      if (of) of.push(index);
-      else this.partitionsOf.set(name, [index]);
+      if (of) of.in.push({ p: index, position: i });
+      else this.partitionsOf.set(name, { usage: u, in: [{ p: index, position: i }] });
     });
     return index;
   }
 
-  /** Applies a change to the allocation's nodes and brings the partition indexes up to date. */
-  private touch(alloc: RunningAllocation, change: () => void): void {
-    const before = alloc.nodes.map((n) => {
-      const u = this.usage.get(n.name);
-      return u ? freeCpusOf(u) : 0;
-    });
-    change();
-    alloc.nodes.forEach((n, i) => {
-      const u = this.usage.get(n.name);
-      if (!u) return;
-      const was = before[i]!;
+  /**
+   * Adds (sign 1) or removes (sign -1) an allocation's resources, as applyAllocation does, and
+   * brings the partition indexes up to date: one look-up per node, on the replay's hot path.
+   */
+  private apply(alloc: RunningAllocation, sign: 1 | -1): void {
+    for (const n of alloc.nodes) {
+      const of = this.partitionsOf.get(n.name);
+      const u = of?.usage ?? this.usage.get(n.name);
+      if (!u) continue;
+      const was = freeCpusOf(u);
+      u.cpus += sign * n.cpus;
+      u.memoryMiB += sign * n.memoryMiB;
+      u.gpus += sign * n.gpus;
+      u.allocations += sign;
+      if (alloc.exclusive) u.exclusive = sign === 1;
       const now = freeCpusOf(u);
-      if (now === was) return;
-      for (const p of this.partitionsOf.get(n.name) ?? []) this.reindex(p, n.name, was, now);
-    });
-  }
-
-  private reindex(p: PartitionIndex, name: string, was: number, now: number): void {
-    p.freeCpus += now - was;
-    if ((was > 0) === (now > 0)) return;
-    const pos = p.position.get(name)!;
-    const k = lowerBound(p.freePositions, pos);
-    if (now > 0) {
-      p.freePositions.splice(k, 0, pos);
-      p.freeNames.splice(k, 0, name);
-    } else {
-      p.freePositions.splice(k, 1);
-      p.freeNames.splice(k, 1);
+      if (now === was) continue;
+      for (const { p, position } of of?.in ?? []) {
+        p.freeCpus += now - was;
+        p.free.set(position, now > 0);
+      }
     }
   }
 }

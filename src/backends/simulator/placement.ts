@@ -135,6 +135,8 @@ export interface PlaceHint {
    * every node on which the request could get a task (e.g. the nodes with a free CPU).
    */
   nodes?: readonly string[];
+  /** The same as `nodes` given by their usage records (taken instead of `nodes`: no look-ups). */
+  usages?: readonly NodeUsage[];
   /** An upper bound of the tasks of `req` any node of the partition can take. */
   maxTasksPerNode?: number;
 }
@@ -156,11 +158,15 @@ export function tryPlace(
   const bound = Math.max(1, Math.min(req.tasks, want, hint.maxTasksPerNode ?? Infinity));
   const least = Math.max(req.minNodes, Math.ceil(req.tasks / bound));
   const earlyExit = least <= req.maxNodes && least <= req.tasks;
-  const cands: { node: SimulatedNodeSpec; cap: number }[] = [];
+  // the usable nodes in order and their capacities (two arrays: no object per node)
+  const candNodes: SimulatedNodeSpec[] = [];
+  const candCaps: number[] = [];
   let maxCap = 0;
   let firstSum = 0;
-  for (const name of names) {
-    const u = usage.get(name);
+  const usages = hint.usages;
+  const length = usages ? usages.length : names.length;
+  for (let i = 0; i < length; i++) {
+    const u = usages ? usages[i] : usage.get(names[i]!);
     if (!u) continue;
     const cap = Math.min(nodeTaskCapacity(req, u), req.tasks);
     if (cap <= 0) continue;
@@ -169,13 +175,37 @@ export function tryPlace(
       // the first-fit choice whatever comes before or after it.
       return { nodes: [allocatedNode(req, u.node, req.tasks)], tasksPerNode: [req.tasks] };
     }
-    cands.push({ node: u.node, cap });
+    candNodes.push(u.node);
+    candCaps.push(cap);
     if (cap > maxCap) maxCap = cap;
-    if (earlyExit && cands.length <= least) {
+    if (earlyExit && candCaps.length <= least) {
       firstSum += cap;
-      if (cands.length === least && firstSum >= req.tasks) return layout(req, cands);
+      if (candCaps.length === least && firstSum >= req.tasks) return layout(req, candNodes, candCaps);
     }
   }
+  const chosen = fewestFirst(
+    req,
+    candNodes.map((node, i) => ({ node, cap: candCaps[i]! })),
+    maxCap,
+  );
+  return chosen
+    ? layout(
+        req,
+        chosen.map((c) => c.node),
+        chosen.map((c) => c.cap),
+      )
+    : null;
+}
+
+/**
+ * The placement's nodes when the first usable nodes do not settle it: the fewest candidates
+ * (>= minNodes) that hold the tasks, the first ones in partition order; null when none do.
+ */
+function fewestFirst(
+  req: ResourceRequest,
+  cands: readonly { node: SimulatedNodeSpec; cap: number }[],
+  maxCap: number,
+): { node: SimulatedNodeSpec; cap: number }[] | null {
   // Capacities are small integers (<= tasks and <= a node's CPUs): count them.
   const counts = new Array<number>(maxCap + 1).fill(0);
   for (const c of cands) counts[c.cap]!++;
@@ -213,16 +243,13 @@ export function tryPlace(
       }
     }
   }
-  return layout(req, chosen);
+  return chosen;
 }
 
-function layout(req: ResourceRequest, chosen: readonly { node: SimulatedNodeSpec; cap: number }[]): PlacementResult {
-  const tasksPerNode = blockDistribution(
-    chosen.map((c) => c.cap),
-    req.tasks,
-  );
+function layout(req: ResourceRequest, nodes: readonly SimulatedNodeSpec[], caps: readonly number[]): PlacementResult {
+  const tasksPerNode = blockDistribution(caps, req.tasks);
   return {
-    nodes: chosen.map((c, i) => allocatedNode(req, c.node, tasksPerNode[i]!)),
+    nodes: nodes.map((node, i) => allocatedNode(req, node, tasksPerNode[i]!)),
     tasksPerNode,
   };
 }

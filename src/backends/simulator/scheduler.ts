@@ -35,10 +35,14 @@
  * the allocations by end time; the live backend builds it per pass (O(nodes + running)), a
  * replay keeps it across passes. Per examined job: a placement over the partition's nodes with
  * a free CPU (it stops at the first nodes that hold the job; a job needing more CPUs than the
- * partition has free, or a shape that did not fit, is not tried), one availability-profile
- * walk per reservation (kept from the last pass when nothing started or ended since), and
- * O(nodes of the job) per backfill test (availability.ts). A replay's queue can also skip the
- * jobs too big for any free CPUs once every partition is blocked (ScheduleOptions.reasons).
+ * partition has free, or a shape that did not fit, is not tried; a shape placed since the last
+ * start is not placed again), one availability-profile walk per reservation (a replay keeps
+ * the last pass's through later ends: outlook-upkeep.ts), and O(nodes of the job) per backfill
+ * test at most (availability.ts: it stops once the reserved job no longer fits). A replay's
+ * queue can also skip the jobs too big for any free CPUs once every partition is blocked, a
+ * job that could not start is not tested again until something starts or ends
+ * (ClusterState.noteFailed), and the pass stops once backfill's reach is passed with every
+ * partition blocked (ScheduleOptions.reasons false). None of this changes a decision.
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import type { PendingReason } from '../../jobs/job-types.js';
@@ -106,6 +110,10 @@ export interface SchedulerResult {
   placements: Placement[];
   /** Every examined job that does not start, with its reason (none for unexamined jobs). */
   pending: Map<string, SimPendingReason>;
+  /**
+   * The reservations held. With ScheduleOptions.reasons false, one no later job of the pass
+   * is tested against (the last partition blocked past backfill's reach) is not planned: absent.
+   */
   reservations: Reservation[];
   /** How many of the queue's first jobs this pass examined; the others were not looked at. */
   examined: number;
@@ -194,6 +202,10 @@ class SchedulingPass {
   readonly pending = new Map<string, SimPendingReason>();
   readonly reservations: HeldReservation[] = [];
   readonly reservedPartitions = new Set<string>();
+  /** Whether this pass planned a reservation: its reservations may then differ from the last pass's. */
+  private planned = false;
+  /** Where each shape was placed last, and at which state version (ClusterState.changes). */
+  private readonly placedShapes = new Map<string, { version: number; placed: PlacementResult }>();
   /** Shapes that did not fit: they will not fit later in the pass either. */
   private readonly unplaceable = new Set<string>();
 
@@ -206,34 +218,41 @@ class SchedulingPass {
   }
 
   /** Starts the job now, or records why it waits and reserves for its partition if first. */
-  consider(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec): void {
+  consider(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec, plan = true): void {
+    // a failure noted before over the same usage and reservations: the same now (ClusterState.noteFailed)
+    const known = this.planned ? undefined : this.state.failedBefore(id, this.now, this.resolution);
+    const reason = known ?? this.tryStart(id, req, partition);
+    if (reason === null) return;
+    if (!known) this.state.noteFailed(id, this.now, this.resolution, reason);
+    this.pending.set(id, reason);
+    if (this.reservedPartitions.has(partition.name)) return;
+    if (plan) this.reserve(id, req, partition);
+    else this.reservedPartitions.add(partition.name);
+  }
+
+  /** Starts the job now if it fits and delays no reservation; else why it waits. */
+  private tryStart(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec): SimPendingReason | null {
     const now = this.now;
     const limit = effectiveTimeLimit(partition, req.timeLimitMinutes);
     const endTime = limit === null ? null : now + limit * MINUTE_MS;
     const placed = this.place(req, partition);
-    let reason: SimPendingReason = 'Resources';
-    if (placed) {
-      const alloc: RunningAllocation = { id, exclusive: req.exclusive, nodes: placed.nodes, endTime };
-      if (!this.reservations.some((r) => delaysReservation(r, alloc, this.usage))) {
-        const backfilled = this.reservations.length > 0;
-        this.start(alloc);
-        this.placements.push({
-          id,
-          jobId: req.jobId,
-          partition: partition.name,
-          exclusive: req.exclusive,
-          nodes: placed.nodes,
-          tasksPerNode: placed.tasksPerNode,
-          startTime: now,
-          endTime,
-          backfilled,
-        });
-        return;
-      }
-      reason = 'Priority';
-    }
-    this.pending.set(id, reason);
-    if (!this.reservedPartitions.has(partition.name)) this.reserve(id, req, partition);
+    if (!placed) return 'Resources';
+    const alloc: RunningAllocation = { id, exclusive: req.exclusive, nodes: placed.nodes, endTime };
+    if (this.reservations.some((r) => delaysReservation(r, alloc, this.usage))) return 'Priority';
+    const backfilled = this.reservations.length > 0;
+    this.start(alloc);
+    this.placements.push({
+      id,
+      jobId: req.jobId,
+      partition: partition.name,
+      exclusive: req.exclusive,
+      nodes: placed.nodes,
+      tasksPerNode: placed.tasksPerNode,
+      startTime: now,
+      endTime,
+      backfilled,
+    });
+    return null;
   }
 
   result(examined: number): SchedulerResult {
@@ -250,10 +269,14 @@ class SchedulingPass {
     if (req.tasks * req.cpusPerTask > this.state.freeCpus(p.name)) return null;
     const key = shapeKey(p.name, req);
     if (this.unplaceable.has(key)) return null;
+    // a job of the same shape placed since the last start: the same nodes (its start would have changed the version)
+    const same = this.placedShapes.get(key);
+    if (same && same.version === this.state.changes) return same.placed;
     // the nodes with a free CPU now: the only ones that can take a task
-    const hint = { nodes: this.state.nodesWithFreeCpu(p.name), maxTasksPerNode: capBound(req, this.state.maxNodeCpus(p.name)) };
+    const hint = { usages: this.state.usageWithFreeCpu(p.name), maxTasksPerNode: capBound(req, this.state.maxNodeCpus(p.name)) };
     const placed = tryPlace(req, p, this.usage, hint);
     if (!placed) this.unplaceable.add(key);
+    else this.placedShapes.set(key, { version: this.state.changes, placed });
     return placed;
   }
 
@@ -265,6 +288,7 @@ class SchedulingPass {
     const s = this.state;
     let held = s.keptReservation(id, this.now, this.resolution);
     if (!held) {
+      this.planned = true;
       const members = s.members(p.name);
       const free = s.nodesWithFreeCpu(p.name);
       const outlook = planOutlook(req, free, members, s.maxNodeCpus(p.name), this.usage, s.endingByTime, this.now);
@@ -293,7 +317,14 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
   const skip = options.reasons === false ? queue.nextNeedingAtMost?.bind(queue) : undefined;
   let examined = 0;
   for (let i = 0; i < queue.length; i++) {
-    if (skip && pass.reservedPartitions.size === spec.partitions.length) {
+    const blocked = pass.reservedPartitions.size === spec.partitions.length;
+    if (skip && blocked && i >= bfMaxJobTest) {
+      // Every partition is blocked and backfill's reach is passed: no later job can start, and
+      // the loop below would go on to look at this many (the jumps only skip jobs).
+      examined = Math.min(queue.length, Math.max(queueDepth, bfMaxJobTest));
+      break;
+    }
+    if (skip && blocked) {
       // Every partition is blocked: what needs more CPUs than any has free waits, unlooked at.
       const next = skip(i, state.maxFreeCpus());
       examined = Math.min(next, Math.max(queueDepth, bfMaxJobTest));
@@ -310,8 +341,9 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
     if (limitReason || !partition) pass.pending.set(id, limitReason ?? 'PartitionDown');
     // Past backfill's reach, the main scheduler starts nothing more in a blocked partition.
     else if (i >= bfMaxJobTest && pass.reservedPartitions.has(partition.name)) pass.pending.set(id, 'Priority');
-    else pass.consider(id, req, partition);
+    // no later job will be tested against the last partition's reservation: it need not be planned
+    else pass.consider(id, req, partition, !(skip && i >= bfMaxJobTest && pass.reservedPartitions.size + 1 === spec.partitions.length));
   }
-  state.keepReservations(pass.reservations);
+  state.keepReservations(resolution, pass.reservations);
   return pass.result(examined);
 }

@@ -1,0 +1,50 @@
+/**
+ * Which nodes of a partition have a free CPU, PURE: a bitset over the partition's positions,
+ * and the items (names, or usage records) of the set ones in partition order, rebuilt only
+ * when read after a change.
+ * A start or end flips the bits of the job's nodes in O(1) each (a sorted array would move
+ * the whole tail per node); the scheduling pass reads the list between changes, and building
+ * it costs the partition's words (32 nodes each) plus the free nodes.
+ */
+export class FreeNodes<T> {
+  private readonly bits: Uint32Array;
+  private list: T[] | null = null;
+
+  /** items[i]: what to list for the node at position i (undefined: a node never marked free) */
+  constructor(private readonly items: readonly (T | undefined)[]) {
+    this.bits = new Uint32Array((items.length + 31) >>> 5);
+  }
+
+  /** Marks the node at this position (in partition order) as having a free CPU or not. */
+  set(position: number, free: boolean): void {
+    const word = position >>> 5;
+    const bit = 1 << (position & 31);
+    const was = this.bits[word]!;
+    const now = free ? was | bit : was & ~bit;
+    if (now === was) return;
+    this.bits[word] = now;
+    this.list = null;
+  }
+
+  has(position: number): boolean {
+    return (this.bits[position >>> 5]! & (1 << (position & 31))) !== 0;
+  }
+
+  /** The items of the nodes with a free CPU, in partition order (do not keep it across changes). */
+  nodes(): readonly T[] {
+    if (this.list) return this.list;
+    const out: T[] = [];
+    for (let w = 0; w < this.bits.length; w++) {
+      let word = this.bits[w]!;
+      while (word !== 0) {
+        // the lowest set bit first: partition order
+        const low = word & -word;
+        const item = this.items[(w << 5) + 31 - Math.clz32(low)];
+        if (item !== undefined) out.push(item);
+        word ^= low;
+      }
+    }
+    this.list = out;
+    return out;
+  }
+}

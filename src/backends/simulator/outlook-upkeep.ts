@@ -1,0 +1,120 @@
+/**
+ * Keeping a reservation's outlook (availability.ts) true across job ends, PURE, so that a
+ * replay does not walk the availability profile again after every end: planOutlook costs the
+ * nodes of every allocation it releases, this costs the nodes of the allocation that ended,
+ * plus, when the job now fits earlier, those of the allocations between the new time and the old.
+ *
+ * Why it gives what planOutlook would: the outlook at time T is the live usage with every
+ * allocation that ends by T released. When an allocation ends (early, or overdue):
+ * - if it ends by T, the outlook already has it released and stays true;
+ * - else (it ends after T, or never) its nodes' usage at T loses its share.
+ * Capacities only grow, so the job still fits at T, and it may fit earlier, but only at the
+ * times before the allocation's end (nothing changed from there on): settle() steps back
+ * over the earlier candidate times (now and the end times after it), putting back the
+ * allocations that end at each, while the job still fits (fitting only grows with time).
+ *
+ * With a bf_resolution, startAllocation may keep an allocation ending just before T as
+ * running at T (it is not gone by the rounded-down start), which a new walk would release:
+ * such an outlook (`inexact`) is planned again after an end, as it was before.
+ */
+import { capacitiesHold } from '../task-capacity.js';
+import { capOf, count, shiftShare as shiftUsage, type HeldReservation } from './availability.js';
+import type { EndingAllocation } from './cluster-state.js';
+import type { AllocatedNode } from '../resource-backend.js';
+import type { NodeUsage, RunningAllocation, UsageView } from './placement.js';
+
+/**
+ * Ends `alloc` (remove() takes it out of the live usage) and keeps the outlooks of these
+ * reservations true; returns the reservations it could keep (the others must be planned again).
+ */
+export function endInOutlooks(
+  reservations: readonly HeldReservation[],
+  alloc: RunningAllocation,
+  usage: UsageView,
+  remove: () => void,
+): HeldReservation[] {
+  // an unknown time ("never") may become known: walk again
+  const kept = reservations.filter((r) => !r.inexact && r.time !== Infinity);
+  const recount: { r: HeldReservation; name: string; before: number }[] = [];
+  for (const r of kept) {
+    if (alloc.endTime !== null && alloc.endTime <= r.time) {
+      // Released at T already. The outlook at any time from its end on is the same as before,
+      // so the job still does not fit before T there, nor (fitting only grows with time)
+      // earlier: it can fit earlier only if it ended at T itself.
+      if (alloc.endTime === r.time) r.unsettled = true;
+      continue;
+    }
+    r.unsettled = true;
+    for (const n of alloc.nodes) {
+      if (!r.partitionNodes.has(n.name)) continue;
+      const later = r.atTime.get(n.name);
+      if (later) shiftShare(r, later, n, alloc.exclusive, -1);
+      else {
+        // not in atTime: the usage at T is the live usage, which loses the share in remove()
+        const live = usage.get(n.name);
+        if (live) recount.push({ r, name: n.name, before: capOf(r.request, live) });
+      }
+    }
+  }
+  remove();
+  for (const { r, name, before } of recount) {
+    const live = usage.get(name);
+    count(r, before, -1);
+    count(r, live ? capOf(r.request, live) : 0, 1);
+  }
+  return kept;
+}
+
+/** Adds (d = 1) or takes out (d = -1) one allocation's share of a node's usage at r's time. */
+function shiftShare(r: HeldReservation, at: NodeUsage, n: AllocatedNode, exclusive: boolean, d: 1 | -1): void {
+  count(r, capOf(r.request, at), -1);
+  shiftUsage(at, n, exclusive, d);
+  count(r, capOf(r.request, at), 1);
+}
+
+/** First index of `ending` (sorted by end time) whose end is after t. */
+function firstEndingAfter(ending: readonly EndingAllocation[], t: number): number {
+  let lo = 0;
+  let hi = ending.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ending[mid]!.endTime <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Puts back (d = 1) or releases again (d = -1) these allocations in r's outlook. */
+function shiftAll(r: HeldReservation, allocs: readonly EndingAllocation[], d: 1 | -1): void {
+  for (const a of allocs) {
+    for (const n of a.nodes) {
+      // released allocations' partition nodes are all in atTime (planOutlook, startAllocation)
+      const at = r.partitionNodes.has(n.name) ? r.atTime.get(n.name) : undefined;
+      if (at) shiftShare(r, at, n, a.exclusive, d);
+    }
+  }
+}
+
+/**
+ * After ends (endInOutlooks), moves r's time back to the earliest time >= now at which its job
+ * fits, as planOutlook's walk would find it. `ending`: the running allocations by end time.
+ */
+export function settle(r: HeldReservation, ending: readonly EndingAllocation[], now: number): void {
+  if (!r.unsettled) return;
+  r.unsettled = false;
+  let hi = firstEndingAfter(ending, r.time);
+  while (r.time > now) {
+    let lo = hi;
+    while (lo > 0 && ending[lo - 1]!.endTime === r.time) lo--;
+    // the candidate before r.time: the last end time after now, else now itself
+    const before = lo > 0 && ending[lo - 1]!.endTime > now ? ending[lo - 1]!.endTime : now;
+    const group = ending.slice(lo, hi);
+    shiftAll(r, group, 1);
+    if (!capacitiesHold(r.request, r.counts, r.usable)) {
+      shiftAll(r, group, -1);
+      return;
+    }
+    r.time = before;
+    hi = lo;
+  }
+}
