@@ -29,14 +29,15 @@ export type ReplayPolicy = 'fcfs' | 'easy' | 'slurm';
  * SchedulerParameters. The main one runs at once on every submit and job end, looks at
  * default_queue_depth jobs and starts nothing behind a partition's first blocked job; the
  * backfill one runs every bf_interval seconds over bf_max_job_test jobs (EASY: a reservation
- * for the first blocked job, bf_job_part_count_reserve=1), with end times rounded up to
- * bf_resolution. Times are whole seconds, as SWF's.
+ * for the first blocked job, bf_job_part_count_reserve=1), on a map where the blocked job's
+ * expected start is rounded down to bf_resolution and a job must end before it to use its
+ * nodes. Times are whole seconds, as SWF's. (slurm.conf's line itself: scheduler-parameters.ts.)
  */
 export interface SlurmPassOptions {
   defaultQueueDepth: number;
   bfInterval: number;
   bfMaxJobTest: number;
-  /** Seconds backfill rounds end times up to in its reservations and tests (SLURM's default: 60). */
+  /** Backfill's time slot in seconds: a reserved start is rounded down to it (SLURM's default: 60). */
   bfResolution: number;
   /**
    * Seconds a job's resources stay taken after its end (SLURM's COMPLETING: the epilog, the
