@@ -13,7 +13,7 @@ import type { CompssConfig } from '../compss/compss-config.js';
 import type { PortRange } from '../compss/ports.js';
 import { writeCompssFiles } from '../compss/write-job-files.js';
 import { buildMasterEnv } from '../runtime/master-env.js';
-import { clearEarlierRun } from '../runtime/master-launcher.js';
+import { clearEarlierRun, type MasterSpec } from '../runtime/master-launcher.js';
 import type { MasterIdentity, RunAs } from '../runtime/run-as.js';
 import { arrayVars } from './job-arrays.js';
 import { TASK_OUTPUT_DIR, giveToJob, precreateOutputs, prepareJobFolder, unreachableFolder } from './job-folder.js';
@@ -39,18 +39,9 @@ export interface MasterSetup {
   slurmEnv: Record<string, string>;
 }
 
-export interface PreparedMaster {
-  command: string;
-  args: string[];
-  cwd: string;
-  env: Record<string, string>;
-  stdoutPath: string;
-  stderrPath: string;
-  files: OutputFile[];
-  runAs: RunAs | null;
-  openMode: 'append' | 'truncate';
-  outputDevices: readonly string[];
-}
+/** The launch spec (runtime/master-launcher.ts) less what the runner adds, plus the files to follow. */
+export type PreparedMaster = Omit<MasterSpec, 'jobId' | 'jobDir' | 'runAs' | 'openMode' | 'outputDevices'> &
+  Required<Pick<MasterSpec, 'runAs' | 'openMode' | 'outputDevices'>> & { files: OutputFile[] };
 
 /** Writes the job's folder and files for this allocation; returns how to launch its master. */
 export async function prepareMaster(job: JobRecord, allocation: Allocation, o: MasterSetup): Promise<PreparedMaster> {
