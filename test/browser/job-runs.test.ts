@@ -30,12 +30,22 @@ if (requireSystem(t, 'browser')) {
     await waitForLogLine(d, id, 'run 1 line 3');
     await run.waitFor({ state: 'visible', timeout: 30_000 });
     t.same(await run.locator('option').allTextContents(), ['All runs', 'Run 1 (first)', 'Run 2 (restart 1)']);
-    const shown = () => b.page.locator('.log-row .tx').allTextContents();
+    // the log reloads for the run chosen: what it shows once it has settled (or after 30 s, to fail on)
+    const shownOnce = async (want: string[]) => {
+      let got: string[] = [];
+      for (let i = 0; i < 600; i++) {
+        got = (await b.page.locator('.log-row .tx').allTextContents()).filter((l) => l.startsWith('run '));
+        if (JSON.stringify(got) === JSON.stringify(want)) break;
+        await b.page.waitForTimeout(50);
+      }
+      return got;
+    };
     await run.selectOption('0');
-    const first = (await shown()).filter((l) => l.startsWith('run '));
-    t.same(first, ['run 0 line 1', 'run 0 line 2', 'run 0 line 3'], "run 1: the first run's lines only");
+    const first = ['run 0 line 1', 'run 0 line 2', 'run 0 line 3'];
+    t.same(await shownOnce(first), first, "run 1: the first run's lines only");
     await run.selectOption('1');
-    t.same((await shown()).filter((l) => l.startsWith('run ')), ['run 1 line 1', 'run 1 line 2', 'run 1 line 3'], "run 2: the second run's only");
+    const second = ['run 1 line 1', 'run 1 line 2', 'run 1 line 3'];
+    t.same(await shownOnce(second), second, "run 2: the second run's only");
     await b.screenshot('job-log-runs');
     fs.writeFileSync(go, '');
     await d.waitForState(id, ['COMPLETED']);
