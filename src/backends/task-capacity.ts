@@ -73,13 +73,18 @@ export function nodeTaskCapacity(req: ResourceRequest, u: NodeLoad): number {
     freeGpus = n.gpus - u.gpus;
   }
   if (freeGpus < req.gpusPerNode) return 0;
-  let tasks = Math.floor(freeCpus / req.cpusPerTask);
+  // (the scheduler calls this for every node it looks at: a division only when it can bind)
+  const cpt = req.cpusPerTask;
+  let tasks = cpt === 1 ? freeCpus : Math.floor(freeCpus / cpt);
   const perNode = req.memoryPerNodeMiB ?? 0;
   if (perNode > 0) {
     if (freeMem < perNode) return 0;
   } else {
-    const perCpu = explicitMemPerCpu(req) ?? (req.exclusive ? 0 : defaultMemPerCpuMiB(n));
-    if (perCpu > 0) tasks = Math.min(tasks, Math.floor(freeMem / (perCpu * req.cpusPerTask)));
+    const mpc = req.memoryPerCpuMiB ?? 0;
+    const perCpu = mpc > 0 ? mpc : req.exclusive ? 0 : defaultMemPerCpuMiB(n);
+    // min(tasks, floor(freeMem / perTask)) without dividing when memory does not bind
+    const perTask = perCpu * cpt;
+    if (perCpu > 0 && freeMem < tasks * perTask) tasks = Math.min(tasks, Math.floor(freeMem / perTask));
   }
   if (req.tasksPerNode !== undefined) {
     const want = Math.min(req.tasksPerNode, req.tasks);

@@ -29,8 +29,8 @@ function request(tasks: number, cpusPerTask: number, exclusive: boolean): Resour
 
 function plan(state: ClusterState, req: ResourceRequest, now: number): HeldReservation {
   const p = SPEC.partitions[0]!;
-  const outlook = planOutlook(req, state.nodesWithFreeCpu('a'), state.members('a'), state.maxNodeCpus('a'), state.usage, state.endingByTime, now);
-  return { id: 'r', request: req, partition: p, partitionNodes: state.members('a'), resolution: null, ...outlook };
+  const outlook = planOutlook(req, state.usageWithFreeCpu('a'), state.members('a'), state.maxNodeCpus('a'), state.byIndex, state.endingByTime, now);
+  return { id: 'r', request: req, partition: p, members: state.members('a'), resolution: null, ...outlook };
 }
 
 /** What a reservation's verdicts read: its time and its capacities then (trailing zeros aside). */

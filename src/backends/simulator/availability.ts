@@ -10,16 +10,13 @@
  * gives the same answer: node capacities only grow as allocations end, so the reserved job
  * fits by its reserved time exactly when it fits at that time.
  */
-import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
+import type { ResourceRequest } from '../resource-backend.js';
 import { capacitiesHold, nodeTaskCapacity } from '../task-capacity.js';
 import type { SimulatedPartitionSpec } from './cluster-spec.js';
-import type { ClusterState, EndingAllocation, NodeSet } from './cluster-state.js';
-import type { NodeUsage, RunningAllocation, UsageMap, UsageView } from './placement.js';
+import type { ClusterState, EndingAllocation, IndexedAllocation, NodeSet } from './cluster-state.js';
+import { shareOf, shiftShare, type Choice, type NodeUsage, type Share } from './placement.js';
 
 export type { EndingAllocation, NodeSet } from './cluster-state.js';
-
-export const hasEnd = (a: RunningAllocation): a is EndingAllocation => a.endTime !== null;
-export const byEnd = (a: EndingAllocation, b: EndingAllocation): number => a.endTime - b.endTime;
 
 /**
  * Is `alloc` gone by the reservation's time, so that it cannot delay it? Textbook EASY: when it
@@ -27,22 +24,22 @@ export const byEnd = (a: EndingAllocation, b: EndingAllocation): number => a.end
  * exact end times) goes into the backfill map rounded down to bf_resolution, and a job whose
  * exact end is at or after the start of that slot overlaps it (`begin_time <= end_time`).
  */
-export function goneBy(alloc: RunningAllocation, r: HeldReservation): boolean {
-  if (alloc.endTime === null) return false;
-  if (r.resolution === null) return alloc.endTime <= r.time;
-  return alloc.endTime < Math.floor(r.time / r.resolution) * r.resolution;
+export function goneBy(endTime: number | null, r: HeldReservation): boolean {
+  if (endTime === null) return false;
+  if (r.resolution === null) return endTime <= r.time;
+  return endTime < Math.floor(r.time / r.resolution) * r.resolution;
 }
 
 /**
  * A job's outlook on its partition at one future time: the usage of the nodes that differ
- * from the live usage then (`atTime`), and the job's task capacity on every partition node
- * then, kept as counts by capacity (counts[c] = nodes that take c tasks, `usable` = nodes
- * that take any).
+ * from the live usage then (`atTime`, by node number), and the job's task capacity on every
+ * partition node then, kept as counts by capacity (counts[c] = nodes that take c tasks,
+ * `usable` = nodes that take any).
  */
 export interface Outlook {
   /** ms; Infinity = the job never fits with the known end times */
   time: number;
-  atTime: Map<string, NodeUsage>;
+  atTime: (NodeUsage | undefined)[];
   counts: number[];
   usable: number;
 }
@@ -57,7 +54,8 @@ export interface HeldReservation extends Outlook {
   id: string;
   request: ResourceRequest;
   partition: SimulatedPartitionSpec;
-  partitionNodes: NodeSet;
+  /** The partition's nodes, by number. */
+  members: NodeSet;
   /** Something ended since the time was found: the job may now fit earlier (outlook-upkeep.ts). */
   unsettled?: boolean;
   /**
@@ -70,20 +68,8 @@ export interface HeldReservation extends Outlook {
 /** Tasks of `req` a node can take, as tryPlace counts them. */
 export const capOf = (req: ResourceRequest, u: NodeUsage): number => Math.min(nodeTaskCapacity(req, u), req.tasks);
 
-/**
- * Adds (d = 1) or takes out (d = -1) one allocation's share of a node's usage, in place (as
- * applyAllocation does): the outlooks change their own copies, never the live usage.
- */
-export function shiftShare(u: NodeUsage, n: AllocatedNode, exclusive: boolean, d: 1 | -1): void {
-  u.cpus += d * n.cpus;
-  u.memoryMiB += d * n.memoryMiB;
-  u.gpus += d * n.gpus;
-  u.allocations += d;
-  if (exclusive) u.exclusive = d === 1;
-}
-
 /** The tasks of `req` node usage u could take with one more allocation's share on it. */
-function capWithShare(req: ResourceRequest, u: NodeUsage, n: AllocatedNode, exclusive: boolean): number {
+function capWithShare(req: ResourceRequest, u: NodeUsage, n: Share, exclusive: boolean): number {
   const was = u.exclusive;
   shiftShare(u, n, exclusive, 1);
   const cap = capOf(req, u);
@@ -109,42 +95,36 @@ export function capBound(req: ResourceRequest, maxNodeCpus: number): number {
 
 /**
  * The availability profile walk: the earliest time >= now at which `req` fits on its
- * partition, releasing the `ending` allocations (sorted by end time) from `usage`, with the
- * job's outlook at that time. `takingNow` holds every partition node that can take a task of
- * `req` now (e.g. those with a free CPU). O(takingNow + nodes of the released allocations).
+ * partition, releasing the `ending` allocations (sorted by end time) from the live usage
+ * (`byIndex`, by node number), with the job's outlook at that time. `takingNow` holds every
+ * partition node that can take a task of `req` now (e.g. those with a free CPU).
+ * O(takingNow + nodes of the released allocations).
  */
 export function planOutlook(
   req: ResourceRequest,
-  takingNow: Iterable<string>,
-  partitionNodes: NodeSet,
+  takingNow: readonly NodeUsage[],
+  members: NodeSet,
   maxNodeCpus: number,
-  usage: UsageView,
+  byIndex: readonly NodeUsage[],
   ending: Iterable<EndingAllocation>,
   now: number,
 ): Outlook {
-  const atTime = new Map<string, NodeUsage>();
+  const atTime = new Array<NodeUsage | undefined>(byIndex.length).fill(undefined);
   const counts = new Array<number>(capBound(req, maxNodeCpus) + 1).fill(0);
   const out: Outlook = { time: now, atTime, counts, usable: 0 };
-  for (const name of takingNow) {
-    const u = usage.get(name);
-    if (u) count(out, capOf(req, u), 1);
-  }
+  for (const u of takingNow) count(out, capOf(req, u), 1);
   const release = (a: EndingAllocation): void => {
-    for (const n of a.nodes) {
-      if (!partitionNodes.has(n.name)) continue;
-      let u = atTime.get(n.name);
+    const { at, nodes } = a;
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      if (members[i] !== 1) continue;
+      let u = atTime[i];
       if (!u) {
-        const live = usage.get(n.name);
-        if (!live) continue;
-        u = { ...live };
-        atTime.set(n.name, u);
+        u = { ...byIndex[i]! };
+        atTime[i] = u;
       }
       count(out, capOf(req, u), -1);
-      u.cpus -= n.cpus;
-      u.memoryMiB -= n.memoryMiB;
-      u.gpus -= n.gpus;
-      u.allocations -= 1;
-      if (a.exclusive) u.exclusive = false;
+      shiftShare(u, nodes[k]!, a.exclusive, -1);
       count(out, capOf(req, u), 1);
     }
   };
@@ -162,53 +142,45 @@ export function planOutlook(
   return out;
 }
 
-/**
- * The earliest time >= now at which `req` could start, releasing `running` allocations at
- * their end times; Infinity when it never fits with the known end times.
- */
-export function earliestStart(
-  req: ResourceRequest,
-  partition: SimulatedPartitionSpec,
-  usage: UsageMap,
-  running: readonly RunningAllocation[],
-  now: number,
-): number {
-  let maxNodeCpus = 0;
-  for (const name of partition.nodes) maxNodeCpus = Math.max(maxNodeCpus, usage.get(name)?.node.cpus ?? 0);
-  const ending = running.filter(hasEnd).sort(byEnd);
-  return planOutlook(req, partition.nodes, new Set(partition.nodes), maxNodeCpus, usage, ending, now).time;
+/** A job about to start now: what it asked for, where it would go, until when. */
+export interface Candidate {
+  request: ResourceRequest;
+  choice: Choice;
+  /** null = no time limit */
+  endTime: number | null;
 }
 
-const atReservedTime = (r: HeldReservation, usage: UsageView, name: string): NodeUsage | undefined =>
-  r.atTime.get(name) ?? usage.get(name);
+/** One reusable share: the delay test computes one per node it looks at, and keeps none. */
+const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 
 /**
- * Would starting `alloc` now delay reservation r? Not when it uses none of the partition's
+ * Would starting `c` now delay reservation r? Not when it uses none of the partition's
  * nodes or ends by the reserved time; else (EASY's extra nodes) only when the reserved job no
- * longer fits at its reserved time with `alloc` still running. An unknown time cannot be
+ * longer fits at its reserved time with `c` still running. An unknown time cannot be
  * checked: any job that touches the partition and never ends delays it.
  */
-export function delaysReservation(r: HeldReservation, alloc: RunningAllocation, usage: UsageView): boolean {
+export function delaysReservation(r: HeldReservation, c: Candidate): boolean {
   // gone by the reserved time, or touching none of its nodes: no delay, whichever is checked first
-  if (goneBy(alloc, r)) return false;
+  if (goneBy(c.endTime, r)) return false;
+  const { usages, tasksPerNode } = c.choice;
   const changes: number[] = [];
   let touched = false;
   let fits = true;
-  for (const n of alloc.nodes) {
-    if (!r.partitionNodes.has(n.name)) continue;
+  for (let k = 0; k < usages.length; k++) {
+    const live = usages[k]!;
+    if (r.members[live.index] !== 1) continue;
     touched = true;
     if (r.time === Infinity) return true;
-    const u = atReservedTime(r, usage, n.name);
-    if (!u) continue;
+    const u = r.atTime[live.index] ?? live;
     const before = capOf(r.request, u);
-    const after = capWithShare(r.request, u, n, alloc.exclusive);
+    const after = capWithShare(r.request, u, shareOf(c.request, u.node, tasksPerNode[k]!, scratch), c.request.exclusive);
     changes.push(before, after);
     count(r, before, -1);
     count(r, after, 1);
     // Each node only loses capacity: once the job no longer fits, the rest cannot mend it.
     // Checked after 1, 2, 4, ... nodes, so the checks cost at most as much again as the walk.
-    const k = changes.length >>> 1;
-    if ((k & (k - 1)) === 0 && !capacitiesHold(r.request, r.counts, r.usable)) {
+    const n = changes.length >>> 1;
+    if ((n & (n - 1)) === 0 && !capacitiesHold(r.request, r.counts, r.usable)) {
       fits = false;
       break;
     }
@@ -229,26 +201,27 @@ export function delaysReservation(r: HeldReservation, alloc: RunningAllocation, 
 export function startAllocation(
   state: ClusterState,
   reservations: readonly HeldReservation[],
-  alloc: RunningAllocation,
+  alloc: IndexedAllocation,
 ): void {
-  const usage = state.usage;
-  // per reservation still holding the nodes at its time: those nodes and their capacities before
-  const recount: { r: HeldReservation; nodes: AllocatedNode[]; before: number[] }[] = [];
+  const live = state.byIndex;
+  const { at, nodes } = alloc;
+  // per reservation still holding the nodes at its time: those nodes (by position in the
+  // allocation) and their capacities before
+  const recount: { r: HeldReservation; held: number[]; before: number[] }[] = [];
   for (const r of reservations) {
     if (r.time === Infinity) continue;
-    const gone = goneBy(alloc, r);
-    let held: { r: HeldReservation; nodes: AllocatedNode[]; before: number[] } | undefined;
-    for (const n of alloc.nodes) {
-      if (!r.partitionNodes.has(n.name)) continue;
+    const gone = goneBy(alloc.endTime, r);
+    let held: { r: HeldReservation; held: number[]; before: number[] } | undefined;
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      if (r.members[i] !== 1) continue;
       if (gone) {
-        const live = usage.get(n.name);
-        if (live && !r.atTime.has(n.name)) r.atTime.set(n.name, { ...live });
+        if (!r.atTime[i]) r.atTime[i] = { ...live[i]! };
         continue;
       }
-      held ??= { r, nodes: [], before: [] };
-      const u = atReservedTime(r, usage, n.name);
-      held.nodes.push(n);
-      held.before.push(u ? capOf(r.request, u) : 0);
+      held ??= { r, held: [], before: [] };
+      held.held.push(k);
+      held.before.push(capOf(r.request, r.atTime[i] ?? live[i]!));
     }
     if (!held) continue;
     // held at T though it ends by T (not gone by the rounded-down start): unlike a walk's outlook
@@ -256,14 +229,13 @@ export function startAllocation(
     recount.push(held);
   }
   state.start(alloc);
-  for (const { r, nodes, before } of recount) {
-    for (let i = 0; i < nodes.length; i++) {
-      const n = nodes[i]!;
-      const later = r.atTime.get(n.name);
-      if (later) shiftShare(later, n, alloc.exclusive, 1);
-      const u = later ?? usage.get(n.name);
-      count(r, before[i]!, -1);
-      count(r, u ? capOf(r.request, u) : 0, 1);
+  for (const { r, held, before } of recount) {
+    for (let j = 0; j < held.length; j++) {
+      const k = held[j]!;
+      const later = r.atTime[at[k]!];
+      if (later) shiftShare(later, nodes[k]!, alloc.exclusive, 1);
+      count(r, before[j]!, -1);
+      count(r, capOf(r.request, later ?? live[at[k]!]!), 1);
     }
   }
 }

@@ -14,6 +14,7 @@ import type { SimPendingReason } from './scheduler.js';
 import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
 import {
   buildUsage,
+  shiftShare,
   type NodeAdminState,
   type NodeUsage,
   type RunningAllocation,
@@ -22,12 +23,18 @@ import {
 import { endInOutlooks, settle } from './outlook-upkeep.js';
 import { FreeNodes } from './free-nodes.js';
 
-export type EndingAllocation = RunningAllocation & { endTime: number };
-
-/** Membership in a partition's nodes. */
-export interface NodeSet {
-  has(name: string): boolean;
+/**
+ * An allocation as the cluster's state holds it: with its nodes' numbers (NodeUsage.index),
+ * same order as `nodes`; -1 for a name the cluster does not have.
+ */
+export interface IndexedAllocation extends RunningAllocation {
+  readonly at: readonly number[];
 }
+
+export type EndingAllocation = IndexedAllocation & { endTime: number };
+
+/** Membership in a partition by node number: 1 for its nodes. */
+export type NodeSet = Uint8Array;
 
 /** A partition's index: which of its nodes have a free CPU, kept in partition order. */
 interface PartitionIndex {
@@ -44,12 +51,14 @@ const freeCpusOf = (u: NodeUsage): number => (u.inService && !u.exclusive ? u.no
 
 export class ClusterState {
   readonly usage: UsageMap;
-  private readonly allocations = new Map<string, RunningAllocation>();
+  /** The usage by node number. */
+  readonly byIndex: readonly NodeUsage[];
+  private readonly allocations = new Map<string, IndexedAllocation>();
   /** Sorted by end time; at equal times, in the order they were added. */
   private readonly ending: EndingAllocation[];
   private readonly partitions = new Map<string, PartitionIndex>();
-  /** Per node in a partition: its usage and the partitions it belongs to, with its position in each. */
-  private readonly partitionsOf = new Map<string, { usage: NodeUsage; in: { p: PartitionIndex; position: number }[] }>();
+  /** By node number: the partitions it belongs to, with its position in each. */
+  private readonly partitionsOf: { p: PartitionIndex; position: number }[][];
   /** Bumped by every start and end. */
   private version = 0;
   /**
@@ -68,10 +77,13 @@ export class ClusterState {
     running: readonly RunningAllocation[] = [],
   ) {
     this.usage = buildUsage(spec, nodeStates, running);
-    for (const a of running) this.allocations.set(a.id, a);
+    this.byIndex = [...this.usage.values()];
+    this.partitionsOf = this.byIndex.map(() => []);
+    const held = running.map((a) => this.indexed(a));
+    for (const a of held) this.allocations.set(a.id, a);
     // a stable sort: at equal end times, in the order given
-    this.ending = running.filter((a): a is EndingAllocation => a.endTime !== null).sort((a, b) => a.endTime - b.endTime);
-    for (const p of spec.partitions) this.partitions.set(p.name, this.indexPartition(spec, p));
+    this.ending = held.filter((a): a is EndingAllocation => a.endTime !== null).sort((a, b) => a.endTime - b.endTime);
+    for (const p of spec.partitions) this.partitions.set(p.name, this.indexPartition(p));
   }
 
   /** Bumped by every start and end: equal values, equal usage. */
@@ -80,7 +92,7 @@ export class ClusterState {
   }
 
   /** The allocations holding resources now. */
-  get running(): IterableIterator<RunningAllocation> {
+  get running(): IterableIterator<IndexedAllocation> {
     return this.allocations.values();
   }
 
@@ -89,10 +101,18 @@ export class ClusterState {
     return this.ending;
   }
 
-  /** Starts an allocation now. */
-  start(alloc: RunningAllocation): void {
+  /** Starts an allocation now; returns it as held (with its nodes' numbers). */
+  start(alloc: RunningAllocation): IndexedAllocation {
     this.version++;
-    this.add(alloc);
+    const held = this.indexed(alloc);
+    this.add(held);
+    return held;
+  }
+
+  /** The allocation with its nodes' numbers (as given when it has them). */
+  indexed(alloc: RunningAllocation | IndexedAllocation): IndexedAllocation {
+    if ('at' in alloc) return alloc;
+    return { ...alloc, at: alloc.nodes.map((n) => this.usage.get(n.name)?.index ?? -1) };
   }
 
   /**
@@ -144,7 +164,7 @@ export class ClusterState {
   }
 
   /** Ends the allocation with this id (no-op for an unknown id); returns it. */
-  end(id: string): RunningAllocation | undefined {
+  end(id: string): IndexedAllocation | undefined {
     const alloc = this.allocations.get(id);
     if (!alloc) return undefined;
     const kept: HeldReservation[] = [];
@@ -156,17 +176,12 @@ export class ClusterState {
       if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
     };
     this.kept.clear();
-    for (const r of endInOutlooks(kept, alloc, this.usage, remove)) {
+    for (const r of endInOutlooks(kept, alloc, this.byIndex, remove)) {
       const k = this.kept.get(r.resolution) ?? { version: this.version, byId: new Map<string, HeldReservation>() };
       k.byId.set(r.id, r);
       this.kept.set(r.resolution, k);
     }
     return alloc;
-  }
-
-  /** The partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
-  nodesWithFreeCpu(partition: string): readonly string[] {
-    return this.usageWithFreeCpu(partition).map((u) => u.node.name);
   }
 
   /** The usage of the partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
@@ -199,14 +214,20 @@ export class ClusterState {
     return p;
   }
 
-  private add(alloc: RunningAllocation): void {
+  private add(alloc: IndexedAllocation): void {
     this.allocations.set(alloc.id, alloc);
     this.apply(alloc, 1);
     if (alloc.endTime === null) return;
+    // after every allocation ending at or before it: at equal times, in the order added
     const list = this.ending;
-    let k = list.length;
-    while (k > 0 && list[k - 1]!.endTime > alloc.endTime) k--;
-    list.splice(k, 0, alloc as EndingAllocation);
+    let lo = 0;
+    let hi = list.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (list[mid]!.endTime <= alloc.endTime) lo = mid + 1;
+      else hi = mid;
+    }
+    list.splice(lo, 0, alloc as EndingAllocation);
   }
 
   private positionInEnding(alloc: EndingAllocation): number {
@@ -222,47 +243,35 @@ export class ClusterState {
     return lo;
   }
 
-  private indexPartition(spec: SimulatedClusterSpec, p: SimulatedPartitionSpec): PartitionIndex {
-    const index: PartitionIndex = {
-      spec: p,
-      free: new FreeNodes(p.nodes.map((name) => this.usage.get(name))),
-      freeCpus: 0,
-      maxNodeCpus: 0,
-      // a partition of every node (validateClusterSpec: its names are unique and known) needs no set of its own
-      members: p.nodes.length === spec.nodes.length ? this.usage : new Set(p.nodes),
-    };
-    p.nodes.forEach((name, i) => {
-      const u = this.usage.get(name);
+  private indexPartition(p: SimulatedPartitionSpec): PartitionIndex {
+    const usages = p.nodes.map((name) => this.usage.get(name));
+    const index: PartitionIndex = { spec: p, free: new FreeNodes(usages), freeCpus: 0, maxNodeCpus: 0, members: new Uint8Array(this.byIndex.length) };
+    usages.forEach((u, position) => {
       if (!u) return;
+      index.members[u.index] = 1;
       index.maxNodeCpus = Math.max(index.maxNodeCpus, u.node.cpus);
       const free = freeCpusOf(u);
       index.freeCpus += free;
-      if (free > 0) index.free.set(i, true);
-      const of = this.partitionsOf.get(name);
-      if (of) of.in.push({ p: index, position: i });
-      else this.partitionsOf.set(name, { usage: u, in: [{ p: index, position: i }] });
+      if (free > 0) index.free.set(position, true);
+      this.partitionsOf[u.index]!.push({ p: index, position });
     });
     return index;
   }
 
   /**
    * Adds (sign 1) or removes (sign -1) an allocation's resources, as applyAllocation does, and
-   * brings the partition indexes up to date: one look-up per node, on the replay's hot path.
+   * brings the partition indexes up to date: by node number, on the replay's hot path.
    */
-  private apply(alloc: RunningAllocation, sign: 1 | -1): void {
-    for (const n of alloc.nodes) {
-      const of = this.partitionsOf.get(n.name);
-      const u = of?.usage ?? this.usage.get(n.name);
+  private apply(alloc: IndexedAllocation, sign: 1 | -1): void {
+    const { at, nodes } = alloc;
+    for (let k = 0; k < at.length; k++) {
+      const u = this.byIndex[at[k]!];
       if (!u) continue;
       const was = freeCpusOf(u);
-      u.cpus += sign * n.cpus;
-      u.memoryMiB += sign * n.memoryMiB;
-      u.gpus += sign * n.gpus;
-      u.allocations += sign;
-      if (alloc.exclusive) u.exclusive = sign === 1;
+      shiftShare(u, nodes[k]!, alloc.exclusive, sign);
       const now = freeCpusOf(u);
       if (now === was) continue;
-      for (const { p, position } of of?.in ?? []) {
+      for (const { p, position } of this.partitionsOf[u.index]!) {
         p.freeCpus += now - was;
         p.free.set(position, now > 0);
       }

@@ -18,10 +18,9 @@
  * such an outlook (`inexact`) is planned again after an end, as it was before.
  */
 import { capacitiesHold } from '../task-capacity.js';
-import { capOf, count, shiftShare as shiftUsage, type HeldReservation } from './availability.js';
-import type { EndingAllocation } from './cluster-state.js';
-import type { AllocatedNode } from '../resource-backend.js';
-import type { NodeUsage, RunningAllocation, UsageView } from './placement.js';
+import { capOf, count, type HeldReservation } from './availability.js';
+import type { EndingAllocation, IndexedAllocation } from './cluster-state.js';
+import { shiftShare as shiftUsage, type NodeUsage, type Share } from './placement.js';
 
 /**
  * Ends `alloc` (remove() takes it out of the live usage) and keeps the outlooks of these
@@ -29,13 +28,14 @@ import type { NodeUsage, RunningAllocation, UsageView } from './placement.js';
  */
 export function endInOutlooks(
   reservations: readonly HeldReservation[],
-  alloc: RunningAllocation,
-  usage: UsageView,
+  alloc: IndexedAllocation,
+  live: readonly NodeUsage[],
   remove: () => void,
 ): HeldReservation[] {
   // an unknown time ("never") may become known: walk again
   const kept = reservations.filter((r) => !r.inexact && r.time !== Infinity);
-  const recount: { r: HeldReservation; name: string; before: number }[] = [];
+  const recount: { r: HeldReservation; node: NodeUsage; before: number }[] = [];
+  const { at, nodes } = alloc;
   for (const r of kept) {
     if (alloc.endTime !== null && alloc.endTime <= r.time) {
       // Released at T already. The outlook at any time from its end on is the same as before,
@@ -45,28 +45,25 @@ export function endInOutlooks(
       continue;
     }
     r.unsettled = true;
-    for (const n of alloc.nodes) {
-      if (!r.partitionNodes.has(n.name)) continue;
-      const later = r.atTime.get(n.name);
-      if (later) shiftShare(r, later, n, alloc.exclusive, -1);
-      else {
-        // not in atTime: the usage at T is the live usage, which loses the share in remove()
-        const live = usage.get(n.name);
-        if (live) recount.push({ r, name: n.name, before: capOf(r.request, live) });
-      }
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      if (r.members[i] !== 1) continue;
+      const later = r.atTime[i];
+      if (later) shiftShare(r, later, nodes[k]!, alloc.exclusive, -1);
+      // not in atTime: the usage at T is the live usage, which loses the share in remove()
+      else recount.push({ r, node: live[i]!, before: capOf(r.request, live[i]!) });
     }
   }
   remove();
-  for (const { r, name, before } of recount) {
-    const live = usage.get(name);
+  for (const { r, node, before } of recount) {
     count(r, before, -1);
-    count(r, live ? capOf(r.request, live) : 0, 1);
+    count(r, capOf(r.request, node), 1);
   }
   return kept;
 }
 
 /** Adds (d = 1) or takes out (d = -1) one allocation's share of a node's usage at r's time. */
-function shiftShare(r: HeldReservation, at: NodeUsage, n: AllocatedNode, exclusive: boolean, d: 1 | -1): void {
+function shiftShare(r: HeldReservation, at: NodeUsage, n: Share, exclusive: boolean, d: 1 | -1): void {
   count(r, capOf(r.request, at), -1);
   shiftUsage(at, n, exclusive, d);
   count(r, capOf(r.request, at), 1);
@@ -87,10 +84,11 @@ function firstEndingAfter(ending: readonly EndingAllocation[], t: number): numbe
 /** Puts back (d = 1) or releases again (d = -1) these allocations in r's outlook. */
 function shiftAll(r: HeldReservation, allocs: readonly EndingAllocation[], d: 1 | -1): void {
   for (const a of allocs) {
-    for (const n of a.nodes) {
+    for (let k = 0; k < a.at.length; k++) {
       // released allocations' partition nodes are all in atTime (planOutlook, startAllocation)
-      const at = r.partitionNodes.has(n.name) ? r.atTime.get(n.name) : undefined;
-      if (at) shiftShare(r, at, n, a.exclusive, d);
+      const i = a.at[k]!;
+      const then = r.members[i] === 1 ? r.atTime[i] : undefined;
+      if (then) shiftShare(r, then, a.nodes[k]!, a.exclusive, d);
     }
   }
 }

@@ -38,7 +38,15 @@ export interface RunningAllocation {
 /** What a node of the simulated cluster has allocated now. */
 export interface NodeUsage extends NodeLoad {
   node: SimulatedNodeSpec;
+  /**
+   * The node's number: its position in the cluster's spec.nodes. The scheduler's hot paths
+   * keep per-node data in arrays by number, not in maps by name (names are for the edges).
+   */
+  readonly index: number;
 }
+
+/** The resources an allocation holds on one node (an AllocatedNode without its name). */
+export type Share = Pick<AllocatedNode, 'cpus' | 'memoryMiB' | 'gpus'>;
 
 export type UsageMap = Map<string, NodeUsage>;
 
@@ -59,10 +67,11 @@ export function buildUsage(
   running: readonly RunningAllocation[],
 ): UsageMap {
   const usage: UsageMap = new Map();
-  for (const node of spec.nodes) {
+  spec.nodes.forEach((node, index) => {
     const admin = adminStates.get(node.name) ?? 'idle';
     usage.set(node.name, {
       node,
+      index,
       inService: admin === 'idle',
       cpus: 0,
       memoryMiB: 0,
@@ -70,7 +79,7 @@ export function buildUsage(
       exclusive: false,
       allocations: 0,
     });
-  }
+  });
   for (const a of running) applyAllocation(usage, a, 1);
   return usage;
 }
@@ -79,13 +88,21 @@ export function buildUsage(
 export function applyAllocation(usage: UsageMap, alloc: RunningAllocation, sign: 1 | -1): void {
   for (const n of alloc.nodes) {
     const u = usage.get(n.name);
-    if (!u) continue;
-    u.cpus += sign * n.cpus;
-    u.memoryMiB += sign * n.memoryMiB;
-    u.gpus += sign * n.gpus;
-    u.allocations += sign;
-    if (alloc.exclusive) u.exclusive = sign === 1;
+    if (u) shiftShare(u, n, alloc.exclusive, sign);
   }
+}
+
+/**
+ * Adds (d = 1) or takes out (d = -1) one allocation's share of a node's usage, in place: the
+ * one rule for the live usage (ClusterState) and for the copies an outlook keeps of a node's
+ * usage at a later time (availability.ts, outlook-upkeep.ts).
+ */
+export function shiftShare(u: NodeLoad, n: Share, exclusive: boolean, d: 1 | -1): void {
+  u.cpus += d * n.cpus;
+  u.memoryMiB += d * n.memoryMiB;
+  u.gpus += d * n.gpus;
+  u.allocations += d;
+  if (exclusive) u.exclusive = d === 1;
 }
 
 export function cloneUsage(usage: UsageMap): UsageMap {
@@ -94,37 +111,43 @@ export function cloneUsage(usage: UsageMap): UsageMap {
   return copy;
 }
 
+/**
+ * The resources one node gives a job that runs `tasks` tasks on it, written into `out` (the
+ * scheduler checks many placements it never starts: no object per node for those).
+ */
+export function shareOf(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number, out: Share): Share {
+  const perNode = req.memoryPerNodeMiB ?? 0;
+  if (req.exclusive) {
+    out.cpus = node.cpus;
+    out.gpus = node.gpus;
+    const perCpu = perNode > 0 ? null : explicitMemPerCpu(req);
+    out.memoryMiB = perNode > 0 ? perNode : perCpu !== null ? Math.min(node.memoryMiB, node.cpus * perCpu) : node.memoryMiB;
+  } else {
+    out.cpus = tasks * req.cpusPerTask;
+    out.gpus = req.gpusPerNode;
+    out.memoryMiB = perNode > 0 ? perNode : out.cpus * (explicitMemPerCpu(req) ?? defaultMemPerCpuMiB(node));
+  }
+  return out;
+}
+
 /** The resources one node gives a job that runs `tasks` tasks on it. */
 function allocatedNode(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number): AllocatedNode {
-  const perNode = req.memoryPerNodeMiB ?? 0;
-  const perCpu = explicitMemPerCpu(req);
-  let cpus: number;
-  let memoryMiB: number;
-  let gpus: number;
-  if (req.exclusive) {
-    cpus = node.cpus;
-    gpus = node.gpus;
-    memoryMiB = perNode > 0 ? perNode : perCpu !== null ? Math.min(node.memoryMiB, cpus * perCpu) : node.memoryMiB;
-  } else {
-    cpus = tasks * req.cpusPerTask;
-    gpus = req.gpusPerNode;
-    memoryMiB = perNode > 0 ? perNode : cpus * (perCpu ?? defaultMemPerCpuMiB(node));
-  }
-  const out: AllocatedNode = { name: node.name, cpus, memoryMiB, gpus };
-  if (gpus > 0 && node.gpuType !== undefined) out.gpuType = node.gpuType;
+  const out: AllocatedNode = { name: node.name, cpus: 0, memoryMiB: 0, gpus: 0 };
+  shareOf(req, node, tasks, out);
+  if (out.gpus > 0 && node.gpuType !== undefined) out.gpuType = node.gpuType;
   return out;
 }
 
 /** SLURM block distribution over nodes of the given capacities (which together hold `tasks`). */
 export function blockDistribution(capacities: readonly number[], tasks: number): number[] {
-  const out: number[] = [];
+  const n = capacities.length;
+  const out = new Array<number>(n);
   let remaining = tasks;
-  capacities.forEach((cap, i) => {
-    const later = capacities.length - i - 1;
-    const t = Math.min(cap, remaining - later);
-    out.push(t);
+  for (let i = 0; i < n; i++) {
+    const t = Math.min(capacities[i]!, remaining - (n - i - 1));
+    out[i] = t;
     remaining -= t;
-  });
+  }
   return out;
 }
 
@@ -141,6 +164,14 @@ export interface PlaceHint {
   maxTasksPerNode?: number;
 }
 
+/** Where a request goes, before any AllocatedNode is made: the chosen nodes and their tasks. */
+export interface Choice {
+  /** The chosen nodes' usage, in partition order. */
+  usages: NodeUsage[];
+  /** Tasks on each node of `usages`, same order. */
+  tasksPerNode: number[];
+}
+
 /**
  * Where `req` would run now on `partition` given `usage`, or null when it cannot start now.
  * Does not modify usage.
@@ -151,6 +182,22 @@ export function tryPlace(
   usage: UsageView,
   hint: PlaceHint = {},
 ): PlacementResult | null {
+  const chosen = choosePlacement(req, partition, usage, hint);
+  return chosen && { nodes: allocatedNodes(req, chosen), tasksPerNode: chosen.tasksPerNode };
+}
+
+/** The AllocatedNodes of a choice, made when the job starts. */
+export function allocatedNodes(req: ResourceRequest, c: Choice): AllocatedNode[] {
+  return c.usages.map((u, i) => allocatedNode(req, u.node, c.tasksPerNode[i]!));
+}
+
+/** tryPlace's choice of nodes and task layout, without the AllocatedNodes. */
+export function choosePlacement(
+  req: ResourceRequest,
+  partition: SimulatedPartitionSpec,
+  usage: UsageView,
+  hint: PlaceHint = {},
+): Choice | null {
   const names = hint.nodes ?? partition.nodes;
   // The fewest nodes any placement needs: when the first `least` usable nodes hold the job,
   // they are the answer (the fewest nodes, first in partition order) and the scan can stop.
@@ -158,9 +205,11 @@ export function tryPlace(
   const bound = Math.max(1, Math.min(req.tasks, want, hint.maxTasksPerNode ?? Infinity));
   const least = Math.max(req.minNodes, Math.ceil(req.tasks / bound));
   const earlyExit = least <= req.maxNodes && least <= req.tasks;
-  // the usable nodes in order and their capacities (two arrays: no object per node)
-  const candNodes: SimulatedNodeSpec[] = [];
-  const candCaps: number[] = [];
+  // the usable nodes in order and their capacities: the first n of the scratch arrays (no
+  // object per node, no array grown per call: most choices are tested, never started)
+  const candNodes = scratchNodes;
+  const candCaps = scratchCaps;
+  let n = 0;
   let maxCap = 0;
   let firstSum = 0;
   const usages = hint.usages;
@@ -173,29 +222,34 @@ export function tryPlace(
     if (req.minNodes <= 1 && cap >= req.tasks) {
       // One node holds the whole job: one node is the fewest, and the first such node is
       // the first-fit choice whatever comes before or after it.
-      return { nodes: [allocatedNode(req, u.node, req.tasks)], tasksPerNode: [req.tasks] };
+      return { usages: [u], tasksPerNode: [req.tasks] };
     }
-    candNodes.push(u.node);
-    candCaps.push(cap);
+    candNodes[n] = u;
+    candCaps[n] = cap;
+    n++;
     if (cap > maxCap) maxCap = cap;
-    if (earlyExit && candCaps.length <= least) {
+    if (earlyExit && n <= least) {
       firstSum += cap;
-      if (candCaps.length === least && firstSum >= req.tasks) return layout(req, candNodes, candCaps);
+      if (n === least && firstSum >= req.tasks) {
+        return { usages: candNodes.slice(0, n), tasksPerNode: blockDistribution(candCaps.slice(0, n), req.tasks) };
+      }
     }
   }
-  const chosen = fewestFirst(
-    req,
-    candNodes.map((node, i) => ({ node, cap: candCaps[i]! })),
-    maxCap,
-  );
-  return chosen
-    ? layout(
-        req,
-        chosen.map((c) => c.node),
-        chosen.map((c) => c.cap),
-      )
-    : null;
+  const cands = Array.from({ length: n }, (_, i) => ({ u: candNodes[i]!, cap: candCaps[i]! }));
+  const chosen = fewestFirst(req, cands, maxCap);
+  if (!chosen) return null;
+  return {
+    usages: chosen.map((c) => c.u),
+    tasksPerNode: blockDistribution(
+      chosen.map((c) => c.cap),
+      req.tasks,
+    ),
+  };
 }
+
+/** choosePlacement's scratch: reused by every call (it is not re-entered). */
+const scratchNodes: NodeUsage[] = [];
+const scratchCaps: number[] = [];
 
 /**
  * The placement's nodes when the first usable nodes do not settle it: the fewest candidates
@@ -203,9 +257,9 @@ export function tryPlace(
  */
 function fewestFirst(
   req: ResourceRequest,
-  cands: readonly { node: SimulatedNodeSpec; cap: number }[],
+  cands: readonly { u: NodeUsage; cap: number }[],
   maxCap: number,
-): { node: SimulatedNodeSpec; cap: number }[] | null {
+): { u: NodeUsage; cap: number }[] | null {
   // Capacities are small integers (<= tasks and <= a node's CPUs): count them.
   const counts = new Array<number>(maxCap + 1).fill(0);
   for (const c of cands) counts[c.cap]!++;
@@ -244,12 +298,4 @@ function fewestFirst(
     }
   }
   return chosen;
-}
-
-function layout(req: ResourceRequest, nodes: readonly SimulatedNodeSpec[], caps: readonly number[]): PlacementResult {
-  const tasksPerNode = blockDistribution(caps, req.tasks);
-  return {
-    nodes: nodes.map((node, i) => allocatedNode(req, node, tasksPerNode[i]!)),
-    tasksPerNode,
-  };
 }

@@ -53,12 +53,11 @@ import {
   type SimulatedClusterSpec,
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
-import { tryPlace, type NodeAdminState, type PlacementResult, type RunningAllocation, type UsageMap } from './placement.js';
-import { capBound, delaysReservation, planOutlook, startAllocation, type HeldReservation } from './availability.js';
-import { ClusterState } from './cluster-state.js';
+import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
+import { capBound, delaysReservation, planOutlook, startAllocation, type Candidate, type HeldReservation } from './availability.js';
+import { ClusterState, type IndexedAllocation } from './cluster-state.js';
 
 export { validateRequest } from './validate-request.js';
-export { earliestStart } from './availability.js';
 
 /**
  * Why a job still waits. 'PartitionDown' is SLURM's reason for a DOWN partition; it is not
@@ -197,7 +196,6 @@ function bound(value: number | undefined, fallback: number, name: string): numbe
 
 /** One pass: the cluster's state (changed as jobs start), its results, its reservations. */
 class SchedulingPass {
-  readonly usage: UsageMap;
   readonly placements: Placement[] = [];
   readonly pending = new Map<string, SimPendingReason>();
   readonly reservations: HeldReservation[] = [];
@@ -205,7 +203,7 @@ class SchedulingPass {
   /** Whether this pass planned a reservation: its reservations may then differ from the last pass's. */
   private planned = false;
   /** Where each shape was placed last, and at which state version (ClusterState.changes). */
-  private readonly placedShapes = new Map<string, { version: number; placed: PlacementResult }>();
+  private readonly placedShapes = new Map<string, { version: number; placed: Choice }>();
   /** Shapes that did not fit: they will not fit later in the pass either. */
   private readonly unplaceable = new Set<string>();
 
@@ -213,9 +211,7 @@ class SchedulingPass {
     private readonly state: ClusterState,
     private readonly now: number,
     private readonly resolution: number | null,
-  ) {
-    this.usage = state.usage;
-  }
+  ) {}
 
   /** Starts the job now, or records why it waits and reserves for its partition if first. */
   consider(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec, plan = true): void {
@@ -235,19 +231,22 @@ class SchedulingPass {
     const now = this.now;
     const limit = effectiveTimeLimit(partition, req.timeLimitMinutes);
     const endTime = limit === null ? null : now + limit * MINUTE_MS;
-    const placed = this.place(req, partition);
-    if (!placed) return 'Resources';
-    const alloc: RunningAllocation = { id, exclusive: req.exclusive, nodes: placed.nodes, endTime };
-    if (this.reservations.some((r) => delaysReservation(r, alloc, this.usage))) return 'Priority';
+    const choice = this.place(req, partition);
+    if (!choice) return 'Resources';
+    const candidate: Candidate = { request: req, choice, endTime };
+    if (this.reservations.some((r) => delaysReservation(r, candidate))) return 'Priority';
     const backfilled = this.reservations.length > 0;
-    this.start(alloc);
+    // the AllocatedNodes are made only now: most placements tested are not started
+    const nodes = allocatedNodes(req, choice);
+    const alloc: IndexedAllocation = { id, exclusive: req.exclusive, nodes, endTime, at: choice.usages.map((u) => u.index) };
+    startAllocation(this.state, this.reservations, alloc);
     this.placements.push({
       id,
       jobId: req.jobId,
       partition: partition.name,
       exclusive: req.exclusive,
-      nodes: placed.nodes,
-      tasksPerNode: placed.tasksPerNode,
+      nodes,
+      tasksPerNode: choice.tasksPerNode,
       startTime: now,
       endTime,
       backfilled,
@@ -264,7 +263,7 @@ class SchedulingPass {
     return { placements: this.placements, pending: this.pending, reservations, examined };
   }
 
-  private place(req: ResourceRequest, p: SimulatedPartitionSpec): PlacementResult | null {
+  private place(req: ResourceRequest, p: SimulatedPartitionSpec): Choice | null {
     // cheaper than a placement: more CPUs than the partition has free never fit
     if (req.tasks * req.cpusPerTask > this.state.freeCpus(p.name)) return null;
     const key = shapeKey(p.name, req);
@@ -274,14 +273,10 @@ class SchedulingPass {
     if (same && same.version === this.state.changes) return same.placed;
     // the nodes with a free CPU now: the only ones that can take a task
     const hint = { usages: this.state.usageWithFreeCpu(p.name), maxTasksPerNode: capBound(req, this.state.maxNodeCpus(p.name)) };
-    const placed = tryPlace(req, p, this.usage, hint);
+    const placed = choosePlacement(req, p, this.state.usage, hint);
     if (!placed) this.unplaceable.add(key);
     else this.placedShapes.set(key, { version: this.state.changes, placed });
     return placed;
-  }
-
-  private start(alloc: RunningAllocation): void {
-    startAllocation(this.state, this.reservations, alloc);
   }
 
   private reserve(id: string, req: ResourceRequest, p: SimulatedPartitionSpec): void {
@@ -290,9 +285,9 @@ class SchedulingPass {
     if (!held) {
       this.planned = true;
       const members = s.members(p.name);
-      const free = s.nodesWithFreeCpu(p.name);
-      const outlook = planOutlook(req, free, members, s.maxNodeCpus(p.name), this.usage, s.endingByTime, this.now);
-      held = { id, request: req, partition: p, partitionNodes: members, resolution: this.resolution, ...outlook };
+      const free = s.usageWithFreeCpu(p.name);
+      const outlook = planOutlook(req, free, members, s.maxNodeCpus(p.name), s.byIndex, s.endingByTime, this.now);
+      held = { id, request: req, partition: p, members, resolution: this.resolution, ...outlook };
     }
     this.reservations.push(held);
     this.reservedPartitions.add(p.name);
