@@ -146,6 +146,10 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   const base = (o.epoch ?? 0) * 1000;
   const submitAt = (job: SwfJob) => base + job.submit * 1000;
   const one = o.policy === 'slurm' ? undefined : PASS_OPTIONS[o.policy];
+  // a replay needs no pending reasons (ScheduleOptions.reasons); made once, not per pass
+  const onePass = one && { ...one, reasons: false };
+  const mainPass: ScheduleOptions = slurm ? { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0, reasons: false } : {};
+  const backfillPass: ScheduleOptions = slurm ? { ...slurmBackfill(slurm), reasons: false } : {};
   const forecastInput = (now: number) => {
     const seen = queue.queue(WINDOW);
     const waiting = Array.from({ length: seen.length }, (_, k) => seen.at(k));
@@ -160,7 +164,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
     for (;;) {
       const seen = queue.queue(window);
       // the pass starts its jobs in `state`
-      const { placements, examined } = scheduleOn({ spec, state, queue: seen, now }, { ...options, reasons: false });
+      const { placements, examined } = scheduleOn({ spec, state, queue: seen, now }, options);
       for (const p of placements) {
         const slot = slotOf.get(p.id)!;
         const job = order[slot]!;
@@ -199,22 +203,22 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
       const at = forecastStarts(forecastInput(now), { ...(slurm ? slurmBackfill(slurm) : one), maxJobs: WINDOW });
       for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? (at.get(id)! - base) / 1000 : null);
     }
-    if (one) {
-      passes(now, WINDOW, one);
+    if (onePass) {
+      passes(now, WINDOW, onePass);
       continue;
     }
     // slurmctld: the main scheduler at once on a submit or an end, backfill on its own interval
     if (!slurm) continue;
     const interval = slurm.bfInterval * 1000;
     if (changed) {
-      passes(now, slurm.defaultQueueDepth, { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0 });
+      passes(now, slurm.defaultQueueDepth, mainPass);
       // the next tick on the grid: one in the past was skipped over an empty or unchanged queue
       nextTick = Math.max(nextTick, Math.ceil(now / interval) * interval);
       dirty = true;
     }
     if (now >= nextTick && dirty) {
       dirty = false;
-      passes(now, slurm.bfMaxJobTest, slurmBackfill(slurm));
+      passes(now, slurm.bfMaxJobTest, backfillPass);
       nextTick = (Math.floor(now / interval) + 1) * interval;
     }
   }

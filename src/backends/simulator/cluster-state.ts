@@ -57,8 +57,9 @@ export class ClusterState {
   /** Sorted by end time; at equal times, in the order they were added. */
   private readonly ending: EndingAllocation[];
   private readonly partitions = new Map<string, PartitionIndex>();
-  /** By node number: the partitions it belongs to, with its position in each. */
-  private readonly partitionsOf: { p: PartitionIndex; position: number }[][];
+  /** By node number: the partitions it belongs to, and its position in each (same order). */
+  private readonly partitionsOf: PartitionIndex[][];
+  private readonly positionsOf: number[][];
   /** Bumped by every start and end. */
   private version = 0;
   /**
@@ -79,6 +80,7 @@ export class ClusterState {
     this.usage = buildUsage(spec, nodeStates, running);
     this.byIndex = [...this.usage.values()];
     this.partitionsOf = this.byIndex.map(() => []);
+    this.positionsOf = this.byIndex.map(() => []);
     const held = running.map((a) => this.indexed(a));
     for (const a of held) this.allocations.set(a.id, a);
     // a stable sort: at equal end times, in the order given
@@ -253,7 +255,8 @@ export class ClusterState {
       const free = freeCpusOf(u);
       index.freeCpus += free;
       if (free > 0) index.free.set(position, true);
-      this.partitionsOf[u.index]!.push({ p: index, position });
+      this.partitionsOf[u.index]!.push(index);
+      this.positionsOf[u.index]!.push(position);
     });
     return index;
   }
@@ -271,9 +274,12 @@ export class ClusterState {
       shiftShare(u, nodes[k]!, alloc.exclusive, sign);
       const now = freeCpusOf(u);
       if (now === was) continue;
-      for (const { p, position } of this.partitionsOf[u.index]!) {
+      const of = this.partitionsOf[u.index]!;
+      const positions = this.positionsOf[u.index]!;
+      for (let j = 0; j < of.length; j++) {
+        const p = of[j]!;
         p.freeCpus += now - was;
-        p.free.set(position, now > 0);
+        p.free.set(positions[j]!, now > 0);
       }
     }
   }
