@@ -81,16 +81,23 @@ export function nodeTaskCapacity(req: ResourceRequest, u: NodeLoad): number {
     if (freeMem < perNode) return 0;
   } else {
     const mpc = req.memoryPerCpuMiB ?? 0;
-    const perCpu = mpc > 0 ? mpc : req.exclusive ? 0 : defaultMemPerCpuMiB(n);
-    // min(tasks, floor(freeMem / perTask)) without dividing when memory does not bind
-    const perTask = perCpu * cpt;
-    if (perCpu > 0 && freeMem < tasks * perTask) tasks = Math.min(tasks, Math.floor(freeMem / perTask));
+    // min(tasks, floor(freeMem / perTask)), without dividing when memory cannot bind: for the
+    // default share, freeMem >= tasks x cpt x memory / CPUs means it holds floor(memory / CPUs) too
+    if (mpc > 0) tasks = memoryBound(tasks, freeMem, mpc * cpt);
+    else if (!req.exclusive && freeMem * n.cpus < tasks * cpt * n.memoryMiB) {
+      tasks = memoryBound(tasks, freeMem, defaultMemPerCpuMiB(n) * cpt);
+    }
   }
   if (req.tasksPerNode !== undefined) {
     const want = Math.min(req.tasksPerNode, req.tasks);
     return tasks >= want ? want : 0;
   }
   return Math.max(0, tasks);
+}
+
+/** At most `tasks` tasks of perTask MiB each in freeMem MiB (perTask 0: no bound). */
+function memoryBound(tasks: number, freeMem: number, perTask: number): number {
+  return perTask > 0 && freeMem < tasks * perTask ? Math.min(tasks, Math.floor(freeMem / perTask)) : tasks;
 }
 
 /** How many tasks of `req` the node takes when nothing runs on it: what its hardware allows. */

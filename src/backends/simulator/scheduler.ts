@@ -185,6 +185,18 @@ function partitionReason(
 
 /** What tryPlace reads of a request: equal keys place alike on the same usage. */
 function shapeKey(partition: string, r: ResourceRequest): string {
+  // a request is tested in pass after pass while it waits: its key is made once
+  const known = shapeKeys.get(r);
+  if (known?.partition === partition) return known.key;
+  const key = makeShapeKey(partition, r);
+  shapeKeys.set(r, { partition, key });
+  return key;
+}
+
+/** Each request's shape key, with the partition it was made for (requests do not change while they wait). */
+const shapeKeys = new WeakMap<ResourceRequest, { partition: string; key: string }>();
+
+function makeShapeKey(partition: string, r: ResourceRequest): string {
   return `${partition}|${r.exclusive ? 1 : 0}|${r.minNodes}|${r.maxNodes}|${r.tasks}|${r.tasksPerNode ?? ''}|${r.cpusPerTask}|${r.memoryPerNodeMiB ?? ''}|${r.memoryPerCpuMiB ?? ''}|${r.gpusPerNode}|${r.gpuType ?? ''}`;
 }
 
@@ -234,7 +246,7 @@ class SchedulingPass {
     const choice = this.place(req, partition);
     if (!choice) return 'Resources';
     const candidate: Candidate = { request: req, choice, endTime };
-    if (this.reservations.some((r) => delaysReservation(r, candidate))) return 'Priority';
+    for (const r of this.reservations) if (delaysReservation(r, candidate)) return 'Priority';
     const backfilled = this.reservations.length > 0;
     // the AllocatedNodes are made only now: most placements tested are not started
     const nodes = allocatedNodes(req, choice);
