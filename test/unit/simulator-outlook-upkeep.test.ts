@@ -7,10 +7,10 @@
 import fc from 'fast-check';
 import t from 'tap';
 import type { ResourceRequest } from '../../src/backends/resource-backend.js';
-import { planOutlook, type HeldReservation } from '../../src/backends/simulator/availability.js';
+import { capOf, planOutlook, startAllocation, type HeldReservation } from '../../src/backends/simulator/availability.js';
 import { ClusterState } from '../../src/backends/simulator/cluster-state.js';
 import type { SimulatedClusterSpec } from '../../src/backends/simulator/cluster-spec.js';
-import type { RunningAllocation } from '../../src/backends/simulator/placement.js';
+import { freeCpusOf, type RunningAllocation } from '../../src/backends/simulator/placement.js';
 
 const SPEC: SimulatedClusterSpec = {
   nodes: [1, 2, 3, 4, 5, 6].map((i) => ({ name: `n${i}`, cpus: 1 + (i % 4), memoryMiB: 4096, gpus: 0 })),
@@ -33,8 +33,8 @@ function plan(state: ClusterState, req: ResourceRequest, now: number): HeldReser
   return { id: 'r', request: req, partition: p, members: state.members('a'), resolution: null, ...outlook };
 }
 
-/** What a reservation's verdicts read: its time and its capacities then (trailing zeros aside). */
-const seen = (r: HeldReservation) => JSON.stringify([r.time, r.usable, r.counts.join(',').replace(/(,0)+$/, '')]);
+/** What a reservation's verdicts read: its time, its capacities and free CPUs then (trailing zeros aside). */
+const seen = (r: HeldReservation) => JSON.stringify([r.time, r.usable, r.freeCpus, r.counts.join(',').replace(/(,0)+$/, '')]);
 
 t.test('a reservation kept through ends equals one planned again', async (t) => {
   const alloc = fc.record({
@@ -78,4 +78,75 @@ t.test('a reservation kept through ends equals one planned again', async (t) => 
     { numRuns: 600 },
   );
   t.ok(kept > 200, `kept reservations compared with fresh ones: ${kept}`);
+});
+
+/**
+ * An outlook's tallies (availability.ts tally) are its nodes' usage then, summed: the counts by
+ * task capacity and the free CPUs the scheduler's shortcut reads (scheduler.ts surelyDelays).
+ */
+function talliesTrue(state: ClusterState, r: HeldReservation): boolean {
+  const counts: number[] = [];
+  let usable = 0;
+  let free = 0;
+  state.byIndex.forEach((live, i) => {
+    if (r.members[i] !== 1) return;
+    const then = r.atTime[i] ?? live;
+    free += freeCpusOf(then);
+    const c = capOf(r.request, then);
+    if (c > 0) {
+      counts[c] = (counts[c] ?? 0) + 1;
+      usable++;
+    }
+  });
+  // the capacities held by some node, with how many: trailing zeros and index 0 aside
+  const trimmed = (xs: readonly (number | undefined)[]) => Array.from(xs, (x, c) => (c > 0 && x ? `${c}:${x}` : '')).filter(Boolean).join();
+  return r.freeCpus === free && r.usable === usable && trimmed(r.counts) === trimmed(counts);
+}
+
+t.test("an outlook's tallies stay its nodes' usage then, through starts and ends", async (t) => {
+  const step = fc.record({
+    start: fc.boolean(),
+    node: fc.integer({ min: 1, max: 6 }),
+    cpus: fc.integer({ min: 1, max: 2 }),
+    exclusive: fc.boolean(),
+    end: fc.option(fc.integer({ min: 1, max: 8 }), { nil: null, freq: 6 }),
+    pick: fc.nat(20),
+  });
+  const req = fc.record({ tasks: fc.integer({ min: 1, max: 9 }), cpusPerTask: fc.integer({ min: 1, max: 2 }), exclusive: fc.boolean() });
+  let checked = 0;
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 6 }), req, fc.array(step, { maxLength: 12 }), (before, q, after) => {
+      const state = new ClusterState(SPEC, new Map([['n4', 'drained']]));
+      const running: string[] = [];
+      const apply = (o: (typeof before)[number], k: string, r?: HeldReservation): void => {
+        if (!o.start) {
+          if (running.length > 0) state.end(running.splice(o.pick % running.length, 1)[0]!);
+          return;
+        }
+        const node = SPEC.nodes[o.node - 1]!;
+        const u = state.usage.get(node.name)!;
+        const cpus = o.exclusive ? node.cpus : o.cpus;
+        if (!u.inService || u.exclusive || (o.exclusive && u.allocations > 0) || u.cpus + cpus > node.cpus) return;
+        const a = state.indexed({ id: k, exclusive: o.exclusive, nodes: [{ name: node.name, cpus, memoryMiB: 100, gpus: 0 }], endTime: o.end === null ? null : o.end * 1000 });
+        startAllocation(state, r ? [r] : [], a);
+        running.push(k);
+      };
+      before.forEach((o, k) => apply(o, `b${k}`));
+      const r = plan(state, request(q.tasks, q.cpusPerTask, q.exclusive), 0);
+      if (!talliesTrue(state, r)) return false;
+      // a reservation that never fits is planned again by every pass, never kept up to date
+      if (r.time === Infinity) return true;
+      for (const [k, o] of after.entries()) {
+        // a start goes through the reservation, as in a pass; an end keeps it when it can
+        state.keepReservations(null, [r]);
+        apply(o, `a${k}`, r);
+        if (!o.start && state.keptReservation('r', 0, null) !== r) break;
+        checked++;
+        if (!talliesTrue(state, r)) return false;
+      }
+      return true;
+    }),
+    { numRuns: 600 },
+  );
+  t.ok(checked > 1000, `outlooks checked after a start or an end: ${checked}`);
 });

@@ -14,7 +14,7 @@ import type { ResourceRequest } from '../resource-backend.js';
 import { capacitiesHold, nodeTaskCapacity } from '../task-capacity.js';
 import type { SimulatedPartitionSpec } from './cluster-spec.js';
 import type { ClusterState, EndingAllocation, IndexedAllocation, NodeSet } from './cluster-state.js';
-import { shareOf, shiftShare, type Choice, type NodeUsage, type Share } from './placement.js';
+import { freeCpusOf, shareOf, shiftShare, type Choice, type NodeUsage, type Share } from './placement.js';
 
 export type { EndingAllocation, NodeSet } from './cluster-state.js';
 
@@ -42,6 +42,12 @@ export interface Outlook {
   atTime: (NodeUsage | undefined)[];
   counts: number[];
   usable: number;
+  /**
+   * The partition's free CPUs then (freeCpusOf summed over its nodes' usage then): the reserved
+   * job fits only if it needs no more, which tells, without placing it, that a job still
+   * running then and taking more than the difference delays it (scheduler.ts).
+   */
+  freeCpus: number;
 }
 
 export interface HeldReservation extends Outlook {
@@ -79,6 +85,15 @@ function capWithShare(req: ResourceRequest, u: NodeUsage, n: Share, exclusive: b
   return cap;
 }
 
+/**
+ * Takes node usage u, as it is at the outlook's time, out of (d = -1) or into (d = 1) the
+ * outlook's tallies: its task capacity for `req` (counts) and its free CPUs.
+ */
+export function tally(o: Outlook, req: ResourceRequest, u: NodeUsage, d: 1 | -1): void {
+  count(o, capOf(req, u), d);
+  o.freeCpus += d * freeCpusOf(u);
+}
+
 /** One node more (d = 1) or less (d = -1) that takes c tasks in the outlook's counts. */
 export function count(o: Outlook, c: number, d: number): void {
   if (c <= 0) return;
@@ -111,8 +126,9 @@ export function planOutlook(
 ): Outlook {
   const atTime = new Array<NodeUsage | undefined>(byIndex.length).fill(undefined);
   const counts = new Array<number>(capBound(req, maxNodeCpus) + 1).fill(0);
-  const out: Outlook = { time: now, atTime, counts, usable: 0 };
-  for (const u of takingNow) count(out, capOf(req, u), 1);
+  const out: Outlook = { time: now, atTime, counts, usable: 0, freeCpus: 0 };
+  // (a node not taking a task now has no free CPU now: nothing to tally)
+  for (const u of takingNow) tally(out, req, u, 1);
   const release = (a: EndingAllocation): void => {
     const { at, nodes } = a;
     for (let k = 0; k < at.length; k++) {
@@ -123,9 +139,9 @@ export function planOutlook(
         u = { ...byIndex[i]! };
         atTime[i] = u;
       }
-      count(out, capOf(req, u), -1);
+      tally(out, req, u, -1);
       shiftShare(u, nodes[k]!, a.exclusive, -1);
-      count(out, capOf(req, u), 1);
+      tally(out, req, u, 1);
     }
   };
   // The outlook at a time holds every allocation that ends by then released: those already
@@ -206,36 +222,45 @@ export function startAllocation(
   const live = state.byIndex;
   const { at, nodes } = alloc;
   // per reservation still holding the nodes at its time: those nodes (by position in the
-  // allocation) and their capacities before
-  const recount: { r: HeldReservation; held: number[]; before: number[] }[] = [];
+  // allocation) whose usage then is the live usage, with their tallies before
+  const recount: { r: HeldReservation; held: number[]; before: number[]; free: number[] }[] = [];
   for (const r of reservations) {
     if (r.time === Infinity) continue;
     const gone = goneBy(alloc.endTime, r);
-    let held: { r: HeldReservation; held: number[]; before: number[] } | undefined;
+    let held: { r: HeldReservation; held: number[]; before: number[]; free: number[] } | undefined;
+    let touched = false;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (r.members[i] !== 1) continue;
+      touched = true;
       if (gone) {
         if (!r.atTime[i]) r.atTime[i] = { ...live[i]! };
         continue;
       }
-      held ??= { r, held: [], before: [] };
-      held.held.push(k);
-      held.before.push(capOf(r.request, r.atTime[i] ?? live[i]!));
+      const later = r.atTime[i];
+      if (later) {
+        // its own copy of the usage then: changed here, not by the start
+        tally(r, r.request, later, -1);
+        shiftShare(later, nodes[k]!, alloc.exclusive, 1);
+        tally(r, r.request, later, 1);
+        continue;
+      }
+      held ??= { r, held: [], before: [], free: [] };
+      held.held.push(at[k]!);
+      held.before.push(capOf(r.request, live[i]!));
+      held.free.push(freeCpusOf(live[i]!));
     }
-    if (!held) continue;
     // held at T though it ends by T (not gone by the rounded-down start): unlike a walk's outlook
-    if (alloc.endTime !== null && alloc.endTime <= r.time) r.inexact = true;
-    recount.push(held);
+    if (touched && !gone && alloc.endTime !== null && alloc.endTime <= r.time) r.inexact = true;
+    if (held) recount.push(held);
   }
   state.start(alloc);
-  for (const { r, held, before } of recount) {
+  for (const { r, held, before, free } of recount) {
     for (let j = 0; j < held.length; j++) {
-      const k = held[j]!;
-      const later = r.atTime[at[k]!];
-      if (later) shiftShare(later, nodes[k]!, alloc.exclusive, 1);
+      const u = live[held[j]!]!;
       count(r, before[j]!, -1);
-      count(r, capOf(r.request, later ?? live[at[k]!]!), 1);
+      r.freeCpus -= free[j]!;
+      tally(r, r.request, u, 1);
     }
   }
 }

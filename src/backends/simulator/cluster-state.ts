@@ -14,6 +14,7 @@ import type { SimPendingReason } from './scheduler.js';
 import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
 import {
   buildUsage,
+  freeCpusOf,
   shiftShare,
   type NodeAdminState,
   type NodeUsage,
@@ -46,8 +47,6 @@ interface PartitionIndex {
   members: NodeSet;
 }
 
-/** CPUs a job could still get on a node: none when it is out of service or held exclusively. */
-const freeCpusOf = (u: NodeUsage): number => (u.inService && !u.exclusive ? u.node.cpus - u.cpus : 0);
 
 export class ClusterState {
   readonly usage: UsageMap;

@@ -18,9 +18,9 @@
  * such an outlook (`inexact`) is planned again after an end, as it was before.
  */
 import { capacitiesHold } from '../task-capacity.js';
-import { capOf, count, type HeldReservation } from './availability.js';
+import { capOf, count, tally, type HeldReservation } from './availability.js';
 import type { EndingAllocation, IndexedAllocation } from './cluster-state.js';
-import { shiftShare as shiftUsage, type NodeUsage, type Share } from './placement.js';
+import { freeCpusOf, shiftShare as shiftUsage, type NodeUsage, type Share } from './placement.js';
 
 /**
  * Ends `alloc` (remove() takes it out of the live usage) and keeps the outlooks of these
@@ -34,7 +34,7 @@ export function endInOutlooks(
 ): HeldReservation[] {
   // an unknown time ("never") may become known: walk again
   const kept = reservations.filter((r) => !r.inexact && r.time !== Infinity);
-  const recount: { r: HeldReservation; node: NodeUsage; before: number }[] = [];
+  const recount: { r: HeldReservation; node: NodeUsage; before: number; free: number }[] = [];
   const { at, nodes } = alloc;
   for (const r of kept) {
     if (alloc.endTime !== null && alloc.endTime <= r.time) {
@@ -51,22 +51,23 @@ export function endInOutlooks(
       const later = r.atTime[i];
       if (later) shiftShare(r, later, nodes[k]!, alloc.exclusive, -1);
       // not in atTime: the usage at T is the live usage, which loses the share in remove()
-      else recount.push({ r, node: live[i]!, before: capOf(r.request, live[i]!) });
+      else recount.push({ r, node: live[i]!, before: capOf(r.request, live[i]!), free: freeCpusOf(live[i]!) });
     }
   }
   remove();
-  for (const { r, node, before } of recount) {
+  for (const { r, node, before, free } of recount) {
     count(r, before, -1);
-    count(r, capOf(r.request, node), 1);
+    r.freeCpus -= free;
+    tally(r, r.request, node, 1);
   }
   return kept;
 }
 
 /** Adds (d = 1) or takes out (d = -1) one allocation's share of a node's usage at r's time. */
 function shiftShare(r: HeldReservation, at: NodeUsage, n: Share, exclusive: boolean, d: 1 | -1): void {
-  count(r, capOf(r.request, at), -1);
+  tally(r, r.request, at, -1);
   shiftUsage(at, n, exclusive, d);
-  count(r, capOf(r.request, at), 1);
+  tally(r, r.request, at, 1);
 }
 
 /** First index of `ending` (sorted by end time) whose end is after t. */

@@ -45,6 +45,9 @@ export interface NodeUsage extends NodeLoad {
   readonly index: number;
 }
 
+/** CPUs a job could still get on a node: none when it is out of service or held exclusively. */
+export const freeCpusOf = (u: NodeUsage): number => (u.inService && !u.exclusive ? u.node.cpus - u.cpus : 0);
+
 /** The resources an allocation holds on one node (an AllocatedNode without its name). */
 export type Share = Pick<AllocatedNode, 'cpus' | 'memoryMiB' | 'gpus'>;
 

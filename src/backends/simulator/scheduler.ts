@@ -54,7 +54,7 @@ import {
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
 import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
-import { capBound, delaysReservation, planOutlook, startAllocation, type Candidate, type HeldReservation } from './availability.js';
+import { capBound, delaysReservation, goneBy, planOutlook, startAllocation, type Candidate, type HeldReservation } from './availability.js';
 import { ClusterState, type IndexedAllocation } from './cluster-state.js';
 
 export { validateRequest } from './validate-request.js';
@@ -223,6 +223,8 @@ class SchedulingPass {
     private readonly state: ClusterState,
     private readonly now: number,
     private readonly resolution: number | null,
+    /** Whether the caller reads the pending reasons (ScheduleOptions.reasons). */
+    private readonly reasons: boolean,
   ) {}
 
   /** Starts the job now, or records why it waits and reserves for its partition if first. */
@@ -243,6 +245,7 @@ class SchedulingPass {
     const now = this.now;
     const limit = effectiveTimeLimit(partition, req.timeLimitMinutes);
     const endTime = limit === null ? null : now + limit * MINUTE_MS;
+    if (!this.reasons && this.surelyDelays(req, partition, endTime)) return 'Priority';
     const choice = this.place(req, partition);
     if (!choice) return 'Resources';
     const candidate: Candidate = { request: req, choice, endTime };
@@ -264,6 +267,24 @@ class SchedulingPass {
       backfilled,
     });
     return null;
+  }
+
+  /**
+   * Whether the job would delay a reservation wherever it went, told without placing it: one
+   * still running at the reserved time, in the reserved job's partition, holds its CPUs then
+   * (they are free now, so free then too); when the partition would be left with fewer free
+   * CPUs then than the reserved job needs, the reserved job cannot start then. Used only when
+   * no reasons are read: a job that cannot be placed at all waits for 'Resources', and this
+   * does not tell which (either way it does not start, and reserves nothing: its partition
+   * already holds a reservation).
+   */
+  private surelyDelays(req: ResourceRequest, partition: SimulatedPartitionSpec, endTime: number | null): boolean {
+    const cpus = req.tasks * req.cpusPerTask;
+    for (const r of this.reservations) {
+      if (r.time === Infinity || r.partition.name !== partition.name || goneBy(endTime, r)) continue;
+      if (r.freeCpus - cpus < r.request.tasks * r.request.cpusPerTask) return true;
+    }
+    return false;
   }
 
   result(examined: number): SchedulerResult {
@@ -319,7 +340,7 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
   const bfMaxJobTest = bound(options.backfillMaxJobTest, DEFAULT_BF_MAX_JOB_TEST, 'backfillMaxJobTest');
   const { spec, queue, state } = input;
   const resolution = options.resolution === undefined ? null : Math.max(1, bound(options.resolution, 1, 'resolution'));
-  const pass = new SchedulingPass(state, input.now, resolution);
+  const pass = new SchedulingPass(state, input.now, resolution, options.reasons !== false);
   const partitions = new Map<string, SimulatedPartitionSpec | undefined>();
   const skip = options.reasons === false ? queue.nextNeedingAtMost?.bind(queue) : undefined;
   let examined = 0;
