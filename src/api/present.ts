@@ -1,5 +1,5 @@
 /** Turns store records into the API's slurmrestd-like JSON. */
-import type { StoredAllocation } from '../store/job-store.js';
+import type { StoredAllocation } from '../store/allocation-store.js';
 import type { JobEvent, JobRecord, JobSummaryRecord } from '../jobs/job-types.js';
 import { displayJobId } from '../jobs/job-arrays.js';
 import type { NodeInfo, PartitionInfo } from '../backends/resource-backend.js';

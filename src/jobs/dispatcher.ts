@@ -3,28 +3,27 @@
  * policy (begin time, dependencies, max concurrent masters), and routes the backend's
  * events (granted, pending reason, ended) to the job runner. It runs on events — submit,
  * grant, master exit — coalesced into one pass, plus a timer for begin times and retries.
+ * Stopping runs (cancel, requeue, preemption) is run-stop.ts; the dispatcher hands them on.
  */
 import type { BackendEvent, PartitionInfo, ResourceBackend } from '../backends/resource-backend.js';
 import type { Clock, TimerHandle } from '../backends/simulator/clock.js';
-import { GrmError, isGrmError } from '../errors.js';
+import { isGrmError } from '../errors.js';
 import type { JobStore } from '../store/job-store.js';
 import type { QueueEntry, QueueStore } from '../store/queue-store.js';
 import { takeFirstIndex } from './array-tasks.js';
 import { dependencyJobIds } from './dependency.js';
-import { Eligibility, holdReason } from './eligibility.js';
+import { Eligibility } from './eligibility.js';
 import type { JobLifecycle } from './job-service.js';
 import type { QueuePolicy } from './queue-policy.js';
-import { isActive, isRequeue, isTerminal } from './job-state.js';
-import { endRun } from './run-end.js';
-import type { EndIntent, JobRecord, JobState } from './job-types.js';
+import { isActive, isTerminal } from './job-state.js';
+import type { JobRecord, JobState } from './job-types.js';
 import { choosePartition, toResourceRequest } from './resource-request.js';
+import { RunStopper, type MasterStopper } from './run-stop.js';
 
 /** What the dispatcher needs of the part that runs masters. */
-export interface JobRunnerPort {
+export interface JobRunnerPort extends MasterStopper {
   onGranted(event: Extract<BackendEvent, { type: 'granted' }>): Promise<void>;
   onBackendEnded(event: Extract<BackendEvent, { type: 'ended' }>): Promise<void>;
-  /** Stops the master of a job whose end intent is already written (SIGKILL after graceMs). */
-  stopMaster(jobId: number, graceMs?: number): Promise<boolean>;
 }
 
 export interface DispatcherOptions {
@@ -77,8 +76,7 @@ export class Dispatcher implements JobLifecycle {
   /** Jobs whose state changed since the last pass: their dependents are re-checked. */
   private readonly changed = new Set<number>();
   private singletonsFreed: { user: string; name: string }[] = [];
-  /** Jobs that preempted others for their current wait (not again until they get nodes). */
-  private readonly preempting = new Set<number>();
+  private readonly stopper: RunStopper;
   private readonly eligibility: Eligibility;
   private readonly queueDepth: number;
   private readonly scanLimit: number;
@@ -88,6 +86,8 @@ export class Dispatcher implements JobLifecycle {
     this.eligibility = new Eligibility(options.queue);
     this.queueDepth = options.queueDepth ?? 100;
     this.scanLimit = options.scanLimit ?? 10_000;
+    const { store, clock, backend, runner, policy } = options;
+    this.stopper = new RunStopper({ store, clock, backend, runner, policy });
   }
 
   start(): void {
@@ -128,61 +128,13 @@ export class Dispatcher implements JobLifecycle {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  async cancel(job: JobRecord, actor: string): Promise<JobRecord> {
-    const { store } = this.options;
-    if (isTerminal(job.state)) {
-      throw new GrmError('E_JOB_STATE', `Job/step already completing or completed (${job.state})`, {
-        field: 'id',
-      });
-    }
-    if (job.state === 'PENDING') {
-      return store.transition(job.id, 'PENDING', 'CANCELLED', `cancelled by ${actor}`, actor, { endTime: this.options.clock.now() });
-    }
-    if (job.state === 'COMPLETING') return job;
-    return this.stopRun(job, 'CANCELLED', actor, `cancel requested by ${actor}`);
+  cancel(job: JobRecord, actor: string): Promise<JobRecord> {
+    return this.stopper.cancel(job, actor);
   }
 
-  /**
-   * scontrol requeue: a job that ended goes straight back to the queue; one that holds or
-   * awaits nodes is stopped first (its master gets SIGTERM, then its nodes are released),
-   * the decision written before anything is stopped.
-   */
-  async requeue(job: JobRecord, actor: string, hold: boolean): Promise<JobRecord> {
-    const { store } = this.options;
-    const intent = hold ? 'REQUEUE_HOLD' : 'REQUEUE';
-    if (isTerminal(job.state)) {
-      return store.requeue(job.id, job.state, hold ? holdReason('user') : null, actor, `requeued by ${actor}${hold ? ' (held)' : ''}`);
-    }
-    if (job.endIntent && !isRequeue(job.endIntent)) {
-      throw new GrmError('E_JOB_STATE', `Job/step already completing or completed for job ${job.id} (ending ${job.endIntent})`, { field: 'id' });
-    }
-    if (job.state === 'COMPLETING') {
-      // its run's last step (endRun) reads this decision when it comes
-      store.patch(job.id, { endIntent: intent });
-      store.addEvent(job.id, `requeue requested by ${actor}`, actor);
-      return store.require(job.id);
-    }
-    return this.stopRun(job, intent, actor, `requeue requested by ${actor}`);
-  }
-
-  /** Ends the run of a job that holds or awaits nodes as `intent` says (written first). */
-  private async stopRun(job: JobRecord, intent: EndIntent, actor: string, why: string, graceMs?: number): Promise<JobRecord> {
-    const { store, backend, runner } = this.options;
-    // The decision is written first; whoever acts next (runner, grant, exit) honours it.
-    store.patch(job.id, { endIntent: intent });
-    store.addEvent(job.id, why, actor);
-    if (await runner.stopMaster(job.id, graceMs)) return store.require(job.id);
-    const current = store.require(job.id);
-    if (current.state === 'ALLOCATING') {
-      if (current.backendId) await backend.release(current.backendId, job.id);
-      store.markReleased(job.id);
-      try {
-        return endRun(store, job.id, 'ALLOCATING', { otherwise: 'CANCELLED', why: intent === 'CANCELLED' ? `cancelled by ${actor}` : `asked for by ${actor}`, actor });
-      } catch (e) {
-        if (!(isGrmError(e) && e.code === 'E_JOB_STATE')) throw e;
-      }
-    }
-    return store.require(job.id);
+  /** scontrol requeue (run-stop.ts). */
+  requeue(job: JobRecord, actor: string, hold: boolean): Promise<JobRecord> {
+    return this.stopper.requeue(job, actor, hold);
   }
 
   private async pass(): Promise<void> {
@@ -370,7 +322,7 @@ export class Dispatcher implements JobLifecycle {
   /** A state change of a job may free the jobs that depend on it. */
   private noteChange(jobId: number, from: JobState | null, to: JobState): void {
     this.changed.add(jobId);
-    if (to !== 'ALLOCATING') this.preempting.delete(jobId);
+    if (to !== 'ALLOCATING') this.stopper.waitEnded(jobId);
     if (from !== null && isActive(from) && !isActive(to)) {
       const job = this.options.store.get(jobId);
       if (job) this.singletonsFreed.push({ user: job.user, name: job.name });
@@ -409,7 +361,7 @@ export class Dispatcher implements JobLifecycle {
       case 'pending': {
         const job = store.get(event.jobId);
         if (job?.state === 'ALLOCATING') store.setReason(job.id, event.reason, 'backend');
-        if (job?.state === 'ALLOCATING' && event.reason === 'Resources') await this.preemptFor(job);
+        if (job?.state === 'ALLOCATING' && event.reason === 'Resources') await this.stopper.preemptFor(job);
         break;
       }
       case 'ended':
@@ -417,32 +369,6 @@ export class Dispatcher implements JobLifecycle {
         break;
     }
     this.wake();
-  }
-
-  /**
-   * Preemption (a QOS's Preempt= list): a job that waits for nodes may take them from running
-   * jobs of the QOSes its own may preempt; the policy picks the fewest, lowest-priority,
-   * latest-started ones. Each is told first (its events: "Preempted"; its master SIGTERM, then
-   * SIGKILL after its QOS's GraceTime, so a training job can checkpoint), then requeued (keeping
-   * its submit time, so its place) or cancelled, as its QOS's PreemptMode says. Once per wait.
-   */
-  private async preemptFor(job: JobRecord): Promise<void> {
-    const { store, backend, policy } = this.options;
-    // most waits cannot preempt anything: no backend query for them (a pending event comes every poll)
-    if (!policy || this.preempting.has(job.id) || !policy.mayPreempt(job)) return;
-    const free = (await backend.nodes()).filter((n) => n.state === 'idle' && (!job.partition || n.partitions.includes(job.partition))).length;
-    const victims = policy.victimsFor(job, store.inStates(['RUNNING']), free);
-    if (victims.length === 0) return;
-    this.preempting.add(job.id);
-    store.addEvent(job.id, `preempting ${victims.map((v) => `job ${v.id}`).join(', ')} for its nodes`, 'policy');
-    await Promise.all(
-      victims.map(async (v) => {
-        const victim = store.get(v.id);
-        if (!victim || victim.state !== 'RUNNING' || victim.endIntent) return;
-        const why = `Preempted by job ${job.id} (PreemptMode=${v.mode.toUpperCase()}, GraceTime=${v.graceSeconds}s)`;
-        await this.stopRun(victim, v.mode === 'cancel' ? 'CANCELLED' : 'REQUEUE', 'policy', why, v.graceSeconds * 1000);
-      }),
-    );
   }
 
   private report(error: unknown, context: string): void {

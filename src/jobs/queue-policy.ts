@@ -12,24 +12,25 @@
  *   recalculation and at its end; the ledger is saved with the time the running jobs were
  *   charged up to, so a restart charges them from there. A crash loses at most one period's
  *   usage, never a job.
+ * A job as the policy sees it is policy-job.ts; sacctmgr's limit changes, limit-targets.ts.
  */
 import type { Clock, TimerHandle } from '../backends/simulator/clock.js';
-import { countIndices } from './array-tasks.js';
 import { GrmError } from '../errors.js';
 import type { AccountTree } from '../policy/account-tree.js';
 import { UsageLedger, fairShareTable, type FairShareTable, type SshareRow } from '../policy/fair-share.js';
 import { checkRun, checkSubmit, type LimitContext } from '../policy/limits.js';
-import { ASSOC_LIMIT_KEYS, QOS_LIMIT_KEYS, applyLimitChanges, type LimitChanges } from '../policy/limit-changes.js';
+import type { LimitChanges } from '../policy/limit-changes.js';
 import { buildAccountTree, resolveQos, type PolicyConfig } from '../policy/policy-config.js';
 import type { PolicyJob } from '../policy/policy-types.js';
 import { selectVictims, type RunningJob, type Victim } from '../policy/preemption.js';
 import { priorityCalculator, sprioRow, type ClusterSize, type JobPriority, type SprioRow } from '../policy/priority.js';
 import { UsageTracker } from '../policy/usage-tracker.js';
 import type { JobStore } from '../store/job-store.js';
-import type { PolicyRow, PolicyStore } from '../store/policy-store.js';
+import type { PolicyStore } from '../store/policy-store.js';
 import { isTerminal } from './job-state.js';
-import type { JobDescription, JobEvent, JobRecord } from './job-types.js';
-import { parseGpuTres } from './resource-request.js';
+import type { JobEvent, JobRecord } from './job-types.js';
+import { applyLimitTarget, limitsInForce, storedChange, targetName, type LimitsOf, type LimitTarget } from './limit-targets.js';
+import { fromPolicyRow, policyJobOf, type PolicySource } from './policy-job.js';
 
 export interface QueuePolicyOptions {
   config: PolicyConfig;
@@ -50,60 +51,6 @@ export interface QueuePolicyOptions {
 
 /** Pending jobs read per page by a recalculation (bounded memory whatever the queue's length). */
 const PAGE = 5000;
-
-/** What the policy needs of a job, from its record or its bulk row. */
-export interface PolicySource {
-  id: number;
-  user: string;
-  partition: string;
-  /** The stored nice; a record without it uses its description's. */
-  nice?: number;
-  submitTime: number;
-  beginTime: number | null;
-  timeLimitMinutes: number | null;
-  description: JobDescription;
-  /** An array's tasks not started yet (its record's range), or null. */
-  arrayTasks?: string | null;
-}
-
-export function policyJobOf(j: PolicySource, qos: string | undefined): PolicyJob {
-  const d = j.description;
-  const nodes = d.minimum_nodes ?? 1;
-  const tasks = d.tasks ?? (d.tasks_per_node ? d.tasks_per_node * nodes : nodes);
-  const perNode = parseGpuTres(d.tres_per_node)?.count;
-  const gpus = perNode !== undefined ? perNode * nodes : (parseGpuTres(d.tres_per_job)?.count ?? 0);
-  return {
-    id: j.id,
-    user: j.user,
-    account: d.account,
-    partition: j.partition,
-    qos,
-    nice: j.nice ?? d.nice ?? 0,
-    submitTime: j.submitTime,
-    // eligible from its begin time on (dependencies are not timed: their wait counts as age)
-    eligibleTime: Math.max(j.submitTime, j.beginTime ?? 0),
-    nodes,
-    submitCount: j.arrayTasks ? countIndices(j.arrayTasks) : 1,
-    cpus: tasks * (d.cpus_per_task ?? 1),
-    gpus,
-    timeLimitMinutes: j.timeLimitMinutes,
-  };
-}
-
-function fromRow(r: PolicyRow): { job: PolicySource; startTime: number | null } {
-  const description = JSON.parse(r.description) as JobDescription;
-  return {
-    job: { id: r.id, user: r.user, partition: r.partition, nice: r.nice, submitTime: r.submit_time, beginTime: r.begin_time, timeLimitMinutes: r.time_limit, description, arrayTasks: r.array_tasks },
-    startTime: r.start_time,
-  };
-}
-
-/** Whose limits an admin changes: an account, a user (in an account; default: their first), a QOS. */
-export type LimitTarget = { kind: 'account'; name: string } | { kind: 'user'; name: string; account?: string | undefined } | { kind: 'qos'; name: string };
-
-function targetName(t: LimitTarget, tree: AccountTree): string {
-  return t.kind === 'user' ? tree.association(t.name, t.account).key : t.name;
-}
 
 interface Charging {
   assoc: string;
@@ -144,14 +91,14 @@ export class QueuePolicy {
     this.applyStoredLimits();
     const chargedAt = this.o.policyStore.chargedAt();
     for (const r of this.o.policyStore.active()) {
-      const { job, startTime } = fromRow(r);
+      const { job, startTime } = fromPolicyRow(r);
       const pj = this.policyJob(job);
       this.tracker.started(pj);
       if (r.state === 'RUNNING' && startTime !== null) this.charging.set(pj.id, this.chargingOf(pj, Math.max(startTime, chargedAt ?? startTime)));
     }
     for (let after = 0; ; ) {
       const page = this.o.policyStore.pendingPage(after, PAGE);
-      for (const r of page) this.tracker.submitted(this.policyJob(fromRow(r).job));
+      for (const r of page) this.tracker.submitted(this.policyJob(fromPolicyRow(r).job));
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.id;
     }
@@ -208,47 +155,20 @@ export class QueuePolicy {
   }
 
   /** Every limit in force: accounts, user associations and QOSes that have any. */
-  limitsInForce(): { kind: 'account' | 'user' | 'qos'; name: string; limits: Record<string, number> }[] {
-    const out: { kind: 'account' | 'user' | 'qos'; name: string; limits: Record<string, number> }[] = [];
-    for (const node of this.tree.walk()) {
-      if (Object.keys(node.limits).length > 0) out.push({ kind: node.kind, name: node.key, limits: { ...(node.limits as Record<string, number>) } });
-    }
-    for (const q of this.o.config.qos.values()) if (Object.keys(q.limits).length > 0) out.push({ kind: 'qos', name: q.name, limits: { ...(q.limits as Record<string, number>) } });
-    return out;
+  limitsInForce(): LimitsOf[] {
+    return limitsInForce(this.tree, this.o.config.qos);
   }
 
   private applyLimits(target: LimitTarget, changes: LimitChanges): Record<string, number> {
-    if (target.kind === 'qos') {
-      const q = this.o.config.qos.get(target.name);
-      if (!q) throw new GrmError('E_REQUEST_INVALID', `Invalid qos specification: "${target.name}" (defined: ${[...this.o.config.qos.keys()].join(', ') || 'none'})`, { field: 'qos' });
-      const limits = applyLimitChanges(q.limits, changes, QOS_LIMIT_KEYS, `QOS ${q.name}`);
-      this.o.config.qos.set(q.name, { ...q, limits });
-      return limits as Record<string, number>;
-    }
-    if (target.kind === 'account') {
-      const node = this.tree.account(target.name);
-      if (!node) throw new GrmError('E_ACCOUNT_INVALID', `Invalid account "${target.name}": not in the policy's account tree`, { field: 'account' });
-      const limits = applyLimitChanges(node.limits, changes, ASSOC_LIMIT_KEYS, `account ${node.name}`);
-      this.tree.setAccountLimits(node.name, limits);
-      return limits as Record<string, number>;
-    }
-    if (target.account !== undefined && !this.tree.account(target.account)) {
-      throw new GrmError('E_ACCOUNT_INVALID', `Invalid account "${target.account}": not in the policy's account tree`, { field: 'account' });
-    }
-    const assoc = this.tree.association(target.name, target.account);
-    const limits = applyLimitChanges(assoc.limits, changes, ASSOC_LIMIT_KEYS, `user ${target.name} (account ${assoc.key.split('/')[0]})`);
-    this.tree.setUserLimits(target.name, target.account, limits);
-    return limits as Record<string, number>;
+    return applyLimitTarget(this.tree, this.o.config.qos, target, changes);
   }
 
   /** Limits set at run time by an earlier daemon, over the configuration's. */
   private applyStoredLimits(): void {
     for (const o of this.o.policyStore.limitOverrides()) {
       try {
-        const target: LimitTarget =
-          o.kind === 'user' ? { kind: 'user', name: o.name.slice(o.name.indexOf('/') + 1), account: o.name.slice(0, o.name.indexOf('/')) } : { kind: o.kind, name: o.name };
-        const cleared = Object.fromEntries([...(o.kind === 'qos' ? QOS_LIMIT_KEYS : ASSOC_LIMIT_KEYS)].map((k) => [k, o.limits[k] ?? null]));
-        this.applyLimits(target, cleared);
+        const { target, changes } = storedChange(o);
+        this.applyLimits(target, changes);
       } catch (e) {
         // an account or QOS the configuration no longer has: its old limits have nothing to hold
         this.o.onError(e, `limits of ${o.kind} ${o.name} set at run time`);
@@ -293,7 +213,7 @@ export class QueuePolicy {
     const now = this.o.clock.now();
     const page = this.o.policyStore.pendingPage(o.after, o.limit + 1, o.user);
     const rows = page.slice(0, o.limit).map((r) => {
-      const pj = this.policyJob(fromRow(r).job);
+      const pj = this.policyJob(fromPolicyRow(r).job);
       return sprioRow(pj, this.calc(pj, now), o.normalised ?? false);
     });
     return { rows, more: page.length > o.limit };
@@ -306,10 +226,6 @@ export class QueuePolicy {
     return this.table.rows;
   }
 
-  /**
-   * Charges the running jobs, saves the ledger, and (when a factor moves with time) gives
-   * every pending job its priority now; then again after calcPeriodMs.
-   */
   /** The backend's size, when it tells one; a failed read keeps the last (the job-size factor waits, nothing else). */
   private async refreshClusterSize(): Promise<boolean> {
     if (!this.o.sizeOf) return false;
@@ -324,6 +240,10 @@ export class QueuePolicy {
     }
   }
 
+  /**
+   * Charges the running jobs, saves the ledger, and (when a factor moves with time) gives
+   * every pending job its priority now; then again after calcPeriodMs.
+   */
   async recalculate(): Promise<void> {
     if (this.stopped || this.calculating) return;
     this.calculating = true;
@@ -351,7 +271,7 @@ export class QueuePolicy {
       const page = this.o.policyStore.pendingPage(after, PAGE);
       const changes: [number, number][] = [];
       for (const r of page) {
-        const p = this.calc(this.policyJob(fromRow(r).job), now).priority;
+        const p = this.calc(this.policyJob(fromPolicyRow(r).job), now).priority;
         if (p !== r.priority) changes.push([r.id, p]);
       }
       if (changes.length > 0) this.o.policyStore.setPriorities(changes);

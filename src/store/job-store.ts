@@ -1,14 +1,18 @@
 /**
- * Jobs, their events and their allocations. `transition` is the only way a job's state
+ * Jobs and their events: every write to a job's row. `transition` is the only way a job's state
  * changes: it checks the state machine, compare-and-sets the row and records the event in
- * one transaction, so what the daemon acts on has always been written first.
+ * one transaction, so what the daemon acts on has always been written first. The list query
+ * (job-list.ts) and the allocations table (allocation-store.ts) have files of their own; this
+ * class hands their calls on, so its callers keep one store of jobs.
  */
-import type { Allocation, AllocatedNode } from '../backends/resource-backend.js';
+import type { Allocation } from '../backends/resource-backend.js';
 import { GrmError } from '../errors.js';
 import { assertTransition } from '../jobs/job-state.js';
 import type { JobDescription, JobEvent, JobRecord, JobState, JobSummaryRecord, RuntimeKind } from '../jobs/job-types.js';
 import type { Db } from './database.js';
-import { DEFAULT_REASON, patchSql, SUMMARY_COLUMNS, toRecord, toSummaryRecord, type JobPatch, type JobRow } from './job-rows.js';
+import { AllocationStore, type StoredAllocation } from './allocation-store.js';
+import { listJobs, type JobFilter } from './job-list.js';
+import { DEFAULT_REASON, patchSql, toRecord, type JobPatch, type JobRow } from './job-rows.js';
 
 export type { JobPatch } from './job-rows.js';
 
@@ -48,85 +52,7 @@ export interface PendingUpdate {
   blocked: string | null;
 }
 
-/** A job's place in the queue order, as a keyset cursor. */
-export interface QueueKey {
-  priority: number;
-  nice: number;
-  submitTime: number;
-  id: number;
-}
-
-export interface JobFilter {
-  states?: JobState[];
-  users?: string[];
-  names?: string[];
-  partitions?: string[];
-  ids?: number[];
-  /** Array tasks by array id and index (`12_7`), or'ed with `ids`. */
-  tasks?: { arrayJobId: number; index: number }[];
-  /**
-   * sacct's window (ms): jobs submitted at or before `until` that had not ended before
-   * `since` (still pending or running, or ended at or after it).
-   */
-  since?: number;
-  until?: number;
-  /**
-   * sacct -s: `states` are the states jobs were in during the since/until window, not now
-   * (an ended state: ended in the window; RUNNING: ran during it; PENDING: waited during it).
-   */
-  statesDuringWindow?: boolean;
-  /** Keyset paging: only jobs with a larger id. */
-  afterId?: number;
-  /** Newest first; then the keyset is "a smaller id". */
-  newestFirst?: boolean;
-  /**
-   * The queue's order (priority, nice, submit time, id: the jobs_ready index's) instead of ids;
-   * then the keyset is `afterKey`, the last job's place.
-   */
-  queueOrder?: boolean;
-  afterKey?: QueueKey;
-  limit?: number;
-}
-
-export interface StoredAllocation extends Allocation {
-  jobId: number;
-  backend: string;
-  grantedTime: number;
-  releasedTime: number | null;
-}
-
 export type JobEventListener = (event: JobEvent) => void;
-
-/** Later than any job time (ms): an open end of a window or of a job's interval. */
-const MAX_TIME = 8.64e15;
-
-/**
- * Jobs that were in one of `states` at some time in [since, until], from the times of their
- * (last) run as slurmdbd reads them: an end state counts when the job ended in the window,
- * RUNNING when its run overlaps it, PENDING when its wait (submit to start, or to its end
- * if it never started) overlaps it; the states a job passes through in a moment (ALLOCATING,
- * COMPLETING) count only while it is in them.
- */
-function statesDuring(states: JobState[], since: number, until: number): { sql: string; params: unknown[] } {
-  const any: string[] = [];
-  const params: unknown[] = [];
-  for (const state of new Set(states)) {
-    if (state === 'RUNNING') {
-      any.push(`(start_time IS NOT NULL AND start_time <= ? AND coalesce(end_time, ${MAX_TIME}) >= ?)`);
-      params.push(until, since);
-    } else if (state === 'PENDING') {
-      any.push(`(submit_time <= ? AND coalesce(start_time, end_time, ${MAX_TIME}) >= ?)`);
-      params.push(until, since);
-    } else if (state === 'ALLOCATING' || state === 'COMPLETING') {
-      any.push('state = ?');
-      params.push(state);
-    } else {
-      any.push('(state = ? AND end_time BETWEEN ? AND ?)');
-      params.push(state, since, until);
-    }
-  }
-  return { sql: `(${any.join(' OR ')})`, params };
-}
 
 /** The one answer for a job that does not exist, or that the asker may not see (no existence leak). */
 export function noSuchJob(id: number): GrmError {
@@ -135,12 +61,15 @@ export function noSuchJob(id: number): GrmError {
 
 export class JobStore {
   private readonly listeners: JobEventListener[] = [];
+  private readonly allocations: AllocationStore;
 
   /** `now` is the daemon's clock (tests pass a fake one). */
   constructor(
     private readonly db: Db,
     readonly now: () => number = () => Date.now(),
-  ) {}
+  ) {
+    this.allocations = new AllocationStore(db, now);
+  }
 
   /** Called after each recorded event is committed (the GRM's own log lines come from here). */
   onEvent(listener: JobEventListener): void {
@@ -200,63 +129,7 @@ export class JobStore {
 
   /** A page of jobs as lists show them: without script, argv and environment. */
   list(filter: JobFilter = {}): { jobs: JobSummaryRecord[]; total: number } {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.states?.length && filter.statesDuringWindow) {
-      const during = statesDuring(filter.states, filter.since ?? -MAX_TIME, filter.until ?? MAX_TIME);
-      where.push(during.sql);
-      params.push(...during.params);
-    } else if (filter.states?.length) {
-      where.push(`state IN (${filter.states.map(() => '?').join(',')})`);
-      params.push(...filter.states);
-    }
-    for (const [column, values] of [['user', filter.users], ['name', filter.names], ['partition', filter.partitions]] as const) {
-      if (!values?.length) continue;
-      where.push(`${column} IN (${values.map(() => '?').join(',')})`);
-      params.push(...values);
-    }
-    if (filter.ids?.length || filter.tasks?.length) {
-      // an array's id selects every task of the array, as squeue -j does
-      const any: string[] = [];
-      if (filter.ids?.length) {
-        const list = filter.ids.map(() => '?').join(',');
-        any.push(`id IN (${list}) OR array_job_id IN (${list})`);
-        params.push(...filter.ids, ...filter.ids);
-      }
-      for (const task of filter.tasks ?? []) {
-        any.push('(array_job_id = ? AND array_task_id = ?)');
-        params.push(task.arrayJobId, task.index);
-      }
-      where.push(`(${any.join(' OR ')})`);
-    }
-    if (filter.until !== undefined) {
-      where.push('submit_time <= ?');
-      params.push(filter.until);
-    }
-    if (filter.since !== undefined) {
-      where.push('(end_time IS NULL OR end_time >= ?)');
-      params.push(filter.since);
-    }
-    const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM jobs ${clause}`).get(...params) as { n: number }).n;
-    if (filter.queueOrder) return { jobs: this.queuePage(clause, params, filter), total };
-    const page = filter.afterId === undefined ? clause : `${clause ? `${clause} AND` : 'WHERE'} id ${filter.newestFirst ? '<' : '>'} ?`;
-    const rows = this.db
-      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM jobs ${page} ORDER BY id ${filter.newestFirst ? 'DESC' : ''} LIMIT ?`)
-      .all(...params, ...(filter.afterId === undefined ? [] : [filter.afterId]), filter.limit ?? -1) as JobRow[];
-    return { jobs: rows.map(toSummaryRecord), total };
-  }
-
-  /** A page in the queue's order (highest priority first), after `afterKey`. */
-  private queuePage(clause: string, params: unknown[], filter: JobFilter): JobSummaryRecord[] {
-    const k = filter.afterKey;
-    // a row value compares key by key: -priority so that "after" is "lower priority"
-    const page = k === undefined ? clause : `${clause ? `${clause} AND` : 'WHERE'} (-priority, nice, submit_time, id) > (?, ?, ?, ?)`;
-    const keyParams = k === undefined ? [] : [-k.priority, k.nice, k.submitTime, k.id];
-    const rows = this.db
-      .prepare(`SELECT ${SUMMARY_COLUMNS} FROM jobs ${page} ORDER BY priority DESC, nice, submit_time, id LIMIT ?`)
-      .all(...params, ...keyParams, filter.limit ?? -1) as JobRow[];
-    return rows.map(toSummaryRecord);
+    return listJobs(this.db, filter);
   }
 
   /** Jobs in `states`, in scheduling order (nice, then submit time, then id). */
@@ -453,57 +326,15 @@ export class JobStore {
   }
 
   saveAllocation(jobId: number, backend: string, allocation: Allocation): void {
-    this.db
-      .prepare(
-        `INSERT INTO allocations (job_id, backend, backend_id, partition, node_list, nodes, granted_time, end_time)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT(job_id) DO UPDATE SET backend_id = excluded.backend_id, partition = excluded.partition,
-           node_list = excluded.node_list, nodes = excluded.nodes, granted_time = excluded.granted_time,
-           end_time = excluded.end_time, released_time = NULL`,
-      )
-      .run(
-        jobId,
-        backend,
-        allocation.backendId,
-        allocation.partition,
-        allocation.nodeList,
-        JSON.stringify(allocation.nodes),
-        allocation.startTime,
-        allocation.endTime,
-      );
+    this.allocations.save(jobId, backend, allocation);
   }
 
   allocation(jobId: number): StoredAllocation | undefined {
-    const r = this.db.prepare('SELECT * FROM allocations WHERE job_id = ?').get(jobId) as
-      | {
-          job_id: number;
-          backend: string;
-          backend_id: string;
-          partition: string;
-          node_list: string;
-          nodes: string;
-          granted_time: number;
-          end_time: number | null;
-          released_time: number | null;
-        }
-      | undefined;
-    if (!r) return undefined;
-    return {
-      jobId: r.job_id,
-      backend: r.backend,
-      backendId: r.backend_id,
-      partition: r.partition,
-      nodeList: r.node_list,
-      nodes: JSON.parse(r.nodes) as AllocatedNode[],
-      startTime: r.granted_time,
-      endTime: r.end_time,
-      grantedTime: r.granted_time,
-      releasedTime: r.released_time,
-    };
+    return this.allocations.get(jobId);
   }
 
   markReleased(jobId: number): void {
-    this.db.prepare('UPDATE allocations SET released_time = ? WHERE job_id = ? AND released_time IS NULL').run(this.now(), jobId);
+    this.allocations.markReleased(jobId);
   }
 
   private insertEvent(id: number, from: JobState | null, to: JobState | null, reason: string, actor: string, time: number): void {

@@ -1,5 +1,5 @@
 /** /api/v1/jobs: submit, list, show, cancel, and a job's generated files. */
-import type { QueueKey } from '../../store/job-store.js';
+import type { QueueKey } from '../../store/job-list.js';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { GrmError } from '../../errors.js';

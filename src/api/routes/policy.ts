@@ -9,7 +9,7 @@ import { Type } from '@sinclair/typebox';
 import { ErrorSchema } from '../schemas.js';
 import type { ApiServices } from '../services.js';
 import { GrmError } from '../../errors.js';
-import type { LimitTarget } from '../../jobs/queue-policy.js';
+import type { LimitTarget } from '../../jobs/limit-targets.js';
 import { requireAdmin } from '../../users/user-rules.js';
 import { requestPrincipal } from '../user.js';
 
