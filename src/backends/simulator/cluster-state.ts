@@ -185,6 +185,11 @@ export class ClusterState {
     return alloc;
   }
 
+  /** The partition's nodes with a free CPU, to walk in partition order (a live view: do not keep it). */
+  freeNodes(partition: string): FreeNodes<NodeUsage> {
+    return this.index(partition).free;
+  }
+
   /** The usage of the partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
   usageWithFreeCpu(partition: string): readonly NodeUsage[] {
     return this.index(partition).free.nodes();

@@ -26,6 +26,26 @@ export class FreeNodes<T> {
     this.list = null;
   }
 
+  /**
+   * The first position >= from of a node with a free CPU, or -1: a walk in partition order
+   * that stops where its reader does (a placement reads only the first nodes that hold it).
+   */
+  nextSet(from: number): number {
+    let w = from >>> 5;
+    if (w >= this.bits.length) return -1;
+    let word = this.bits[w]! & (~0 << (from & 31));
+    while (word === 0) {
+      if (++w >= this.bits.length) return -1;
+      word = this.bits[w]!;
+    }
+    return (w << 5) + 31 - Math.clz32(word & -word);
+  }
+
+  /** What is listed for the node at this position. */
+  item(position: number): T | undefined {
+    return this.items[position];
+  }
+
   has(position: number): boolean {
     return (this.bits[position >>> 5]! & (1 << (position & 31))) !== 0;
   }

@@ -161,10 +161,20 @@ export interface PlaceHint {
    * every node on which the request could get a task (e.g. the nodes with a free CPU).
    */
   nodes?: readonly string[];
-  /** The same as `nodes` given by their usage records (taken instead of `nodes`: no look-ups). */
-  usages?: readonly NodeUsage[];
+  /**
+   * The same as `nodes` as a walk over their positions (taken instead of `nodes`: no look-ups,
+   * and no list made of nodes the placement does not reach).
+   */
+  free?: NodeWalk;
   /** An upper bound of the tasks of `req` any node of the partition can take. */
   maxTasksPerNode?: number;
+}
+
+/** A walk over some of a partition's nodes in partition order (free-nodes.ts FreeNodes). */
+export interface NodeWalk {
+  /** The first position >= from on the walk, or -1. */
+  nextSet(from: number): number;
+  item(position: number): NodeUsage | undefined;
 }
 
 /** Where a request goes, before any AllocatedNode is made: the chosen nodes and their tasks. */
@@ -215,10 +225,10 @@ export function choosePlacement(
   let n = 0;
   let maxCap = 0;
   let firstSum = 0;
-  const usages = hint.usages;
-  const length = usages ? usages.length : names.length;
-  for (let i = 0; i < length; i++) {
-    const u = usages ? usages[i] : usage.get(names[i]!);
+  const free = hint.free;
+  const step = (i: number): number => (free ? free.nextSet(i + 1) : i + 1 < names.length ? i + 1 : -1);
+  for (let i = free ? free.nextSet(0) : names.length > 0 ? 0 : -1; i >= 0; i = step(i)) {
+    const u = free ? free.item(i) : usage.get(names[i]!);
     if (!u) continue;
     const cap = Math.min(nodeTaskCapacity(req, u), req.tasks);
     if (cap <= 0) continue;

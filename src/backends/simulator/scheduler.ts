@@ -305,7 +305,7 @@ class SchedulingPass {
     const same = this.placedShapes.get(key);
     if (same && same.version === this.state.changes) return same.placed;
     // the nodes with a free CPU now: the only ones that can take a task
-    const hint = { usages: this.state.usageWithFreeCpu(p.name), maxTasksPerNode: capBound(req, this.state.maxNodeCpus(p.name)) };
+    const hint = { free: this.state.freeNodes(p.name), maxTasksPerNode: capBound(req, this.state.maxNodeCpus(p.name)) };
     const placed = choosePlacement(req, p, this.state.usage, hint);
     if (!placed) this.unplaceable.add(key);
     else this.placedShapes.set(key, { version: this.state.changes, placed });
