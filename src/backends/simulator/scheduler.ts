@@ -38,11 +38,14 @@
  * partition has free, or a shape that did not fit, is not tried; a shape placed since the last
  * start is not placed again), one availability-profile walk per reservation (a replay keeps
  * the last pass's through later ends: outlook-upkeep.ts), and O(nodes of the job) per backfill
- * test at most (availability.ts: it stops once the reserved job no longer fits). A replay's
- * queue can also skip the jobs too big for any free CPUs once every partition is blocked, a
- * job that could not start is not tested again until something starts or ends
- * (ClusterState.noteFailed), and the pass stops once backfill's reach is passed with every
- * partition blocked (ScheduleOptions.reasons false). None of this changes a decision.
+ * test at most (availability.ts: it stops once the reserved job no longer fits). Per-node data
+ * is kept by node number (NodeUsage.index), and a placement makes its AllocatedNodes only when
+ * the job starts. A replay's queue can also skip the jobs too big for any free CPUs once every
+ * partition is blocked, a job that could not start is not tested again until something starts
+ * or ends (ClusterState.noteFailed), a job that would take more CPUs at the reserved time than
+ * the reserved job can spare is turned down without being placed (surelyDelays), and the pass
+ * stops once backfill's reach is passed with every partition blocked (ScheduleOptions.reasons
+ * false). None of this changes a decision.
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import type { PendingReason } from '../../jobs/job-types.js';

@@ -22,7 +22,6 @@
  * O(queue log queue).
  */
 import { compressHostlist } from '../../hostlist/hostlist.js';
-import { GrmError } from '../../errors.js';
 import type {
   Allocation,
   AllocationEndState,
@@ -37,7 +36,8 @@ import type {
 import { checkNodeUpdate } from '../resource-backend.js';
 import { defaultClusterSpec, validateClusterSpec, type SimulatedClusterSpec } from './cluster-spec.js';
 import { wallClock, type Clock, type TimerHandle } from './clock.js';
-import { buildUsage, type NodeAdminState, type RunningAllocation } from './placement.js';
+import type { NodeAdminState, RunningAllocation } from './placement.js';
+import { NodeAdmin, type NodeStatePersistence } from './node-admin.js';
 import { compareRequestPriority, schedule, type ScheduleOptions } from './scheduler.js';
 import { RequestValidator } from './validate-request.js';
 import { SortedQueue } from './pending-queue.js';
@@ -61,11 +61,7 @@ interface Entry {
   timer?: TimerHandle;
 }
 
-/** Where node states set by an admin are kept across restarts (the store; none: memory only). */
-export interface NodeStatePersistence {
-  all(): { name: string; state: 'drained' | 'down'; reason: string | null }[];
-  set(name: string, state: NodeAdminState, reason: string | null): void;
-}
+export type { NodeStatePersistence } from './node-admin.js';
 
 export interface SimulatorBackendOptions extends ScheduleOptions {
   /** The number of the first backend id ("sim-<firstId>"); default 1. */
@@ -89,12 +85,9 @@ export class SimulatorBackend implements ResourceBackend {
   /** The RUNNING entries. */
   private readonly runningEntries = new Set<Entry>();
   private readonly validator: RequestValidator;
-  /** Node name -> the partitions it is in (spec order). */
-  private readonly partitionsOfNode = new Map<string, string[]>();
   private readonly scheduleOptions: ScheduleOptions;
-  private readonly adminStates = new Map<string, NodeAdminState>();
-  private readonly persistence: NodeStatePersistence | undefined;
-  private readonly nodeReasons = new Map<string, string>();
+  /** Drained and down nodes, and sinfo's view of the nodes. */
+  private readonly admin: NodeAdmin;
   private readonly listeners: ((event: BackendEvent) => void)[] = [];
   private nextId: number;
   private started = false;
@@ -109,20 +102,7 @@ export class SimulatorBackend implements ResourceBackend {
     this.scheduleOptions = {};
     if (options.queueDepth !== undefined) this.scheduleOptions.queueDepth = options.queueDepth;
     if (options.backfillMaxJobTest !== undefined) this.scheduleOptions.backfillMaxJobTest = options.backfillMaxJobTest;
-    this.persistence = options.nodeStates;
-    // a node drained or down before a restart stays so (a node no longer configured is forgotten)
-    for (const s of this.persistence?.all() ?? []) {
-      if (!this.spec.nodes.some((n) => n.name === s.name)) continue;
-      this.adminStates.set(s.name, s.state);
-      if (s.reason !== null) this.nodeReasons.set(s.name, s.reason);
-    }
-    for (const p of this.spec.partitions) {
-      for (const n of p.nodes) {
-        const list = this.partitionsOfNode.get(n);
-        if (list) list.push(p.name);
-        else this.partitionsOfNode.set(n, [p.name]);
-      }
-    }
+    this.admin = new NodeAdmin(this.spec, options.nodeStates);
   }
 
   async validate(request: ResourceRequest): Promise<void> {
@@ -199,9 +179,10 @@ export class SimulatorBackend implements ResourceBackend {
 
   /** Simulated nodes run nothing: a node in service answers, a down one does not. */
   async preflight(allocation: Allocation): Promise<{ node: string; reason: string }[]> {
-    return allocation.nodes
-      .filter((n) => this.adminStates.get(n.name) === 'down')
-      .map((n) => ({ node: n.name, reason: this.nodeReasons.get(n.name) ?? 'node is down' }));
+    return allocation.nodes.flatMap((n) => {
+      const reason = this.admin.downReason(n.name);
+      return reason === undefined ? [] : [{ node: n.name, reason }];
+    });
   }
 
   /** The allocation of a running job, or undefined. */
@@ -211,44 +192,7 @@ export class SimulatorBackend implements ResourceBackend {
   }
 
   async nodes(): Promise<NodeInfo[]> {
-    const running = this.runningAllocations();
-    const usage = buildUsage(this.spec, this.adminStates, running);
-    const allocationsOf = new Map<string, string[]>();
-    for (const a of running) {
-      for (const n of a.nodes) {
-        const list = allocationsOf.get(n.name);
-        if (list) list.push(a.id);
-        else allocationsOf.set(n.name, [a.id]);
-      }
-    }
-    return this.spec.nodes.map((node) => {
-      const u = usage.get(node.name)!;
-      const admin = this.adminStates.get(node.name) ?? 'idle';
-      const state: NodeInfo['state'] =
-        admin !== 'idle'
-          ? admin
-          : u.allocations === 0
-            ? 'idle'
-            : u.exclusive || u.cpus >= node.cpus
-              ? 'allocated'
-              : 'mixed';
-      const info: NodeInfo = {
-        name: node.name,
-        state,
-        partitions: [...(this.partitionsOfNode.get(node.name) ?? [])],
-        cpus: node.cpus,
-        cpusAllocated: u.cpus,
-        memoryMiB: node.memoryMiB,
-        memoryAllocatedMiB: u.memoryMiB,
-        gpus: node.gpus,
-        gpusAllocated: u.gpus,
-        allocations: allocationsOf.get(node.name) ?? [],
-      };
-      if (node.gpuType !== undefined) info.gpuType = node.gpuType;
-      const reason = this.nodeReasons.get(node.name);
-      if (reason !== undefined) info.reason = reason;
-      return info;
-    });
+    return this.admin.nodeInfos(this.runningAllocations());
   }
 
   async partitions(): Promise<PartitionInfo[]> {
@@ -296,19 +240,8 @@ export class SimulatorBackend implements ResourceBackend {
    * allocation on the node (NODE_FAIL); 'idle' puts the node back in service.
    */
   setNodeState(name: string, state: NodeAdminState, reason?: string): void {
-    if (!this.spec.nodes.some((n) => n.name === name)) {
-      throw new GrmError('E_REQUEST_INVALID', `Invalid node name specified: ${name} (sinfo -N lists the nodes)`, { field: 'node' });
-    }
     // written before it is acted on: a restart keeps it
-    this.persistence?.set(name, state, state === 'idle' ? null : (reason ?? null));
-    if (state === 'idle') {
-      this.adminStates.delete(name);
-      this.nodeReasons.delete(name);
-    } else {
-      this.adminStates.set(name, state);
-      if (reason !== undefined) this.nodeReasons.set(name, reason);
-      else this.nodeReasons.delete(name);
-    }
+    this.admin.set(name, state, reason);
     if (state === 'down') {
       for (const e of [...this.runningEntries]) {
         if (e.running!.nodes.some((n) => n.name === name)) {
@@ -329,7 +262,7 @@ export class SimulatorBackend implements ResourceBackend {
     const queue = [...this.queue.view, ...waiting.map((request) => ({ id: `grm-${request.jobId}`, request }))];
     const byId = new Map(queue.map((q) => [q.id, q.request.jobId]));
     const starts = forecastStarts(
-      { spec: this.spec, nodeStates: this.adminStates, running: this.runningAllocations(), queue, now: this.clock.now() },
+      { spec: this.spec, nodeStates: this.admin.states, running: this.runningAllocations(), queue, now: this.clock.now() },
       { ...this.scheduleOptions, maxJobs: FORECAST_JOBS },
     );
     return new Map([...starts].map(([id, at]) => [byId.get(id)!, at]));
@@ -355,7 +288,7 @@ export class SimulatorBackend implements ResourceBackend {
     const result = schedule(
       {
         spec: this.spec,
-        nodeStates: this.adminStates,
+        nodeStates: this.admin.states,
         running: this.runningAllocations(),
         queue: this.queue.view,
         now: this.clock.now(),
