@@ -95,6 +95,26 @@ function shiftAll(r: HeldReservation, allocs: readonly EndingAllocation[], d: 1 
 }
 
 /**
+ * The partition's free CPUs just before r's time, were these allocations (ending at it) put
+ * back: what putting them back would leave in r.freeCpus, without changing anything.
+ */
+function freeCpusWith(r: HeldReservation, allocs: readonly EndingAllocation[]): number {
+  let free = r.freeCpus;
+  for (const a of allocs) {
+    for (let k = 0; k < a.at.length; k++) {
+      const i = a.at[k]!;
+      const then = r.members[i] === 1 ? r.atTime[i] : undefined;
+      if (!then) continue;
+      const was = freeCpusOf(then);
+      // as shiftShare would leave it: its share back, and held whole if exclusive
+      const now = then.inService && !then.exclusive && !a.exclusive ? then.node.cpus - then.cpus - a.nodes[k]!.cpus : 0;
+      free += now - was;
+    }
+  }
+  return free;
+}
+
+/**
  * After ends (endInOutlooks), moves r's time back to the earliest time >= now at which its job
  * fits, as planOutlook's walk would find it. `ending`: the running allocations by end time.
  */
@@ -108,6 +128,8 @@ export function settle(r: HeldReservation, ending: readonly EndingAllocation[], 
     // the candidate before r.time: the last end time after now, else now itself
     const before = lo > 0 && ending[lo - 1]!.endTime > now ? ending[lo - 1]!.endTime : now;
     const group = ending.slice(lo, hi);
+    // fewer free CPUs than the job needs: it does not fit then (checked without the shift)
+    if (freeCpusWith(r, group) < r.request.tasks * r.request.cpusPerTask) return;
     shiftAll(r, group, 1);
     if (!capacitiesHold(r.request, r.counts, r.usable)) {
       shiftAll(r, group, -1);
