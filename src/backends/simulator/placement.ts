@@ -177,6 +177,22 @@ export interface NodeWalk {
   item(position: number): NodeUsage | undefined;
 }
 
+/** A walk over listed nodes by name. */
+class NameWalk implements NodeWalk {
+  constructor(
+    private readonly names: readonly string[],
+    private readonly usage: UsageView,
+  ) {}
+
+  nextSet(from: number): number {
+    return from < this.names.length ? from : -1;
+  }
+
+  item(position: number): NodeUsage | undefined {
+    return this.usage.get(this.names[position]!);
+  }
+}
+
 /** Where a request goes, before any AllocatedNode is made: the chosen nodes and their tasks. */
 export interface Choice {
   /** The chosen nodes' usage, in partition order. */
@@ -225,17 +241,18 @@ export function choosePlacement(
   let n = 0;
   let maxCap = 0;
   let firstSum = 0;
-  const free = hint.free;
-  const step = (i: number): number => (free ? free.nextSet(i + 1) : i + 1 < names.length ? i + 1 : -1);
-  for (let i = free ? free.nextSet(0) : names.length > 0 ? 0 : -1; i >= 0; i = step(i)) {
-    const u = free ? free.item(i) : usage.get(names[i]!);
+  const walk = hint.free ?? new NameWalk(names, usage);
+  const tasks = req.tasks;
+  const oneNode = req.minNodes <= 1;
+  for (let i = walk.nextSet(0); i >= 0; i = walk.nextSet(i + 1)) {
+    const u = walk.item(i);
     if (!u) continue;
-    const cap = Math.min(nodeTaskCapacity(req, u), req.tasks);
+    const cap = Math.min(nodeTaskCapacity(req, u), tasks);
     if (cap <= 0) continue;
-    if (req.minNodes <= 1 && cap >= req.tasks) {
+    if (oneNode && cap >= tasks) {
       // One node holds the whole job: one node is the fewest, and the first such node is
       // the first-fit choice whatever comes before or after it.
-      return { usages: [u], tasksPerNode: [req.tasks] };
+      return { usages: [u], tasksPerNode: [tasks] };
     }
     candNodes[n] = u;
     candCaps[n] = cap;
@@ -243,8 +260,8 @@ export function choosePlacement(
     if (cap > maxCap) maxCap = cap;
     if (earlyExit && n <= least) {
       firstSum += cap;
-      if (n === least && firstSum >= req.tasks) {
-        return { usages: candNodes.slice(0, n), tasksPerNode: blockDistribution(candCaps.slice(0, n), req.tasks) };
+      if (n === least && firstSum >= tasks) {
+        return { usages: candNodes.slice(0, n), tasksPerNode: blockDistribution(candCaps.slice(0, n), tasks) };
       }
     }
   }
