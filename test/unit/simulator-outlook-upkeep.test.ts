@@ -104,9 +104,10 @@ function talliesTrue(state: ClusterState, r: HeldReservation): boolean {
 }
 
 t.test("an outlook's tallies stay its nodes' usage then, through starts and ends", async (t) => {
+  // a job on one or two nodes: some of them may have their own usage at the reserved time, some not
   const step = fc.record({
     start: fc.boolean(),
-    node: fc.integer({ min: 1, max: 6 }),
+    nodes: fc.uniqueArray(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 2 }),
     cpus: fc.integer({ min: 1, max: 2 }),
     exclusive: fc.boolean(),
     end: fc.option(fc.integer({ min: 1, max: 8 }), { nil: null, freq: 6 }),
@@ -123,11 +124,13 @@ t.test("an outlook's tallies stay its nodes' usage then, through starts and ends
           if (running.length > 0) state.end(running.splice(o.pick % running.length, 1)[0]!);
           return;
         }
-        const node = SPEC.nodes[o.node - 1]!;
-        const u = state.usage.get(node.name)!;
-        const cpus = o.exclusive ? node.cpus : o.cpus;
-        if (!u.inService || u.exclusive || (o.exclusive && u.allocations > 0) || u.cpus + cpus > node.cpus) return;
-        const a = state.indexed({ id: k, exclusive: o.exclusive, nodes: [{ name: node.name, cpus, memoryMiB: 100, gpus: 0 }], endTime: o.end === null ? null : o.end * 1000 });
+        const shares = o.nodes.map((n) => {
+          const node = SPEC.nodes[n - 1]!;
+          return { node, u: state.usage.get(node.name)!, cpus: o.exclusive ? node.cpus : o.cpus };
+        });
+        if (shares.some(({ node, u, cpus }) => !u.inService || u.exclusive || (o.exclusive && u.allocations > 0) || u.cpus + cpus > node.cpus)) return;
+        const nodes = shares.map(({ node, cpus }) => ({ name: node.name, cpus, memoryMiB: 100, gpus: 0 }));
+        const a = state.indexed({ id: k, exclusive: o.exclusive, nodes, endTime: o.end === null ? null : o.end * 1000 });
         startAllocation(state, r ? [r] : [], a);
         running.push(k);
       };

@@ -219,22 +219,22 @@ export function startAllocation(
   reservations: readonly HeldReservation[],
   alloc: IndexedAllocation,
 ): void {
-  const live = state.byIndex;
   const { at, nodes } = alloc;
-  // per reservation still holding the nodes at its time: those nodes (by position in the
-  // allocation) whose usage then is the live usage, with their tallies before
-  const recount: { r: HeldReservation; held: number[]; before: number[]; free: number[] }[] = [];
+  // the reservations still holding some of the nodes at their time whose usage then is the
+  // live usage: those nodes are taken out of their tallies before the start, and in after
+  const retally: HeldReservation[] = [];
   for (const r of reservations) {
     if (r.time === Infinity) continue;
     const gone = goneBy(alloc.endTime, r);
-    let held: { r: HeldReservation; held: number[]; before: number[]; free: number[] } | undefined;
     let touched = false;
+    let live = false;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (r.members[i] !== 1) continue;
       touched = true;
       if (gone) {
-        if (!r.atTime[i]) r.atTime[i] = { ...live[i]! };
+        // its usage then is pinned to what it is now
+        if (!r.atTime[i]) r.atTime[i] = { ...state.byIndex[i]! };
         continue;
       }
       const later = r.atTime[i];
@@ -243,24 +243,20 @@ export function startAllocation(
         tally(r, r.request, later, -1);
         shiftShare(later, nodes[k]!, alloc.exclusive, 1);
         tally(r, r.request, later, 1);
-        continue;
+      } else {
+        tally(r, r.request, state.byIndex[i]!, -1);
+        live = true;
       }
-      held ??= { r, held: [], before: [], free: [] };
-      held.held.push(at[k]!);
-      held.before.push(capOf(r.request, live[i]!));
-      held.free.push(freeCpusOf(live[i]!));
     }
     // held at T though it ends by T (not gone by the rounded-down start): unlike a walk's outlook
     if (touched && !gone && alloc.endTime !== null && alloc.endTime <= r.time) r.inexact = true;
-    if (held) recount.push(held);
+    if (live) retally.push(r);
   }
   state.start(alloc);
-  for (const { r, held, before, free } of recount) {
-    for (let j = 0; j < held.length; j++) {
-      const u = live[held[j]!]!;
-      count(r, before[j]!, -1);
-      r.freeCpus -= free[j]!;
-      tally(r, r.request, u, 1);
+  for (const r of retally) {
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      if (r.members[i] === 1 && !r.atTime[i]) tally(r, r.request, state.byIndex[i]!, 1);
     }
   }
 }

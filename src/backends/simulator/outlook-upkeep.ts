@@ -18,7 +18,7 @@
  * such an outlook (`inexact`) is planned again after an end, as it was before.
  */
 import { capacitiesHold } from '../task-capacity.js';
-import { capOf, count, tally, type HeldReservation } from './availability.js';
+import { tally, type HeldReservation } from './availability.js';
 import type { EndingAllocation, IndexedAllocation } from './cluster-state.js';
 import { freeCpusOf, shiftShare as shiftUsage, type NodeUsage, type Share } from './placement.js';
 
@@ -34,7 +34,8 @@ export function endInOutlooks(
 ): HeldReservation[] {
   // an unknown time ("never") may become known: walk again
   const kept = reservations.filter((r) => !r.inexact && r.time !== Infinity);
-  const recount: { r: HeldReservation; node: NodeUsage; before: number; free: number }[] = [];
+  // the reservations whose usage at T is the live usage on some of the job's nodes
+  const recount: HeldReservation[] = [];
   const { at, nodes } = alloc;
   for (const r of kept) {
     if (alloc.endTime !== null && alloc.endTime <= r.time) {
@@ -45,22 +46,32 @@ export function endInOutlooks(
       continue;
     }
     r.unsettled = true;
+    let live = false;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (r.members[i] !== 1) continue;
       const later = r.atTime[i];
       if (later) shiftShare(r, later, nodes[k]!, alloc.exclusive, -1);
-      // not in atTime: the usage at T is the live usage, which loses the share in remove()
-      else recount.push({ r, node: live[i]!, before: capOf(r.request, live[i]!), free: freeCpusOf(live[i]!) });
+      else live = true;
+    }
+    if (live) recount.push(r);
+  }
+  // not in atTime: the usage at T is the live usage, which loses the share in remove(); taken
+  // out of the tallies before, and in again after (atTime does not change in between)
+  retallyLive(recount, at, live, -1);
+  remove();
+  retallyLive(recount, at, live, 1);
+  return kept;
+}
+
+/** Takes out of (d = -1) or into (d = 1) each outlook's tallies the job's nodes whose usage at its time is the live usage. */
+function retallyLive(outlooks: readonly HeldReservation[], at: readonly number[], live: readonly NodeUsage[], d: 1 | -1): void {
+  for (const r of outlooks) {
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      if (r.members[i] === 1 && !r.atTime[i]) tally(r, r.request, live[i]!, d);
     }
   }
-  remove();
-  for (const { r, node, before, free } of recount) {
-    count(r, before, -1);
-    r.freeCpus -= free;
-    tally(r, r.request, node, 1);
-  }
-  return kept;
 }
 
 /** Adds (d = 1) or takes out (d = -1) one allocation's share of a node's usage at r's time. */
