@@ -45,7 +45,7 @@ export interface Outlook {
   /**
    * The partition's free CPUs then (freeCpusOf summed over its nodes' usage then): the reserved
    * job fits only if it needs no more, which tells, without placing it, that a job still
-   * running then and taking more than the difference delays it (scheduler.ts).
+   * running then and taking more than the difference delays it (surelyDelays).
    */
   freeCpus: number;
 }
@@ -156,6 +156,36 @@ export function planOutlook(
   }
   out.time = capacitiesHold(req, out.counts, out.usable) ? time : Infinity;
   return out;
+}
+
+/** The CPUs a request's tasks take in all. */
+export const cpusOf = (req: ResourceRequest): number => req.tasks * req.cpusPerTask;
+
+/**
+ * Whether the reserved job cannot start at its time with only this many of its partition's
+ * CPUs free then: it needs at least its own CPUs (a node takes no more tasks than its free
+ * CPUs hold: task-capacity.ts). Read without changing the outlook, where a test of the counts
+ * would first have to change them.
+ */
+export const leavesTooFew = (r: HeldReservation, freeCpusThen: number): boolean => freeCpusThen < cpusOf(r.request);
+
+/**
+ * Whether the job would delay one of these reservations wherever it went, told without placing
+ * it: one still running at the reserved time, in the reserved job's partition, holds its CPUs
+ * then (they are free now, so free then too), which may leave the reserved job too few
+ * (leavesTooFew). A job that delays none by this test goes through delaysReservation.
+ */
+export function surelyDelays(
+  reservations: readonly HeldReservation[],
+  req: ResourceRequest,
+  partition: SimulatedPartitionSpec,
+  endTime: number | null,
+): boolean {
+  for (const r of reservations) {
+    if (r.time === Infinity || r.partition.name !== partition.name || goneBy(endTime, r)) continue;
+    if (leavesTooFew(r, r.freeCpus - cpusOf(req))) return true;
+  }
+  return false;
 }
 
 /** A job about to start now: what it asked for, where it would go, until when. */

@@ -102,12 +102,10 @@ export class ClusterState {
     return this.ending;
   }
 
-  /** Starts an allocation now; returns it as held (with its nodes' numbers). */
-  start(alloc: RunningAllocation): IndexedAllocation {
+  /** Starts an allocation now. */
+  start(alloc: RunningAllocation): void {
     this.version++;
-    const held = this.indexed(alloc);
-    this.add(held);
-    return held;
+    this.add(this.indexed(alloc));
   }
 
   /** The allocation with its nodes' numbers (as given when it has them). */

@@ -18,7 +18,7 @@
  * such an outlook (`inexact`) is planned again after an end, as it was before.
  */
 import { capacitiesHold } from '../task-capacity.js';
-import { tally, type HeldReservation } from './availability.js';
+import { leavesTooFew, tally, type HeldReservation } from './availability.js';
 import type { EndingAllocation, IndexedAllocation } from './cluster-state.js';
 import { freeCpusOf, shiftShare as shiftUsage, type NodeUsage, type Share } from './placement.js';
 
@@ -140,7 +140,7 @@ export function settle(r: HeldReservation, ending: readonly EndingAllocation[], 
     const before = lo > 0 && ending[lo - 1]!.endTime > now ? ending[lo - 1]!.endTime : now;
     const group = ending.slice(lo, hi);
     // fewer free CPUs than the job needs: it does not fit then (checked without the shift)
-    if (freeCpusWith(r, group) < r.request.tasks * r.request.cpusPerTask) return;
+    if (leavesTooFew(r, freeCpusWith(r, group))) return;
     shiftAll(r, group, 1);
     if (!capacitiesHold(r.request, r.counts, r.usable)) {
       shiftAll(r, group, -1);

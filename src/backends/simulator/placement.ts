@@ -157,13 +157,9 @@ export function blockDistribution(capacities: readonly number[], tasks: number):
 /** What the caller knows that lets tryPlace look at fewer nodes; the answer does not change. */
 export interface PlaceHint {
   /**
-   * The nodes to look at, in partition order: a subsequence of partition.nodes that holds
-   * every node on which the request could get a task (e.g. the nodes with a free CPU).
-   */
-  nodes?: readonly string[];
-  /**
-   * The same as `nodes` as a walk over their positions (taken instead of `nodes`: no look-ups,
-   * and no list made of nodes the placement does not reach).
+   * The nodes to look at, walked in partition order instead of partition.nodes: a subsequence
+   * that holds every node on which the request could get a task (e.g. the nodes with a free
+   * CPU), read by position (no look-up by name, no list made of nodes the walk does not reach).
    */
   free?: NodeWalk;
   /** An upper bound of the tasks of `req` any node of the partition can take. */
@@ -227,7 +223,6 @@ export function choosePlacement(
   usage: UsageView,
   hint: PlaceHint = {},
 ): Choice | null {
-  const names = hint.nodes ?? partition.nodes;
   // The fewest nodes any placement needs: when the first `least` usable nodes hold the job,
   // they are the answer (the fewest nodes, first in partition order) and the scan can stop.
   const want = req.tasksPerNode !== undefined ? Math.min(req.tasksPerNode, req.tasks) : req.tasks;
@@ -241,7 +236,7 @@ export function choosePlacement(
   let n = 0;
   let maxCap = 0;
   let firstSum = 0;
-  const walk = hint.free ?? new NameWalk(names, usage);
+  const walk = hint.free ?? new NameWalk(partition.nodes, usage);
   const tasks = req.tasks;
   const oneNode = req.minNodes <= 1;
   for (let i = walk.nextSet(0); i >= 0; i = walk.nextSet(i + 1)) {

@@ -42,10 +42,10 @@
  * is kept by node number (NodeUsage.index), and a placement makes its AllocatedNodes only when
  * the job starts. A replay's queue can also skip the jobs too big for any free CPUs once every
  * partition is blocked, a job that could not start is not tested again until something starts
- * or ends (ClusterState.noteFailed), a job that would take more CPUs at the reserved time than
- * the reserved job can spare is turned down without being placed (surelyDelays), and the pass
- * stops once backfill's reach is passed with every partition blocked (ScheduleOptions.reasons
- * false). None of this changes a decision.
+ * or ends (ClusterState.noteFailed), a job that would take more CPUs at the reserved time
+ * than the reserved job can spare is turned down without being placed (availability.ts
+ * surelyDelays), and the pass stops once backfill's reach is passed with every partition
+ * blocked (ScheduleOptions.reasons false). None of this changes a decision.
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import type { PendingReason } from '../../jobs/job-types.js';
@@ -57,7 +57,7 @@ import {
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
 import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
-import { capBound, delaysReservation, goneBy, planOutlook, startAllocation, type Candidate, type HeldReservation } from './availability.js';
+import { capBound, cpusOf, delaysReservation, planOutlook, startAllocation, surelyDelays, type Candidate, type HeldReservation } from './availability.js';
 import { ClusterState, type IndexedAllocation } from './cluster-state.js';
 
 export { validateRequest } from './validate-request.js';
@@ -248,7 +248,8 @@ class SchedulingPass {
     const now = this.now;
     const limit = effectiveTimeLimit(partition, req.timeLimitMinutes);
     const endTime = limit === null ? null : now + limit * MINUTE_MS;
-    if (!this.reasons && this.surelyDelays(req, partition, endTime)) return 'Priority';
+    // (it cannot tell 'Priority' from 'Resources': only when no reasons are read)
+    if (!this.reasons && surelyDelays(this.reservations, req, partition, endTime)) return 'Priority';
     const choice = this.place(req, partition);
     if (!choice) return 'Resources';
     const candidate: Candidate = { request: req, choice, endTime };
@@ -272,24 +273,6 @@ class SchedulingPass {
     return null;
   }
 
-  /**
-   * Whether the job would delay a reservation wherever it went, told without placing it: one
-   * still running at the reserved time, in the reserved job's partition, holds its CPUs then
-   * (they are free now, so free then too); when the partition would be left with fewer free
-   * CPUs then than the reserved job needs, the reserved job cannot start then. Used only when
-   * no reasons are read: a job that cannot be placed at all waits for 'Resources', and this
-   * does not tell which (either way it does not start, and reserves nothing: its partition
-   * already holds a reservation).
-   */
-  private surelyDelays(req: ResourceRequest, partition: SimulatedPartitionSpec, endTime: number | null): boolean {
-    const cpus = req.tasks * req.cpusPerTask;
-    for (const r of this.reservations) {
-      if (r.time === Infinity || r.partition.name !== partition.name || goneBy(endTime, r)) continue;
-      if (r.freeCpus - cpus < r.request.tasks * r.request.cpusPerTask) return true;
-    }
-    return false;
-  }
-
   result(examined: number): SchedulerResult {
     const reservations = this.reservations.map((r) => ({
       id: r.id,
@@ -301,7 +284,7 @@ class SchedulingPass {
 
   private place(req: ResourceRequest, p: SimulatedPartitionSpec): Choice | null {
     // cheaper than a placement: more CPUs than the partition has free never fit
-    if (req.tasks * req.cpusPerTask > this.state.freeCpus(p.name)) return null;
+    if (cpusOf(req) > this.state.freeCpus(p.name)) return null;
     const key = shapeKey(p.name, req);
     if (this.unplaceable.has(key)) return null;
     // a job of the same shape placed since the last start: the same nodes (its start would have changed the version)
