@@ -8,19 +8,15 @@ import t from 'tap';
 import { requireSystem } from '../helpers/system.js';
 import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
 import { startBrowser } from '../helpers/browser.js';
-import { canMount, fillFilesystem, mountSmallFilesystem } from '../helpers/small-filesystem.js';
+import { fillFilesystem, mountOrSkip } from '../helpers/small-filesystem.js';
 import { waitForLogLine, waitUntil } from '../helpers/wait.js';
 
 declare const window: any;
 
 if (requireSystem(t, 'browser')) {
   t.test('a full data dir: the viewer shows what is wrong, and stops once it is fixed', { timeout: 180_000 }, async (t) => {
-    if (!canMount()) {
-      if (process.env.CI === 'true') t.fail('needs root (a tmpfs mount) and CI runs as root');
-      else t.comment('skipped: needs root to mount a small tmpfs');
-      return;
-    }
-    const root = await mountSmallFilesystem(t, '16m');
+    const root = await mountOrSkip(t, '16m');
+    if (!root) return;
     const d = await startDaemon(t, { ...SMALL_CLUSTER, dataDir: path.join(root, 'var') });
     const b = await startBrowser(t);
     await b.page.addInitScript((token: string) => window.sessionStorage.setItem('grm.token', token), d.token);

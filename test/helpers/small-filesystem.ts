@@ -14,7 +14,23 @@ interface Teardownable {
   teardown(fn: () => unknown): void;
 }
 
+interface TestLike extends Teardownable {
+  fail(message: string): void;
+  comment(message: string): void;
+}
+
 export const canMount = (): boolean => process.getuid?.() === 0;
+
+/**
+ * mountSmallFilesystem when the test may mount (root); else null, the test skipped with a
+ * comment, or failed under CI (which runs as root: a skip there would hide the suite).
+ */
+export async function mountOrSkip(t: TestLike, size: string): Promise<string | null> {
+  if (canMount()) return mountSmallFilesystem(t, size);
+  if (process.env.CI === 'true') t.fail('needs root (a tmpfs mount) and CI runs as root');
+  else t.comment('skipped: needs root to mount a small tmpfs');
+  return null;
+}
 
 /** Mounts a tmpfs of `size` (e.g. '16m') on a new temp dir; returns the dir. */
 export async function mountSmallFilesystem(t: Teardownable, size: string): Promise<string> {

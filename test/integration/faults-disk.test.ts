@@ -12,27 +12,32 @@ import t from 'tap';
 import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
 import { startDaemonProcess } from '../helpers/daemon-process.js';
 import { waitUntil } from '../helpers/wait.js';
-import { canMount, fillFilesystem, mountSmallFilesystem } from '../helpers/small-filesystem.js';
+import { fillFilesystem, mountOrSkip } from '../helpers/small-filesystem.js';
+
+/** A job script printing numbered 90-byte lines, 50 at a time, until the file `go` exists; then `last`. */
+const printUntil = (go: string, last: string): string => `#!/bin/bash
+i=0
+until [ -e '${go}' ]; do for k in $(seq 1 50); do i=$((i+1)); echo "line $i $(printf '%080d' $i)"; done; sleep 0.02; done
+${last}
+`;
+
+/** A directory outside the small filesystem (the job's output), removed when the test ends. */
+function outsideDir(t: { teardown(fn: () => void): void }, prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
 
 t.test('data dir full under a running job: storing pauses, health says why, the job runs on, nothing lost once space is back', async (t) => {
-  if (!canMount()) {
-    if (process.env.CI === 'true') t.fail('needs root (a tmpfs mount) and CI runs as root');
-    else t.comment('skipped: needs root to mount a small tmpfs');
-    return;
-  }
-  const root = await mountSmallFilesystem(t, '16m');
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-full-out-'));
-  t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  const root = await mountOrSkip(t, '16m');
+  if (!root) return;
+  const outDir = outsideDir(t, 'grm-full-out-');
   const dataDir = path.join(root, 'var');
   const d = await startDaemon(t, { ...SMALL_CLUSTER, dataDir });
   const out = path.join(outDir, 'out.log');
   const go = path.join(outDir, 'go');
   // the job's output is outside the data dir (-o): only the store's filesystem fills up
-  const script = `#!/bin/bash
-i=0
-until [ -e '${go}' ]; do for k in $(seq 1 50); do i=$((i+1)); echo "line $i $(printf '%080d' $i)"; done; sleep 0.02; done
-echo last
-`;
+  const script = printUntil(go, 'echo last');
   const id = (await d.api('POST', '/api/v1/jobs', { script, standard_output: out })).body.job_id as number;
   await d.waitForState(id, ['RUNNING']);
   const stored = async () => ((await d.api('GET', `/api/v1/jobs/${id}/logs?source=stdout&limit=100000`)).body.lines as { line: string }[]).map((l) => l.line);
@@ -71,25 +76,16 @@ echo last
 });
 
 t.test('a master that ends while the data dir is full: its end is written once space is back, with its own exit status (not a lost master)', async (t) => {
-  if (!canMount()) {
-    if (process.env.CI === 'true') t.fail('needs root (a tmpfs mount) and CI runs as root');
-    else t.comment('skipped: needs root to mount a small tmpfs');
-    return;
-  }
-  const root = await mountSmallFilesystem(t, '16m');
-  const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'grm-full-end-'));
-  t.teardown(() => fs.rmSync(outDir, { recursive: true, force: true }));
+  const root = await mountOrSkip(t, '16m');
+  if (!root) return;
+  const outDir = outsideDir(t, 'grm-full-end-');
   // a daemon process: its log says when a write was refused, and reconciliation runs on its schedule
   const dataDir = path.join(root, 'var');
   fs.mkdirSync(dataDir);
   const d = await startDaemonProcess(t, dataDir);
   const go = path.join(outDir, 'go');
   // prints until told to stop, so that the store is seen refusing writes before the master ends
-  const script = `#!/bin/bash
-i=0
-until [ -e '${go}' ]; do for k in $(seq 1 50); do i=$((i+1)); echo "line $i $(printf '%080d' $i)"; done; sleep 0.02; done
-echo ended > '${outDir}/ended'
-`;
+  const script = printUntil(go, `echo ended > '${outDir}/ended'`);
   const id = (await d.api('POST', '/api/v1/jobs', { script, standard_output: path.join(outDir, 'out.log') })).body.job_id as number;
   const job = async () => (await d.api('GET', `/api/v1/jobs/${id}`)).body;
   await waitUntil('the job to run', async () => (await job()).job_state === 'RUNNING');
