@@ -153,7 +153,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   const forecastInput = (now: number) => {
     const seen = queue.queue(WINDOW);
     const waiting = Array.from({ length: seen.length }, (_, k) => seen.at(k));
-    return { spec, nodeStates: new Map(), running: [...state.running], queue: waiting, now };
+    return { spec, nodeStates: new Map(), running: state.runningAllocations(), queue: waiting, now };
   };
   /**
    * Passes of one kind at `now` until one starts nothing. Another pass can start more only when

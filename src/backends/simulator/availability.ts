@@ -14,7 +14,7 @@ import type { ResourceRequest } from '../resource-backend.js';
 import { capacitiesHold, nodeTaskCapacity } from '../task-capacity.js';
 import type { SimulatedPartitionSpec } from './cluster-spec.js';
 import type { ClusterState, EndingAllocation, IndexedAllocation, NodeSet } from './cluster-state.js';
-import { freeCpusOf, shareOf, shiftShare, type Choice, type NodeUsage, type Share } from './placement.js';
+import { freeCpusOf, shareAt, shareOf, shiftShare, type Choice, type NodeUsage, type Share } from './placement.js';
 
 export type { EndingAllocation, NodeSet } from './cluster-state.js';
 
@@ -70,6 +70,9 @@ export interface HeldReservation extends Outlook {
    */
   inexact?: boolean;
 }
+
+/** One reusable share: a walk, a start or a delay test computes one per node it looks at, and keeps none. */
+const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 
 /** Tasks of `req` a node can take, as tryPlace counts them. */
 export const capOf = (req: ResourceRequest, u: NodeUsage): number => Math.min(nodeTaskCapacity(req, u), req.tasks);
@@ -130,7 +133,7 @@ export function planOutlook(
   // (a node not taking a task now has no free CPU now: nothing to tally)
   for (const u of takingNow) tally(out, req, u, 1);
   const release = (a: EndingAllocation): void => {
-    const { at, nodes } = a;
+    const { at } = a;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (members[i] !== 1) continue;
@@ -140,7 +143,7 @@ export function planOutlook(
         atTime[i] = u;
       }
       tally(out, req, u, -1);
-      shiftShare(u, nodes[k]!, a.exclusive, -1);
+      shiftShare(u, shareAt(a, k, u.node, scratch), a.exclusive, -1);
       tally(out, req, u, 1);
     }
   };
@@ -192,12 +195,12 @@ export function surelyDelays(
 export interface Candidate {
   request: ResourceRequest;
   choice: Choice;
+  /** The live usage by node number (ClusterState.byIndex). */
+  live: readonly NodeUsage[];
   /** null = no time limit */
   endTime: number | null;
 }
 
-/** One reusable share: the delay test computes one per node it looks at, and keeps none. */
-const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 
 /**
  * Would starting `c` now delay reservation r? Not when it uses none of the partition's
@@ -208,12 +211,12 @@ const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 export function delaysReservation(r: HeldReservation, c: Candidate): boolean {
   // gone by the reserved time, or touching none of its nodes: no delay, whichever is checked first
   if (goneBy(c.endTime, r)) return false;
-  const { usages, tasksPerNode } = c.choice;
+  const { at, tasksPerNode } = c.choice;
   const changes: number[] = [];
   let touched = false;
   let fits = true;
-  for (let k = 0; k < usages.length; k++) {
-    const live = usages[k]!;
+  for (let k = 0; k < at.length; k++) {
+    const live = c.live[at[k]!]!;
     if (r.members[live.index] !== 1) continue;
     touched = true;
     if (r.time === Infinity) return true;
@@ -249,7 +252,7 @@ export function startAllocation(
   reservations: readonly HeldReservation[],
   alloc: IndexedAllocation,
 ): void {
-  const { at, nodes } = alloc;
+  const { at } = alloc;
   // the reservations still holding some of the nodes at their time whose usage then is the
   // live usage: those nodes are taken out of their tallies before the start, and in after
   const retally: HeldReservation[] = [];
@@ -271,7 +274,7 @@ export function startAllocation(
       if (later) {
         // its own copy of the usage then: changed here, not by the start
         tally(r, r.request, later, -1);
-        shiftShare(later, nodes[k]!, alloc.exclusive, 1);
+        shiftShare(later, shareAt(alloc, k, later.node, scratch), alloc.exclusive, 1);
         tally(r, r.request, later, 1);
       } else {
         tally(r, r.request, state.byIndex[i]!, -1);

@@ -11,11 +11,15 @@
  */
 import type { HeldReservation } from './availability.js';
 import type { SimPendingReason } from './scheduler.js';
-import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
+import type { SimulatedClusterSpec, SimulatedNodeSpec, SimulatedPartitionSpec } from './cluster-spec.js';
 import {
+  allocatedNodes,
   buildUsage,
   freeCpusOf,
+  shareAt,
   shiftShare,
+  type Share,
+  type Shares,
   type NodeAdminState,
   type NodeUsage,
   type RunningAllocation,
@@ -28,11 +32,18 @@ import { FreeNodes } from './free-nodes.js';
  * An allocation as the cluster's state holds it: with its nodes' numbers (NodeUsage.index),
  * same order as `nodes`; -1 for a name the cluster does not have.
  */
-export interface IndexedAllocation extends RunningAllocation {
+export interface IndexedAllocation extends Shares {
+  readonly id: string;
+  readonly exclusive: boolean;
+  /** ms since epoch; null = no time limit */
+  readonly endTime: number | null;
   readonly at: readonly number[];
 }
 
 export type EndingAllocation = IndexedAllocation & { endTime: number };
+
+/** One reusable share: apply() computes one per node and keeps none. */
+const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 
 /** Membership in a partition by node number: 1 for its nodes. */
 export type NodeSet = Uint8Array;
@@ -52,6 +63,8 @@ export class ClusterState {
   readonly usage: UsageMap;
   /** The usage by node number. */
   readonly byIndex: readonly NodeUsage[];
+  /** The nodes by number (spec.nodes). */
+  readonly specs: readonly SimulatedNodeSpec[];
   private readonly allocations = new Map<string, IndexedAllocation>();
   /** Sorted by end time; at equal times, in the order they were added. */
   private readonly ending: EndingAllocation[];
@@ -78,6 +91,7 @@ export class ClusterState {
   ) {
     this.usage = buildUsage(spec, nodeStates, running);
     this.byIndex = [...this.usage.values()];
+    this.specs = spec.nodes;
     this.partitionsOf = this.byIndex.map(() => []);
     this.positionsOf = this.byIndex.map(() => []);
     const held = running.map((a) => this.indexed(a));
@@ -92,9 +106,14 @@ export class ClusterState {
     return this.version;
   }
 
-  /** The allocations holding resources now. */
-  get running(): IterableIterator<IndexedAllocation> {
-    return this.allocations.values();
+  /** The allocations holding resources now, each with its AllocatedNodes (made for those that have none). */
+  runningAllocations(): RunningAllocation[] {
+    const out: RunningAllocation[] = [];
+    for (const a of this.allocations.values()) {
+      const nodes = a.nodes ?? allocatedNodes(a.request!, { at: a.at as number[], tasksPerNode: a.tasks as number[] }, this.specs);
+      out.push({ id: a.id, exclusive: a.exclusive, nodes: nodes as RunningAllocation['nodes'], endTime: a.endTime });
+    }
+    return out;
   }
 
   /** The allocations that end, sorted by end time. */
@@ -103,7 +122,7 @@ export class ClusterState {
   }
 
   /** Starts an allocation now. */
-  start(alloc: RunningAllocation): void {
+  start(alloc: RunningAllocation | IndexedAllocation): void {
     this.version++;
     this.add(this.indexed(alloc));
   }
@@ -111,7 +130,8 @@ export class ClusterState {
   /** The allocation with its nodes' numbers (as given when it has them). */
   indexed(alloc: RunningAllocation | IndexedAllocation): IndexedAllocation {
     if ('at' in alloc) return alloc;
-    return { ...alloc, at: alloc.nodes.map((n) => this.usage.get(n.name)?.index ?? -1) };
+    const { id, exclusive, endTime, nodes } = alloc;
+    return { id, exclusive, endTime, nodes, request: null, tasks: null, at: nodes.map((n) => this.usage.get(n.name)?.index ?? -1) };
   }
 
   /**
@@ -268,12 +288,12 @@ export class ClusterState {
    * brings the partition indexes up to date: by node number, on the replay's hot path.
    */
   private apply(alloc: IndexedAllocation, sign: 1 | -1): void {
-    const { at, nodes } = alloc;
+    const { at } = alloc;
     for (let k = 0; k < at.length; k++) {
       const u = this.byIndex[at[k]!];
       if (!u) continue;
       const was = freeCpusOf(u);
-      shiftShare(u, nodes[k]!, alloc.exclusive, sign);
+      shiftShare(u, shareAt(alloc, k, u.node, scratch), alloc.exclusive, sign);
       const now = freeCpusOf(u);
       if (now === was) continue;
       const of = this.partitionsOf[u.index]!;

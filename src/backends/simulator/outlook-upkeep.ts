@@ -20,7 +20,10 @@
 import { capacitiesHold } from '../task-capacity.js';
 import { leavesTooFew, tally, type HeldReservation } from './availability.js';
 import type { EndingAllocation, IndexedAllocation } from './cluster-state.js';
-import { freeCpusOf, shiftShare as shiftUsage, type NodeUsage, type Share } from './placement.js';
+import { freeCpusOf, shareAt, shiftShare as shiftUsage, type NodeUsage, type Share } from './placement.js';
+
+/** One reusable share: computed per node, kept by none. */
+const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 
 /**
  * Ends `alloc` (remove() takes it out of the live usage) and keeps the outlooks of these
@@ -36,7 +39,7 @@ export function endInOutlooks(
   const kept = reservations.filter((r) => !r.inexact && r.time !== Infinity);
   // the reservations whose usage at T is the live usage on some of the job's nodes
   const recount: HeldReservation[] = [];
-  const { at, nodes } = alloc;
+  const { at } = alloc;
   for (const r of kept) {
     if (alloc.endTime !== null && alloc.endTime <= r.time) {
       // Released at T already. The outlook at any time from its end on is the same as before,
@@ -51,7 +54,7 @@ export function endInOutlooks(
       const i = at[k]!;
       if (r.members[i] !== 1) continue;
       const later = r.atTime[i];
-      if (later) shiftShare(r, later, nodes[k]!, alloc.exclusive, -1);
+      if (later) shiftShare(r, later, shareAt(alloc, k, later.node, scratch), alloc.exclusive, -1);
       else live = true;
     }
     if (live) recount.push(r);
@@ -100,7 +103,7 @@ function shiftAll(r: HeldReservation, allocs: readonly EndingAllocation[], d: 1 
       // released allocations' partition nodes are all in atTime (planOutlook, startAllocation)
       const i = a.at[k]!;
       const then = r.members[i] === 1 ? r.atTime[i] : undefined;
-      if (then) shiftShare(r, then, a.nodes[k]!, a.exclusive, d);
+      if (then) shiftShare(r, then, shareAt(a, k, then.node, scratch), a.exclusive, d);
     }
   }
 }
@@ -118,7 +121,7 @@ function freeCpusWith(r: HeldReservation, allocs: readonly EndingAllocation[]): 
       if (!then) continue;
       const was = freeCpusOf(then);
       // as shiftShare would leave it: its share back, and held whole if exclusive
-      const now = then.inService && !then.exclusive && !a.exclusive ? then.node.cpus - then.cpus - a.nodes[k]!.cpus : 0;
+      const now = then.inService && !then.exclusive && !a.exclusive ? then.node.cpus - then.cpus - shareAt(a, k, then.node, scratch).cpus : 0;
       free += now - was;
     }
   }

@@ -133,6 +133,22 @@ export function shareOf(req: ResourceRequest, node: SimulatedNodeSpec, tasks: nu
   return out;
 }
 
+/**
+ * What an allocation holds on each of its nodes: given (`nodes`, an allocation from outside
+ * such as the live backend's), or else the request's share on `tasks[k]` tasks, computed when
+ * read (shareOf): a replay starts millions of node shares and keeps no object per node.
+ */
+export interface Shares {
+  readonly nodes: readonly Share[] | null;
+  readonly request: ResourceRequest | null;
+  readonly tasks: readonly number[] | null;
+}
+
+/** The share of the k-th node (`node` its spec) of an allocation, written into `out` when computed. */
+export function shareAt(a: Shares, k: number, node: SimulatedNodeSpec, out: Share): Share {
+  return a.nodes !== null ? a.nodes[k]! : shareOf(a.request!, node, a.tasks![k]!, out);
+}
+
 /** The resources one node gives a job that runs `tasks` tasks on it. */
 function allocatedNode(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number): AllocatedNode {
   const out: AllocatedNode = { name: node.name, cpus: 0, memoryMiB: 0, gpus: 0 };
@@ -141,9 +157,11 @@ function allocatedNode(req: ResourceRequest, node: SimulatedNodeSpec, tasks: num
   return out;
 }
 
-/** SLURM block distribution over nodes of the given capacities (which together hold `tasks`). */
-export function blockDistribution(capacities: readonly number[], tasks: number): number[] {
-  const n = capacities.length;
+/**
+ * SLURM block distribution over nodes of the given capacities (which together hold `tasks`):
+ * the first n of them (default: all).
+ */
+export function blockDistribution(capacities: readonly number[], tasks: number, n = capacities.length): number[] {
   const out = new Array<number>(n);
   let remaining = tasks;
   for (let i = 0; i < n; i++) {
@@ -189,11 +207,14 @@ class NameWalk implements NodeWalk {
   }
 }
 
-/** Where a request goes, before any AllocatedNode is made: the chosen nodes and their tasks. */
+/**
+ * Where a request goes, before any AllocatedNode is made: the chosen nodes' numbers
+ * (NodeUsage.index), in partition order, and their tasks. A started job keeps these arrays as
+ * its allocation (cluster-state.ts IndexedAllocation): no object per node.
+ */
 export interface Choice {
-  /** The chosen nodes' usage, in partition order. */
-  usages: NodeUsage[];
-  /** Tasks on each node of `usages`, same order. */
+  at: number[];
+  /** Tasks on each node of `at`, same order. */
   tasksPerNode: number[];
 }
 
@@ -208,12 +229,20 @@ export function tryPlace(
   hint: PlaceHint = {},
 ): PlacementResult | null {
   const chosen = choosePlacement(req, partition, usage, hint);
-  return chosen && { nodes: allocatedNodes(req, chosen), tasksPerNode: chosen.tasksPerNode };
+  if (!chosen) return null;
+  // the chosen nodes by number (the usage view has them by name)
+  const byNumber = new Map<number, SimulatedNodeSpec>();
+  for (const name of partition.nodes) {
+    const u = usage.get(name);
+    if (u) byNumber.set(u.index, u.node);
+  }
+  const nodes = chosen.at.map((i, k) => allocatedNode(req, byNumber.get(i)!, chosen.tasksPerNode[k]!));
+  return { nodes, tasksPerNode: chosen.tasksPerNode };
 }
 
-/** The AllocatedNodes of a choice, made when the job starts. */
-export function allocatedNodes(req: ResourceRequest, c: Choice): AllocatedNode[] {
-  return c.usages.map((u, i) => allocatedNode(req, u.node, c.tasksPerNode[i]!));
+/** The AllocatedNodes of a choice on these nodes (spec.nodes), made only when read. */
+export function allocatedNodes(req: ResourceRequest, c: Choice, nodes: readonly SimulatedNodeSpec[]): AllocatedNode[] {
+  return c.at.map((i, k) => allocatedNode(req, nodes[i]!, c.tasksPerNode[k]!));
 }
 
 /** tryPlace's choice of nodes and task layout, without the AllocatedNodes. */
@@ -247,7 +276,7 @@ export function choosePlacement(
     if (oneNode && cap >= tasks) {
       // One node holds the whole job: one node is the fewest, and the first such node is
       // the first-fit choice whatever comes before or after it.
-      return { usages: [u], tasksPerNode: [tasks] };
+      return { at: [u.index], tasksPerNode: [tasks] };
     }
     candNodes[n] = u;
     candCaps[n] = cap;
@@ -256,7 +285,9 @@ export function choosePlacement(
     if (earlyExit && n <= least) {
       firstSum += cap;
       if (n === least && firstSum >= tasks) {
-        return { usages: candNodes.slice(0, n), tasksPerNode: blockDistribution(candCaps.slice(0, n), tasks) };
+        const at = new Array<number>(n);
+        for (let k = 0; k < n; k++) at[k] = candNodes[k]!.index;
+        return { at, tasksPerNode: blockDistribution(candCaps, tasks, n) };
       }
     }
   }
@@ -264,7 +295,7 @@ export function choosePlacement(
   const chosen = fewestFirst(req, cands, maxCap);
   if (!chosen) return null;
   return {
-    usages: chosen.map((c) => c.u),
+    at: chosen.map((c) => c.u.index),
     tasksPerNode: blockDistribution(
       chosen.map((c) => c.cap),
       req.tasks,

@@ -54,6 +54,7 @@ import {
   effectiveTimeLimit,
   findPartition,
   type SimulatedClusterSpec,
+  type SimulatedNodeSpec,
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
 import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
@@ -209,6 +210,37 @@ function bound(value: number | undefined, fallback: number, name: string): numbe
   return v;
 }
 
+/**
+ * A placement whose AllocatedNodes are made when first read (an own, enumerable getter: the
+ * object still reads as plain data): a replay reads them only for its pictures, and would
+ * otherwise make millions of node shares.
+ */
+function started(
+  id: string,
+  req: ResourceRequest,
+  partition: string,
+  choice: Choice,
+  startTime: number,
+  endTime: number | null,
+  backfilled: boolean,
+  specs: readonly SimulatedNodeSpec[],
+): Placement {
+  let made: AllocatedNode[] | null = null;
+  return {
+    id,
+    jobId: req.jobId,
+    partition,
+    exclusive: req.exclusive,
+    get nodes() {
+      return (made ??= allocatedNodes(req, choice, specs));
+    },
+    tasksPerNode: choice.tasksPerNode,
+    startTime,
+    endTime,
+    backfilled,
+  };
+}
+
 /** One pass: the cluster's state (changed as jobs start), its results, its reservations. */
 class SchedulingPass {
   readonly placements: Placement[] = [];
@@ -252,24 +284,13 @@ class SchedulingPass {
     if (!this.reasons && surelyDelays(this.reservations, req, partition, endTime)) return 'Priority';
     const choice = this.place(req, partition);
     if (!choice) return 'Resources';
-    const candidate: Candidate = { request: req, choice, endTime };
+    const candidate: Candidate = { request: req, choice, endTime, live: this.state.byIndex };
     for (const r of this.reservations) if (delaysReservation(r, candidate)) return 'Priority';
     const backfilled = this.reservations.length > 0;
-    // the AllocatedNodes are made only now: most placements tested are not started
-    const nodes = allocatedNodes(req, choice);
-    const alloc: IndexedAllocation = { id, exclusive: req.exclusive, nodes, endTime, at: choice.usages.map((u) => u.index) };
+    // the allocation keeps the choice's arrays: no object per node (placement.ts Shares)
+    const alloc: IndexedAllocation = { id, exclusive: req.exclusive, endTime, at: choice.at, nodes: null, request: req, tasks: choice.tasksPerNode };
     startAllocation(this.state, this.reservations, alloc);
-    this.placements.push({
-      id,
-      jobId: req.jobId,
-      partition: partition.name,
-      exclusive: req.exclusive,
-      nodes,
-      tasksPerNode: choice.tasksPerNode,
-      startTime: now,
-      endTime,
-      backfilled,
-    });
+    this.placements.push(started(id, req, partition.name, choice, now, endTime, backfilled, this.state.specs));
     return null;
   }
 
