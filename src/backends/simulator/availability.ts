@@ -14,6 +14,7 @@ import type { ResourceRequest } from '../resource-backend.js';
 import { capacitiesHold, nodeTaskCapacity } from '../task-capacity.js';
 import type { SimulatedPartitionSpec } from './cluster-spec.js';
 import type { ClusterState, EndingAllocation, IndexedAllocation, NodeSet } from './cluster-state.js';
+import { copyOfUsage, emptyAtTime } from './usage-copies.js';
 import { freeCpusOf, shareAt, shareOf, shiftShare, type Choice, type NodeUsage, type Share } from './placement.js';
 
 export type { EndingAllocation, NodeSet } from './cluster-state.js';
@@ -127,7 +128,7 @@ export function planOutlook(
   ending: Iterable<EndingAllocation>,
   now: number,
 ): Outlook {
-  const atTime = new Array<NodeUsage | undefined>(byIndex.length).fill(undefined);
+  const atTime = emptyAtTime(byIndex.length);
   const counts = new Array<number>(capBound(req, maxNodeCpus) + 1).fill(0);
   const out: Outlook = { time: now, atTime, counts, usable: 0, freeCpus: 0 };
   // (a node not taking a task now has no free CPU now: nothing to tally)
@@ -139,7 +140,7 @@ export function planOutlook(
       if (members[i] !== 1) continue;
       let u = atTime[i];
       if (!u) {
-        u = { ...byIndex[i]! };
+        u = copyOfUsage(byIndex[i]!);
         atTime[i] = u;
       }
       tally(out, req, u, -1);
@@ -267,7 +268,7 @@ export function startAllocation(
       touched = true;
       if (gone) {
         // its usage then is pinned to what it is now
-        if (!r.atTime[i]) r.atTime[i] = { ...state.byIndex[i]! };
+        if (!r.atTime[i]) r.atTime[i] = copyOfUsage(state.byIndex[i]!);
         continue;
       }
       const later = r.atTime[i];

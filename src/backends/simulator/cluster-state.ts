@@ -27,6 +27,7 @@ import {
 } from './placement.js';
 import { endInOutlooks, settle } from './outlook-upkeep.js';
 import { FreeNodes } from './free-nodes.js';
+import { dropOutlook } from './usage-copies.js';
 
 /**
  * An allocation as the cluster's state holds it: with its nodes' numbers (NodeUsage.index),
@@ -139,6 +140,9 @@ export class ClusterState {
    * pass leaves it (the pass updated them at each start: availability.ts startAllocation).
    */
   keepReservations(resolution: number | null, reservations: readonly HeldReservation[]): void {
+    // the last pass's that this one did not hold again are read by nobody now
+    const old = this.kept.get(resolution);
+    if (old) for (const r of old.byId.values()) if (!reservations.includes(r)) dropOutlook(r);
     this.kept.set(resolution, { version: this.version, byId: new Map(reservations.map((r) => [r.id, r])) });
     this.lastKept = resolution;
   }
@@ -187,7 +191,10 @@ export class ClusterState {
     const alloc = this.allocations.get(id);
     if (!alloc) return undefined;
     const kept: HeldReservation[] = [];
-    for (const k of this.kept.values()) if (k.version === this.version) kept.push(...k.byId.values());
+    for (const k of this.kept.values()) {
+      if (k.version === this.version) kept.push(...k.byId.values());
+      else for (const r of k.byId.values()) dropOutlook(r);
+    }
     this.version++;
     const remove = () => {
       this.allocations.delete(id);
@@ -195,11 +202,14 @@ export class ClusterState {
       if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
     };
     this.kept.clear();
-    for (const r of endInOutlooks(kept, alloc, this.byIndex, remove)) {
+    const still = endInOutlooks(kept, alloc, this.byIndex, remove);
+    for (const r of still) {
       const k = this.kept.get(r.resolution) ?? { version: this.version, byId: new Map<string, HeldReservation>() };
       k.byId.set(r.id, r);
       this.kept.set(r.resolution, k);
     }
+    // those that must be planned again are read by nobody now
+    if (still.length < kept.length) for (const r of kept) if (!still.includes(r)) dropOutlook(r);
     return alloc;
   }
 
