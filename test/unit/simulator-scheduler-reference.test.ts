@@ -25,6 +25,7 @@ import {
   validateRequest,
   type SchedulerInput,
   type SchedulerResult,
+  type SimPendingReason,
 } from '../../src/backends/simulator/scheduler.js';
 
 const NOW = 1_700_000_000_000;
@@ -47,7 +48,7 @@ type Held = { id: string; req: ResourceRequest; p: SimulatedPartitionSpec; time:
 function referenceSchedule(input: SchedulerInput): Omit<SchedulerResult, 'examined'> {
   const usage = buildUsage(input.spec, input.nodeStates, input.running);
   const running = [...input.running];
-  const out: Omit<SchedulerResult, 'examined'> = { placements: [], pending: new Map(), reservations: [] };
+  const out: Omit<SchedulerResult, 'examined' | 'pending'> & { pending: Map<string, SimPendingReason> } = { placements: [], pending: new Map(), reservations: [] };
   const held: Held[] = [];
   const delays = (alloc: RunningAllocation, r: Held): boolean => {
     if (!alloc.nodes.some((n) => r.p.nodes.includes(n.name))) return false;

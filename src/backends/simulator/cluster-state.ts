@@ -143,7 +143,12 @@ export class ClusterState {
     // the last pass's that this one did not hold again are read by nobody now
     const old = this.kept.get(resolution);
     if (old) for (const r of old.byId.values()) if (!reservations.includes(r)) dropOutlook(r);
-    this.kept.set(resolution, { version: this.version, byId: new Map(reservations.map((r) => [r.id, r])) });
+    // the entry is reused: a replay keeps after every pass
+    const k = old ?? { version: this.version, byId: new Map<string, HeldReservation>() };
+    k.version = this.version;
+    k.byId.clear();
+    for (const r of reservations) k.byId.set(r.id, r);
+    this.kept.set(resolution, k);
     this.lastKept = resolution;
   }
 
@@ -173,9 +178,15 @@ export class ClusterState {
   noteFailed(id: string, now: number, resolution: number | null, reason: SimPendingReason): void {
     const f = this.failed;
     if (f.version !== this.version || f.resolution !== resolution) {
-      this.failed = { version: this.version, resolution, at: new Map() };
+      f.version = this.version;
+      f.resolution = resolution;
+      f.at.clear();
     }
-    this.failed.at.set(id, { now, reason });
+    const at = f.at.get(id);
+    if (at) {
+      at.now = now;
+      at.reason = reason;
+    } else f.at.set(id, { now, reason });
   }
 
   /** Why a pass at this version and resolution found this job unable to start at or before `now`, if one did. */
@@ -192,8 +203,12 @@ export class ClusterState {
     if (!alloc) return undefined;
     const kept: HeldReservation[] = [];
     for (const k of this.kept.values()) {
-      if (k.version === this.version) kept.push(...k.byId.values());
-      else for (const r of k.byId.values()) dropOutlook(r);
+      for (const r of k.byId.values()) {
+        if (k.version === this.version) kept.push(r);
+        else dropOutlook(r);
+      }
+      // emptied, refilled below with those still true (entries are reused)
+      k.byId.clear();
     }
     this.version++;
     const remove = () => {
@@ -201,12 +216,11 @@ export class ClusterState {
       this.apply(alloc, -1);
       if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
     };
-    this.kept.clear();
     const still = endInOutlooks(kept, alloc, this.byIndex, remove);
     for (const r of still) {
-      const k = this.kept.get(r.resolution) ?? { version: this.version, byId: new Map<string, HeldReservation>() };
+      const k = this.kept.get(r.resolution)!;
+      k.version = this.version;
       k.byId.set(r.id, r);
-      this.kept.set(r.resolution, k);
     }
     // those that must be planned again are read by nobody now
     if (still.length < kept.length) for (const r of kept) if (!still.includes(r)) dropOutlook(r);

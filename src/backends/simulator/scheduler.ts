@@ -111,8 +111,11 @@ export interface Reservation {
 
 export interface SchedulerResult {
   placements: Placement[];
-  /** Every examined job that does not start, with its reason (none for unexamined jobs). */
-  pending: Map<string, SimPendingReason>;
+  /**
+   * Every examined job that does not start, with its reason (none for unexamined jobs; none at
+   * all with ScheduleOptions.reasons false).
+   */
+  pending: ReadonlyMap<string, SimPendingReason>;
   /**
    * The reservations held. With ScheduleOptions.reasons false, one no later job of the pass
    * is tested against (the last partition blocked past backfill's reach) is not planned: absent.
@@ -138,7 +141,7 @@ export interface ScheduleOptions {
    * false: the caller does not need every examined job's pending reason (a replay), which lets
    * the pass skip, through the queue's index, the jobs that need more CPUs than any partition
    * has free once every partition holds its reservation: they neither start nor reserve.
-   * Those skipped jobs have no entry in `pending`. Default true.
+   * No pending reason is recorded then. Default true.
    */
   reasons?: boolean;
 }
@@ -176,6 +179,12 @@ export function compareRequestPriority(a: ResourceRequest, b: ResourceRequest): 
 
 
 const MINUTE_MS = 60_000;
+
+/** The job tryStart tests against the reservations (refilled per test). */
+const candidate: Candidate = { request: null!, choice: null!, endTime: null, live: [] };
+
+/** A pass's pending reasons when none are read. */
+const NO_REASONS: ReadonlyMap<string, SimPendingReason> = new Map();
 
 function partitionReason(
   req: ResourceRequest,
@@ -244,15 +253,19 @@ function started(
 /** One pass: the cluster's state (changed as jobs start), its results, its reservations. */
 class SchedulingPass {
   readonly placements: Placement[] = [];
-  readonly pending = new Map<string, SimPendingReason>();
+  /** Only when the caller reads them (a replay does not: no map per pass). */
+  private readonly pending: Map<string, SimPendingReason> | null;
   readonly reservations: HeldReservation[] = [];
-  readonly reservedPartitions = new Set<string>();
+  /** The partitions holding a reservation (few: an array, not a set per pass). */
+  readonly reservedPartitions: string[] = [];
   /** Whether this pass planned a reservation: its reservations may then differ from the last pass's. */
   private planned = false;
-  /** Where each shape was placed last, and at which state version (ClusterState.changes). */
-  private readonly placedShapes = new Map<string, { version: number; placed: Choice }>();
-  /** Shapes that did not fit: they will not fit later in the pass either. */
-  private readonly unplaceable = new Set<string>();
+  /**
+   * Where each shape was placed last, and at which state version (ClusterState.changes); null
+   * for a shape that did not fit: it will not fit later in the pass either. Made when first
+   * needed (most of a replay's passes place nothing).
+   */
+  private shapes: Map<string, { version: number; placed: Choice | null }> | null = null;
 
   constructor(
     private readonly state: ClusterState,
@@ -260,7 +273,14 @@ class SchedulingPass {
     private readonly resolution: number | null,
     /** Whether the caller reads the pending reasons (ScheduleOptions.reasons). */
     private readonly reasons: boolean,
-  ) {}
+  ) {
+    this.pending = reasons ? new Map() : null;
+  }
+
+  /** Records why an examined job waits (when reasons are read). */
+  wait(id: string, reason: SimPendingReason): void {
+    this.pending?.set(id, reason);
+  }
 
   /** Starts the job now, or records why it waits and reserves for its partition if first. */
   consider(id: string, req: ResourceRequest, partition: SimulatedPartitionSpec, plan = true): void {
@@ -269,10 +289,10 @@ class SchedulingPass {
     const reason = known ?? this.tryStart(id, req, partition);
     if (reason === null) return;
     if (!known) this.state.noteFailed(id, this.now, this.resolution, reason);
-    this.pending.set(id, reason);
-    if (this.reservedPartitions.has(partition.name)) return;
+    this.wait(id, reason);
+    if (this.reservedPartitions.includes(partition.name)) return;
     if (plan) this.reserve(id, req, partition);
-    else this.reservedPartitions.add(partition.name);
+    else this.reservedPartitions.push(partition.name);
   }
 
   /** Starts the job now if it fits and delays no reservation; else why it waits. */
@@ -284,8 +304,15 @@ class SchedulingPass {
     if (!this.reasons && surelyDelays(this.reservations, req, partition, endTime)) return 'Priority';
     const choice = this.place(req, partition);
     if (!choice) return 'Resources';
-    const candidate: Candidate = { request: req, choice, endTime, live: this.state.byIndex };
-    for (const r of this.reservations) if (delaysReservation(r, candidate)) return 'Priority';
+    if (this.reservations.length > 0) {
+      // one candidate object, refilled: delaysReservation keeps nothing of it
+      const c = candidate;
+      c.request = req;
+      c.choice = choice;
+      c.endTime = endTime;
+      c.live = this.state.byIndex;
+      for (const r of this.reservations) if (delaysReservation(r, c)) return 'Priority';
+    }
     const backfilled = this.reservations.length > 0;
     // the allocation keeps the choice's arrays: no object per node (placement.ts Shares)
     const alloc: IndexedAllocation = { id, exclusive: req.exclusive, endTime, at: choice.at, nodes: null, request: req, tasks: choice.tasksPerNode };
@@ -300,22 +327,22 @@ class SchedulingPass {
       partition: r.partition.name,
       startTime: r.time === Infinity ? null : r.time,
     }));
-    return { placements: this.placements, pending: this.pending, reservations, examined };
+    return { placements: this.placements, pending: this.pending ?? NO_REASONS, reservations, examined };
   }
 
   private place(req: ResourceRequest, p: SimulatedPartitionSpec): Choice | null {
     // cheaper than a placement: more CPUs than the partition has free never fit
     if (cpusOf(req) > this.state.freeCpus(p.name)) return null;
     const key = shapeKey(p.name, req);
-    if (this.unplaceable.has(key)) return null;
+    const shapes = (this.shapes ??= new Map());
+    const same = shapes.get(key);
+    if (same && same.placed === null) return null;
     // a job of the same shape placed since the last start: the same nodes (its start would have changed the version)
-    const same = this.placedShapes.get(key);
     if (same && same.version === this.state.changes) return same.placed;
     // the nodes with a free CPU now: the only ones that can take a task
     const hint = { free: this.state.freeNodes(p.name), maxTasksPerNode: capBound(req, this.state.maxNodeCpus(p.name)) };
     const placed = choosePlacement(req, p, this.state.usage, hint);
-    if (!placed) this.unplaceable.add(key);
-    else this.placedShapes.set(key, { version: this.state.changes, placed });
+    shapes.set(key, { version: this.state.changes, placed });
     return placed;
   }
 
@@ -330,7 +357,7 @@ class SchedulingPass {
       held = { id, request: req, partition: p, members, resolution: this.resolution, ...outlook };
     }
     this.reservations.push(held);
-    this.reservedPartitions.add(p.name);
+    this.reservedPartitions.push(p.name);
   }
 }
 
@@ -348,11 +375,12 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
   const { spec, queue, state } = input;
   const resolution = options.resolution === undefined ? null : Math.max(1, bound(options.resolution, 1, 'resolution'));
   const pass = new SchedulingPass(state, input.now, resolution, options.reasons !== false);
-  const partitions = new Map<string, SimulatedPartitionSpec | undefined>();
-  const skip = options.reasons === false ? queue.nextNeedingAtMost?.bind(queue) : undefined;
+  // the last partition looked up (a queue's jobs mostly name the same one)
+  let named = null as { name: string; partition: SimulatedPartitionSpec | undefined } | null;
+  const skip = options.reasons === false && queue.nextNeedingAtMost !== undefined;
   let examined = 0;
   for (let i = 0; i < queue.length; i++) {
-    const blocked = pass.reservedPartitions.size === spec.partitions.length;
+    const blocked = pass.reservedPartitions.length === spec.partitions.length;
     if (skip && blocked && i >= bfMaxJobTest) {
       // Every partition is blocked and backfill's reach is passed: no later job can start, and
       // the loop below would go on to look at this many (the jumps only skip jobs).
@@ -361,7 +389,7 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
     }
     if (skip && blocked) {
       // Every partition is blocked: what needs more CPUs than any has free waits, unlooked at.
-      const next = skip(i, state.maxFreeCpus());
+      const next = queue.nextNeedingAtMost!(i, state.maxFreeCpus());
       examined = Math.min(next, Math.max(queueDepth, bfMaxJobTest));
       i = next;
       if (i >= queue.length) break;
@@ -370,14 +398,14 @@ export function scheduleOn(input: PassInput, options: ScheduleOptions = {}): Sch
     if (i >= queueDepth && !(pass.reservations.length > 0 && i < bfMaxJobTest)) break;
     examined = i + 1;
     const { id, request: req } = queue.at(i);
-    if (!partitions.has(req.partition)) partitions.set(req.partition, findPartition(spec, req.partition));
-    const partition = partitions.get(req.partition);
+    if (named?.name !== req.partition) named = { name: req.partition, partition: findPartition(spec, req.partition) };
+    const partition = named.partition;
     const limitReason = partitionReason(req, partition);
-    if (limitReason || !partition) pass.pending.set(id, limitReason ?? 'PartitionDown');
+    if (limitReason || !partition) pass.wait(id, limitReason ?? 'PartitionDown');
     // Past backfill's reach, the main scheduler starts nothing more in a blocked partition.
-    else if (i >= bfMaxJobTest && pass.reservedPartitions.has(partition.name)) pass.pending.set(id, 'Priority');
+    else if (i >= bfMaxJobTest && pass.reservedPartitions.includes(partition.name)) pass.wait(id, 'Priority');
     // no later job will be tested against the last partition's reservation: it need not be planned
-    else pass.consider(id, req, partition, !(skip && i >= bfMaxJobTest && pass.reservedPartitions.size + 1 === spec.partitions.length));
+    else pass.consider(id, req, partition, !(skip && i >= bfMaxJobTest && pass.reservedPartitions.length + 1 === spec.partitions.length));
   }
   state.keepReservations(resolution, pass.reservations);
   return pass.result(examined);
