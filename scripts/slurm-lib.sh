@@ -97,6 +97,20 @@ port_listening() { # port -> 0 if something listens on it
 }
 
 # ---------------------------------------------------------------- config
+# sched_params: the test defaults below, with SCHED_EXTRA's entries appended; an extra entry
+# replaces a default of the same name (slurmctld reads the first occurrence of a name, so an
+# appended bf_interval=5 would otherwise be ignored).
+sched_params() {
+  local base=(batch_sched_delay=0 sched_interval=2 bf_interval=1 sched_min_interval=100000)
+  local extra=() out=() kv
+  local -A given=()
+  [[ -n $SCHED_EXTRA ]] && IFS=, read -ra extra <<<"$SCHED_EXTRA"
+  for kv in "${extra[@]}"; do given[${kv%%=*}]=1; done
+  for kv in "${base[@]}"; do [[ -n ${given[${kv%%=*}]:-} ]] || out+=("$kv"); done
+  out+=("${extra[@]}")
+  (IFS=,; echo "${out[*]}")
+}
+
 write_config() {
   local cluster=$1 ctld_port=$2; shift 2
   local ports=("$@") k gres_line=''
@@ -154,13 +168,13 @@ DefMemPerCPU=$((MEMORY / CPUS))
 #   scheduler), so a job that fits starts well within a second of sbatch;
 # - sched_interval=2 / bf_interval=1: pending jobs are retried every 1-2 s (defaults 60/30)
 #   when resources free up; sched_min_interval=100000 (0.1 s) bounds how often the
-#   event-triggered scheduler may run;
+#   event-triggered scheduler may run (--sched-params may replace any of these: sched_params);
 # - KillWait=2: scancel/timeouts escalate from SIGTERM to SIGKILL after 2 s (default 30);
 # - MinJobAge=60: finished jobs stay visible (squeue --states=all, scontrol show job, with
 #   their exit code) for at least a minute so pollers can read their final state, then are
 #   purged (the purge runs about every minute, so expect 60-120 s); default is 300;
 # - CompleteWait=0: do not hold scheduling while jobs complete.
-SchedulerParameters=batch_sched_delay=0,sched_interval=2,bf_interval=1,sched_min_interval=100000${SCHED_EXTRA:+,$SCHED_EXTRA}
+SchedulerParameters=$(sched_params)
 KillWait=2
 MinJobAge=60
 CompleteWait=0

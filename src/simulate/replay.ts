@@ -1,13 +1,15 @@
 /**
  * A trace replayed on a virtual clock: discrete events (submits, ends), no sleeping, the same
  * for the same input. The scheduling is the live simulator's own pass (backends/simulator/
- * scheduler.ts), not a copy: at every event time it is asked which queued jobs start, with the
- * running jobs' time limits as what it knows of their ends, until it starts no more.
+ * scheduler.ts), not a copy: it is asked which queued jobs start, with the running jobs' time
+ * limits as what it knows of their ends.
  *   fcfs: strict queue order, the first job that cannot start stops everything behind it;
- *   easy: EASY backfill.
- * Each pass looks at the first WINDOW queued jobs (as slurmctld's default_queue_depth and
- * bf_max_job_test bound its passes): a pass costs the same whatever the queue's length. The
- * cluster's state is kept from pass to pass (told of each start and end, not rebuilt, with the
+ *   easy: EASY backfill;
+ * both at every event time, pass after pass until one starts no more; each pass looks at the
+ * first WINDOW queued jobs: a pass costs the same whatever the queue's length.
+ *   slurm: slurmctld's two schedulers, one pass per trigger, as slurmctld runs them
+ *   (SlurmPassOptions).
+ * The cluster's state is kept from pass to pass (told of each start and end, not rebuilt, with the
  * last pass's reservations and the jobs it found unable to start), and the queue is indexed
  * (waiting-index.ts): once the first blocked job holds its reservation, a pass jumps straight
  * to the jobs small enough for the free CPUs, so a pass on a full cluster costs what could
@@ -26,12 +28,17 @@ export type ReplayPolicy = 'fcfs' | 'easy' | 'slurm';
 
 /**
  * The `slurm` policy: slurmctld 22.05's two schedulers, named as in slurm.conf's
- * SchedulerParameters. The main one runs at once on every submit and job end, looks at
- * default_queue_depth jobs and starts nothing behind a partition's first blocked job; the
- * backfill one runs every bf_interval seconds over bf_max_job_test jobs (EASY: a reservation
- * for the first blocked job, bf_job_part_count_reserve=1), on a map where the blocked job's
- * expected start is rounded down to bf_resolution and a job must end before it to use its
- * nodes. Times are whole seconds, as SWF's. (slurm.conf's line itself: scheduler-parameters.ts.)
+ * SchedulerParameters. The main one runs one pass at once on every submit and job end, looks
+ * at default_queue_depth jobs and starts nothing behind a partition's first blocked job; the
+ * backfill one runs one cycle every bf_interval seconds over bf_max_job_test jobs (EASY: a
+ * reservation for the first blocked job, bf_job_part_count_reserve=1), on a map where the
+ * blocked job's expected start is rounded down to bf_resolution and a job must end before it
+ * to use its nodes. A pass whose depth runs out leaves the rest to the next trigger, as
+ * slurmctld does: its _sched_agent runs _schedule() once per batch of schedule() requests (a
+ * submit, an epilog's end), and backfill_agent sleeps bf_interval after each _attempt_backfill
+ * (test/slurm/backfill-cycles.test.ts). Not modelled: sched_interval's periodic main pass over
+ * the whole queue, and bf_max_job_test counting only the jobs backfill places (_try_sched).
+ * Times are whole seconds, as SWF's. (slurm.conf's line itself: scheduler-parameters.ts.)
  */
 export interface SlurmPassOptions {
   defaultQueueDepth: number;
@@ -149,40 +156,42 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   // a replay needs no pending reasons (ScheduleOptions.reasons); made once, not per pass
   const onePass = one && { ...one, reasons: false };
   const mainPass: ScheduleOptions = slurm ? { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0, reasons: false } : {};
-  const backfillPass: ScheduleOptions = slurm ? { ...slurmBackfill(slurm), reasons: false } : {};
+  const backfillPass: ScheduleOptions = slurm ? { ...backfillCycle(slurm), reasons: false } : {};
   const forecastInput = (now: number) => {
     const seen = queue.queue(WINDOW);
     const waiting = Array.from({ length: seen.length }, (_, k) => seen.at(k));
     return { spec, nodeStates: new Map(), running: state.runningAllocations(), queue: waiting, now };
   };
-  /**
-   * Passes of one kind at `now` until one starts nothing. Another pass can start more only when
-   * this one did not see every waiting job (its window or depth ran out): a job that did not
-   * fit does not fit once others have started.
-   */
-  const passes = (now: number, window: number, options: ScheduleOptions) => {
-    for (;;) {
-      const seen = queue.queue(window);
-      // the pass starts its jobs in `state`
-      const { placements, examined } = scheduleOn({ spec, state, queue: seen, now }, options);
-      for (const p of placements) {
-        const slot = slotOf.get(p.id)!;
-        const job = order[slot]!;
-        const end = now + job.runtime * 1000;
-        ends.push({ at: end + (slurm?.completingSeconds ?? 0) * 1000, id: p.id });
-        const outcome: JobOutcome = { id: job.id, submit: job.submit, start: (now - base) / 1000, end: (end - base) / 1000, procs: job.procs };
-        if (o.keepNodes) outcome.nodes = p.nodes.map((n) => n.name);
-        outcomes.push(outcome);
-        queue.remove(slot);
-      }
-      if (placements.length === 0 || (seen.length < window && examined >= seen.length)) return;
+  /** One pass at `now` over the first `window` waiting jobs: how many it started, and whether it saw them all. */
+  const pass = (now: number, window: number, options: ScheduleOptions) => {
+    const seen = queue.queue(window);
+    // the pass starts its jobs in `state`
+    const { placements, examined } = scheduleOn({ spec, state, queue: seen, now }, options);
+    for (const p of placements) {
+      const slot = slotOf.get(p.id)!;
+      const job = order[slot]!;
+      const end = now + job.runtime * 1000;
+      ends.push({ at: end + (slurm?.completingSeconds ?? 0) * 1000, id: p.id });
+      const outcome: JobOutcome = { id: job.id, submit: job.submit, start: (now - base) / 1000, end: (end - base) / 1000, procs: job.procs };
+      if (o.keepNodes) outcome.nodes = p.nodes.map((n) => n.name);
+      outcomes.push(outcome);
+      queue.remove(slot);
     }
+    return { started: placements.length, sawAll: seen.length < window && examined >= seen.length };
+  };
+  /**
+   * FCFS and EASY: passes at `now` until one starts nothing. Another pass can start more only
+   * when this one did not see every waiting job (its window ran out): a job that did not fit
+   * does not fit once others have started.
+   */
+  const passes = (now: number, options: ScheduleOptions) => {
+    for (let p = pass(now, WINDOW, options); p.started > 0 && !p.sawAll; p = pass(now, WINDOW, options));
   };
   let next = 0;
   let ended = 0;
   let nextTick = 0;
-  // a backfill pass over an unchanged cluster and queue starts nothing (time alone frees no
-  // CPU and brings no reservation nearer): such ticks are skipped, not stepped through
+  // a backfill cycle over the cluster and queue the last one left starts nothing (time alone
+  // frees no CPU and brings no reservation nearer): such ticks are skipped, not stepped through
   let dirty = false;
   while (next < order.length || ends.length > 0 || (slurm && queue.waiting > 0 && dirty)) {
     const tick = slurm && queue.waiting > 0 && dirty ? nextTick : Infinity;
@@ -204,21 +213,21 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
       for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? (at.get(id)! - base) / 1000 : null);
     }
     if (onePass) {
-      passes(now, WINDOW, onePass);
+      passes(now, onePass);
       continue;
     }
     // slurmctld: the main scheduler at once on a submit or an end, backfill on its own interval
     if (!slurm) continue;
     const interval = slurm.bfInterval * 1000;
     if (changed) {
-      passes(now, slurm.defaultQueueDepth, mainPass);
+      pass(now, slurm.defaultQueueDepth, mainPass);
       // the next tick on the grid: one in the past was skipped over an empty or unchanged queue
       nextTick = Math.max(nextTick, Math.ceil(now / interval) * interval);
       dirty = true;
     }
     if (now >= nextTick && dirty) {
-      dirty = false;
-      passes(now, slurm.bfMaxJobTest, backfillPass);
+      // what this cycle's bf_max_job_test did not reach waits for the next one
+      dirty = pass(now, slurm.bfMaxJobTest, backfillPass).started > 0;
       nextTick = (Math.floor(now / interval) + 1) * interval;
     }
   }
@@ -228,4 +237,13 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
 
 function slurmBackfill(s: SlurmPassOptions): ScheduleOptions {
   return { queueDepth: s.defaultQueueDepth, backfillMaxJobTest: s.bfMaxJobTest, resolution: s.bfResolution * 1000 };
+}
+
+/**
+ * A backfill cycle: sched/backfill tests the first bf_max_job_test jobs whether or not one is
+ * blocked (default_queue_depth bounds only the main scheduler), starting what delays no
+ * reservation; the first blocked job of the partition reserves.
+ */
+export function backfillCycle(s: SlurmPassOptions): ScheduleOptions {
+  return { queueDepth: s.bfMaxJobTest, backfillMaxJobTest: s.bfMaxJobTest, resolution: s.bfResolution * 1000 };
 }

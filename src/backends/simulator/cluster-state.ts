@@ -80,8 +80,6 @@ export class ClusterState {
    * state at `version` (kept so through ends: outlook-upkeep.ts).
    */
   private kept = new Map<number | null, { version: number; byId: Map<string, HeldReservation> }>();
-  /** The resolution of the last pass that kept its reservations. */
-  private lastKept: number | null | undefined;
   /** Jobs a pass at `version` (and this resolution) found unable to start, with when. */
   private failed = { version: -1, resolution: null as number | null, at: new Map<string, { now: number; reason: SimPendingReason }>() };
 
@@ -149,22 +147,21 @@ export class ClusterState {
     k.byId.clear();
     for (const r of reservations) k.byId.set(r.id, r);
     this.kept.set(resolution, k);
-    this.lastKept = resolution;
   }
 
   /**
    * The reservation the last pass of this resolution kept for this job, when planning it again
    * at `now` would give the same: nothing has started since (ends kept it true:
    * outlook-upkeep.ts), and its time has not passed (the walk over the same end times finds the
-   * same first fit at any now up to it). An inexact one (availability.ts) is not a walk's: it
-   * is used only by a pass right after the one that left it, as before there were two kinds.
+   * same first fit at any now up to it). An inexact one (availability.ts) is never used: a
+   * fresh pass releases at T the job the last pass started and held at T, and decides otherwise.
    */
   keptReservation(id: string, now: number, resolution: number | null): HeldReservation | undefined {
     const k = this.kept.get(resolution);
     const r = k?.version === this.version ? k.byId.get(id) : undefined;
     if (!r || now > r.time) return undefined;
-    // an outlook unlike a walk's is only what the last pass left (a walk is planned otherwise)
-    if (r.inexact && this.lastKept !== resolution) return undefined;
+    // an outlook unlike a walk's would decide otherwise than a fresh pass (schedule())
+    if (r.inexact) return undefined;
     settle(r, this.ending, now);
     return r;
   }
