@@ -220,34 +220,48 @@ function bound(value: number | undefined, fallback: number, name: string): numbe
 }
 
 /**
- * A placement whose AllocatedNodes are made when first read (an own, enumerable getter: the
- * object still reads as plain data): a replay reads them only for its pictures, and would
- * otherwise make millions of node shares.
+ * A placement whose AllocatedNodes are made when first read: a replay reads them only for its
+ * pictures, and would otherwise make millions of node shares. What it is made from is kept in
+ * private fields, so the object reads as the plain Placement it is (a closure's getter, tried
+ * first, kept each placement's context alive: ten times the objects outlived the young
+ * generation).
  */
-function started(
-  id: string,
-  req: ResourceRequest,
-  partition: string,
-  choice: Choice,
-  startTime: number,
-  endTime: number | null,
-  backfilled: boolean,
-  specs: readonly SimulatedNodeSpec[],
-): Placement {
-  let made: AllocatedNode[] | null = null;
-  return {
-    id,
-    jobId: req.jobId,
-    partition,
-    exclusive: req.exclusive,
-    get nodes() {
-      return (made ??= allocatedNodes(req, choice, specs));
-    },
-    tasksPerNode: choice.tasksPerNode,
-    startTime,
-    endTime,
-    backfilled,
-  };
+class Started implements Placement {
+  readonly jobId: number;
+  readonly exclusive: boolean;
+  readonly tasksPerNode: number[];
+  #request: ResourceRequest;
+  #choice: Choice;
+  #specs: readonly SimulatedNodeSpec[];
+  #nodes: AllocatedNode[] | null = null;
+
+  constructor(
+    readonly id: string,
+    req: ResourceRequest,
+    readonly partition: string,
+    choice: Choice,
+    readonly startTime: number,
+    readonly endTime: number | null,
+    readonly backfilled: boolean,
+    specs: readonly SimulatedNodeSpec[],
+  ) {
+    this.jobId = req.jobId;
+    this.exclusive = req.exclusive;
+    this.tasksPerNode = choice.tasksPerNode;
+    this.#request = req;
+    this.#choice = choice;
+    this.#specs = specs;
+  }
+
+  get nodes(): AllocatedNode[] {
+    return (this.#nodes ??= allocatedNodes(this.#request, this.#choice, this.#specs));
+  }
+
+  /** As JSON, the plain Placement (the getter is not an own property). */
+  toJSON(): Placement {
+    const { id, jobId, partition, exclusive, nodes, tasksPerNode, startTime, endTime, backfilled } = this;
+    return { id, jobId, partition, exclusive, nodes, tasksPerNode, startTime, endTime, backfilled };
+  }
 }
 
 /** One pass: the cluster's state (changed as jobs start), its results, its reservations. */
@@ -317,7 +331,7 @@ class SchedulingPass {
     // the allocation keeps the choice's arrays: no object per node (placement.ts Shares)
     const alloc: IndexedAllocation = { id, exclusive: req.exclusive, endTime, at: choice.at, nodes: null, request: req, tasks: choice.tasksPerNode };
     startAllocation(this.state, this.reservations, alloc);
-    this.placements.push(started(id, req, partition.name, choice, now, endTime, backfilled, this.state.specs));
+    this.placements.push(new Started(id, req, partition.name, choice, now, endTime, backfilled, this.state.specs));
     return null;
   }
 
