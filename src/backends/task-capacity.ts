@@ -76,6 +76,9 @@ export function nodeTaskCapacity(req: ResourceRequest, u: NodeLoad): number {
   // (the scheduler calls this for every node it looks at: a division only when it can bind)
   const cpt = req.cpusPerTask;
   let tasks = cpt === 1 ? freeCpus : Math.floor(freeCpus / cpt);
+  // no task's CPUs free: memory and tasksPerNode can only keep it at none (a busy node, the
+  // scheduler's most frequent question)
+  if (tasks <= 0) return 0;
   const perNode = req.memoryPerNodeMiB ?? 0;
   if (perNode > 0) {
     if (freeMem < perNode) return 0;

@@ -142,7 +142,8 @@ export function requestOf(job: SwfJob, epochMs = 0): ResourceRequest {
 export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult {
   const spec = clusterSpec(o.nodes, o.procsPerNode);
   const order = [...jobs].sort((a, b) => a.submit - b.submit || a.id - b.id);
-  const slotOf = new Map(order.map((j, slot) => [String(j.id), slot]));
+  // by job id: a placement's jobId is its trace job's id (requestOf)
+  const slotOf = new Map(order.map((j, slot) => [j.id, slot]));
   const state = new ClusterState(spec, new Map());
   const ends = new TinyQueue<{ at: number; id: string }>([], (a, b) => a.at - b.at);
   const queue = new WaitingIndex(order.length);
@@ -168,7 +169,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
     // the pass starts its jobs in `state`
     const { placements, examined } = scheduleOn({ spec, state, queue: seen, now }, options);
     for (const p of placements) {
-      const slot = slotOf.get(p.id)!;
+      const slot = slotOf.get(p.jobId)!;
       const job = order[slot]!;
       const end = now + job.runtime * 1000;
       ends.push({ at: end + (slurm?.completingSeconds ?? 0) * 1000, id: p.id });
@@ -202,13 +203,13 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
       changed = true;
       if (++ended % 5000 === 0) o.onProgress?.(ended, order.length);
     }
-    const sampled: string[] = [];
+    let sampled: string[] | null = null;
     for (; next < order.length && submitAt(order[next]!) <= now; next++) {
       queue.add(next, { id: String(order[next]!.id), request: requestOf(order[next]!, base) }, order[next]!.procs);
       changed = true;
-      if (o.forecastEvery && next % o.forecastEvery === 0) sampled.push(String(order[next]!.id));
+      if (o.forecastEvery && next % o.forecastEvery === 0) (sampled ??= []).push(String(order[next]!.id));
     }
-    if (sampled.length > 0) {
+    if (sampled !== null) {
       const at = forecastStarts(forecastInput(now), { ...(slurm ? slurmBackfill(slurm) : one), maxJobs: WINDOW });
       for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? (at.get(id)! - base) / 1000 : null);
     }
