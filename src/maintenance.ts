@@ -6,7 +6,6 @@ import path from 'node:path';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { ResourceBackend } from './backends/resource-backend.js';
 import { Reconciler, type ReconcileReport, type RunnerView } from './jobs/reconciler.js';
-import type { JobRecord } from './jobs/job-types.js';
 import { runRetention, type RetentionPolicy, type RetentionReport } from './logs/retention.js';
 import type { Db } from './store/database.js';
 import type { JobStore } from './store/job-store.js';

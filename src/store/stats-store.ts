@@ -29,7 +29,7 @@ export class StatsStore {
   private readonly topIdStmt;
   private readonly oldestStmt;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.jobCountsStmt = db.prepare('SELECT state, partition, count(*) AS count FROM jobs GROUP BY state, partition');
     // as squeue shows them (api/present.ts awaitsStart): a job the backend holds in its queue waits too
     this.pendingStmt = db.prepare(

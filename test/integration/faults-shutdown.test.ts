@@ -13,7 +13,7 @@ import { readMasterRecord, type MasterRecord } from '../../src/runtime/master-fi
 import { isProcessAlive, signalGroup } from '../../src/runtime/proc.js';
 import { SMALL_CLUSTER, startDaemon } from '../helpers/daemon.js';
 import { startDaemonProcess, type DaemonProcess } from '../helpers/daemon-process.js';
-import { untilFileExists, waitForLogLine, waitUntil } from '../helpers/wait.js';
+import { waitForLogLine, waitUntil } from '../helpers/wait.js';
 import type { TestApi } from '../helpers/daemon.js';
 
 const masterOf = (dataDir: string, id: number): Promise<MasterRecord> =>

@@ -32,7 +32,6 @@ const SEED = Number(process.env.SOAK_SEED ?? Date.now() % 2 ** 31);
 /** Jobs in the queue or running at once: more than the 12 masters allowed, so that some wait to be cancelled there. */
 const ACTIVE = 40;
 const NODES = Array.from({ length: 8 }, (_, i) => `node0${i + 1}`);
-const TERMINAL = ['COMPLETED', 'CANCELLED', 'NODE_FAIL', 'FAILED', 'TIMEOUT'];
 
 interface Planned {
   id: number;

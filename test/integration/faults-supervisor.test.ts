@@ -4,7 +4,6 @@
  * group is ended and its nodes are free again; the same when the supervisor dies while no
  * daemon runs, and when it dies under a daemon that reattached it after a restart.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { createDaemon, type Daemon } from '../../src/daemon.js';

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { OutputFileError, openForReading, openOutputFile, readGrmJobFile, readSmallFileSync } from '../../src/runtime/safe-files.js';
+import { openForReading, openOutputFile, readGrmJobFile, readSmallFileSync } from '../../src/runtime/safe-files.js';
 
 const DEVICES = ['/dev/null'];
 
