@@ -29,11 +29,11 @@ export type ReplayPolicy = 'fcfs' | 'easy' | 'slurm';
 /**
  * The `slurm` policy: slurmctld 22.05's two schedulers, named as in slurm.conf's
  * SchedulerParameters. The main one runs one pass at once on every submit and job end, looks
- * at default_queue_depth jobs and starts nothing behind a partition's first blocked job; the
- * backfill one runs one cycle every bf_interval seconds over bf_max_job_test jobs (EASY: a
- * reservation for the first blocked job, bf_job_part_count_reserve=1), on a map where the
- * blocked job's expected start is rounded down to bf_resolution and a job must end before it
- * to use its nodes. A pass whose depth runs out leaves the rest to the next trigger, as
+ * at default_queue_depth + 1 jobs (as slurmctld counts them: test/slurm/main-depth.test.ts) and
+ * starts nothing behind a partition's first blocked job; the backfill one runs one cycle every
+ * bf_interval seconds over bf_max_job_test jobs (EASY: a reservation for the first blocked
+ * job, bf_job_part_count_reserve=1), on a map where the blocked job's expected start is
+ * rounded down to bf_resolution and a job must end before it to use its nodes. A pass whose depth runs out leaves the rest to the next trigger, as
  * slurmctld does: its _sched_agent runs _schedule() once per batch of schedule() requests (a
  * submit, an epilog's end), and backfill_agent sleeps bf_interval after each _attempt_backfill
  * (test/slurm/backfill-cycles.test.ts). Not modelled: sched_interval's periodic main pass over
@@ -156,7 +156,10 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   const one = o.policy === 'slurm' ? undefined : PASS_OPTIONS[o.policy];
   // a replay needs no pending reasons (ScheduleOptions.reasons); made once, not per pass
   const onePass = one && { ...one, reasons: false };
-  const mainPass: ScheduleOptions = slurm ? { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0, reasons: false } : {};
+  // slurmctld's main scheduler tests default_queue_depth + 1 jobs: job_scheduler.c _schedule()
+  // breaks out on `job_depth++ > def_job_limit`, after the job that makes it equal
+  const mainDepth = slurm ? slurm.defaultQueueDepth + 1 : 0;
+  const mainPass: ScheduleOptions = slurm ? { queueDepth: mainDepth, backfillMaxJobTest: 0, reasons: false } : {};
   const backfillPass: ScheduleOptions = slurm ? { ...backfillCycle(slurm), reasons: false } : {};
   const forecastInput = (now: number) => {
     const seen = queue.queue(WINDOW);
@@ -210,7 +213,8 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
       if (o.forecastEvery && next % o.forecastEvery === 0) (sampled ??= []).push(String(order[next]!.id));
     }
     if (sampled !== null) {
-      const at = forecastStarts(forecastInput(now), { ...(slurm ? slurmBackfill(slurm) : one), maxJobs: WINDOW });
+      // squeue --start shows what backfill planned: a backfill cycle's reach
+      const at = forecastStarts(forecastInput(now), { ...(slurm ? backfillCycle(slurm) : one), maxJobs: WINDOW });
       for (const id of sampled) forecasts.set(Number(id), at.get(id) != null ? (at.get(id)! - base) / 1000 : null);
     }
     if (onePass) {
@@ -221,7 +225,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
     if (!slurm) continue;
     const interval = slurm.bfInterval * 1000;
     if (changed) {
-      pass(now, slurm.defaultQueueDepth, mainPass);
+      pass(now, mainDepth, mainPass);
       // the next tick on the grid: one in the past was skipped over an empty or unchanged queue
       nextTick = Math.max(nextTick, Math.ceil(now / interval) * interval);
       dirty = true;
@@ -234,10 +238,6 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
   }
   o.onProgress?.(ended, order.length);
   return { outcomes, neverStarted: queue.waiting, forecasts };
-}
-
-function slurmBackfill(s: SlurmPassOptions): ScheduleOptions {
-  return { queueDepth: s.defaultQueueDepth, backfillMaxJobTest: s.bfMaxJobTest, resolution: s.bfResolution * 1000 };
 }
 
 /**

@@ -128,7 +128,8 @@ function naiveReplay(jobs: SwfJob[], nodes: number, ppn: number, policy: Policy)
     let last = true;
     if (!slurm) while (pass(now, WINDOW, PASS_OPTIONS[typeof policy === 'string' ? policy : 'easy']) > 0);
     else {
-      if (changed) pass(now, slurm.defaultQueueDepth, { queueDepth: slurm.defaultQueueDepth, backfillMaxJobTest: 0 });
+      // slurmctld's main scheduler tests default_queue_depth + 1 jobs (job_depth++ > def_job_limit)
+      if (changed) pass(now, slurm.defaultQueueDepth + 1, { queueDepth: slurm.defaultQueueDepth + 1, backfillMaxJobTest: 0 });
       last = now % (slurm.bfInterval * 1000) === 0;
       if (last) last = pass(now, slurm.bfMaxJobTest, { queueDepth: slurm.bfMaxJobTest, backfillMaxJobTest: slurm.bfMaxJobTest, resolution: slurm.bfResolution * 1000 }) === 0;
     }

@@ -71,7 +71,11 @@ t.test('slurm policy by hand: backfill waits for its interval, the main schedule
   t.same(schedule(everySecond.outcomes), schedule(replay(CASE, { nodes: 4, procsPerNode: 1, policy: 'easy' }).outcomes), 'bf_interval=1 on whole seconds: EASY');
   // the main scheduler alone is FCFS: a job fitting behind the blocked one waits for backfill
   const depth1 = replay([job(1, 0, 2, 100, 120), job(2, 0, 1, 100, 120)], { nodes: 3, procsPerNode: 1, policy: 'slurm', slurm: { defaultQueueDepth: 1, bfInterval: 50 } });
-  t.same(schedule(depth1.outcomes), { 1: [0, 100], 2: [0, 100] }, 'a depth of 1 starts the first; the pass repeats while it starts jobs');
+  t.same(schedule(depth1.outcomes), { 1: [0, 100], 2: [0, 100] }, 'a depth of 1 tests two jobs (slurmctld: job_depth++ > def_job_limit)');
+  // three jobs that fit at 1 s, the backfill tick at 100 s: the main pass starts depth + 1 of them
+  const three = [job(1, 1, 1, 100, 120), job(2, 1, 1, 100, 120), job(3, 1, 1, 100, 120)];
+  const at1 = replay(three, { nodes: 3, procsPerNode: 1, policy: 'slurm', slurm: { defaultQueueDepth: 1, bfInterval: 100 } });
+  t.same(schedule(at1.outcomes), { 1: [1, 101], 2: [1, 101], 3: [100, 200] }, 'default_queue_depth=1: two at the submit, the third at the backfill tick');
 });
 
 t.test('slurm policy by hand: bf_resolution rounds the reserved start down; a job must end before it', async (t) => {
