@@ -20,7 +20,8 @@ export class FreeNodes<T> {
     const word = position >>> 5;
     const bit = 1 << (position & 31);
     const was = this.bits[word]!;
-    const now = free ? was | bit : was & ~bit;
+    // (>>> 0: the word as the array holds it, unsigned, so that an unchanged word compares equal)
+    const now = (free ? was | bit : was & ~bit) >>> 0;
     if (now === was) return;
     this.bits[word] = now;
     this.list = null;
