@@ -9,6 +9,7 @@
  * pass what a pass learnt that stays true: the reservations (through ends too), and the jobs
  * found unable to start, until the next start or end.
  */
+import type { AllocatedNode } from '../resource-backend.js';
 import type { HeldReservation } from './availability.js';
 import type { SimPendingReason } from './scheduler.js';
 import type { SimulatedClusterSpec, SimulatedNodeSpec, SimulatedPartitionSpec } from './cluster-spec.js';
@@ -39,6 +40,8 @@ export interface IndexedAllocation extends Shares {
   /** ms since epoch; null = no time limit */
   readonly endTime: number | null;
   readonly at: readonly number[];
+  /** Given with its AllocatedNodes (a RunningAllocation), or null: made from the request. */
+  readonly nodes: readonly AllocatedNode[] | null;
 }
 
 export type EndingAllocation = IndexedAllocation & { endTime: number };
@@ -109,8 +112,8 @@ export class ClusterState {
   runningAllocations(): RunningAllocation[] {
     const out: RunningAllocation[] = [];
     for (const a of this.allocations.values()) {
-      const nodes = a.nodes ?? allocatedNodes(a.request!, { at: a.at as number[], tasksPerNode: a.tasks as number[] }, this.specs);
-      out.push({ id: a.id, exclusive: a.exclusive, nodes: nodes as RunningAllocation['nodes'], endTime: a.endTime });
+      const nodes = a.nodes ? [...a.nodes] : allocatedNodes(a.request!, { at: a.at, tasksPerNode: a.tasks! }, this.specs);
+      out.push({ id: a.id, exclusive: a.exclusive, nodes, endTime: a.endTime });
     }
     return out;
   }

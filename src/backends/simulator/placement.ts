@@ -241,7 +241,11 @@ export function tryPlace(
 }
 
 /** The AllocatedNodes of a choice on these nodes (spec.nodes), made only when read. */
-export function allocatedNodes(req: ResourceRequest, c: Choice, nodes: readonly SimulatedNodeSpec[]): AllocatedNode[] {
+export function allocatedNodes(
+  req: ResourceRequest,
+  c: { readonly at: readonly number[]; readonly tasksPerNode: readonly number[] },
+  nodes: readonly SimulatedNodeSpec[],
+): AllocatedNode[] {
   return c.at.map((i, k) => allocatedNode(req, nodes[i]!, c.tasksPerNode[k]!));
 }
 

@@ -180,9 +180,6 @@ export function compareRequestPriority(a: ResourceRequest, b: ResourceRequest): 
 
 const MINUTE_MS = 60_000;
 
-/** The job tryStart tests against the reservations (refilled per test). */
-const candidate: Candidate = { request: null!, choice: null!, endTime: null, live: [] };
-
 /** A pass's pending reasons when none are read. */
 const NO_REASONS: ReadonlyMap<string, SimPendingReason> = new Map();
 
@@ -280,6 +277,8 @@ class SchedulingPass {
    * needed (most of a replay's passes place nothing).
    */
   private shapes: Map<string, { version: number; placed: Choice | null }> | null = null;
+  /** The job tested against the reservations (tryStart), made when first needed. */
+  private candidate: Candidate | null = null;
 
   constructor(
     private readonly state: ClusterState,
@@ -319,12 +318,11 @@ class SchedulingPass {
     const choice = this.place(req, partition);
     if (!choice) return 'Resources';
     if (this.reservations.length > 0) {
-      // one candidate object, refilled: delaysReservation keeps nothing of it
-      const c = candidate;
+      // one candidate object per pass, refilled: delaysReservation keeps nothing of it
+      const c = (this.candidate ??= { request: req, choice, endTime, live: this.state.byIndex });
       c.request = req;
       c.choice = choice;
       c.endTime = endTime;
-      c.live = this.state.byIndex;
       for (const r of this.reservations) if (delaysReservation(r, c)) return 'Priority';
     }
     const backfilled = this.reservations.length > 0;
