@@ -33,9 +33,10 @@ export type ReplayPolicy = 'fcfs' | 'easy' | 'slurm';
  * starts nothing behind a partition's first blocked job; the backfill one runs one cycle every
  * bf_interval seconds over bf_max_job_test jobs (EASY: a reservation for the first blocked
  * job, bf_job_part_count_reserve=1), on a map where the blocked job's expected start is
- * rounded down to bf_resolution and a job must end before it to use its nodes. A pass whose depth runs out leaves the rest to the next trigger, as
- * slurmctld does: its _sched_agent runs _schedule() once per batch of schedule() requests (a
- * submit, an epilog's end), and backfill_agent sleeps bf_interval after each _attempt_backfill
+ * rounded down to bf_resolution and a job must end before it to use its nodes. A pass whose
+ * depth runs out leaves the rest to the next trigger, as slurmctld does: its _sched_agent runs
+ * _schedule() once per batch of schedule() requests (a submit, an epilog's end), and
+ * backfill_agent sleeps bf_interval after each _attempt_backfill
  * (test/slurm/backfill-cycles.test.ts). Not modelled: sched_interval's periodic main pass over
  * the whole queue, and bf_max_job_test counting only the jobs backfill places (_try_sched).
  * Times are whole seconds, as SWF's. (slurm.conf's line itself: scheduler-parameters.ts.)

@@ -72,7 +72,7 @@ export interface HeldReservation extends Outlook {
   inexact?: boolean;
 }
 
-/** One reusable share: a walk, a start or a delay test computes one per node it looks at, and keeps none. */
+/** One reusable share: the delay test computes one per node it looks at, and keeps none. */
 const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 
 /** Tasks of `req` a node can take, as tryPlace counts them. */
@@ -144,7 +144,7 @@ export function planOutlook(
         atTime[i] = u;
       }
       tally(out, req, u, -1);
-      shiftShare(u, shareAt(a, k, u.node, scratch), a.exclusive, -1);
+      shiftShare(u, shareAt(a, k, u.node), a.exclusive, -1);
       tally(out, req, u, 1);
     }
   };
@@ -275,7 +275,7 @@ export function startAllocation(
       if (later) {
         // its own copy of the usage then: changed here, not by the start
         tally(r, r.request, later, -1);
-        shiftShare(later, shareAt(alloc, k, later.node, scratch), alloc.exclusive, 1);
+        shiftShare(later, shareAt(alloc, k, later.node), alloc.exclusive, 1);
         tally(r, r.request, later, 1);
       } else {
         tally(r, r.request, state.byIndex[i]!, -1);

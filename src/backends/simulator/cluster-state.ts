@@ -12,14 +12,13 @@
 import type { AllocatedNode } from '../resource-backend.js';
 import type { HeldReservation } from './availability.js';
 import type { SimPendingReason } from './scheduler.js';
-import type { SimulatedClusterSpec, SimulatedNodeSpec, SimulatedPartitionSpec } from './cluster-spec.js';
+import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
 import {
   allocatedNodes,
   buildUsage,
   freeCpusOf,
   shareAt,
   shiftShare,
-  type Share,
   type Shares,
   type NodeAdminState,
   type NodeUsage,
@@ -46,9 +45,6 @@ export interface IndexedAllocation extends Shares {
 
 export type EndingAllocation = IndexedAllocation & { endTime: number };
 
-/** One reusable share: apply() computes one per node and keeps none. */
-const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
-
 /** Membership in a partition by node number: 1 for its nodes. */
 export type NodeSet = Uint8Array;
 
@@ -67,8 +63,6 @@ export class ClusterState {
   readonly usage: UsageMap;
   /** The usage by node number. */
   readonly byIndex: readonly NodeUsage[];
-  /** The nodes by number (spec.nodes). */
-  readonly specs: readonly SimulatedNodeSpec[];
   private readonly allocations = new Map<string, IndexedAllocation>();
   /** Sorted by end time; at equal times, in the order they were added. */
   private readonly ending: EndingAllocation[];
@@ -93,7 +87,6 @@ export class ClusterState {
   ) {
     this.usage = buildUsage(spec, nodeStates, running);
     this.byIndex = [...this.usage.values()];
-    this.specs = spec.nodes;
     this.partitionsOf = this.byIndex.map(() => []);
     this.positionsOf = this.byIndex.map(() => []);
     const held = running.map((a) => this.indexed(a));
@@ -112,7 +105,7 @@ export class ClusterState {
   runningAllocations(): RunningAllocation[] {
     const out: RunningAllocation[] = [];
     for (const a of this.allocations.values()) {
-      const nodes = a.nodes ? [...a.nodes] : allocatedNodes(a.request!, { at: a.at, tasksPerNode: a.tasks! }, this.specs);
+      const nodes = a.nodes ? [...a.nodes] : allocatedNodes(a.request!, { at: a.at, tasksPerNode: a.tasks! }, this.byIndex);
       out.push({ id: a.id, exclusive: a.exclusive, nodes, endTime: a.endTime });
     }
     return out;
@@ -317,7 +310,7 @@ export class ClusterState {
       const u = this.byIndex[at[k]!];
       if (!u) continue;
       const was = freeCpusOf(u);
-      shiftShare(u, shareAt(alloc, k, u.node, scratch), alloc.exclusive, sign);
+      shiftShare(u, shareAt(alloc, k, u.node), alloc.exclusive, sign);
       const now = freeCpusOf(u);
       if (now === was) continue;
       const of = this.partitionsOf[u.index]!;

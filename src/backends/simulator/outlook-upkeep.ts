@@ -22,9 +22,6 @@ import { leavesTooFew, tally, type HeldReservation } from './availability.js';
 import type { EndingAllocation, IndexedAllocation } from './cluster-state.js';
 import { freeCpusOf, shareAt, shiftShare as shiftUsage, type NodeUsage, type Share } from './placement.js';
 
-/** One reusable share: computed per node, kept by none. */
-const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
-
 /**
  * Ends `alloc` (remove() takes it out of the live usage) and keeps the outlooks of these
  * reservations true; returns the reservations it could keep (the others must be planned again).
@@ -54,7 +51,7 @@ export function endInOutlooks(
       const i = at[k]!;
       if (r.members[i] !== 1) continue;
       const later = r.atTime[i];
-      if (later) shiftShare(r, later, shareAt(alloc, k, later.node, scratch), alloc.exclusive, -1);
+      if (later) shiftShare(r, later, shareAt(alloc, k, later.node), alloc.exclusive, -1);
       else live = true;
     }
     if (live) recount.push(r);
@@ -103,7 +100,7 @@ function shiftAll(r: HeldReservation, allocs: readonly EndingAllocation[], d: 1 
       // released allocations' partition nodes are all in atTime (planOutlook, startAllocation)
       const i = a.at[k]!;
       const then = r.members[i] === 1 ? r.atTime[i] : undefined;
-      if (then) shiftShare(r, then, shareAt(a, k, then.node, scratch), a.exclusive, d);
+      if (then) shiftShare(r, then, shareAt(a, k, then.node), a.exclusive, d);
     }
   }
 }
@@ -121,7 +118,7 @@ function freeCpusWith(r: HeldReservation, allocs: readonly EndingAllocation[]): 
       if (!then) continue;
       const was = freeCpusOf(then);
       // as shiftShare would leave it: its share back, and held whole if exclusive
-      const now = then.inService && !then.exclusive && !a.exclusive ? then.node.cpus - then.cpus - shareAt(a, k, then.node, scratch).cpus : 0;
+      const now = then.inService && !then.exclusive && !a.exclusive ? then.node.cpus - then.cpus - shareAt(a, k, then.node).cpus : 0;
       free += now - was;
     }
   }

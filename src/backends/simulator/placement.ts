@@ -144,10 +144,15 @@ export interface Shares {
   readonly tasks: readonly number[] | null;
 }
 
-/** The share of the k-th node (`node` its spec) of an allocation, written into `out` when computed. */
-export function shareAt(a: Shares, k: number, node: SimulatedNodeSpec, out: Share): Share {
-  return a.nodes !== null ? a.nodes[k]! : shareOf(a.request!, node, a.tasks![k]!, out);
+/**
+ * The share of the k-th node (`node` its spec) of an allocation. A computed one is written into
+ * one reused object: read it before the next call (every caller applies it at once).
+ */
+export function shareAt(a: Shares, k: number, node: SimulatedNodeSpec): Share {
+  return a.nodes !== null ? a.nodes[k]! : shareOf(a.request!, node, a.tasks![k]!, computedShare);
 }
+
+const computedShare: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 
 /** The resources one node gives a job that runs `tasks` tasks on it. */
 function allocatedNode(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number): AllocatedNode {
@@ -240,13 +245,13 @@ export function tryPlace(
   return { nodes, tasksPerNode: chosen.tasksPerNode };
 }
 
-/** The AllocatedNodes of a choice on these nodes (spec.nodes), made only when read. */
+/** The AllocatedNodes of a choice, from the usage by node number (ClusterState.byIndex). */
 export function allocatedNodes(
   req: ResourceRequest,
   c: { readonly at: readonly number[]; readonly tasksPerNode: readonly number[] },
-  nodes: readonly SimulatedNodeSpec[],
+  byIndex: readonly NodeUsage[],
 ): AllocatedNode[] {
-  return c.at.map((i, k) => allocatedNode(req, nodes[i]!, c.tasksPerNode[k]!));
+  return c.at.map((i, k) => allocatedNode(req, byIndex[i]!.node, c.tasksPerNode[k]!));
 }
 
 /** tryPlace's choice of nodes and task layout, without the AllocatedNodes. */

@@ -54,10 +54,9 @@ import {
   effectiveTimeLimit,
   findPartition,
   type SimulatedClusterSpec,
-  type SimulatedNodeSpec,
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
-import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
+import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type NodeUsage, type RunningAllocation } from './placement.js';
 import { capBound, cpusOf, delaysReservation, planOutlook, startAllocation, surelyDelays, type Candidate, type HeldReservation } from './availability.js';
 import { ClusterState, type IndexedAllocation } from './cluster-state.js';
 
@@ -229,7 +228,7 @@ class Started implements Placement {
   readonly tasksPerNode: number[];
   #request: ResourceRequest;
   #choice: Choice;
-  #specs: readonly SimulatedNodeSpec[];
+  #usage: readonly NodeUsage[];
   #nodes: AllocatedNode[] | null = null;
 
   constructor(
@@ -240,18 +239,18 @@ class Started implements Placement {
     readonly startTime: number,
     readonly endTime: number | null,
     readonly backfilled: boolean,
-    specs: readonly SimulatedNodeSpec[],
+    usage: readonly NodeUsage[],
   ) {
     this.jobId = req.jobId;
     this.exclusive = req.exclusive;
     this.tasksPerNode = choice.tasksPerNode;
     this.#request = req;
     this.#choice = choice;
-    this.#specs = specs;
+    this.#usage = usage;
   }
 
   get nodes(): AllocatedNode[] {
-    return (this.#nodes ??= allocatedNodes(this.#request, this.#choice, this.#specs));
+    return (this.#nodes ??= allocatedNodes(this.#request, this.#choice, this.#usage));
   }
 
   /** As JSON, the plain Placement (the getter is not an own property). */
@@ -329,7 +328,7 @@ class SchedulingPass {
     // the allocation keeps the choice's arrays: no object per node (placement.ts Shares)
     const alloc: IndexedAllocation = { id, exclusive: req.exclusive, endTime, at: choice.at, nodes: null, request: req, tasks: choice.tasksPerNode };
     startAllocation(this.state, this.reservations, alloc);
-    this.placements.push(new Started(id, req, partition.name, choice, now, endTime, backfilled, this.state.specs));
+    this.placements.push(new Started(id, req, partition.name, choice, now, endTime, backfilled, this.state.byIndex));
     return null;
   }
 
