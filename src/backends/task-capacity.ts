@@ -51,10 +51,26 @@ export function explicitMemPerCpu(req: ResourceRequest): number | null {
 
 /** How many tasks of `req` this node can take now (0 = unusable). */
 export function nodeTaskCapacity(req: ResourceRequest, u: NodeLoad): number {
-  const n = u.node;
+  return taskCapacity(req, u.node, u.inService, u.exclusive, u.allocations, u.cpus, u.memoryMiB, u.gpus);
+}
+
+/**
+ * nodeTaskCapacity on a node's load given field by field: the one rule, also for the
+ * scheduler's per-node arrays (simulator/usage-table.ts), which keep no object per node.
+ */
+export function taskCapacity(
+  req: ResourceRequest,
+  n: NodeHardware,
+  inService: boolean,
+  exclusive: boolean,
+  allocations: number,
+  usedCpus: number,
+  usedMem: number,
+  usedGpus: number,
+): number {
   // A node reported without CPUs (SLURM before it registers) takes nothing; the guard also
   // keeps the default memory share below finite.
-  if (!u.inService || !(n.cpus >= 1)) return 0;
+  if (!inService || !(n.cpus >= 1)) return 0;
   if (req.gpusPerNode > 0 && req.gpuType !== undefined && req.gpuType !== '' && n.gpuType !== req.gpuType) {
     return 0;
   }
@@ -62,15 +78,15 @@ export function nodeTaskCapacity(req: ResourceRequest, u: NodeLoad): number {
   let freeMem: number;
   let freeGpus: number;
   if (req.exclusive) {
-    if (u.allocations > 0) return 0;
+    if (allocations > 0) return 0;
     freeCpus = n.cpus;
     freeMem = n.memoryMiB;
     freeGpus = n.gpus;
   } else {
-    if (u.exclusive) return 0;
-    freeCpus = n.cpus - u.cpus;
-    freeMem = n.memoryMiB - u.memoryMiB;
-    freeGpus = n.gpus - u.gpus;
+    if (exclusive) return 0;
+    freeCpus = n.cpus - usedCpus;
+    freeMem = n.memoryMiB - usedMem;
+    freeGpus = n.gpus - usedGpus;
   }
   if (freeGpus < req.gpusPerNode) return 0;
   // (the scheduler calls this for every node it looks at: a division only when it can bind)

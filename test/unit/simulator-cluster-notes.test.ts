@@ -28,7 +28,7 @@ t.test('a noted failure holds until a start or an end, for the same resolution, 
 t.test('a kept reservation unlike a walk (inexact) is never used; an exact one is, until its time', async (t) => {
   const state = new ClusterState(clusterSpec(2, 1), new Map());
   const held = (id: string, inexact: boolean) =>
-    ({ id, time: 5000, resolution: 60_000, inexact, atTime: [], counts: [0, 2], usable: 2 }) as unknown as HeldReservation;
+    ({ id, time: 5000, resolution: 60_000, inexact, atTime: state.table.blank(), counts: [0, 2], usable: 2 }) as unknown as HeldReservation;
   state.keepReservations(60_000, [held('exact', false), held('inexact', true)]);
   // a fresh pass (schedule()) would plan it by a walk, and may decide otherwise (simulate-incremental's case)
   t.equal(state.keptReservation('inexact', 1000, 60_000), undefined, 'not even by the next pass of its resolution');

@@ -7,8 +7,9 @@ t.test('FreeNodes lists and walks the set positions in partition order, as a pla
   const op = fc.record({ position: fc.nat(99), free: fc.boolean(), read: fc.boolean() });
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 100 }), fc.array(op, { maxLength: 200 }), (size, ops) => {
-      const names = Array.from({ length: size }, (_, i) => `n${i}`);
-      const index = new FreeNodes(names);
+      // a partition lists its nodes in its own order: position p holds node number 500 - 3p
+      const names = Array.from({ length: size }, (_, p) => 500 - 3 * p);
+      const index = new FreeNodes(Int32Array.from(names));
       const model = new Array<boolean>(size).fill(false);
       for (const o of ops) {
         const position = o.position % size;
@@ -18,9 +19,9 @@ t.test('FreeNodes lists and walks the set positions in partition order, as a pla
         if (o.read && index.nodes().join() !== names.filter((_, i) => model[i]).join()) return false;
         if (index.has(position) !== o.free) return false;
       }
-      // the walk a placement takes (nextSet, item) visits the same nodes, from any start
-      const walked: string[] = [];
-      for (let i = index.nextSet(0); i >= 0; i = index.nextSet(i + 1)) walked.push(index.item(i)!);
+      // the walk a placement takes (nextSet, nodeAt) visits the same nodes, from any start
+      const walked: number[] = [];
+      for (let i = index.nextSet(0); i >= 0; i = index.nextSet(i + 1)) walked.push(index.nodeAt(i));
       const from = ops.length % size;
       const first = index.nextSet(from);
       const expectedFirst = model.findIndex((f, i) => f && i >= from);

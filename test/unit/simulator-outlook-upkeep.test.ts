@@ -7,10 +7,10 @@
 import fc from 'fast-check';
 import t from 'tap';
 import type { ResourceRequest } from '../../src/backends/resource-backend.js';
-import { capOf, planOutlook, startAllocation, type HeldReservation } from '../../src/backends/simulator/availability.js';
+import { capOf, planOutlook, startAllocation, usageThen, type HeldReservation } from '../../src/backends/simulator/availability.js';
 import { ClusterState } from '../../src/backends/simulator/cluster-state.js';
 import type { SimulatedClusterSpec } from '../../src/backends/simulator/cluster-spec.js';
-import { freeCpusOf, type RunningAllocation } from '../../src/backends/simulator/placement.js';
+import type { RunningAllocation } from '../../src/backends/simulator/placement.js';
 
 const SPEC: SimulatedClusterSpec = {
   nodes: [1, 2, 3, 4, 5, 6].map((i) => ({ name: `n${i}`, cpus: 1 + (i % 4), memoryMiB: 4096, gpus: 0 })),
@@ -29,7 +29,7 @@ function request(tasks: number, cpusPerTask: number, exclusive: boolean): Resour
 
 function plan(state: ClusterState, req: ResourceRequest, now: number): HeldReservation {
   const p = SPEC.partitions[0]!;
-  const outlook = planOutlook(req, state.usageWithFreeCpu('a'), state.members('a'), state.maxNodeCpus('a'), state.byIndex, state.endingByTime, now);
+  const outlook = planOutlook(req, state.withFreeCpu('a'), state.members('a'), state.maxNodeCpus('a'), state.table, state.endingByTime, now);
   return { id: 'r', request: req, partition: p, members: state.members('a'), resolution: null, ...outlook };
 }
 
@@ -54,7 +54,7 @@ t.test('a reservation kept through ends equals one planned again', async (t) => 
       const running: RunningAllocation[] = [];
       allocs.forEach((o, k) => {
         const node = SPEC.nodes[o.node - 1]!;
-        const u = state.usage.get(node.name)!;
+        const u = state.usageByName().get(node.name)!;
         const cpus = o.exclusive ? node.cpus : o.cpus;
         if (u.exclusive || (o.exclusive && u.allocations > 0) || u.cpus + cpus > node.cpus) return;
         const a: RunningAllocation = { id: `a${k}`, exclusive: o.exclusive, nodes: [{ name: node.name, cpus, memoryMiB: 100, gpus: 0 }], endTime: o.end === null ? null : o.end * 1000 };
@@ -91,11 +91,11 @@ function talliesTrue(state: ClusterState, r: HeldReservation): boolean {
   const counts: number[] = [];
   let usable = 0;
   let free = 0;
-  state.byIndex.forEach((live, i) => {
+  SPEC.nodes.forEach((_, i) => {
     if (r.members[i] !== 1) return;
-    const then = r.atTime[i] ?? live;
-    free += freeCpusOf(then);
-    const c = capOf(r.request, then);
+    const then = usageThen(r, state.table, i);
+    free += then.freeCpus(i);
+    const c = capOf(r.request, then, i);
     if (c > 0) {
       counts[c] = (counts[c] ?? 0) + 1;
       usable++;
@@ -127,7 +127,7 @@ t.test("an outlook's tallies stay its nodes' usage then, through starts and ends
         }
         const shares = o.nodes.map((n) => {
           const node = SPEC.nodes[n - 1]!;
-          return { node, u: state.usage.get(node.name)!, cpus: o.exclusive ? node.cpus : o.cpus };
+          return { node, u: state.usageByName().get(node.name)!, cpus: o.exclusive ? node.cpus : o.cpus };
         });
         if (shares.some(({ node, u, cpus }) => !u.inService || u.exclusive || (o.exclusive && u.allocations > 0) || u.cpus + cpus > node.cpus)) return;
         const nodes = shares.map(({ node, cpus }) => ({ name: node.name, cpus, memoryMiB: 100, gpus: 0 }));

@@ -10,15 +10,8 @@ import {
   type SimulatedClusterSpec,
   type SimulatedPartitionSpec,
 } from '../../src/backends/simulator/cluster-spec.js';
-import {
-  applyAllocation,
-  buildUsage,
-  cloneUsage,
-  tryPlace,
-  type NodeAdminState,
-  type RunningAllocation,
-  type UsageMap,
-} from '../../src/backends/simulator/placement.js';
+import { tryPlace, type NodeAdminState, type RunningAllocation } from '../../src/backends/simulator/placement.js';
+import { UsageTable } from '../../src/backends/simulator/usage-table.js';
 import {
   compareRequestPriority,
   schedule,
@@ -31,13 +24,13 @@ import {
 const NOW = 1_700_000_000_000;
 const MIN = 60_000;
 
-function referenceEarliestStart(req: ResourceRequest, p: SimulatedPartitionSpec, usage: UsageMap, running: RunningAllocation[]): number {
+function referenceEarliestStart(req: ResourceRequest, p: SimulatedPartitionSpec, usage: UsageTable, running: RunningAllocation[]): number {
   if (tryPlace(req, p, usage)) return NOW;
   const ending = running.filter((a) => a.endTime !== null).sort((a, b) => a.endTime! - b.endTime!);
-  const u = cloneUsage(usage);
+  const u = usage.copy();
   for (let i = 0; i < ending.length; ) {
     const end = ending[i]!.endTime!;
-    while (i < ending.length && ending[i]!.endTime === end) applyAllocation(u, ending[i++]!, -1);
+    while (i < ending.length && ending[i]!.endTime === end) u.applyAllocation(ending[i++]!, -1);
     if (tryPlace(req, p, u)) return Math.max(end, NOW);
   }
   return Infinity;
@@ -46,7 +39,7 @@ function referenceEarliestStart(req: ResourceRequest, p: SimulatedPartitionSpec,
 type Held = { id: string; req: ResourceRequest; p: SimulatedPartitionSpec; time: number };
 
 function referenceSchedule(input: SchedulerInput): Omit<SchedulerResult, 'examined'> {
-  const usage = buildUsage(input.spec, input.nodeStates, input.running);
+  const usage = UsageTable.build(input.spec, input.nodeStates, input.running);
   const running = [...input.running];
   const out: Omit<SchedulerResult, 'examined' | 'pending'> & { pending: Map<string, SimPendingReason> } = { placements: [], pending: new Map(), reservations: [] };
   const held: Held[] = [];
@@ -54,8 +47,8 @@ function referenceSchedule(input: SchedulerInput): Omit<SchedulerResult, 'examin
     if (!alloc.nodes.some((n) => r.p.nodes.includes(n.name))) return false;
     if (alloc.endTime !== null && alloc.endTime <= r.time) return false;
     if (r.time === Infinity) return true;
-    const u = cloneUsage(usage);
-    applyAllocation(u, alloc, 1);
+    const u = usage.copy();
+    u.applyAllocation(alloc, 1);
     return referenceEarliestStart(r.req, r.p, u, [...running, alloc]) > r.time;
   };
   for (const { id, request: req } of input.queue) {
@@ -70,7 +63,7 @@ function referenceSchedule(input: SchedulerInput): Omit<SchedulerResult, 'examin
     const placed = tryPlace(req, p, usage);
     const alloc: RunningAllocation | null = placed && { id, exclusive: req.exclusive, nodes: placed.nodes, endTime };
     if (placed && alloc && !held.some((r) => delays(alloc, r))) {
-      applyAllocation(usage, alloc, 1);
+      usage.applyAllocation(alloc, 1);
       running.push(alloc);
       const { nodes, tasksPerNode } = placed;
       const backfilled = held.length > 0;
@@ -137,15 +130,15 @@ function scenario(seed: number): SchedulerInput {
       submitTime: NOW - int(0, 20) * 1000,
     };
   };
-  const usage = buildUsage(spec, new Map(), []);
+  const usage = UsageTable.build(spec, new Map(), []);
   const running: RunningAllocation[] = [];
   for (let k = int(0, 12); k > 0; k--) {
     const placed = tryPlace({ ...request(900 + k), partition: 'batch' }, spec.partitions[0]!, usage);
     if (!placed) continue;
     const endTime = r() < 0.2 ? null : NOW + pick([-5, 0, 10, 30, 60, 60, 90, 200]) * MIN;
     const alloc = { id: `sim-${900 + k}`, exclusive: r() < 0.3, nodes: placed.nodes, endTime };
-    if (alloc.exclusive && alloc.nodes.some((n) => usage.get(n.name)!.allocations > 0)) alloc.exclusive = false;
-    applyAllocation(usage, alloc, 1);
+    if (alloc.exclusive && alloc.nodes.some((n) => usage.allocations[usage.numberOf.get(n.name)!]! > 0)) alloc.exclusive = false;
+    usage.applyAllocation(alloc, 1);
     running.push(alloc);
   }
   const queue: ResourceRequest[] = [];

@@ -11,11 +11,12 @@
  * fits by its reserved time exactly when it fits at that time.
  */
 import type { ResourceRequest } from '../resource-backend.js';
-import { capacitiesHold, nodeTaskCapacity } from '../task-capacity.js';
+import { capacitiesHold } from '../task-capacity.js';
 import type { SimulatedPartitionSpec } from './cluster-spec.js';
 import type { ClusterState, EndingAllocation, IndexedAllocation, NodeSet } from './cluster-state.js';
-import { copyOfUsage, emptyAtTime } from './usage-copies.js';
-import { freeCpusOf, shareAt, shareOf, shiftShare, type Choice, type NodeUsage, type Share } from './placement.js';
+import { emptyAtTime } from './usage-copies.js';
+import { shareAt, shareOf, type Choice } from './placement.js';
+import type { Share, UsageTable } from './usage-table.js';
 
 export type { EndingAllocation, NodeSet } from './cluster-state.js';
 
@@ -33,14 +34,14 @@ export function goneBy(endTime: number | null, r: HeldReservation): boolean {
 
 /**
  * A job's outlook on its partition at one future time: the usage of the nodes that differ
- * from the live usage then (`atTime`, by node number), and the job's task capacity on every
+ * from the live usage then (`atTime`: those with has[i] 1), and the job's task capacity on every
  * partition node then, kept as counts by capacity (counts[c] = nodes that take c tasks,
  * `usable` = nodes that take any).
  */
 export interface Outlook {
   /** ms; Infinity = the job never fits with the known end times */
   time: number;
-  atTime: (NodeUsage | undefined)[];
+  atTime: UsageTable;
   counts: number[];
   usable: number;
   /**
@@ -75,27 +76,30 @@ export interface HeldReservation extends Outlook {
 /** One reusable share: the delay test computes one per node it looks at, and keeps none. */
 const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 
-/** Tasks of `req` a node can take, as tryPlace counts them. */
-export const capOf = (req: ResourceRequest, u: NodeUsage): number => Math.min(nodeTaskCapacity(req, u), req.tasks);
+/** Tasks of `req` node i of table t can take, as tryPlace counts them. */
+export const capOf = (req: ResourceRequest, t: UsageTable, i: number): number => Math.min(t.capacity(req, i), req.tasks);
 
-/** The tasks of `req` node usage u could take with one more allocation's share on it. */
-function capWithShare(req: ResourceRequest, u: NodeUsage, n: Share, exclusive: boolean): number {
-  const was = u.exclusive;
-  shiftShare(u, n, exclusive, 1);
-  const cap = capOf(req, u);
-  // undone field by field: u may be the live usage, read by nobody meanwhile
-  shiftShare(u, n, false, -1);
-  u.exclusive = was;
+/** The tasks of `req` node i of table t could take with one more allocation's share on it. */
+function capWithShare(req: ResourceRequest, t: UsageTable, i: number, n: Share, exclusive: boolean): number {
+  const was = t.exclusive[i]!;
+  t.shift(i, n, exclusive, 1);
+  const cap = capOf(req, t, i);
+  // undone field by field: t may be the live usage, read by nobody meanwhile
+  t.shift(i, n, false, -1);
+  t.exclusive[i] = was;
   return cap;
 }
 
+/** The table holding node i's usage at the outlook's time: its own copy, else the live usage. */
+export const usageThen = (o: Outlook, live: UsageTable, i: number): UsageTable => (o.atTime.has[i] === 1 ? o.atTime : live);
+
 /**
- * Takes node usage u, as it is at the outlook's time, out of (d = -1) or into (d = 1) the
+ * Takes node i of table t, as it is at the outlook's time, out of (d = -1) or into (d = 1) the
  * outlook's tallies: its task capacity for `req` (counts) and its free CPUs.
  */
-export function tally(o: Outlook, req: ResourceRequest, u: NodeUsage, d: 1 | -1): void {
-  count(o, capOf(req, u), d);
-  o.freeCpus += d * freeCpusOf(u);
+export function tally(o: Outlook, req: ResourceRequest, t: UsageTable, i: number, d: 1 | -1): void {
+  count(o, capOf(req, t, i), d);
+  o.freeCpus += d * t.freeCpus(i);
 }
 
 /** One node more (d = 1) or less (d = -1) that takes c tasks in the outlook's counts. */
@@ -114,38 +118,34 @@ export function capBound(req: ResourceRequest, maxNodeCpus: number): number {
 
 /**
  * The availability profile walk: the earliest time >= now at which `req` fits on its
- * partition, releasing the `ending` allocations (sorted by end time) from the live usage
- * (`byIndex`, by node number), with the job's outlook at that time. `takingNow` holds every
- * partition node that can take a task of `req` now (e.g. those with a free CPU).
+ * partition, releasing the `ending` allocations (sorted by end time) from the live usage,
+ * with the job's outlook at that time. `takingNow` holds the numbers of every partition node
+ * that can take a task of `req` now (e.g. those with a free CPU).
  * O(takingNow + nodes of the released allocations).
  */
 export function planOutlook(
   req: ResourceRequest,
-  takingNow: readonly NodeUsage[],
+  takingNow: readonly number[],
   members: NodeSet,
   maxNodeCpus: number,
-  byIndex: readonly NodeUsage[],
+  live: UsageTable,
   ending: Iterable<EndingAllocation>,
   now: number,
 ): Outlook {
-  const atTime = emptyAtTime(byIndex.length);
+  const atTime = emptyAtTime(live);
   const counts = new Array<number>(capBound(req, maxNodeCpus) + 1).fill(0);
   const out: Outlook = { time: now, atTime, counts, usable: 0, freeCpus: 0 };
   // (a node not taking a task now has no free CPU now: nothing to tally)
-  for (const u of takingNow) tally(out, req, u, 1);
+  for (const i of takingNow) tally(out, req, live, i, 1);
   const release = (a: EndingAllocation): void => {
     const { at } = a;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (members[i] !== 1) continue;
-      let u = atTime[i];
-      if (!u) {
-        u = copyOfUsage(byIndex[i]!);
-        atTime[i] = u;
-      }
-      tally(out, req, u, -1);
-      shiftShare(u, shareAt(a, k, u.node), a.exclusive, -1);
-      tally(out, req, u, 1);
+      if (atTime.has[i] !== 1) atTime.copyNode(live, i);
+      tally(out, req, atTime, i, -1);
+      atTime.shift(i, shareAt(a, k, atTime, i), a.exclusive, -1);
+      tally(out, req, atTime, i, 1);
     }
   };
   // The outlook at a time holds every allocation that ends by then released: those already
@@ -196,8 +196,8 @@ export function surelyDelays(
 export interface Candidate {
   request: ResourceRequest;
   choice: Choice;
-  /** The live usage by node number (ClusterState.byIndex). */
-  live: readonly NodeUsage[];
+  /** The live usage (ClusterState.table). */
+  live: UsageTable;
   /** null = no time limit */
   endTime: number | null;
 }
@@ -217,13 +217,13 @@ export function delaysReservation(r: HeldReservation, c: Candidate): boolean {
   let touched = false;
   let fits = true;
   for (let k = 0; k < at.length; k++) {
-    const live = c.live[at[k]!]!;
-    if (r.members[live.index] !== 1) continue;
+    const i = at[k]!;
+    if (r.members[i] !== 1) continue;
     touched = true;
     if (r.time === Infinity) return true;
-    const u = r.atTime[live.index] ?? live;
-    const before = capOf(r.request, u);
-    const after = capWithShare(r.request, u, shareOf(c.request, u.node, tasksPerNode[k]!, scratch), c.request.exclusive);
+    const u = usageThen(r, c.live, i);
+    const before = capOf(r.request, u, i);
+    const after = capWithShare(r.request, u, i, shareOf(c.request, u.specs[i]!, tasksPerNode[k]!, scratch, u.defaultMemPerCpu[i]), c.request.exclusive);
     changes.push(before, after);
     count(r, before, -1);
     count(r, after, 1);
@@ -254,6 +254,7 @@ export function startAllocation(
   alloc: IndexedAllocation,
 ): void {
   const { at } = alloc;
+  const live = state.table;
   // the reservations still holding some of the nodes at their time whose usage then is the
   // live usage: those nodes are taken out of their tallies before the start, and in after
   const retally: HeldReservation[] = [];
@@ -261,36 +262,36 @@ export function startAllocation(
     if (r.time === Infinity) continue;
     const gone = goneBy(alloc.endTime, r);
     let touched = false;
-    let live = false;
+    let onLive = false;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (r.members[i] !== 1) continue;
       touched = true;
+      const later = r.atTime;
       if (gone) {
         // its usage then is pinned to what it is now
-        if (!r.atTime[i]) r.atTime[i] = copyOfUsage(state.byIndex[i]!);
+        if (later.has[i] !== 1) later.copyNode(live, i);
         continue;
       }
-      const later = r.atTime[i];
-      if (later) {
+      if (later.has[i] === 1) {
         // its own copy of the usage then: changed here, not by the start
-        tally(r, r.request, later, -1);
-        shiftShare(later, shareAt(alloc, k, later.node), alloc.exclusive, 1);
-        tally(r, r.request, later, 1);
+        tally(r, r.request, later, i, -1);
+        later.shift(i, shareAt(alloc, k, later, i), alloc.exclusive, 1);
+        tally(r, r.request, later, i, 1);
       } else {
-        tally(r, r.request, state.byIndex[i]!, -1);
-        live = true;
+        tally(r, r.request, live, i, -1);
+        onLive = true;
       }
     }
     // held at T though it ends by T (not gone by the rounded-down start): unlike a walk's outlook
     if (touched && !gone && alloc.endTime !== null && alloc.endTime <= r.time) r.inexact = true;
-    if (live) retally.push(r);
+    if (onLive) retally.push(r);
   }
   state.start(alloc);
   for (const r of retally) {
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
-      if (r.members[i] === 1 && !r.atTime[i]) tally(r, r.request, state.byIndex[i]!, 1);
+      if (r.members[i] === 1 && r.atTime.has[i] !== 1) tally(r, r.request, live, i, 1);
     }
   }
 }

@@ -13,24 +13,14 @@ import type { AllocatedNode } from '../resource-backend.js';
 import type { HeldReservation } from './availability.js';
 import type { SimPendingReason } from './scheduler.js';
 import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
-import {
-  allocatedNodes,
-  buildUsage,
-  freeCpusOf,
-  shareAt,
-  shiftShare,
-  type Shares,
-  type NodeAdminState,
-  type NodeUsage,
-  type RunningAllocation,
-  type UsageMap,
-} from './placement.js';
+import { allocatedNodes, shareAt, type Shares } from './placement.js';
 import { endInOutlooks, settle } from './outlook-upkeep.js';
 import { FreeNodes } from './free-nodes.js';
 import { dropOutlook } from './usage-copies.js';
+import { UsageTable, type NodeAdminState, type NodeUsage, type RunningAllocation } from './usage-table.js';
 
 /**
- * An allocation as the cluster's state holds it: with its nodes' numbers (NodeUsage.index),
+ * An allocation as the cluster's state holds it: with its nodes' numbers (UsageTable),
  * same order as `nodes`; -1 for a name the cluster does not have.
  */
 export interface IndexedAllocation extends Shares {
@@ -51,8 +41,8 @@ export type NodeSet = Uint8Array;
 /** A partition's index: which of its nodes have a free CPU, kept in partition order. */
 interface PartitionIndex {
   spec: SimulatedPartitionSpec;
-  /** positions of the nodes with a free CPU, ascending, and their names (same order) */
-  free: FreeNodes<NodeUsage>;
+  /** positions of the nodes with a free CPU, ascending, and their numbers (same order) */
+  free: FreeNodes;
   freeCpus: number;
   maxNodeCpus: number;
   members: NodeSet;
@@ -60,9 +50,8 @@ interface PartitionIndex {
 
 
 export class ClusterState {
-  readonly usage: UsageMap;
-  /** The usage by node number. */
-  readonly byIndex: readonly NodeUsage[];
+  /** The live usage, by node number. */
+  readonly table: UsageTable;
   private readonly allocations = new Map<string, IndexedAllocation>();
   /** Sorted by end time; at equal times, in the order they were added. */
   private readonly ending: EndingAllocation[];
@@ -85,10 +74,9 @@ export class ClusterState {
     nodeStates: ReadonlyMap<string, NodeAdminState>,
     running: readonly RunningAllocation[] = [],
   ) {
-    this.usage = buildUsage(spec, nodeStates, running);
-    this.byIndex = [...this.usage.values()];
-    this.partitionsOf = this.byIndex.map(() => []);
-    this.positionsOf = this.byIndex.map(() => []);
+    this.table = UsageTable.build(spec, nodeStates, running);
+    this.partitionsOf = spec.nodes.map(() => []);
+    this.positionsOf = spec.nodes.map(() => []);
     const held = running.map((a) => this.indexed(a));
     for (const a of held) this.allocations.set(a.id, a);
     // a stable sort: at equal end times, in the order given
@@ -105,7 +93,7 @@ export class ClusterState {
   runningAllocations(): RunningAllocation[] {
     const out: RunningAllocation[] = [];
     for (const a of this.allocations.values()) {
-      const nodes = a.nodes ? [...a.nodes] : allocatedNodes(a.request!, { at: a.at, tasksPerNode: a.tasks! }, this.byIndex);
+      const nodes = a.nodes ? [...a.nodes] : allocatedNodes(a.request!, { at: a.at, tasksPerNode: a.tasks! }, this.table.specs);
       out.push({ id: a.id, exclusive: a.exclusive, nodes, endTime: a.endTime });
     }
     return out;
@@ -126,7 +114,7 @@ export class ClusterState {
   indexed(alloc: RunningAllocation | IndexedAllocation): IndexedAllocation {
     if ('at' in alloc) return alloc;
     const { id, exclusive, endTime, nodes } = alloc;
-    return { id, exclusive, endTime, nodes, request: null, tasks: null, at: nodes.map((n) => this.usage.get(n.name)?.index ?? -1) };
+    return { id, exclusive, endTime, nodes, request: null, tasks: null, at: nodes.map((n) => this.table.numberOf.get(n.name) ?? -1) };
   }
 
   /**
@@ -209,7 +197,7 @@ export class ClusterState {
       this.apply(alloc, -1);
       if (alloc.endTime !== null) this.ending.splice(this.positionInEnding(alloc as EndingAllocation), 1);
     };
-    const still = endInOutlooks(kept, alloc, this.byIndex, remove);
+    const still = endInOutlooks(kept, alloc, this.table, remove);
     for (const r of still) {
       const k = this.kept.get(r.resolution)!;
       k.version = this.version;
@@ -221,13 +209,18 @@ export class ClusterState {
   }
 
   /** The partition's nodes with a free CPU, to walk in partition order (a live view: do not keep it). */
-  freeNodes(partition: string): FreeNodes<NodeUsage> {
+  freeNodes(partition: string): FreeNodes {
     return this.index(partition).free;
   }
 
-  /** The usage of the partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
-  usageWithFreeCpu(partition: string): readonly NodeUsage[] {
+  /** The numbers of the partition's nodes with a free CPU, in partition order (a live view: do not keep it). */
+  withFreeCpu(partition: string): readonly number[] {
     return this.index(partition).free.nodes();
+  }
+
+  /** Every node's usage by name (copies, for tests and the edges: read them now). */
+  usageByName(): Map<string, NodeUsage> {
+    return this.table.byName();
   }
 
   freeCpus(partition: string): number {
@@ -285,17 +278,18 @@ export class ClusterState {
   }
 
   private indexPartition(p: SimulatedPartitionSpec): PartitionIndex {
-    const usages = p.nodes.map((name) => this.usage.get(name));
-    const index: PartitionIndex = { spec: p, free: new FreeNodes(usages), freeCpus: 0, maxNodeCpus: 0, members: new Uint8Array(this.byIndex.length) };
-    usages.forEach((u, position) => {
-      if (!u) return;
-      index.members[u.index] = 1;
-      index.maxNodeCpus = Math.max(index.maxNodeCpus, u.node.cpus);
-      const free = freeCpusOf(u);
+    const t = this.table;
+    const numbers = Int32Array.from(p.nodes, (name) => t.numberOf.get(name) ?? -1);
+    const index: PartitionIndex = { spec: p, free: new FreeNodes(numbers), freeCpus: 0, maxNodeCpus: 0, members: new Uint8Array(t.size) };
+    numbers.forEach((i, position) => {
+      if (i < 0) return;
+      index.members[i] = 1;
+      index.maxNodeCpus = Math.max(index.maxNodeCpus, t.specs[i]!.cpus);
+      const free = t.freeCpus(i);
       index.freeCpus += free;
       if (free > 0) index.free.set(position, true);
-      this.partitionsOf[u.index]!.push(index);
-      this.positionsOf[u.index]!.push(position);
+      this.partitionsOf[i]!.push(index);
+      this.positionsOf[i]!.push(position);
     });
     return index;
   }
@@ -306,15 +300,16 @@ export class ClusterState {
    */
   private apply(alloc: IndexedAllocation, sign: 1 | -1): void {
     const { at } = alloc;
+    const t = this.table;
     for (let k = 0; k < at.length; k++) {
-      const u = this.byIndex[at[k]!];
-      if (!u) continue;
-      const was = freeCpusOf(u);
-      shiftShare(u, shareAt(alloc, k, u.node), alloc.exclusive, sign);
-      const now = freeCpusOf(u);
+      const i = at[k]!;
+      if (i < 0) continue;
+      const was = t.freeCpus(i);
+      t.shift(i, shareAt(alloc, k, t, i), alloc.exclusive, sign);
+      const now = t.freeCpus(i);
       if (now === was) continue;
-      const of = this.partitionsOf[u.index]!;
-      const positions = this.positionsOf[u.index]!;
+      const of = this.partitionsOf[i]!;
+      const positions = this.positionsOf[i]!;
       for (let j = 0; j < of.length; j++) {
         const p = of[j]!;
         p.freeCpus += now - was;

@@ -1,18 +1,18 @@
 /**
  * Which nodes of a partition have a free CPU, PURE: a bitset over the partition's positions,
- * and the items (names, or usage records) of the set ones in partition order, rebuilt only
- * when read after a change.
+ * and the numbers of the set ones' nodes in partition order, rebuilt only when read after a
+ * change.
  * A start or end flips the bits of the job's nodes in O(1) each (a sorted array would move
  * the whole tail per node); the scheduling pass reads the list between changes, and building
  * it costs the partition's words (32 nodes each) plus the free nodes.
  */
-export class FreeNodes<T> {
+export class FreeNodes {
   private readonly bits: Uint32Array;
-  private list: T[] | null = null;
+  private list: number[] | null = null;
 
-  /** items[i]: what to list for the node at position i (undefined: a node never marked free) */
-  constructor(private readonly items: readonly (T | undefined)[]) {
-    this.bits = new Uint32Array((items.length + 31) >>> 5);
+  /** numbers[p]: the number of the node at position p (-1: a node never marked free) */
+  constructor(private readonly numbers: Int32Array) {
+    this.bits = new Uint32Array((numbers.length + 31) >>> 5);
   }
 
   /** Marks the node at this position (in partition order) as having a free CPU or not. */
@@ -42,26 +42,26 @@ export class FreeNodes<T> {
     return (w << 5) + 31 - Math.clz32(word & -word);
   }
 
-  /** What is listed for the node at this position. */
-  item(position: number): T | undefined {
-    return this.items[position];
+  /** The number of the node at this position (-1: none). */
+  nodeAt(position: number): number {
+    return this.numbers[position]!;
   }
 
   has(position: number): boolean {
     return (this.bits[position >>> 5]! & (1 << (position & 31))) !== 0;
   }
 
-  /** The items of the nodes with a free CPU, in partition order (do not keep it across changes). */
-  nodes(): readonly T[] {
+  /** The numbers of the nodes with a free CPU, in partition order (do not keep it across changes). */
+  nodes(): readonly number[] {
     if (this.list) return this.list;
-    const out: T[] = [];
+    const out: number[] = [];
     for (let w = 0; w < this.bits.length; w++) {
       let word = this.bits[w]!;
       while (word !== 0) {
         // the lowest set bit first: partition order
         const low = word & -word;
-        const item = this.items[(w << 5) + 31 - Math.clz32(low)];
-        if (item !== undefined) out.push(item);
+        const i = this.numbers[(w << 5) + 31 - Math.clz32(low)]!;
+        if (i >= 0) out.push(i);
         word ^= low;
       }
     }

@@ -7,7 +7,7 @@
 import { GrmError } from '../../errors.js';
 import type { NodeInfo } from '../resource-backend.js';
 import type { SimulatedClusterSpec } from './cluster-spec.js';
-import { buildUsage, type NodeAdminState, type RunningAllocation } from './placement.js';
+import { UsageTable, type NodeAdminState, type RunningAllocation } from './usage-table.js';
 
 /** Where node states set by an admin are kept across restarts (the store; none: memory only). */
 export interface NodeStatePersistence {
@@ -67,7 +67,7 @@ export class NodeAdmin {
 
   /** Every node with its state, load and allocations under these running allocations. */
   nodeInfos(running: readonly RunningAllocation[]): NodeInfo[] {
-    const usage = buildUsage(this.spec, this.states, running);
+    const usage = UsageTable.build(this.spec, this.states, running);
     const allocationsOf = new Map<string, string[]>();
     for (const a of running) {
       for (const n of a.nodes) {
@@ -76,8 +76,8 @@ export class NodeAdmin {
         else allocationsOf.set(n.name, [a.id]);
       }
     }
-    return this.spec.nodes.map((node) => {
-      const u = usage.get(node.name)!;
+    return this.spec.nodes.map((node, i) => {
+      const u = usage.usage(i);
       const admin = this.states.get(node.name) ?? 'idle';
       const state: NodeInfo['state'] =
         admin !== 'idle' ? admin : u.allocations === 0 ? 'idle' : u.exclusive || u.cpus >= node.cpus ? 'allocated' : 'mixed';

@@ -20,7 +20,8 @@
 import { capacitiesHold } from '../task-capacity.js';
 import { leavesTooFew, tally, type HeldReservation } from './availability.js';
 import type { EndingAllocation, IndexedAllocation } from './cluster-state.js';
-import { freeCpusOf, shareAt, shiftShare as shiftUsage, type NodeUsage, type Share } from './placement.js';
+import { shareAt } from './placement.js';
+import type { Share, UsageTable } from './usage-table.js';
 
 /**
  * Ends `alloc` (remove() takes it out of the live usage) and keeps the outlooks of these
@@ -29,7 +30,7 @@ import { freeCpusOf, shareAt, shiftShare as shiftUsage, type NodeUsage, type Sha
 export function endInOutlooks(
   reservations: readonly HeldReservation[],
   alloc: IndexedAllocation,
-  live: readonly NodeUsage[],
+  live: UsageTable,
   remove: () => void,
 ): HeldReservation[] {
   // an unknown time ("never") may become known: walk again
@@ -46,15 +47,15 @@ export function endInOutlooks(
       continue;
     }
     r.unsettled = true;
-    let live = false;
+    let onLive = false;
+    const later = r.atTime;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (r.members[i] !== 1) continue;
-      const later = r.atTime[i];
-      if (later) shiftShare(r, later, shareAt(alloc, k, later.node), alloc.exclusive, -1);
-      else live = true;
+      if (later.has[i] === 1) shiftShare(r, i, shareAt(alloc, k, later, i), alloc.exclusive, -1);
+      else onLive = true;
     }
-    if (live) recount.push(r);
+    if (onLive) recount.push(r);
   }
   // not in atTime: the usage at T is the live usage, which loses the share in remove(); taken
   // out of the tallies before, and in again after (atTime does not change in between)
@@ -65,20 +66,21 @@ export function endInOutlooks(
 }
 
 /** Takes out of (d = -1) or into (d = 1) each outlook's tallies the job's nodes whose usage at its time is the live usage. */
-function retallyLive(outlooks: readonly HeldReservation[], at: readonly number[], live: readonly NodeUsage[], d: 1 | -1): void {
+function retallyLive(outlooks: readonly HeldReservation[], at: readonly number[], live: UsageTable, d: 1 | -1): void {
   for (const r of outlooks) {
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
-      if (r.members[i] === 1 && !r.atTime[i]) tally(r, r.request, live[i]!, d);
+      if (r.members[i] === 1 && r.atTime.has[i] !== 1) tally(r, r.request, live, i, d);
     }
   }
 }
 
-/** Adds (d = 1) or takes out (d = -1) one allocation's share of a node's usage at r's time. */
-function shiftShare(r: HeldReservation, at: NodeUsage, n: Share, exclusive: boolean, d: 1 | -1): void {
-  tally(r, r.request, at, -1);
-  shiftUsage(at, n, exclusive, d);
-  tally(r, r.request, at, 1);
+/** Adds (d = 1) or takes out (d = -1) one allocation's share of node i's usage at r's time (its own copy). */
+function shiftShare(r: HeldReservation, i: number, n: Share, exclusive: boolean, d: 1 | -1): void {
+  const then = r.atTime;
+  tally(r, r.request, then, i, -1);
+  then.shift(i, n, exclusive, d);
+  tally(r, r.request, then, i, 1);
 }
 
 /** First index of `ending` (sorted by end time) whose end is after t. */
@@ -95,12 +97,12 @@ function firstEndingAfter(ending: readonly EndingAllocation[], t: number): numbe
 
 /** Puts back (d = 1) or releases again (d = -1) these allocations in r's outlook. */
 function shiftAll(r: HeldReservation, allocs: readonly EndingAllocation[], d: 1 | -1): void {
+  const then = r.atTime;
   for (const a of allocs) {
     for (let k = 0; k < a.at.length; k++) {
       // released allocations' partition nodes are all in atTime (planOutlook, startAllocation)
       const i = a.at[k]!;
-      const then = r.members[i] === 1 ? r.atTime[i] : undefined;
-      if (then) shiftShare(r, then, shareAt(a, k, then.node), a.exclusive, d);
+      if (r.members[i] === 1 && then.has[i] === 1) shiftShare(r, i, shareAt(a, k, then, i), a.exclusive, d);
     }
   }
 }
@@ -111,14 +113,14 @@ function shiftAll(r: HeldReservation, allocs: readonly EndingAllocation[], d: 1 
  */
 function freeCpusWith(r: HeldReservation, allocs: readonly EndingAllocation[]): number {
   let free = r.freeCpus;
+  const then = r.atTime;
   for (const a of allocs) {
     for (let k = 0; k < a.at.length; k++) {
       const i = a.at[k]!;
-      const then = r.members[i] === 1 ? r.atTime[i] : undefined;
-      if (!then) continue;
-      const was = freeCpusOf(then);
+      if (r.members[i] !== 1 || then.has[i] !== 1) continue;
+      const was = then.freeCpus(i);
       // as shiftShare would leave it: its share back, and held whole if exclusive
-      const now = then.inService && !then.exclusive && !a.exclusive ? then.node.cpus - then.cpus - shareAt(a, k, then.node).cpus : 0;
+      const now = then.inService[i] === 1 && then.exclusive[i] === 0 && !a.exclusive ? then.nodeCpus[i]! - then.cpus[i]! - shareAt(a, k, then, i).cpus : 0;
       free += now - was;
     }
   }

@@ -14,49 +14,11 @@
  * hold the job instead of reading the whole partition; the answer is the same either way.
  */
 import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
-import {
-  defaultMemPerCpuMiB,
-  explicitMemPerCpu,
-  nodeTaskCapacity,
-  topSum,
-  type NodeLoad,
-} from '../task-capacity.js';
-import type { SimulatedClusterSpec, SimulatedNodeSpec, SimulatedPartitionSpec } from './cluster-spec.js';
+import { defaultMemPerCpuMiB, explicitMemPerCpu, topSum } from '../task-capacity.js';
+import type { SimulatedNodeSpec, SimulatedPartitionSpec } from './cluster-spec.js';
+import type { Share, UsageTable } from './usage-table.js';
 
-/** Admin state of a node: 'idle' = in service (SLURM's `scontrol update state=idle`). */
-export type NodeAdminState = 'idle' | 'drained' | 'down';
-
-/** An allocation holding resources, as the scheduler sees it. */
-export interface RunningAllocation {
-  id: string;
-  exclusive: boolean;
-  nodes: AllocatedNode[];
-  /** ms since epoch; null = no time limit */
-  endTime: number | null;
-}
-
-/** What a node of the simulated cluster has allocated now. */
-export interface NodeUsage extends NodeLoad {
-  node: SimulatedNodeSpec;
-  /**
-   * The node's number: its position in the cluster's spec.nodes. The scheduler's hot paths
-   * keep per-node data in arrays by number, not in maps by name (names are for the edges).
-   */
-  readonly index: number;
-}
-
-/** CPUs a job could still get on a node: none when it is out of service or held exclusively. */
-export const freeCpusOf = (u: NodeUsage): number => (u.inService && !u.exclusive ? u.node.cpus - u.cpus : 0);
-
-/** The resources an allocation holds on one node (an AllocatedNode without its name). */
-export type Share = Pick<AllocatedNode, 'cpus' | 'memoryMiB' | 'gpus'>;
-
-export type UsageMap = Map<string, NodeUsage>;
-
-/** Read access to node usage: a UsageMap, or a view of it (the usage at a future time). */
-export interface UsageView {
-  get(name: string): NodeUsage | undefined;
-}
+export type { NodeAdminState, NodeUsage, RunningAllocation, Share } from './usage-table.js';
 
 export interface PlacementResult {
   nodes: AllocatedNode[];
@@ -64,61 +26,12 @@ export interface PlacementResult {
   tasksPerNode: number[];
 }
 
-export function buildUsage(
-  spec: SimulatedClusterSpec,
-  adminStates: ReadonlyMap<string, NodeAdminState>,
-  running: readonly RunningAllocation[],
-): UsageMap {
-  const usage: UsageMap = new Map();
-  spec.nodes.forEach((node, index) => {
-    const admin = adminStates.get(node.name) ?? 'idle';
-    usage.set(node.name, {
-      node,
-      index,
-      inService: admin === 'idle',
-      cpus: 0,
-      memoryMiB: 0,
-      gpus: 0,
-      exclusive: false,
-      allocations: 0,
-    });
-  });
-  for (const a of running) applyAllocation(usage, a, 1);
-  return usage;
-}
-
-/** Adds (sign 1) or removes (sign -1) an allocation's resources. */
-export function applyAllocation(usage: UsageMap, alloc: RunningAllocation, sign: 1 | -1): void {
-  for (const n of alloc.nodes) {
-    const u = usage.get(n.name);
-    if (u) shiftShare(u, n, alloc.exclusive, sign);
-  }
-}
-
-/**
- * Adds (d = 1) or takes out (d = -1) one allocation's share of a node's usage, in place: the
- * one rule for the live usage (ClusterState) and for the copies an outlook keeps of a node's
- * usage at a later time (availability.ts, outlook-upkeep.ts).
- */
-export function shiftShare(u: NodeLoad, n: Share, exclusive: boolean, d: 1 | -1): void {
-  u.cpus += d * n.cpus;
-  u.memoryMiB += d * n.memoryMiB;
-  u.gpus += d * n.gpus;
-  u.allocations += d;
-  if (exclusive) u.exclusive = d === 1;
-}
-
-export function cloneUsage(usage: UsageMap): UsageMap {
-  const copy: UsageMap = new Map();
-  for (const [name, u] of usage) copy.set(name, { ...u });
-  return copy;
-}
-
 /**
  * The resources one node gives a job that runs `tasks` tasks on it, written into `out` (the
  * scheduler checks many placements it never starts: no object per node for those).
+ * `memPerCpu`: the node's default per-CPU memory, when the caller has it at hand (UsageTable).
  */
-export function shareOf(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number, out: Share): Share {
+export function shareOf(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number, out: Share, memPerCpu?: number): Share {
   const perNode = req.memoryPerNodeMiB ?? 0;
   if (req.exclusive) {
     out.cpus = node.cpus;
@@ -128,7 +41,7 @@ export function shareOf(req: ResourceRequest, node: SimulatedNodeSpec, tasks: nu
   } else {
     out.cpus = tasks * req.cpusPerTask;
     out.gpus = req.gpusPerNode;
-    out.memoryMiB = perNode > 0 ? perNode : out.cpus * (explicitMemPerCpu(req) ?? defaultMemPerCpuMiB(node));
+    out.memoryMiB = perNode > 0 ? perNode : out.cpus * (explicitMemPerCpu(req) ?? memPerCpu ?? defaultMemPerCpuMiB(node));
   }
   return out;
 }
@@ -145,11 +58,11 @@ export interface Shares {
 }
 
 /**
- * The share of the k-th node (`node` its spec) of an allocation. A computed one is written into
- * one reused object: read it before the next call (every caller applies it at once).
+ * The share of the k-th node of an allocation, node i of table t. A computed one is written
+ * into one reused object: read it before the next call (every caller applies it at once).
  */
-export function shareAt(a: Shares, k: number, node: SimulatedNodeSpec): Share {
-  return a.nodes !== null ? a.nodes[k]! : shareOf(a.request!, node, a.tasks![k]!, computedShare);
+export function shareAt(a: Shares, k: number, t: UsageTable, i: number): Share {
+  return a.nodes !== null ? a.nodes[k]! : shareOf(a.request!, t.specs[i]!, a.tasks![k]!, computedShare, t.defaultMemPerCpu[i]);
 }
 
 const computedShare: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
@@ -193,28 +106,29 @@ export interface PlaceHint {
 export interface NodeWalk {
   /** The first position >= from on the walk, or -1. */
   nextSet(from: number): number;
-  item(position: number): NodeUsage | undefined;
+  /** The number of the node at this position (-1: none). */
+  nodeAt(position: number): number;
 }
 
 /** A walk over listed nodes by name. */
 class NameWalk implements NodeWalk {
   constructor(
     private readonly names: readonly string[],
-    private readonly usage: UsageView,
+    private readonly usage: UsageTable,
   ) {}
 
   nextSet(from: number): number {
     return from < this.names.length ? from : -1;
   }
 
-  item(position: number): NodeUsage | undefined {
-    return this.usage.get(this.names[position]!);
+  nodeAt(position: number): number {
+    return this.usage.numberOf.get(this.names[position]!) ?? -1;
   }
 }
 
 /**
  * Where a request goes, before any AllocatedNode is made: the chosen nodes' numbers
- * (NodeUsage.index), in partition order, and their tasks. A started job keeps these arrays as
+ * (UsageTable), in partition order, and their tasks. A started job keeps these arrays as
  * its allocation (cluster-state.ts IndexedAllocation): no object per node.
  */
 export interface Choice {
@@ -230,35 +144,28 @@ export interface Choice {
 export function tryPlace(
   req: ResourceRequest,
   partition: SimulatedPartitionSpec,
-  usage: UsageView,
+  usage: UsageTable,
   hint: PlaceHint = {},
 ): PlacementResult | null {
   const chosen = choosePlacement(req, partition, usage, hint);
   if (!chosen) return null;
-  // the chosen nodes by number (the usage view has them by name)
-  const byNumber = new Map<number, SimulatedNodeSpec>();
-  for (const name of partition.nodes) {
-    const u = usage.get(name);
-    if (u) byNumber.set(u.index, u.node);
-  }
-  const nodes = chosen.at.map((i, k) => allocatedNode(req, byNumber.get(i)!, chosen.tasksPerNode[k]!));
-  return { nodes, tasksPerNode: chosen.tasksPerNode };
+  return { nodes: allocatedNodes(req, chosen, usage.specs), tasksPerNode: chosen.tasksPerNode };
 }
 
-/** The AllocatedNodes of a choice, from the usage by node number (ClusterState.byIndex). */
+/** The AllocatedNodes of a choice, from the nodes' specs by number (UsageTable.specs). */
 export function allocatedNodes(
   req: ResourceRequest,
   c: { readonly at: readonly number[]; readonly tasksPerNode: readonly number[] },
-  byIndex: readonly NodeUsage[],
+  specs: readonly SimulatedNodeSpec[],
 ): AllocatedNode[] {
-  return c.at.map((i, k) => allocatedNode(req, byIndex[i]!.node, c.tasksPerNode[k]!));
+  return c.at.map((i, k) => allocatedNode(req, specs[i]!, c.tasksPerNode[k]!));
 }
 
 /** tryPlace's choice of nodes and task layout, without the AllocatedNodes. */
 export function choosePlacement(
   req: ResourceRequest,
   partition: SimulatedPartitionSpec,
-  usage: UsageView,
+  usage: UsageTable,
   hint: PlaceHint = {},
 ): Choice | null {
   // The fewest nodes any placement needs: when the first `least` usable nodes hold the job,
@@ -277,34 +184,32 @@ export function choosePlacement(
   const walk = hint.free ?? new NameWalk(partition.nodes, usage);
   const tasks = req.tasks;
   const oneNode = req.minNodes <= 1;
-  for (let i = walk.nextSet(0); i >= 0; i = walk.nextSet(i + 1)) {
-    const u = walk.item(i);
-    if (!u) continue;
-    const cap = Math.min(nodeTaskCapacity(req, u), tasks);
+  for (let p = walk.nextSet(0); p >= 0; p = walk.nextSet(p + 1)) {
+    const i = walk.nodeAt(p);
+    if (i < 0) continue;
+    const cap = Math.min(usage.capacity(req, i), tasks);
     if (cap <= 0) continue;
     if (oneNode && cap >= tasks) {
       // One node holds the whole job: one node is the fewest, and the first such node is
       // the first-fit choice whatever comes before or after it.
-      return { at: [u.index], tasksPerNode: [tasks] };
+      return { at: [i], tasksPerNode: [tasks] };
     }
-    candNodes[n] = u;
+    candNodes[n] = i;
     candCaps[n] = cap;
     n++;
     if (cap > maxCap) maxCap = cap;
     if (earlyExit && n <= least) {
       firstSum += cap;
       if (n === least && firstSum >= tasks) {
-        const at = new Array<number>(n);
-        for (let k = 0; k < n; k++) at[k] = candNodes[k]!.index;
-        return { at, tasksPerNode: blockDistribution(candCaps, tasks, n) };
+        return { at: candNodes.slice(0, n), tasksPerNode: blockDistribution(candCaps, tasks, n) };
       }
     }
   }
-  const cands = Array.from({ length: n }, (_, i) => ({ u: candNodes[i]!, cap: candCaps[i]! }));
+  const cands = Array.from({ length: n }, (_, k) => ({ i: candNodes[k]!, cap: candCaps[k]! }));
   const chosen = fewestFirst(req, cands, maxCap);
   if (!chosen) return null;
   return {
-    at: chosen.map((c) => c.u.index),
+    at: chosen.map((c) => c.i),
     tasksPerNode: blockDistribution(
       chosen.map((c) => c.cap),
       req.tasks,
@@ -313,7 +218,7 @@ export function choosePlacement(
 }
 
 /** choosePlacement's scratch: reused by every call (it is not re-entered). */
-const scratchNodes: NodeUsage[] = [];
+const scratchNodes: number[] = [];
 const scratchCaps: number[] = [];
 
 /**
@@ -322,9 +227,9 @@ const scratchCaps: number[] = [];
  */
 function fewestFirst(
   req: ResourceRequest,
-  cands: readonly { u: NodeUsage; cap: number }[],
+  cands: readonly { i: number; cap: number }[],
   maxCap: number,
-): { u: NodeUsage; cap: number }[] | null {
+): { i: number; cap: number }[] | null {
   // Capacities are small integers (<= tasks and <= a node's CPUs): count them.
   const counts = new Array<number>(maxCap + 1).fill(0);
   for (const c of cands) counts[c.cap]!++;

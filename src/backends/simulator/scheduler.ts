@@ -39,7 +39,7 @@
  * start is not placed again), one availability-profile walk per reservation (a replay keeps
  * the last pass's through later ends: outlook-upkeep.ts), and O(nodes of the job) per backfill
  * test at most (availability.ts: it stops once the reserved job no longer fits). Per-node data
- * is kept by node number (NodeUsage.index), and a placement makes its AllocatedNodes only when
+ * is kept by node number (usage-table.ts), and a placement makes its AllocatedNodes only when
  * the job starts. A replay's queue can also skip the jobs too big for any free CPUs once every
  * partition is blocked, a job that could not start is not tested again until something starts
  * or ends (ClusterState.noteFailed), a job that would take more CPUs at the reserved time
@@ -54,9 +54,10 @@ import {
   effectiveTimeLimit,
   findPartition,
   type SimulatedClusterSpec,
+  type SimulatedNodeSpec,
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
-import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type NodeUsage, type RunningAllocation } from './placement.js';
+import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
 import { capBound, cpusOf, delaysReservation, planOutlook, startAllocation, surelyDelays, type Candidate, type HeldReservation } from './availability.js';
 import { ClusterState, type IndexedAllocation } from './cluster-state.js';
 
@@ -228,7 +229,7 @@ class Started implements Placement {
   readonly tasksPerNode: number[];
   #request: ResourceRequest;
   #choice: Choice;
-  #usage: readonly NodeUsage[];
+  #specs: readonly SimulatedNodeSpec[];
   #nodes: AllocatedNode[] | null = null;
 
   constructor(
@@ -239,18 +240,18 @@ class Started implements Placement {
     readonly startTime: number,
     readonly endTime: number | null,
     readonly backfilled: boolean,
-    usage: readonly NodeUsage[],
+    specs: readonly SimulatedNodeSpec[],
   ) {
     this.jobId = req.jobId;
     this.exclusive = req.exclusive;
     this.tasksPerNode = choice.tasksPerNode;
     this.#request = req;
     this.#choice = choice;
-    this.#usage = usage;
+    this.#specs = specs;
   }
 
   get nodes(): AllocatedNode[] {
-    return (this.#nodes ??= allocatedNodes(this.#request, this.#choice, this.#usage));
+    return (this.#nodes ??= allocatedNodes(this.#request, this.#choice, this.#specs));
   }
 
   /** As JSON, the plain Placement (the getter is not an own property). */
@@ -318,7 +319,7 @@ class SchedulingPass {
     if (!choice) return 'Resources';
     if (this.reservations.length > 0) {
       // one candidate object per pass, refilled: delaysReservation keeps nothing of it
-      const c = (this.candidate ??= { request: req, choice, endTime, live: this.state.byIndex });
+      const c = (this.candidate ??= { request: req, choice, endTime, live: this.state.table });
       c.request = req;
       c.choice = choice;
       c.endTime = endTime;
@@ -328,7 +329,7 @@ class SchedulingPass {
     // the allocation keeps the choice's arrays: no object per node (placement.ts Shares)
     const alloc: IndexedAllocation = { id, exclusive: req.exclusive, endTime, at: choice.at, nodes: null, request: req, tasks: choice.tasksPerNode };
     startAllocation(this.state, this.reservations, alloc);
-    this.placements.push(new Started(id, req, partition.name, choice, now, endTime, backfilled, this.state.byIndex));
+    this.placements.push(new Started(id, req, partition.name, choice, now, endTime, backfilled, this.state.table.specs));
     return null;
   }
 
@@ -352,7 +353,7 @@ class SchedulingPass {
     if (same && same.version === this.state.changes) return same.placed;
     // the nodes with a free CPU now: the only ones that can take a task
     const hint = { free: this.state.freeNodes(p.name), maxTasksPerNode: capBound(req, this.state.maxNodeCpus(p.name)) };
-    const placed = choosePlacement(req, p, this.state.usage, hint);
+    const placed = choosePlacement(req, p, this.state.table, hint);
     shapes.set(key, { version: this.state.changes, placed });
     return placed;
   }
@@ -363,8 +364,8 @@ class SchedulingPass {
     if (!held) {
       this.planned = true;
       const members = s.members(p.name);
-      const free = s.usageWithFreeCpu(p.name);
-      const outlook = planOutlook(req, free, members, s.maxNodeCpus(p.name), s.byIndex, s.endingByTime, this.now);
+      const free = s.withFreeCpu(p.name);
+      const outlook = planOutlook(req, free, members, s.maxNodeCpus(p.name), s.table, s.endingByTime, this.now);
       held = { id, request: req, partition: p, members, resolution: this.resolution, ...outlook };
     }
     this.reservations.push(held);

@@ -1,9 +1,8 @@
 /**
- * The node-usage copies an outlook keeps (availability.ts: a node's usage at the outlook's
- * time, where it differs from the live usage), reused once the outlook is dropped. A replay
- * plans thousands of outlooks of hundreds of copies each, most of which outlive a young-
- * generation collection: made afresh, they were a third of what a 100k-job replay allocated,
- * and the collector's time was a fifth of its run.
+ * The tables an outlook keeps of its nodes' usage at its time (availability.ts `atTime`: the
+ * nodes whose usage then differs from the live usage), reused once the outlook is dropped. A
+ * replay plans thousands of outlooks, most of which outlive a young-generation collection:
+ * made afresh, they kept the collector busy.
  *
  * ClusterState, the one holder of outlooks from pass to pass, gives back those it drops
  * (dropOutlook). Outlooks never given back (a live pass's, whose state is thrown away with
@@ -11,52 +10,31 @@
  * read: a use after the drop is a bug, and shows as one.
  */
 import type { Outlook } from './availability.js';
-import type { NodeUsage } from './placement.js';
+import type { UsageTable } from './usage-table.js';
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-const spareCopies: Mutable<NodeUsage>[] = [];
-const spareArrays: (NodeUsage | undefined)[][] = [];
+const spare: UsageTable[] = [];
 
 /** What a dropped outlook's atTime becomes: any read of it throws. */
-const DROPPED = new Proxy([] as (NodeUsage | undefined)[], {
+const DROPPED = new Proxy({} as UsageTable, {
   get() {
     throw new Error('an outlook was read after ClusterState dropped it');
   },
 });
 
-/** A copy of node usage u, for an outlook to change. */
-export function copyOfUsage(u: NodeUsage): NodeUsage {
-  const c = spareCopies.pop();
-  if (c === undefined) return { ...u };
-  c.node = u.node;
-  c.index = u.index;
-  c.inService = u.inService;
-  c.cpus = u.cpus;
-  c.memoryMiB = u.memoryMiB;
-  c.gpus = u.gpus;
-  c.exclusive = u.exclusive;
-  c.allocations = u.allocations;
-  return c;
+/** An outlook's atTime for the nodes of this live table: no node's usage differs yet. */
+export function emptyAtTime(live: UsageTable): UsageTable {
+  const t = spare.pop();
+  // (spares are of the one cluster a replay runs; another's are left to the collector)
+  if (t !== undefined && t.specs === live.specs) return t;
+  return live.blank();
 }
 
-/** An outlook's atTime for a cluster of n nodes: no node's usage differs yet. */
-export function emptyAtTime(n: number): (NodeUsage | undefined)[] {
-  const spare = spareArrays.pop();
-  if (spare !== undefined && spare.length === n) return spare;
-  return new Array<NodeUsage | undefined>(n).fill(undefined);
-}
-
-/** Gives back an outlook nothing will read again: its copies and its atTime are reused. */
+/** Gives back an outlook nothing will read again: its table is reused. */
 export function dropOutlook(o: Outlook): void {
-  const a = o.atTime;
-  if (a === DROPPED) return;
-  for (let i = 0; i < a.length; i++) {
-    const u = a[i];
-    if (u === undefined) continue;
-    spareCopies.push(u);
-    a[i] = undefined;
-  }
-  spareArrays.push(a);
+  const t = o.atTime;
+  if (t === DROPPED) return;
+  // only `has` tells what the table holds: the other arrays are written before they are read
+  t.has.fill(0);
+  spare.push(t);
   o.atTime = DROPPED;
 }
