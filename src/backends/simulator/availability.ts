@@ -15,7 +15,7 @@ import { capacitiesHold } from '../task-capacity.js';
 import type { SimulatedPartitionSpec } from './cluster-spec.js';
 import type { ClusterState, EndingAllocation, IndexedAllocation, NodeSet } from './cluster-state.js';
 import { emptyAtTime } from './usage-copies.js';
-import { shareAt, shareOf, type Choice } from './placement.js';
+import { shareAt, shareTerms, shareWith, type Choice, type ShareTerms } from './placement.js';
 import type { Share, UsageTable } from './usage-table.js';
 
 export type { EndingAllocation, NodeSet } from './cluster-state.js';
@@ -73,8 +73,9 @@ export interface HeldReservation extends Outlook {
   inexact?: boolean;
 }
 
-/** One reusable share: the delay test computes one per node it looks at, and keeps none. */
+/** One reusable share and terms: the delay test computes one per node it looks at, and keeps none. */
 const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
+const scratchTerms: ShareTerms = shareTerms({ exclusive: false, cpusPerTask: 1, gpusPerNode: 0 } as ResourceRequest);
 
 /** Tasks of `req` node i of table t can take, as tryPlace counts them. */
 export const capOf = (req: ResourceRequest, t: UsageTable, i: number): number => Math.min(t.capacity(req, i), req.tasks);
@@ -213,6 +214,7 @@ export function delaysReservation(r: HeldReservation, c: Candidate): boolean {
   // gone by the reserved time, or touching none of its nodes: no delay, whichever is checked first
   if (goneBy(c.endTime, r)) return false;
   const { at, tasksPerNode } = c.choice;
+  const terms = shareTerms(c.request, scratchTerms);
   const changes: number[] = [];
   let touched = false;
   let fits = true;
@@ -223,7 +225,7 @@ export function delaysReservation(r: HeldReservation, c: Candidate): boolean {
     if (r.time === Infinity) return true;
     const u = usageThen(r, c.live, i);
     const before = capOf(r.request, u, i);
-    const after = capWithShare(r.request, u, i, shareOf(c.request, u.specs[i]!, tasksPerNode[k]!, scratch, u.defaultMemPerCpu[i]), c.request.exclusive);
+    const after = capWithShare(r.request, u, i, shareWith(terms, u.specs[i]!, u.defaultMemPerCpu[i]!, tasksPerNode[k]!, scratch), c.request.exclusive);
     changes.push(before, after);
     count(r, before, -1);
     count(r, after, 1);

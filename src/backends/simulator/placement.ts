@@ -27,33 +27,65 @@ export interface PlacementResult {
 }
 
 /**
+ * What a request's share of a node depends on besides the node, worked out once for the many
+ * nodes a start, an end or an outlook goes over (shareWith).
+ */
+export interface ShareTerms {
+  exclusive: boolean;
+  cpusPerTask: number;
+  gpusPerNode: number;
+  /** The per-node memory asked for; 0: none. */
+  memPerNode: number;
+  /** The per-CPU memory asked for; 0: none (with no per-node memory either: the node's default share). */
+  memPerCpu: number;
+}
+
+/** The request's ShareTerms, written into `out` (a new object when none is given). */
+export function shareTerms(req: ResourceRequest, out?: ShareTerms): ShareTerms {
+  const perNode = req.memoryPerNodeMiB ?? 0;
+  const t = out ?? { exclusive: false, cpusPerTask: 0, gpusPerNode: 0, memPerNode: 0, memPerCpu: 0 };
+  t.exclusive = req.exclusive;
+  t.cpusPerTask = req.cpusPerTask;
+  t.gpusPerNode = req.gpusPerNode;
+  t.memPerNode = perNode > 0 ? perNode : 0;
+  t.memPerCpu = explicitMemPerCpu(req) ?? 0;
+  return t;
+}
+
+/**
  * The resources one node gives a job that runs `tasks` tasks on it, written into `out` (the
  * scheduler checks many placements it never starts: no object per node for those).
- * `memPerCpu`: the node's default per-CPU memory, when the caller has it at hand (UsageTable).
+ * `memPerCpu`: the node's default per-CPU memory (defaultMemPerCpuMiB; UsageTable has it by node).
  */
-export function shareOf(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number, out: Share, memPerCpu?: number): Share {
-  const perNode = req.memoryPerNodeMiB ?? 0;
-  if (req.exclusive) {
+export function shareWith(terms: ShareTerms, node: SimulatedNodeSpec, memPerCpu: number, tasks: number, out: Share): Share {
+  if (terms.exclusive) {
     out.cpus = node.cpus;
     out.gpus = node.gpus;
-    const perCpu = perNode > 0 ? null : explicitMemPerCpu(req);
-    out.memoryMiB = perNode > 0 ? perNode : perCpu !== null ? Math.min(node.memoryMiB, node.cpus * perCpu) : node.memoryMiB;
+    out.memoryMiB = terms.memPerNode > 0 ? terms.memPerNode : terms.memPerCpu > 0 ? Math.min(node.memoryMiB, node.cpus * terms.memPerCpu) : node.memoryMiB;
   } else {
-    out.cpus = tasks * req.cpusPerTask;
-    out.gpus = req.gpusPerNode;
-    out.memoryMiB = perNode > 0 ? perNode : out.cpus * (explicitMemPerCpu(req) ?? memPerCpu ?? defaultMemPerCpuMiB(node));
+    out.cpus = tasks * terms.cpusPerTask;
+    out.gpus = terms.gpusPerNode;
+    out.memoryMiB = terms.memPerNode > 0 ? terms.memPerNode : out.cpus * (terms.memPerCpu > 0 ? terms.memPerCpu : memPerCpu);
   }
   return out;
 }
 
+/** shareWith for a request and a node spec. */
+export function shareOf(req: ResourceRequest, node: SimulatedNodeSpec, tasks: number, out: Share): Share {
+  return shareWith(shareTerms(req, scratchTerms), node, defaultMemPerCpuMiB(node), tasks, out);
+}
+
+const scratchTerms = shareTerms({ exclusive: false, cpusPerTask: 1, gpusPerNode: 0 } as ResourceRequest);
+
 /**
  * What an allocation holds on each of its nodes: given (`nodes`, an allocation from outside
- * such as the live backend's), or else the request's share on `tasks[k]` tasks, computed when
- * read (shareOf): a replay starts millions of node shares and keeps no object per node.
+ * such as the live backend's), or else its request's share (`terms`) on `tasks[k]` tasks,
+ * computed when read (shareWith): a replay starts millions of node shares and keeps no object
+ * per node.
  */
 export interface Shares {
   readonly nodes: readonly Share[] | null;
-  readonly request: ResourceRequest | null;
+  readonly terms: ShareTerms | null;
   readonly tasks: readonly number[] | null;
 }
 
@@ -62,7 +94,7 @@ export interface Shares {
  * into one reused object: read it before the next call (every caller applies it at once).
  */
 export function shareAt(a: Shares, k: number, t: UsageTable, i: number): Share {
-  return a.nodes !== null ? a.nodes[k]! : shareOf(a.request!, t.specs[i]!, a.tasks![k]!, computedShare, t.defaultMemPerCpu[i]);
+  return a.nodes !== null ? a.nodes[k]! : shareWith(a.terms!, t.specs[i]!, t.defaultMemPerCpu[i]!, a.tasks![k]!, computedShare);
 }
 
 const computedShare: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };

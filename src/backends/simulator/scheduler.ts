@@ -57,7 +57,7 @@ import {
   type SimulatedNodeSpec,
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
-import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
+import { allocatedNodes, choosePlacement, shareTerms, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
 import { capBound, cpusOf, delaysReservation, planOutlook, startAllocation, surelyDelays, type Candidate, type HeldReservation } from './availability.js';
 import { ClusterState, type IndexedAllocation } from './cluster-state.js';
 
@@ -327,7 +327,7 @@ class SchedulingPass {
     }
     const backfilled = this.reservations.length > 0;
     // the allocation keeps the choice's arrays: no object per node (placement.ts Shares)
-    const alloc: IndexedAllocation = { id, exclusive: req.exclusive, endTime, at: choice.at, nodes: null, request: req, tasks: choice.tasksPerNode };
+    const alloc: IndexedAllocation = { id, exclusive: req.exclusive, endTime, at: choice.at, nodes: null, request: req, terms: shareTerms(req), tasks: choice.tasksPerNode };
     startAllocation(this.state, this.reservations, alloc);
     this.placements.push(new Started(id, req, partition.name, choice, now, endTime, backfilled, this.state.table.specs));
     return null;
