@@ -15,7 +15,8 @@ import { capacitiesHold } from '../task-capacity.js';
 import type { SimulatedPartitionSpec } from './cluster-spec.js';
 import type { ClusterState, EndingAllocation, IndexedAllocation, NodeSet } from './cluster-state.js';
 import { emptyAtTime } from './usage-copies.js';
-import { shareAt, shareTerms, shareWith, type Choice, type ShareTerms } from './placement.js';
+import type { Choice } from './placement.js';
+import { shareAt, shareTerms, shareWith, type ShareTerms } from './shares.js';
 import type { Share, UsageTable } from './usage-table.js';
 
 export type { EndingAllocation, NodeSet } from './cluster-state.js';

@@ -13,7 +13,8 @@ import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import type { HeldReservation } from './availability.js';
 import type { SimPendingReason } from './scheduler.js';
 import type { SimulatedClusterSpec, SimulatedPartitionSpec } from './cluster-spec.js';
-import { allocatedNodes, shareAt, type Shares } from './placement.js';
+import { allocatedNodes } from './placement.js';
+import { shareAt, type Shares } from './shares.js';
 import { endInOutlooks, settle } from './outlook-upkeep.js';
 import { FreeNodes } from './free-nodes.js';
 import { dropOutlook } from './usage-copies.js';
@@ -309,9 +310,14 @@ export class ClusterState {
    * brings the partition indexes up to date: by node number, on the replay's hot path.
    */
   private apply(alloc: IndexedAllocation, sign: 1 | -1): void {
+    const whole = this.whole;
+    if (whole !== null && alloc.terms !== null && !alloc.exclusive) {
+      // a replay's every start and end: one loop over the arrays (UsageTable.shiftShared)
+      whole.freeCpus += this.table.shiftShared(alloc.at, alloc.tasks!, alloc.terms, sign, whole.free);
+      return;
+    }
     const { at } = alloc;
     const t = this.table;
-    const whole = this.whole;
     let freed = 0;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;

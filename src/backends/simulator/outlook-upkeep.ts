@@ -20,7 +20,7 @@
 import { capacitiesHold } from '../task-capacity.js';
 import { leavesTooFew, tally, type HeldReservation } from './availability.js';
 import type { EndingAllocation, IndexedAllocation } from './cluster-state.js';
-import { shareAt } from './placement.js';
+import { shareAt } from './shares.js';
 import type { Share, UsageTable } from './usage-table.js';
 
 /**

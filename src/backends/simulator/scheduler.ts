@@ -57,7 +57,8 @@ import {
   type SimulatedNodeSpec,
   type SimulatedPartitionSpec,
 } from './cluster-spec.js';
-import { allocatedNodes, choosePlacement, shareTerms, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
+import { shareTerms } from './shares.js';
+import { allocatedNodes, choosePlacement, type Choice, type NodeAdminState, type RunningAllocation } from './placement.js';
 import { capBound, cpusOf, delaysReservation, planOutlook, startAllocation, surelyDelays, type Candidate, type HeldReservation } from './availability.js';
 import { ClusterState, type IndexedAllocation } from './cluster-state.js';
 
