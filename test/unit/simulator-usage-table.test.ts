@@ -71,3 +71,33 @@ t.test('a blank copy reads no node as its own; copyNode takes one node whole', a
   t.equal(live.freeCpus(1), 0, 'down: no free CPU');
   t.same(live.usage(1), { node: live.specs[1], index: 1, inService: false, cpus: 0, memoryMiB: 0, gpus: 0, exclusive: false, allocations: 0 });
 });
+
+t.test("capacityOf reads an idle node's capacity once per kind of node, and equals capacity()", async (t) => {
+  // few kinds of hardware, so that idle nodes of one kind repeat
+  const node = fc.record({ cpus: fc.constantFrom(2, 4), memoryMiB: fc.constantFrom(1000, 4096), gpus: fc.constantFrom(0, 1), down: fc.boolean() });
+  const request = fc.record({
+    tasks: fc.integer({ min: 1, max: 9 }),
+    cpusPerTask: fc.integer({ min: 1, max: 3 }),
+    gpusPerNode: fc.integer({ min: 0, max: 1 }),
+    memoryPerNodeMiB: fc.constantFrom(0, 512, 2000),
+    exclusive: fc.boolean(),
+  });
+  const load = fc.array(fc.record({ at: fc.nat(9), cpus: fc.integer({ min: 1, max: 2 }), memoryMiB: fc.constantFrom(0, 900) }), { maxLength: 6 });
+  let idleRead = 0;
+  fc.assert(
+    fc.property(fc.array(node, { minLength: 10, maxLength: 10 }), load, fc.array(request, { minLength: 1, maxLength: 4 }), (nodes, busy, requests) => {
+      const u = table(nodes);
+      for (const b of busy) u.shift(b.at, { cpus: b.cpus, memoryMiB: b.memoryMiB, gpus: 0 }, false, 1);
+      return requests.every((r) => {
+        const req = { minNodes: 1, maxNodes: r.tasks, ...r } as ResourceRequest;
+        const idle = u.idleCapacities();
+        return nodes.every((_, i) => {
+          if (u.allocations[i] === 0 && u.inService[i] === 1) idleRead++;
+          return u.capacityOf(req, i, idle) === u.capacity(req, i);
+        });
+      });
+    }),
+    { numRuns: 300 },
+  );
+  t.ok(idleRead > 1000, `idle nodes read: ${idleRead}`);
+});

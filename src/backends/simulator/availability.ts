@@ -78,8 +78,9 @@ export interface HeldReservation extends Outlook {
 const scratch: Share = { cpus: 0, memoryMiB: 0, gpus: 0 };
 const scratchTerms: ShareTerms = shareTerms({ exclusive: false, cpusPerTask: 1, gpusPerNode: 0 } as ResourceRequest);
 
-/** Tasks of `req` node i of table t can take, as tryPlace counts them. */
-export const capOf = (req: ResourceRequest, t: UsageTable, i: number): number => Math.min(t.capacity(req, i), req.tasks);
+/** Tasks of `req` node i of table t can take, as tryPlace counts them (`idle`: UsageTable.capacityOf's). */
+export const capOf = (req: ResourceRequest, t: UsageTable, i: number, idle?: Float64Array): number =>
+  Math.min(idle === undefined ? t.capacity(req, i) : t.capacityOf(req, i, idle), req.tasks);
 
 /** The tasks of `req` node i of table t could take with one more allocation's share on it. */
 function capWithShare(req: ResourceRequest, t: UsageTable, i: number, n: Share, exclusive: boolean): number {
@@ -99,8 +100,8 @@ export const usageThen = (o: Outlook, live: UsageTable, i: number): UsageTable =
  * Takes node i of table t, as it is at the outlook's time, out of (d = -1) or into (d = 1) the
  * outlook's tallies: its task capacity for `req` (counts) and its free CPUs.
  */
-export function tally(o: Outlook, req: ResourceRequest, t: UsageTable, i: number, d: 1 | -1): void {
-  count(o, capOf(req, t, i), d);
+export function tally(o: Outlook, req: ResourceRequest, t: UsageTable, i: number, d: 1 | -1, idle?: Float64Array): void {
+  count(o, capOf(req, t, i, idle), d);
   o.freeCpus += d * t.freeCpus(i);
 }
 
@@ -138,16 +139,17 @@ export function planOutlook(
   const counts = new Array<number>(capBound(req, maxNodeCpus) + 1).fill(0);
   const out: Outlook = { time: now, atTime, counts, usable: 0, freeCpus: 0 };
   // (a node not taking a task now has no free CPU now: nothing to tally)
-  for (const i of takingNow) tally(out, req, live, i, 1);
+  const idle = live.idleCapacities();
+  for (const i of takingNow) tally(out, req, live, i, 1, idle);
   const release = (a: EndingAllocation): void => {
     const { at } = a;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (members[i] !== 1) continue;
       if (atTime.has[i] !== 1) atTime.copyNode(live, i);
-      tally(out, req, atTime, i, -1);
+      tally(out, req, atTime, i, -1, idle);
       atTime.shift(i, shareAt(a, k, atTime, i), a.exclusive, -1);
-      tally(out, req, atTime, i, 1);
+      tally(out, req, atTime, i, 1, idle);
     }
   };
   // The outlook at a time holds every allocation that ends by then released: those already

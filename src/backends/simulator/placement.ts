@@ -144,10 +144,11 @@ export function choosePlacement(
   const walk = hint.free ?? new NameWalk(partition.nodes, usage);
   const tasks = req.tasks;
   const oneNode = req.minNodes <= 1;
+  const idle = usage.idleCapacities();
   for (let p = walk.nextSet(0); p >= 0; p = walk.nextSet(p + 1)) {
     const i = walk.nodeAt(p);
     if (i < 0) continue;
-    const cap = Math.min(usage.capacity(req, i), tasks);
+    const cap = Math.min(usage.capacityOf(req, i, idle), tasks);
     if (cap <= 0) continue;
     if (oneNode && cap >= tasks) {
       // One node holds the whole job: one node is the fewest, and the first such node is

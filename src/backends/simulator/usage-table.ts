@@ -44,6 +44,28 @@ interface Hardware {
   readonly cpus: Float64Array;
   /** The per-CPU memory a shared job gets when it asks for none (task-capacity.ts). */
   readonly defaultMemPerCpu: Float64Array;
+  /** Nodes of the same hardware (CPUs, memory, GPUs and their type) have the same kind. */
+  readonly kind: Int32Array;
+  readonly kinds: number;
+  /** capacityOf's scratch, made when first needed (idleCapacities). */
+  idle?: Float64Array;
+}
+
+function hardwareOf(specs: readonly SimulatedNodeSpec[]): Hardware {
+  const kinds = new Map<string, number>();
+  const kind = Int32Array.from(specs, (s) => {
+    const key = `${s.cpus}/${s.memoryMiB}/${s.gpus}/${s.gpuType ?? ''}`;
+    const k = kinds.get(key) ?? kinds.size;
+    kinds.set(key, k);
+    return k;
+  });
+  return {
+    numberOf: new Map(specs.map((s, i) => [s.name, i])),
+    cpus: Float64Array.from(specs, (s) => s.cpus),
+    defaultMemPerCpu: Float64Array.from(specs, (s) => defaultMemPerCpuMiB(s)),
+    kind,
+    kinds: kinds.size,
+  };
 }
 
 export class UsageTable {
@@ -54,6 +76,7 @@ export class UsageTable {
   readonly nodeCpus: Float64Array;
   /** The per-CPU memory a shared job gets on each node when it asks for none. */
   readonly defaultMemPerCpu: Float64Array;
+  private readonly hw: Hardware;
   readonly inService: Uint8Array;
   readonly cpus: Float64Array;
   readonly memoryMiB: Float64Array;
@@ -71,11 +94,8 @@ export class UsageTable {
   ) {
     const n = specs.length;
     this.size = n;
-    const hw = hardware ?? {
-      numberOf: new Map(specs.map((s, i) => [s.name, i])),
-      cpus: Float64Array.from(specs, (s) => s.cpus),
-      defaultMemPerCpu: Float64Array.from(specs, (s) => defaultMemPerCpuMiB(s)),
-    };
+    const hw = hardware ?? hardwareOf(specs);
+    this.hw = hw;
     this.numberOf = hw.numberOf;
     this.nodeCpus = hw.cpus;
     this.defaultMemPerCpu = hw.defaultMemPerCpu;
@@ -104,7 +124,7 @@ export class UsageTable {
 
   /** A table for the same nodes, holding no node's usage yet (an outlook's: `has` all 0). */
   blank(): UsageTable {
-    return new UsageTable(this.specs, { numberOf: this.numberOf, cpus: this.nodeCpus, defaultMemPerCpu: this.defaultMemPerCpu });
+    return new UsageTable(this.specs, this.hw);
   }
 
   /** A full copy (every node's usage, `has` too). */
@@ -148,6 +168,28 @@ export class UsageTable {
       this.memoryMiB[i]!,
       this.gpus[i]!,
     );
+  }
+
+  /**
+   * capacity(req, i), where an idle node's (in service, no allocation: its usage is nothing)
+   * is read from `idle`, by kind of node, once known (-1: not yet): a walk over the free nodes
+   * of a large cluster asks the same question of hundreds of identical idle nodes. `idle` is
+   * for one request: idleCapacities() before each walk.
+   */
+  capacityOf(req: ResourceRequest, i: number, idle: Float64Array): number {
+    if (this.allocations[i] !== 0 || this.inService[i] !== 1) return this.capacity(req, i);
+    const k = this.hw.kind[i]!;
+    const known = idle[k]!;
+    if (known >= 0) return known;
+    const cap = this.capacity(req, i);
+    idle[k] = cap;
+    return cap;
+  }
+
+  /** Scratch for capacityOf: every kind not known yet (reused: one walk at a time). */
+  idleCapacities(): Float64Array {
+    const idle = (this.hw.idle ??= new Float64Array(this.hw.kinds));
+    return idle.fill(-1);
   }
 
   /**
