@@ -75,8 +75,12 @@ export class ClusterState {
    * state at `version` (kept so through ends: outlook-upkeep.ts).
    */
   private kept = new Map<number | null, { version: number; byId: Map<string, HeldReservation> }>();
-  /** Jobs a pass at `version` (and this resolution) found unable to start, with when. */
-  private failed = { version: -1, resolution: null as number | null, at: new Map<string, { now: number; reason: SimPendingReason }>() };
+  /**
+   * The jobs a pass found unable to start: at which version, resolution and time, and why. An
+   * entry is true only at its version; it is overwritten, not cleared (a replay notes failures
+   * after every start and end), and goes when its job starts.
+   */
+  private readonly failed = new Map<string, { version: number; resolution: number | null; now: number; reason: SimPendingReason }>();
 
   constructor(
     spec: SimulatedClusterSpec,
@@ -118,6 +122,7 @@ export class ClusterState {
   /** Starts an allocation now. */
   start(alloc: RunningAllocation | IndexedAllocation): void {
     this.version++;
+    this.failed.delete(alloc.id);
     this.add(this.indexed(alloc));
   }
 
@@ -168,25 +173,20 @@ export class ClusterState {
    * moves the job's end later, so it is no more gone by a reserved time (SchedulingPass).
    */
   noteFailed(id: string, now: number, resolution: number | null, reason: SimPendingReason): void {
-    const f = this.failed;
-    if (f.version !== this.version || f.resolution !== resolution) {
-      f.version = this.version;
-      f.resolution = resolution;
-      f.at.clear();
-    }
-    const at = f.at.get(id);
-    if (at) {
+    const at = this.failed.get(id);
+    if (at === undefined) this.failed.set(id, { version: this.version, resolution, now, reason });
+    else {
+      at.version = this.version;
+      at.resolution = resolution;
       at.now = now;
       at.reason = reason;
-    } else f.at.set(id, { now, reason });
+    }
   }
 
   /** Why a pass at this version and resolution found this job unable to start at or before `now`, if one did. */
   failedBefore(id: string, now: number, resolution: number | null): SimPendingReason | undefined {
-    const f = this.failed;
-    if (f.version !== this.version || f.resolution !== resolution) return undefined;
-    const at = f.at.get(id);
-    return at !== undefined && at.now <= now ? at.reason : undefined;
+    const at = this.failed.get(id);
+    return at !== undefined && at.version === this.version && at.resolution === resolution && at.now <= now ? at.reason : undefined;
   }
 
   /** Ends the allocation with this id (no-op for an unknown id); returns it. */
