@@ -46,7 +46,7 @@ export interface Outlook {
   counts: number[];
   usable: number;
   /**
-   * The partition's free CPUs then (freeCpusOf summed over its nodes' usage then): the reserved
+   * The partition's free CPUs then (UsageTable.freeCpus summed over its nodes' usage then): the reserved
    * job fits only if it needs no more, which tells, without placing it, that a job still
    * running then and taking more than the difference delays it (surelyDelays).
    */
@@ -228,7 +228,8 @@ export function delaysReservation(r: HeldReservation, c: Candidate): boolean {
     if (r.time === Infinity) return true;
     const u = usageThen(r, c.live, i);
     const before = capOf(r.request, u, i);
-    const after = capWithShare(r.request, u, i, shareWith(terms, u.specs[i]!, u.defaultMemPerCpu[i]!, tasksPerNode[k]!, scratch), c.request.exclusive);
+    const share = shareWith(terms, u.specs[i]!, u.defaultMemPerCpu[i]!, tasksPerNode[k]!, scratch);
+    const after = capWithShare(r.request, u, i, share, c.request.exclusive);
     changes.push(before, after);
     count(r, before, -1);
     count(r, after, 1);

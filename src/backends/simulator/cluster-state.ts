@@ -96,7 +96,9 @@ export class ClusterState {
     this.ending = held.filter((a): a is EndingAllocation => a.endTime !== null).sort((a, b) => a.endTime - b.endTime);
     for (const p of spec.partitions) this.partitions.set(p.name, this.indexPartition(p));
     const only = spec.partitions.length === 1 ? this.partitions.get(spec.partitions[0]!.name)! : null;
-    this.whole = only !== null && only.spec.nodes.length === spec.nodes.length && only.spec.nodes.every((name, p) => this.table.numberOf.get(name) === p) ? only : null;
+    const inNodeOrder = (p: PartitionIndex) =>
+      p.spec.nodes.length === spec.nodes.length && p.spec.nodes.every((name, position) => this.table.numberOf.get(name) === position);
+    this.whole = only !== null && inNodeOrder(only) ? only : null;
   }
 
   /** Bumped by every start and end: equal values, equal usage. */
@@ -130,7 +132,8 @@ export class ClusterState {
   indexed(alloc: RunningAllocation | IndexedAllocation): IndexedAllocation {
     if ('at' in alloc) return alloc;
     const { id, exclusive, endTime, nodes } = alloc;
-    return { id, exclusive, endTime, nodes, request: null, terms: null, tasks: null, at: nodes.map((n) => this.table.numberOf.get(n.name) ?? -1) };
+    const at = nodes.map((n) => this.table.numberOf.get(n.name) ?? -1);
+    return { id, exclusive, endTime, nodes, request: null, terms: null, tasks: null, at };
   }
 
   /**

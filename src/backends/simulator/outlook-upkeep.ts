@@ -120,7 +120,8 @@ function freeCpusWith(r: HeldReservation, allocs: readonly EndingAllocation[]): 
       if (r.members[i] !== 1 || then.has[i] !== 1) continue;
       const was = then.freeCpus(i);
       // as shiftShare would leave it: its share back, and held whole if exclusive
-      const now = then.inService[i] === 1 && then.exclusive[i] === 0 && !a.exclusive ? then.nodeCpus[i]! - then.cpus[i]! - shareAt(a, k, then, i).cpus : 0;
+      const usable = then.inService[i] === 1 && then.exclusive[i] === 0 && !a.exclusive;
+      const now = usable ? then.nodeCpus[i]! - then.cpus[i]! - shareAt(a, k, then, i).cpus : 0;
       free += now - was;
     }
   }

@@ -328,7 +328,16 @@ class SchedulingPass {
     }
     const backfilled = this.reservations.length > 0;
     // the allocation keeps the choice's arrays: no object per node (placement.ts Shares)
-    const alloc: IndexedAllocation = { id, exclusive: req.exclusive, endTime, at: choice.at, nodes: null, request: req, terms: shareTerms(req), tasks: choice.tasksPerNode };
+    const alloc: IndexedAllocation = {
+      id,
+      exclusive: req.exclusive,
+      endTime,
+      at: choice.at,
+      nodes: null,
+      request: req,
+      terms: shareTerms(req),
+      tasks: choice.tasksPerNode,
+    };
     startAllocation(this.state, this.reservations, alloc);
     this.placements.push(new Started(id, req, partition.name, choice, now, endTime, backfilled, this.state.table.specs));
     return null;

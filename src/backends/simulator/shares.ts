@@ -49,7 +49,8 @@ export function shareWith(terms: ShareTerms, node: SimulatedNodeSpec, memPerCpu:
   if (terms.exclusive) {
     out.cpus = node.cpus;
     out.gpus = node.gpus;
-    out.memoryMiB = terms.memPerNode > 0 ? terms.memPerNode : terms.memPerCpu > 0 ? Math.min(node.memoryMiB, node.cpus * terms.memPerCpu) : node.memoryMiB;
+    const perCpu = terms.memPerCpu > 0 ? Math.min(node.memoryMiB, node.cpus * terms.memPerCpu) : node.memoryMiB;
+    out.memoryMiB = terms.memPerNode > 0 ? terms.memPerNode : perCpu;
   } else {
     out.cpus = tasks * terms.cpusPerTask;
     out.gpus = terms.gpusPerNode;

