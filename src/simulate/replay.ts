@@ -209,7 +209,7 @@ export function replay(jobs: readonly SwfJob[], o: ReplayOptions): ReplayResult 
     }
     let sampled: string[] | null = null;
     for (; next < order.length && submitAt(order[next]!) <= now; next++) {
-      queue.add(next, { id: String(order[next]!.id), request: requestOf(order[next]!, base) }, order[next]!.procs);
+      queue.add(next, { id: String(order[next]!.id), request: requestOf(order[next]!, base), shape: undefined }, order[next]!.procs);
       changed = true;
       if (o.forecastEvery && next % o.forecastEvery === 0) (sampled ??= []).push(String(order[next]!.id));
     }
