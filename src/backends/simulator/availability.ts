@@ -138,18 +138,32 @@ export function planOutlook(
   const atTime = emptyAtTime(live);
   const counts = new Array<number>(capBound(req, maxNodeCpus) + 1).fill(0);
   const out: Outlook = { time: now, atTime, counts, usable: 0, freeCpus: 0 };
-  // (a node not taking a task now has no free CPU now: nothing to tally)
+  // (a node not taking a task now has no free CPU now: nothing to tally, and no task)
   const idle = live.idleCapacities();
-  for (const i of takingNow) tally(out, req, live, i, 1, idle);
+  // each node's tasks as counted (0 for the others): what a release takes out is read here,
+  // not computed again
+  const counted = countedScratch(live.size);
+  for (const i of takingNow) {
+    const c = capOf(req, live, i, idle);
+    count(out, c, 1);
+    counted[i] = c;
+    out.freeCpus += live.freeCpus(i);
+  }
   const release = (a: EndingAllocation): void => {
     const { at } = a;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
       if (members[i] !== 1) continue;
       if (atTime.has[i] !== 1) atTime.copyNode(live, i);
-      tally(out, req, atTime, i, -1, idle);
+      const freeBefore = atTime.freeCpus(i);
       atTime.shift(i, shareAt(a, k, atTime, i), a.exclusive, -1);
-      tally(out, req, atTime, i, 1, idle);
+      const c = capOf(req, atTime, i, idle);
+      if (c !== counted[i]) {
+        count(out, counted[i]!, -1);
+        count(out, c, 1);
+        counted[i] = c;
+      }
+      out.freeCpus += atTime.freeCpus(i) - freeBefore;
     }
   };
   // The outlook at a time holds every allocation that ends by then released: those already
@@ -164,6 +178,14 @@ export function planOutlook(
   }
   out.time = capacitiesHold(req, out.counts, out.usable) ? time : Infinity;
   return out;
+}
+
+/** planOutlook's per-node scratch, all 0 (reused: one plan at a time). */
+let countedNodes = new Int32Array(0);
+function countedScratch(n: number): Int32Array {
+  if (countedNodes.length < n) countedNodes = new Int32Array(n);
+  else countedNodes.fill(0, 0, n);
+  return countedNodes;
 }
 
 /** The CPUs a request's tasks take in all. */
