@@ -14,6 +14,9 @@ export class WaitingIndex {
   /** per tree node: the fewest CPUs a waiting job below it needs (Infinity: none waits) */
   private readonly least: Float64Array;
   private readonly jobs: (QueuedRequest | undefined)[];
+  /** Bumped by every add and remove (a rank read before is stale after). */
+  private changes = 0;
+  private view: QueueView | null = null;
 
   constructor(slots: number) {
     let size = 1;
@@ -83,21 +86,23 @@ export class WaitingIndex {
     return this.jobs[slot]!;
   }
 
-  /** The first `limit` waiting jobs as the scheduling pass reads them. */
+  /**
+   * The first `limit` waiting jobs as the scheduling pass reads them: one view, set to this
+   * limit by each call (a replay runs a pass per event; read it before the next call).
+   */
   queue(limit: number): SchedulerQueue {
-    const length = Math.min(limit, this.waiting);
-    return {
-      length,
-      at: (rank) => this.job(this.slotOf(rank)),
-      nextNeedingAtMost: (from, cpus) => {
-        const at = this.slotOf(from);
-        const slot = at < 0 ? -1 : this.firstFitting(at, cpus);
-        return slot < 0 ? length : Math.min(length, this.rankOf(slot));
-      },
-    };
+    const view = (this.view ??= new QueueView(this));
+    view.length = Math.min(limit, this.waiting);
+    return view;
+  }
+
+  /** Bumped by every add and remove. */
+  get version(): number {
+    return this.changes;
   }
 
   private set(slot: number, present: 0 | 1, cpus: number): void {
+    this.changes++;
     let node = slot + this.size;
     this.count[node] = present;
     this.least[node] = cpus;
@@ -105,5 +110,34 @@ export class WaitingIndex {
       this.count[node] = this.count[2 * node]! + this.count[2 * node + 1]!;
       this.least[node] = Math.min(this.least[2 * node]!, this.least[2 * node + 1]!);
     }
+  }
+}
+
+/** WaitingIndex.queue's view. */
+class QueueView implements SchedulerQueue {
+  length = 0;
+  /** The rank nextNeedingAtMost found last and its slot, at the index's version then: the pass reads that job next. */
+  private found = { rank: -1, slot: -1, version: -1 };
+
+  constructor(private readonly index: WaitingIndex) {}
+
+  at(rank: number): QueuedRequest {
+    const f = this.found;
+    const slot = f.rank === rank && f.version === this.index.version ? f.slot : this.index.slotOf(rank);
+    return this.index.job(slot);
+  }
+
+  nextNeedingAtMost(from: number, cpus: number): number {
+    const index = this.index;
+    const at = index.slotOf(from);
+    const slot = at < 0 ? -1 : index.firstFitting(at, cpus);
+    if (slot < 0) return this.length;
+    const rank = index.rankOf(slot);
+    if (rank >= this.length) return this.length;
+    const f = this.found;
+    f.rank = rank;
+    f.slot = slot;
+    f.version = index.version;
+    return rank;
   }
 }
