@@ -16,7 +16,7 @@ import type { SimulatedPartitionSpec } from './cluster-spec.js';
 import type { ClusterState, EndingAllocation, IndexedAllocation, NodeSet } from './cluster-state.js';
 import { emptyAtTime } from './usage-copies.js';
 import type { Choice } from './placement.js';
-import { shareAt, shareTerms, shareWith, type ShareTerms } from './shares.js';
+import { shareAt, sharedMemory, shareTerms, shareWith, type ShareTerms } from './shares.js';
 import type { Share, UsageTable } from './usage-table.js';
 
 export type { EndingAllocation, NodeSet } from './cluster-state.js';
@@ -150,6 +150,7 @@ export function planOutlook(
     out.freeCpus += live.freeCpus(i);
   }
   const release = (a: EndingAllocation): void => {
+    if (a.terms !== null && !a.exclusive) return releaseShared(out, req, a, members, live, idle, counted);
     const { at } = a;
     for (let k = 0; k < at.length; k++) {
       const i = at[k]!;
@@ -178,6 +179,47 @@ export function planOutlook(
   }
   out.time = capacitiesHold(req, out.counts, out.usable) ? time : Infinity;
   return out;
+}
+
+/**
+ * planOutlook's release of a shared allocation whose shares are computed (a replay's every
+ * one): the same steps, in one loop over the outlook's arrays read once (as
+ * UsageTable.shiftShared does a start's); with a call and a share object per node, releases
+ * were a fifth of an EASY replay's profile, now a tenth. A shared share leaves a node as
+ * usable as it was: its free CPUs change by the share's CPUs when usable, else not at all.
+ */
+function releaseShared(
+  out: Outlook,
+  req: ResourceRequest,
+  a: EndingAllocation,
+  members: NodeSet,
+  live: UsageTable,
+  idle: Float64Array,
+  counted: Int32Array,
+): void {
+  const { at, terms } = a;
+  const tasks = a.tasks!;
+  const atTime = out.atTime;
+  const { has, inService, exclusive, cpus, memoryMiB, gpus, allocations, defaultMemPerCpu } = atTime;
+  const cpt = terms!.cpusPerTask;
+  const g = terms!.gpusPerNode;
+  for (let k = 0; k < at.length; k++) {
+    const i = at[k]!;
+    if (members[i] !== 1) continue;
+    if (has[i] !== 1) atTime.copyNode(live, i);
+    const c = tasks[k]! * cpt;
+    cpus[i]! -= c;
+    memoryMiB[i]! -= sharedMemory(terms!, c, defaultMemPerCpu[i]!);
+    gpus[i]! -= g;
+    allocations[i]! -= 1;
+    if (inService[i] === 1 && exclusive[i] === 0) out.freeCpus += c;
+    const cap = capOf(req, atTime, i, idle);
+    if (cap !== counted[i]) {
+      count(out, counted[i]!, -1);
+      count(out, cap, 1);
+      counted[i] = cap;
+    }
+  }
 }
 
 /** planOutlook's per-node scratch, all 0 (reused: one plan at a time). */
